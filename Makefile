@@ -1,0 +1,45 @@
+# Two commands do all the set-up on a fresh machine: `make run` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-$(shell cksum requirements.txt | cut -d' ' -f1)
+export PATH := $(CURDIR)/$(BIN):$(PATH)
+
+.PHONY: run setup test lint bench clean
+
+$(STAMP): requirements.txt
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements.txt
+	@rm -f $(VENV)/.installed-*
+	@touch $(STAMP)
+
+setup: $(STAMP)
+	$(BIN)/python manage.py migrate --noinput
+	$(BIN)/python manage.py createcachetable
+	$(BIN)/python manage.py collectstatic --noinput --verbosity 0
+	$(BIN)/python manage.py ensureadmin
+
+## Serve the app, a Celery worker and beat at http://127.0.0.1:8000 (Ctrl-C stops all three).
+run: setup
+	$(BIN)/honcho start
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+## Run the whole suite on a fresh machine.
+test: $(STAMP) lint
+	$(BIN)/python manage.py makemigrations --check --dry-run
+	$(BIN)/pytest
+
+## Load 1,000,000 leads into DATA_DIR (default /tmp/crm-bench) and time the API.
+BENCH_DATA_DIR ?= /tmp/crm-bench
+bench: $(STAMP)
+	DATA_DIR=$(BENCH_DATA_DIR) $(BIN)/python manage.py migrate --noinput --verbosity 0
+	DATA_DIR=$(BENCH_DATA_DIR) $(BIN)/python manage.py createcachetable
+	DATA_DIR=$(BENCH_DATA_DIR) $(BIN)/python manage.py seedleads --leads 1000000 --users 10 --companies 20000 --reset
+	DATA_DIR=$(BENCH_DATA_DIR) $(BIN)/python bench/bench_leads.py
+
+clean:
+	rm -rf $(VENV) staticfiles

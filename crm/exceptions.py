@@ -1,0 +1,25 @@
+"""One exception handler for the API: DRF's bodies, plus the cases DRF leaves to Django."""
+
+from django.core.exceptions import PermissionDenied
+from django.db import IntegrityError
+from django.http import Http404
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+from rest_framework.views import exception_handler
+
+NOT_FOUND = {"detail": "Not found."}
+
+
+def api_exception_handler(exc, context):
+    if isinstance(exc, Http404):
+        # Byte for byte the same body for a missing id and for another user's object.
+        return Response(NOT_FOUND, status=status.HTTP_404_NOT_FOUND)
+    if isinstance(exc, PermissionDenied):
+        exc = exceptions.PermissionDenied()
+    if isinstance(exc, IntegrityError):
+        # A race lost against a constraint the serializer had already checked.
+        return Response(
+            {"detail": "The change conflicts with data saved at the same moment; try again."},
+            status=status.HTTP_409_CONFLICT,
+        )
+    return exception_handler(exc, context)

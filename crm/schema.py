@@ -1,0 +1,30 @@
+"""OpenAPI descriptions for the pieces drf-spectacular cannot infer."""
+
+from drf_spectacular.extensions import (
+    OpenApiAuthenticationExtension,
+    OpenApiSerializerFieldExtension,
+)
+from drf_spectacular.plumbing import build_basic_type
+from drf_spectacular.types import OpenApiTypes
+
+
+class BearerTokenScheme(OpenApiAuthenticationExtension):
+    target_class = "accounts.authentication.BearerTokenAuthentication"
+    name = "bearerAuth"
+
+    def get_security_definition(self, auto_schema):
+        return {
+            "type": "http",
+            "scheme": "bearer",
+            "description": "A personal API token (create one with manage.py createapitoken).",
+        }
+
+
+class CustomAttributesFieldSchema(OpenApiSerializerFieldExtension):
+    target_class = "leads.serializers.CustomAttributesField"
+
+    def map_serializer_field(self, auto_schema, direction):
+        schema = build_basic_type(OpenApiTypes.OBJECT)
+        schema["additionalProperties"] = {"type": "string", "maxLength": 2000}
+        schema["maxProperties"] = 100
+        return schema

@@ -1,0 +1,45 @@
+from django.contrib.auth.decorators import login_required
+from django.db import connection
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
+from django.views.decorators.http import require_GET
+
+from crm.exceptions import NOT_FOUND
+from crm.renderers import FastJSONRenderer
+from leads import selectors
+
+
+def _is_api(request: HttpRequest) -> bool:
+    return request.path.startswith("/v1/")
+
+
+def _json(data: dict, status: int) -> HttpResponse:
+    # Same bytes as the API's own renderer, so every 404 body is identical.
+    return HttpResponse(
+        FastJSONRenderer().render(data), status=status, content_type="application/json"
+    )
+
+
+def not_found(request: HttpRequest, exception=None) -> HttpResponse:
+    if _is_api(request):
+        return _json(NOT_FOUND, 404)
+    return render(request, "404.html", status=404)
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    if _is_api(request):
+        return _json({"detail": "Server error."}, 500)
+    return render(request, "500.html", status=500)
+
+
+@require_GET
+def healthz(request: HttpRequest) -> HttpResponse:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+    return JsonResponse({"ok": True})
+
+
+@login_required
+def home(request: HttpRequest) -> HttpResponse:
+    stats = selectors.lead_stats(user=request.user, filters=selectors.LeadFilters())
+    return render(request, "home.html", {"stats": stats})

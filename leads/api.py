@@ -1,0 +1,280 @@
+"""/v1 API views for leads and companies: validate, call a service or selector, respond."""
+
+from __future__ import annotations
+
+from django.http import Http404
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import status
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from crm.api import MAX_ID, parse_query
+from leads import selectors, services
+from leads.filters import CompanyFilterSet, EmptyFilterSet, LeadFilterSet
+from leads.models import Source, Status
+from leads.serializers import (
+    CompanyConflictSerializer,
+    CompanyPageSerializer,
+    CompanySerializer,
+    CompanyWriteSerializer,
+    ErrorSerializer,
+    LeadEventPageSerializer,
+    LeadPageSerializer,
+    LeadSerializer,
+    LeadStatsSerializer,
+    LeadWriteSerializer,
+)
+
+# --- OpenAPI descriptions of errors and parameters -------------------------------------------
+
+E400 = OpenApiResponse(
+    OpenApiTypes.OBJECT,
+    description='Validation error: {"<field or parameter>": ["message", ...]}',
+)
+E401 = OpenApiResponse(
+    ErrorSerializer, description="Missing, invalid, expired or revoked credentials."
+)
+E404 = OpenApiResponse(ErrorSerializer, description="No such object among the user's own.")
+E429 = OpenApiResponse(ErrorSerializer, description="Rate limit exceeded; see Retry-After.")
+COMMON = {401: E401, 429: E429}
+
+
+def _int_param(name: str, description: str, **kwargs) -> OpenApiParameter:
+    return OpenApiParameter(name, OpenApiTypes.INT, description=description, **kwargs)
+
+
+PAGINATION_PARAMETERS = [
+    _int_param("cursor", "The next_cursor of the previous page (objects with id < cursor)."),
+    _int_param("limit", "Page size, 1 to 200 (default 50)."),
+]
+LEAD_FILTER_PARAMETERS = [
+    OpenApiParameter("status", str, enum=Status.values, description="One pipeline status."),
+    _int_param("company_id", "Leads of this company."),
+    _int_param("min_score", "Score at least this (0-100, inclusive)."),
+    _int_param("max_score", "Score at most this (0-100, inclusive)."),
+    OpenApiParameter(
+        "created_after", OpenApiTypes.DATE, description="Created on or after this day (YYYY-MM-DD)."
+    ),
+    OpenApiParameter(
+        "created_before",
+        OpenApiTypes.DATE,
+        description="Created on or before this day (YYYY-MM-DD).",
+    ),
+    OpenApiParameter(
+        "q",
+        str,
+        description="Case-insensitive substring of first/last name, email or company name.",
+    ),
+    OpenApiParameter("email", str, description="Exact email, case-insensitive."),
+]
+ID_PATH = [OpenApiParameter("id", OpenApiTypes.INT, OpenApiParameter.PATH)]
+
+
+class PipelineAPIView(APIView):
+    @staticmethod
+    def object_id(raw: str) -> int:
+        """The id from the path; one too large for the database is simply not found."""
+        value = int(raw)
+        if value > MAX_ID:
+            raise Http404
+        return value
+
+
+# --- Leads ----------------------------------------------------------------------------------
+
+
+class LeadListView(PipelineAPIView):
+    @extend_schema(
+        operation_id="leads_list",
+        parameters=LEAD_FILTER_PARAMETERS + PAGINATION_PARAMETERS,
+        responses={200: LeadPageSerializer, 400: E400, **COMMON},
+    )
+    def get(self, request: Request) -> Response:
+        filters, cursor, limit = parse_query(request.query_params, LeadFilterSet, paginated=True)
+        page = selectors.lead_list(
+            user=request.user,
+            filters=selectors.LeadFilters.from_cleaned(filters),
+            cursor=cursor,
+            limit=limit,
+        )
+        return Response(page.as_dict())
+
+    @extend_schema(
+        operation_id="leads_create",
+        request=LeadWriteSerializer,
+        responses={201: LeadSerializer, 400: E400, **COMMON},
+    )
+    def post(self, request: Request) -> Response:
+        serializer = LeadWriteSerializer(data=request.data, user=request.user)
+        serializer.is_valid(raise_exception=True)
+        data = dict(serializer.validated_data)
+        lead = services.lead_create(
+            user=request.user, company=data.pop("company"), data=data, source=Source.API
+        )
+        return Response(
+            selectors.lead_to_dict(lead),
+            status=status.HTTP_201_CREATED,
+            headers={"Location": f"/v1/leads/{lead.pk}"},
+        )
+
+
+class LeadDetailView(PipelineAPIView):
+    @extend_schema(
+        operation_id="leads_retrieve",
+        parameters=ID_PATH,
+        responses={200: LeadSerializer, 404: E404, **COMMON},
+    )
+    def get(self, request: Request, pk: str) -> Response:
+        parse_query(request.query_params, EmptyFilterSet, paginated=False)
+        lead = selectors.lead_get(user=request.user, lead_id=self.object_id(pk))
+        return Response(selectors.lead_to_dict(lead))
+
+    @extend_schema(
+        operation_id="leads_partial_update",
+        parameters=ID_PATH,
+        request=LeadWriteSerializer(partial=True),
+        responses={200: LeadSerializer, 400: E400, 404: E404, **COMMON},
+    )
+    def patch(self, request: Request, pk: str) -> Response:
+        lead = selectors.lead_get(user=request.user, lead_id=self.object_id(pk))
+        serializer = LeadWriteSerializer(
+            data=request.data, user=request.user, lead=lead, partial=True
+        )
+        serializer.is_valid(raise_exception=True)
+        lead = services.lead_update(lead=lead, data=serializer.validated_data, source=Source.API)
+        return Response(selectors.lead_to_dict(lead))
+
+    @extend_schema(
+        operation_id="leads_destroy",
+        parameters=ID_PATH,
+        responses={204: None, 404: E404, **COMMON},
+    )
+    def delete(self, request: Request, pk: str) -> Response:
+        lead = selectors.lead_get(user=request.user, lead_id=self.object_id(pk))
+        services.lead_delete(lead=lead)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class LeadHistoryView(PipelineAPIView):
+    @extend_schema(
+        operation_id="leads_history",
+        parameters=ID_PATH + PAGINATION_PARAMETERS,
+        responses={200: LeadEventPageSerializer, 400: E400, 404: E404, **COMMON},
+    )
+    def get(self, request: Request, pk: str) -> Response:
+        lead_id = self.object_id(pk)
+        _, cursor, limit = parse_query(request.query_params, EmptyFilterSet, paginated=True)
+        page = selectors.lead_history(
+            user=request.user, lead_id=lead_id, cursor=cursor, limit=limit
+        )
+        return Response(page.as_dict())
+
+
+class LeadStatsView(PipelineAPIView):
+    @extend_schema(
+        operation_id="leads_stats",
+        parameters=LEAD_FILTER_PARAMETERS,
+        responses={200: LeadStatsSerializer, 400: E400, **COMMON},
+    )
+    def get(self, request: Request) -> Response:
+        filters, _, _ = parse_query(request.query_params, LeadFilterSet, paginated=False)
+        stats = selectors.lead_stats(
+            user=request.user, filters=selectors.LeadFilters.from_cleaned(filters)
+        )
+        return Response(stats)
+
+
+# --- Companies ------------------------------------------------------------------------------
+
+
+class CompanyListView(PipelineAPIView):
+    @extend_schema(
+        operation_id="companies_list",
+        parameters=[
+            OpenApiParameter("q", str, description="Case-insensitive substring of name or domain."),
+            OpenApiParameter("domain", str, description="Exact domain, case-insensitive."),
+            *PAGINATION_PARAMETERS,
+        ],
+        responses={200: CompanyPageSerializer, 400: E400, **COMMON},
+    )
+    def get(self, request: Request) -> Response:
+        filters, cursor, limit = parse_query(request.query_params, CompanyFilterSet, paginated=True)
+        page = selectors.company_list(
+            user=request.user,
+            q=filters.get("q") or None,
+            domain=filters.get("domain") or None,
+            cursor=cursor,
+            limit=limit,
+        )
+        return Response(page.as_dict())
+
+    @extend_schema(
+        operation_id="companies_create",
+        request=CompanyWriteSerializer,
+        responses={201: CompanySerializer, 400: E400, **COMMON},
+    )
+    def post(self, request: Request) -> Response:
+        serializer = CompanyWriteSerializer(data=request.data, user=request.user)
+        serializer.is_valid(raise_exception=True)
+        company = services.company_create(user=request.user, data=serializer.validated_data)
+        return Response(
+            selectors.company_to_dict(company),
+            status=status.HTTP_201_CREATED,
+            headers={"Location": f"/v1/companies/{company.pk}"},
+        )
+
+
+class CompanyDetailView(PipelineAPIView):
+    @extend_schema(
+        operation_id="companies_retrieve",
+        parameters=ID_PATH,
+        responses={200: CompanySerializer, 404: E404, **COMMON},
+    )
+    def get(self, request: Request, pk: str) -> Response:
+        parse_query(request.query_params, EmptyFilterSet, paginated=False)
+        company = selectors.company_get(user=request.user, company_id=self.object_id(pk))
+        return Response(selectors.company_to_dict(company))
+
+    @extend_schema(
+        operation_id="companies_partial_update",
+        parameters=ID_PATH,
+        request=CompanyWriteSerializer(partial=True),
+        responses={200: CompanySerializer, 400: E400, 404: E404, **COMMON},
+    )
+    def patch(self, request: Request, pk: str) -> Response:
+        company = selectors.company_get(user=request.user, company_id=self.object_id(pk))
+        serializer = CompanyWriteSerializer(
+            data=request.data, user=request.user, company=company, partial=True
+        )
+        serializer.is_valid(raise_exception=True)
+        company = services.company_update(company=company, data=serializer.validated_data)
+        return Response(selectors.company_to_dict(company))
+
+    @extend_schema(
+        operation_id="companies_destroy",
+        parameters=ID_PATH,
+        responses={
+            204: None,
+            404: E404,
+            409: OpenApiResponse(
+                CompanyConflictSerializer, description="The company still has leads."
+            ),
+            **COMMON,
+        },
+    )
+    def delete(self, request: Request, pk: str) -> Response:
+        company = selectors.company_get(user=request.user, company_id=self.object_id(pk))
+        try:
+            services.company_delete(company=company)
+        except services.CompanyHasLeads as exc:
+            return Response(
+                {
+                    "detail": f"This company still has {exc.count} lead(s); "
+                    "move or delete them first.",
+                    "lead_count": exc.count,
+                },
+                status=status.HTTP_409_CONFLICT,
+            )
+        return Response(status=status.HTTP_204_NO_CONTENT)

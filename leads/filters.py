@@ -1,0 +1,84 @@
+"""Query parameters of the list endpoints, parsed and validated by django-filter forms.
+
+The FilterSets only validate; the selectors apply the values, so the same filters serve the
+API, the web UI and CSV export.
+"""
+
+from __future__ import annotations
+
+import django_filters
+from django import forms
+
+from leads.models import Company, Lead, Status
+
+MAX_ID = 2**63 - 1  # beyond this a database integer overflows
+
+
+class IntegerFilter(django_filters.NumberFilter):
+    field_class = forms.IntegerField
+
+
+def _id_filter() -> IntegerFilter:
+    return IntegerFilter(min_value=1, max_value=MAX_ID)
+
+
+def _score_filter() -> IntegerFilter:
+    return IntegerFilter(min_value=0, max_value=100)
+
+
+def _date_filter() -> django_filters.DateFilter:
+    # YYYY-MM-DD only: Django would otherwise also accept forms like 11/22/2026.
+    return django_filters.DateFilter(input_formats=["%Y-%m-%d"])
+
+
+class SearchField(forms.CharField):
+    def validate(self, value):
+        super().validate(value)
+        if any(ord(ch) < 32 for ch in value):
+            raise forms.ValidationError("Must not contain control characters.")
+
+
+class SearchFilter(django_filters.CharFilter):
+    field_class = SearchField
+
+
+class LeadFilterSet(django_filters.FilterSet):
+    status = django_filters.ChoiceFilter(choices=Status.choices)
+    company_id = _id_filter()
+    min_score = _score_filter()
+    max_score = _score_filter()
+    created_after = _date_filter()
+    created_before = _date_filter()
+    q = SearchFilter(max_length=200)
+    email = django_filters.CharFilter(max_length=254)
+
+    class Meta:
+        model = Lead
+        fields: list[str] = []
+
+    @property
+    def errors(self):
+        errors = dict(super().errors)
+        data = self.form.cleaned_data if hasattr(self.form, "cleaned_data") else {}
+        low, high = data.get("min_score"), data.get("max_score")
+        if low is not None and high is not None and low > high and "min_score" not in errors:
+            errors["min_score"] = ["min_score must not be greater than max_score."]
+        return errors
+
+    def is_valid(self) -> bool:
+        return super().is_valid() and not self.errors
+
+
+class CompanyFilterSet(django_filters.FilterSet):
+    q = SearchFilter(max_length=200)
+    domain = django_filters.CharFilter(max_length=253)
+
+    class Meta:
+        model = Company
+        fields: list[str] = []
+
+
+class EmptyFilterSet(django_filters.FilterSet):
+    class Meta:
+        model = Lead
+        fields: list[str] = []

@@ -1,0 +1,167 @@
+"""The pipeline's data: companies, leads and each lead's history."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.db.models.functions import Lower
+
+# Joins the searchable fields of a lead into one column. It is a control character that a
+# search term may not contain, so a match can never span two fields.
+SEARCH_SEPARATOR = "\x1f"
+
+
+class Status(models.TextChoices):
+    NEW = "new", "New"
+    CONTACTED = "contacted", "Contacted"
+    QUALIFIED = "qualified", "Qualified"
+    CONVERTED = "converted", "Converted"
+    LOST = "lost", "Lost"
+
+
+STATUS_ORDER = [s.value for s in Status]
+CLOSED_STATUSES = {Status.CONVERTED.value, Status.LOST.value}
+
+
+class Source(models.TextChoices):
+    """Where a change came from; every door names itself."""
+
+    API = "api", "API"
+    UI = "ui", "Web UI"
+    ADMIN = "admin", "Admin"
+    IMPORT = "import", "Import"
+    CSV = "csv", "CSV"
+
+
+class Company(models.Model):
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="companies",
+        db_index=False,  # served by the (user, id) index below
+    )
+    name = models.CharField(max_length=255)
+    domain = models.CharField(max_length=253, blank=True, default="")
+    website = models.CharField(max_length=500, blank=True, default="")
+    industry = models.CharField(max_length=255, blank=True, default="")
+    size = models.CharField(max_length=64, blank=True, default="")
+    country_code = models.CharField(max_length=8, blank=True, default="")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name_plural = "companies"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "domain"],
+                condition=~Q(domain=""),
+                name="company_unique_domain_per_user",
+            ),
+            models.CheckConstraint(
+                condition=Q(domain=Lower("domain")), name="company_domain_lower_case"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["user", "id"], name="company_user_id"),
+            models.Index(fields=["user", "name"], name="company_user_name"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Lead(models.Model):
+    # The single-column foreign key indexes would only duplicate the composite ones below.
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+", db_index=False
+    )
+    # PROTECT: deleting a company never deletes its leads as a side effect.
+    company = models.ForeignKey(
+        Company, on_delete=models.PROTECT, related_name="leads", db_index=False
+    )
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.NEW)
+    score = models.PositiveSmallIntegerField(default=0)
+    score_is_manual = models.BooleanField(default=False)
+    notes = models.TextField(blank=True, default="")
+    email = models.CharField(max_length=254, blank=True, default="")
+    first_name = models.CharField(max_length=150, blank=True, default="")
+    last_name = models.CharField(max_length=150, blank=True, default="")
+    position = models.CharField(max_length=255, blank=True, default="")
+    phone = models.CharField(max_length=64, blank=True, default="")
+    linkedin_url = models.CharField(max_length=500, blank=True, default="")
+    source = models.CharField(max_length=255, blank=True, default="")
+    custom_attributes = models.JSONField(default=dict, blank=True)
+    status_changed_at = models.DateTimeField()
+    created_at = models.DateTimeField()
+    updated_at = models.DateTimeField()
+    # Lower-cased first name, last name, email and company name, joined by SEARCH_SEPARATOR:
+    # one narrow column to scan for `q` instead of four columns and a join.
+    search_text = models.TextField(blank=True, default="", editable=False)
+
+    class Meta:
+        constraints = [
+            # Emails are stored lower-case (checked below), so this is case-insensitive.
+            models.UniqueConstraint(
+                fields=["user", "email"],
+                condition=~Q(email=""),
+                name="lead_unique_email_per_user",
+            ),
+            models.CheckConstraint(condition=Q(email=Lower("email")), name="lead_email_lower_case"),
+            models.CheckConstraint(
+                condition=Q(score__gte=0, score__lte=100), name="lead_score_0_100"
+            ),
+            models.CheckConstraint(condition=Q(status__in=STATUS_ORDER), name="lead_status_valid"),
+        ]
+        # Each list filter is served by an index that ends in id, so the filtered keyset
+        # page (WHERE … AND id < cursor ORDER BY id DESC) is an index range walk.
+        indexes = [
+            models.Index(fields=["user", "id"], name="lead_user_id"),
+            models.Index(fields=["user", "status", "id"], name="lead_user_status_id"),
+            models.Index(fields=["company", "id"], name="lead_company_id"),
+            models.Index(fields=["user", "created_at", "id"], name="lead_user_created"),
+        ]
+
+    def __str__(self) -> str:
+        name = f"{self.first_name} {self.last_name}".strip()
+        return name or self.email or f"Lead {self.pk}"
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.first_name} {self.last_name}".strip()
+
+
+def build_search_text(*, first_name: str, last_name: str, email: str, company_name: str) -> str:
+    return SEARCH_SEPARATOR.join(
+        part.lower() for part in (first_name, last_name, email, company_name)
+    )
+
+
+class LeadEvent(models.Model):
+    """One entry of a lead's history: a status change, or the fields an import changed."""
+
+    class Kind(models.TextChoices):
+        STATUS = "status", "Status change"
+        UPDATE = "update", "Fields changed"
+
+    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="events", db_index=False)
+    # Denormalised owner: dashboards aggregate a user's history without joining leads.
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+", db_index=False
+    )
+    kind = models.CharField(max_length=8, choices=Kind.choices, default=Kind.STATUS)
+    from_status = models.CharField(max_length=16, choices=Status.choices, null=True, blank=True)
+    to_status = models.CharField(max_length=16, choices=Status.choices)
+    source = models.CharField(max_length=8, choices=Source.choices)
+    provider = models.CharField(max_length=16, null=True, blank=True)
+    changes = models.JSONField(default=dict, blank=True)
+    at = models.DateTimeField()
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["lead", "kind", "id"], name="leadevent_lead_kind_id"),
+            models.Index(fields=["user", "at"], name="leadevent_user_at"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.from_status or '—'} → {self.to_status} ({self.source})"

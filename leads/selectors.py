@@ -1,0 +1,254 @@
+"""Reads for the pipeline: filtered keyset pages, statistics and representations.
+
+Lists are computed by keyset (``WHERE id < cursor ORDER BY id DESC LIMIT n + 1``), never by
+OFFSET, and every page is one query whatever its size. Rows are read with ``values()`` and
+turned into plain dicts here: model instances and DRF serializers cost more than the query.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.db.models import Count, Q, QuerySet
+from django.http import Http404
+
+from leads.models import STATUS_ORDER, Company, Lead, LeadEvent
+
+
+@dataclass(frozen=True)
+class LeadFilters:
+    status: str | None = None
+    company_id: int | None = None
+    min_score: int | None = None
+    max_score: int | None = None
+    created_after: dt.date | None = None
+    created_before: dt.date | None = None
+    q: str | None = None
+    email: str | None = None
+
+    @classmethod
+    def from_cleaned(cls, data: dict[str, Any]) -> LeadFilters:
+        known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
+        return cls(**{k: (None if v in ("", None) else v) for k, v in known.items()})
+
+
+@dataclass(frozen=True)
+class Page:
+    data: list[dict[str, Any]]
+    next_cursor: int | None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"data": self.data, "next_cursor": self.next_cursor}
+
+
+def _start_of_day(day: dt.date) -> dt.datetime:
+    return dt.datetime.combine(day, dt.time.min, tzinfo=ZoneInfo(settings.TIME_ZONE))
+
+
+def filter_leads(qs: QuerySet[Lead], filters: LeadFilters) -> QuerySet[Lead]:
+    if filters.status is not None:
+        qs = qs.filter(status=filters.status)
+    if filters.company_id is not None:
+        qs = qs.filter(company_id=filters.company_id)
+    if filters.min_score is not None:
+        qs = qs.filter(score__gte=filters.min_score)
+    if filters.max_score is not None:
+        qs = qs.filter(score__lte=filters.max_score)
+    if filters.created_after is not None:
+        qs = qs.filter(created_at__gte=_start_of_day(filters.created_after))
+    if filters.created_before is not None:
+        # Inclusive calendar day: everything before the start of the next day.
+        qs = qs.filter(created_at__lt=_start_of_day(filters.created_before + dt.timedelta(days=1)))
+    if filters.email is not None:
+        qs = qs.filter(email=filters.email.lower())
+    if filters.q:
+        qs = qs.filter(search_text__contains=filters.q.lower())
+    return qs
+
+
+def _keyset(qs: QuerySet, *, cursor: int | None, limit: int) -> tuple[list[dict], int | None]:
+    if cursor is not None:
+        qs = qs.filter(id__lt=cursor)
+    rows = list(qs.order_by("-id")[: limit + 1])
+    if len(rows) > limit:
+        rows = rows[:limit]
+        return rows, rows[-1]["id"]
+    return rows, None
+
+
+# --- Leads ----------------------------------------------------------------------------------
+
+LEAD_VALUE_FIELDS = (
+    "id",
+    "user_id",
+    "company_id",
+    "company__name",
+    "company__domain",
+    "status",
+    "score",
+    "notes",
+    "email",
+    "first_name",
+    "last_name",
+    "position",
+    "phone",
+    "linkedin_url",
+    "source",
+    "custom_attributes",
+    "status_changed_at",
+    "created_at",
+    "updated_at",
+)
+
+
+def lead_row_to_dict(row: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "id": row["id"],
+        "user_id": row["user_id"],
+        "company_id": row["company_id"],
+        "company": {
+            "id": row["company_id"],
+            "name": row["company__name"],
+            "domain": row["company__domain"],
+        },
+        "status": row["status"],
+        "score": row["score"],
+        "notes": row["notes"],
+        "email": row["email"],
+        "first_name": row["first_name"],
+        "last_name": row["last_name"],
+        "position": row["position"],
+        "phone": row["phone"],
+        "linkedin_url": row["linkedin_url"],
+        "source": row["source"],
+        "custom_attributes": row["custom_attributes"] or {},
+        "status_changed_at": row["status_changed_at"],
+        "created_at": row["created_at"],
+        "updated_at": row["updated_at"],
+    }
+
+
+def lead_to_dict(lead: Lead) -> dict[str, Any]:
+    company = lead.company
+    return lead_row_to_dict(
+        {
+            **{f: getattr(lead, f) for f in LEAD_VALUE_FIELDS if "__" not in f},
+            "company__name": company.name,
+            "company__domain": company.domain,
+        }
+    )
+
+
+def lead_queryset(*, user) -> QuerySet[Lead]:
+    return Lead.objects.filter(user=user)
+
+
+def lead_get(*, user, lead_id: int) -> Lead:
+    """One of the user's leads, or 404: another user's lead is exactly a missing one."""
+    lead = Lead.objects.select_related("company").filter(user=user, id=lead_id).first()
+    if lead is None:
+        raise Http404
+    return lead
+
+
+def lead_list(*, user, filters: LeadFilters, cursor: int | None, limit: int) -> Page:
+    qs = filter_leads(lead_queryset(user=user), filters).values(*LEAD_VALUE_FIELDS)
+    rows, next_cursor = _keyset(qs, cursor=cursor, limit=limit)
+    return Page([lead_row_to_dict(r) for r in rows], next_cursor)
+
+
+def lead_stats(*, user, filters: LeadFilters) -> dict[str, Any]:
+    counts = dict.fromkeys(STATUS_ORDER, 0)
+    qs = filter_leads(lead_queryset(user=user), filters)
+    for row in qs.order_by().values("status").annotate(n=Count("id")):
+        counts[row["status"]] = row["n"]
+    return {"total": sum(counts.values()), "by_status": counts}
+
+
+def lead_history(*, user, lead_id: int, cursor: int | None, limit: int) -> Page:
+    lead_get_id(user=user, lead_id=lead_id)
+    qs = LeadEvent.objects.filter(lead_id=lead_id, kind=LeadEvent.Kind.STATUS).values(
+        "id", "from_status", "to_status", "at", "source", "provider"
+    )
+    rows, next_cursor = _keyset(qs, cursor=cursor, limit=limit)
+    return Page(
+        [
+            {
+                "id": r["id"],
+                "from_status": r["from_status"],
+                "to_status": r["to_status"],
+                "changed_at": r["at"],
+                "source": r["source"],
+                "provider": r["provider"],
+            }
+            for r in rows
+        ],
+        next_cursor,
+    )
+
+
+def lead_get_id(*, user, lead_id: int) -> int:
+    if not Lead.objects.filter(user=user, id=lead_id).exists():
+        raise Http404
+    return lead_id
+
+
+# --- Companies ------------------------------------------------------------------------------
+
+COMPANY_VALUE_FIELDS = (
+    "id",
+    "user_id",
+    "name",
+    "domain",
+    "website",
+    "industry",
+    "size",
+    "country_code",
+    "created_at",
+    "updated_at",
+)
+
+
+def company_row_to_dict(row: dict[str, Any], lead_count: int) -> dict[str, Any]:
+    return {**{f: row[f] for f in COMPANY_VALUE_FIELDS}, "lead_count": lead_count}
+
+
+def _lead_counts(company_ids: list[int]) -> dict[int, int]:
+    if not company_ids:
+        return {}
+    rows = (
+        Lead.objects.filter(company_id__in=company_ids)
+        .order_by()
+        .values("company_id")
+        .annotate(n=Count("id"))
+    )
+    return {r["company_id"]: r["n"] for r in rows}
+
+
+def company_get(*, user, company_id: int) -> Company:
+    company = Company.objects.filter(user=user, id=company_id).first()
+    if company is None:
+        raise Http404
+    return company
+
+
+def company_to_dict(company: Company) -> dict[str, Any]:
+    count = _lead_counts([company.pk]).get(company.pk, 0)
+    return company_row_to_dict({f: getattr(company, f) for f in COMPANY_VALUE_FIELDS}, count)
+
+
+def company_list(
+    *, user, q: str | None, domain: str | None, cursor: int | None, limit: int
+) -> Page:
+    qs = Company.objects.filter(user=user)
+    if domain:
+        qs = qs.filter(domain=domain.lower())
+    if q:
+        qs = qs.filter(Q(name__icontains=q) | Q(domain__icontains=q))
+    rows, next_cursor = _keyset(qs.values(*COMPANY_VALUE_FIELDS), cursor=cursor, limit=limit)
+    counts = _lead_counts([r["id"] for r in rows])
+    return Page([company_row_to_dict(r, counts.get(r["id"], 0)) for r in rows], next_cursor)

@@ -1,0 +1,235 @@
+"""Every write to the pipeline goes through here, from every door (API, UI, admin, imports).
+
+A status change made anywhere runs `lead_update` or `lead_set_status`, so it lands in the
+same history with the door named as its source.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from leads.models import Company, Lead, LeadEvent, Source, Status, build_search_text
+
+# Fields a person (or an API client) may write on a lead.
+LEAD_WRITABLE_FIELDS = (
+    "company",
+    "status",
+    "score",
+    "notes",
+    "email",
+    "first_name",
+    "last_name",
+    "position",
+    "phone",
+    "linkedin_url",
+    "source",
+    "custom_attributes",
+)
+COMPANY_WRITABLE_FIELDS = ("name", "domain", "website", "industry", "size", "country_code")
+
+
+class CompanyHasLeads(Exception):
+    def __init__(self, count: int) -> None:
+        self.count = count
+        super().__init__(f"The company still has {count} lead(s).")
+
+
+def _status_event(
+    *,
+    lead: Lead,
+    from_status: str | None,
+    source: str,
+    provider: str | None,
+    at,
+) -> LeadEvent:
+    return LeadEvent(
+        lead=lead,
+        user_id=lead.user_id,
+        kind=LeadEvent.Kind.STATUS,
+        from_status=from_status,
+        to_status=lead.status,
+        source=source,
+        provider=provider if source == Source.IMPORT else None,
+        at=at,
+    )
+
+
+def _refresh_search_text(lead: Lead, company: Company) -> None:
+    lead.search_text = build_search_text(
+        first_name=lead.first_name,
+        last_name=lead.last_name,
+        email=lead.email,
+        company_name=company.name,
+    )
+
+
+def lead_create(
+    *,
+    user,
+    company: Company,
+    data: Mapping[str, Any],
+    source: str,
+    provider: str | None = None,
+) -> Lead:
+    """Create a lead and its first history entry (``from_status`` null)."""
+    now = timezone.now()
+    values = {k: v for k, v in data.items() if k in LEAD_WRITABLE_FIELDS and k != "company"}
+    lead = Lead(user=user, company=company, **values)
+    lead.email = (lead.email or "").lower()
+    if "score" in data:
+        lead.score_is_manual = source != Source.IMPORT
+    lead.created_at = lead.updated_at = lead.status_changed_at = now
+    _refresh_search_text(lead, company)
+    with transaction.atomic():
+        lead.save(force_insert=True)
+        _status_event(lead=lead, from_status=None, source=source, provider=provider, at=now).save()
+    return lead
+
+
+def lead_update(
+    *,
+    lead: Lead,
+    data: Mapping[str, Any],
+    source: str,
+    provider: str | None = None,
+) -> Lead:
+    """Apply a partial update. Setting the status a lead already has is not a change."""
+    now = timezone.now()
+    old_status = lead.status
+    changed: list[str] = []
+    for field, value in data.items():
+        if field not in LEAD_WRITABLE_FIELDS:
+            continue
+        if field == "email":
+            value = (value or "").lower()
+        if field == "company":
+            if value.pk != lead.company_id:
+                lead.company = value
+                changed.append("company")
+            continue
+        if getattr(lead, field) != value:
+            setattr(lead, field, value)
+            changed.append(field)
+    if "score" in data and source != Source.IMPORT and not lead.score_is_manual:
+        # A person chose this score: syncs must not overwrite it from now on.
+        lead.score_is_manual = True
+        changed.append("score_is_manual")
+    if not changed:
+        return lead
+    status_changed = lead.status != old_status
+    if status_changed:
+        lead.status_changed_at = now
+        changed.append("status_changed_at")
+    if {"first_name", "last_name", "email", "company"} & set(changed):
+        _refresh_search_text(lead, lead.company)
+        changed.append("search_text")
+    lead.updated_at = now
+    changed.append("updated_at")
+    if "company" in changed:
+        changed[changed.index("company")] = "company_id"
+    with transaction.atomic():
+        lead.save(update_fields=changed)
+        if status_changed:
+            _status_event(
+                lead=lead, from_status=old_status, source=source, provider=provider, at=now
+            ).save()
+    return lead
+
+
+def lead_set_status(*, lead: Lead, status: str, source: str, provider: str | None = None) -> Lead:
+    return lead_update(lead=lead, data={"status": status}, source=source, provider=provider)
+
+
+def lead_bulk_set_status(*, user, lead_ids: Iterable[int], status: str, source: str) -> int:
+    """Move many of one user's leads to ``status`` at once, with one history entry each.
+
+    Returns how many leads changed. Leads already in that status are left alone.
+    """
+    if status not in Status.values:
+        raise ValueError(f"unknown status {status!r}")
+    ids = list(lead_ids)
+    now = timezone.now()
+    changed = 0
+    # Batches keep each write transaction short (SQLite holds one writer at a time).
+    for start in range(0, len(ids), 500):
+        batch = ids[start : start + 500]
+        with transaction.atomic():
+            rows = list(
+                Lead.objects.filter(user=user, id__in=batch)
+                .exclude(status=status)
+                .values_list("id", "status")
+            )
+            if not rows:
+                continue
+            Lead.objects.filter(id__in=[r[0] for r in rows]).update(
+                status=status, status_changed_at=now, updated_at=now
+            )
+            LeadEvent.objects.bulk_create(
+                LeadEvent(
+                    lead_id=lead_id,
+                    user_id=user.pk,
+                    kind=LeadEvent.Kind.STATUS,
+                    from_status=old,
+                    to_status=status,
+                    source=source,
+                    at=now,
+                )
+                for lead_id, old in rows
+            )
+            changed += len(rows)
+    return changed
+
+
+def lead_delete(*, lead: Lead) -> None:
+    lead.delete()
+
+
+def company_create(*, user, data: Mapping[str, Any]) -> Company:
+    values = {k: v for k, v in data.items() if k in COMPANY_WRITABLE_FIELDS}
+    company = Company(user=user, **values)
+    company.save(force_insert=True)
+    return company
+
+
+def company_update(*, company: Company, data: Mapping[str, Any]) -> Company:
+    changed = [
+        field
+        for field, value in data.items()
+        if field in COMPANY_WRITABLE_FIELDS and getattr(company, field) != value
+    ]
+    if not changed:
+        return company
+    for field in changed:
+        setattr(company, field, data[field])
+    with transaction.atomic():
+        company.save(update_fields=[*changed, "updated_at"])
+        if "name" in changed:
+            _company_renamed(company)
+    return company
+
+
+def _company_renamed(company: Company) -> None:
+    """Keep the leads' search column in step with the company name they are found by."""
+    leads = Lead.objects.filter(company=company).only("id", "first_name", "last_name", "email")
+    batch: list[Lead] = []
+    for lead in leads.iterator(chunk_size=2000):
+        _refresh_search_text(lead, company)
+        batch.append(lead)
+        if len(batch) >= 2000:
+            Lead.objects.bulk_update(batch, ["search_text"])
+            batch = []
+    if batch:
+        Lead.objects.bulk_update(batch, ["search_text"])
+
+
+def company_delete(*, company: Company) -> None:
+    """Delete a company that has no leads; leads are never deleted as a side effect."""
+    with transaction.atomic():
+        count = Lead.objects.filter(company=company).count()
+        if count:
+            raise CompanyHasLeads(count)
+        company.delete()
