@@ -63,8 +63,15 @@ def env_list(name: str, default: list[str]) -> list[str]:
     return [item.strip() for item in value.split(",") if item.strip()]
 
 
+_DB_SCHEMES = ("sqlite://", "postgres://", "postgresql://", "pgsql://")
+
+
 def env_db(name: str, default: str) -> dict:
     url = env_str(name, default)
+    if not url.startswith(_DB_SCHEMES):
+        raise ImproperlyConfigured(
+            f"{name}: expected sqlite:///path or postgres://user:password@host/db, got {url!r}"
+        )
     try:
         return environ.Env.db_url_config(url)
     except Exception as exc:  # django-environ raises several types for a bad URL

@@ -28,3 +28,11 @@ class CustomAttributesFieldSchema(OpenApiSerializerFieldExtension):
         schema["additionalProperties"] = {"type": "string", "maxLength": 2000}
         schema["maxProperties"] = 100
         return schema
+
+
+def document_paths_without_trailing_slash(endpoints):
+    """Both forms answer; the schema lists the plain one (``/v1/leads``, not ``/v1/leads/``)."""
+    return [
+        (path.rstrip("/") if path != "/" else path, regex, method, callback)
+        for path, regex, method, callback in endpoints
+    ]

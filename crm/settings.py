@@ -156,6 +156,7 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    "PREPROCESSING_HOOKS": ["crm.schema.document_paths_without_trailing_slash"],
     "ENUM_NAME_OVERRIDES": {"LeadStatusEnum": "leads.models.Status"},
 }
 # Request bodies above this size are refused with a clear error before any parsing.

@@ -8,15 +8,15 @@ from leads import api as leads_api
 api_v1 = [
     re_path(r"^leads/?$", leads_api.LeadListView.as_view(), name="leads"),
     re_path(r"^leads/stats/?$", leads_api.LeadStatsView.as_view(), name="lead-stats"),
-    re_path(r"^leads/(?P<pk>[0-9]{1,20})/?$", leads_api.LeadDetailView.as_view(), name="lead"),
+    re_path(r"^leads/(?P<id>[0-9]{1,20})/?$", leads_api.LeadDetailView.as_view(), name="lead"),
     re_path(
-        r"^leads/(?P<pk>[0-9]{1,20})/history/?$",
+        r"^leads/(?P<id>[0-9]{1,20})/history/?$",
         leads_api.LeadHistoryView.as_view(),
         name="lead-history",
     ),
     re_path(r"^companies/?$", leads_api.CompanyListView.as_view(), name="companies"),
     re_path(
-        r"^companies/(?P<pk>[0-9]{1,20})/?$",
+        r"^companies/(?P<id>[0-9]{1,20})/?$",
         leads_api.CompanyDetailView.as_view(),
         name="company",
     ),

@@ -126,9 +126,9 @@ class LeadDetailView(PipelineAPIView):
         parameters=ID_PATH,
         responses={200: LeadSerializer, 404: E404, **COMMON},
     )
-    def get(self, request: Request, pk: str) -> Response:
+    def get(self, request: Request, id: str) -> Response:
         parse_query(request.query_params, EmptyFilterSet, paginated=False)
-        lead = selectors.lead_get(user=request.user, lead_id=self.object_id(pk))
+        lead = selectors.lead_get(user=request.user, lead_id=self.object_id(id))
         return Response(selectors.lead_to_dict(lead))
 
     @extend_schema(
@@ -137,8 +137,8 @@ class LeadDetailView(PipelineAPIView):
         request=LeadWriteSerializer(partial=True),
         responses={200: LeadSerializer, 400: E400, 404: E404, **COMMON},
     )
-    def patch(self, request: Request, pk: str) -> Response:
-        lead = selectors.lead_get(user=request.user, lead_id=self.object_id(pk))
+    def patch(self, request: Request, id: str) -> Response:
+        lead = selectors.lead_get(user=request.user, lead_id=self.object_id(id))
         serializer = LeadWriteSerializer(
             data=request.data, user=request.user, lead=lead, partial=True
         )
@@ -151,8 +151,8 @@ class LeadDetailView(PipelineAPIView):
         parameters=ID_PATH,
         responses={204: None, 404: E404, **COMMON},
     )
-    def delete(self, request: Request, pk: str) -> Response:
-        lead = selectors.lead_get(user=request.user, lead_id=self.object_id(pk))
+    def delete(self, request: Request, id: str) -> Response:
+        lead = selectors.lead_get(user=request.user, lead_id=self.object_id(id))
         services.lead_delete(lead=lead)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
@@ -163,8 +163,8 @@ class LeadHistoryView(PipelineAPIView):
         parameters=ID_PATH + PAGINATION_PARAMETERS,
         responses={200: LeadEventPageSerializer, 400: E400, 404: E404, **COMMON},
     )
-    def get(self, request: Request, pk: str) -> Response:
-        lead_id = self.object_id(pk)
+    def get(self, request: Request, id: str) -> Response:
+        lead_id = self.object_id(id)
         _, cursor, limit = parse_query(request.query_params, EmptyFilterSet, paginated=True)
         page = selectors.lead_history(
             user=request.user, lead_id=lead_id, cursor=cursor, limit=limit
@@ -232,9 +232,9 @@ class CompanyDetailView(PipelineAPIView):
         parameters=ID_PATH,
         responses={200: CompanySerializer, 404: E404, **COMMON},
     )
-    def get(self, request: Request, pk: str) -> Response:
+    def get(self, request: Request, id: str) -> Response:
         parse_query(request.query_params, EmptyFilterSet, paginated=False)
-        company = selectors.company_get(user=request.user, company_id=self.object_id(pk))
+        company = selectors.company_get(user=request.user, company_id=self.object_id(id))
         return Response(selectors.company_to_dict(company))
 
     @extend_schema(
@@ -243,8 +243,8 @@ class CompanyDetailView(PipelineAPIView):
         request=CompanyWriteSerializer(partial=True),
         responses={200: CompanySerializer, 400: E400, 404: E404, **COMMON},
     )
-    def patch(self, request: Request, pk: str) -> Response:
-        company = selectors.company_get(user=request.user, company_id=self.object_id(pk))
+    def patch(self, request: Request, id: str) -> Response:
+        company = selectors.company_get(user=request.user, company_id=self.object_id(id))
         serializer = CompanyWriteSerializer(
             data=request.data, user=request.user, company=company, partial=True
         )
@@ -264,8 +264,8 @@ class CompanyDetailView(PipelineAPIView):
             **COMMON,
         },
     )
-    def delete(self, request: Request, pk: str) -> Response:
-        company = selectors.company_get(user=request.user, company_id=self.object_id(pk))
+    def delete(self, request: Request, id: str) -> Response:
+        company = selectors.company_get(user=request.user, company_id=self.object_id(id))
         try:
             services.company_delete(company=company)
         except services.CompanyHasLeads as exc:

@@ -19,13 +19,19 @@ class ApiClient:
         return self.client.get(path, params or {})
 
     def post(self, path: str, data=None):
-        return self.client.post(path, data if data is not None else {}, content_type="application/json")
+        return self.client.post(
+            path, data if data is not None else {}, content_type="application/json"
+        )
 
     def patch(self, path: str, data=None):
-        return self.client.patch(path, data if data is not None else {}, content_type="application/json")
+        return self.client.patch(
+            path, data if data is not None else {}, content_type="application/json"
+        )
 
     def put(self, path: str, data=None):
-        return self.client.put(path, data if data is not None else {}, content_type="application/json")
+        return self.client.put(
+            path, data if data is not None else {}, content_type="application/json"
+        )
 
     def delete(self, path: str):
         return self.client.delete(path)

@@ -170,15 +170,22 @@ def test_put_is_not_allowed(api, company):
 def pipeline(api, company):
     """A small, varied pipeline for filter tests."""
     globex = CompanyFactory(user=api.user, name="Globex", domain="globex.com")
+
+    def lead(company, **data):
+        return make_lead(user=api.user, company=company, **data)
+
     leads = {
-        "alice": make_lead(user=api.user, company=company, first_name="Alice", email="alice@acme.com",
-                           status="new", score=10),
-        "natalia": make_lead(user=api.user, company=company, first_name="Natalia", last_name="Ray",
-                             email="nat@acme.com", status="contacted", score=50),
-        "bob": make_lead(user=api.user, company=globex, first_name="Bob", email="bob@globex.com",
-                         status="qualified", score=90),
-        "zed": make_lead(user=api.user, company=globex, first_name="Zed", last_name="Alinsky",
-                         status="lost", score=100),
+        "alice": lead(company, first_name="Alice", email="alice@acme.com", status="new", score=10),
+        "natalia": lead(
+            company,
+            first_name="Natalia",
+            last_name="Ray",
+            email="nat@acme.com",
+            status="contacted",
+            score=50,
+        ),
+        "bob": lead(globex, first_name="Bob", email="bob@globex.com", status="qualified", score=90),
+        "zed": lead(globex, first_name="Zed", last_name="Alinsky", status="lost", score=100),
     }  # fmt: skip
     return {"leads": leads, "globex": globex, "acme": company}
 
@@ -443,9 +450,7 @@ def test_bad_create_bodies_are_400_naming_the_field(api, company, body, field):
 
 
 def test_custom_attribute_error_names_the_key(api, company):
-    response = api.post(
-        "/v1/leads", {"company_id": company.pk, "custom_attributes": {"seats": 12}}
-    )
+    response = api.post("/v1/leads", {"company_id": company.pk, "custom_attributes": {"seats": 12}})
     assert "seats" in response.json()["custom_attributes"][0]
 
 

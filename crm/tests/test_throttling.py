@@ -1,0 +1,36 @@
+from __future__ import annotations
+
+import pytest
+from django.test import Client
+
+from accounts.services import api_token_create
+from leads.tests.factories import UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.mark.parametrize("counter", ["sqlite", "cache"])
+def test_rate_limit_answers_429_with_retry_after(settings, counter):
+    settings.API_RATE_LIMIT = "3/min"
+    if counter == "cache":
+        settings.RATE_LIMIT_DB = ""
+        settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    user = UserFactory()
+    _, raw = api_token_create(user=user, name="t")
+    client = Client(HTTP_AUTHORIZATION=f"Bearer {raw}")
+    assert [client.get("/v1/leads").status_code for _ in range(3)] == [200, 200, 200]
+    response = client.get("/v1/leads")
+    assert response.status_code == 429
+    assert 1 <= int(response["Retry-After"]) <= 61
+    assert "detail" in response.json()
+
+
+def test_rate_limit_is_per_user(settings):
+    settings.API_RATE_LIMIT = "2/min"
+    clients = []
+    for name in ["u1", "u2"]:
+        _, raw = api_token_create(user=UserFactory(username=name), name="t")
+        clients.append(Client(HTTP_AUTHORIZATION=f"Bearer {raw}"))
+    for client in clients:
+        assert [client.get("/v1/leads").status_code for _ in range(2)] == [200, 200]
+    assert clients[0].get("/v1/leads").status_code == 429
