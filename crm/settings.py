@@ -174,6 +174,8 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# crm is not an installed app, so autodiscovery would miss its tasks.
+CELERY_IMPORTS = ["crm.tasks"]
 CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE = {
     "housekeeping": {"task": "crm.tasks.housekeeping", "schedule": 3600.0},
