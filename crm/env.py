@@ -7,6 +7,7 @@ as a confusing error deep inside Django or Celery.
 
 from __future__ import annotations
 
+import base64
 import os
 import secrets
 import time
@@ -126,5 +127,20 @@ def secret_from_file(data_dir: Path, filename: str, make) -> str:
     return value
 
 
+def make_fernet_key() -> str:
+    return base64.urlsafe_b64encode(os.urandom(32)).decode()
+
+
 def make_secret_key() -> str:
     return secrets.token_urlsafe(50)
+
+
+def env_limits(name: str, default: str) -> list[tuple[int, float]]:
+    """Client-side rate limits such as ``10/s,450/min``, or ``off``."""
+    from integrations.http import parse_limits
+
+    value = env_str(name, default)
+    try:
+        return parse_limits(value)
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"{name}: {exc}") from None

@@ -36,3 +36,28 @@ def document_paths_without_trailing_slash(endpoints):
         (path.rstrip("/") if path != "/" else path, regex, method, callback)
         for path, regex, method, callback in endpoints
     ]
+
+
+class CredentialsFieldSchema(OpenApiSerializerFieldExtension):
+    target_class = "integrations.serializers.CredentialsField"
+
+    def map_serializer_field(self, auto_schema, direction):
+        return {
+            "type": "object",
+            "writeOnly": True,
+            "description": (
+                'Hunter and Instantly: {"api_key"}; Snov.io: {"client_id", "client_secret"}.'
+            ),
+            "additionalProperties": {"type": "string"},
+        }
+
+
+class VendorIdFieldSchema(OpenApiSerializerFieldExtension):
+    target_class = "integrations.serializers.VendorIdField"
+
+    def map_serializer_field(self, auto_schema, direction):
+        return {
+            "oneOf": [{"type": "string", "maxLength": 128}, {"type": "integer", "minimum": 0}],
+            "nullable": True,
+            "description": "The vendor's id, as the vendor gives it.",
+        }

@@ -9,9 +9,11 @@ from crm.env import (
     env_cache,
     env_db,
     env_int,
+    env_limits,
     env_list,
     env_rate,
     env_str,
+    make_fernet_key,
     make_secret_key,
     secret_from_file,
 )
@@ -162,6 +164,35 @@ SPECTACULAR_SETTINGS = {
 # Request bodies above this size are refused with a clear error before any parsing.
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DATA_UPLOAD_MAX_MEMORY_SIZE", 2_621_440, minimum=1024)
 
+# --- Integrations ---------------------------------------------------------------------------
+# Keys for provider credentials at rest, newest first; generated into DATA_DIR when unset.
+FIELD_ENCRYPTION_KEYS_FILE = DATA_DIR / "field_encryption_keys"
+FIELD_ENCRYPTION_KEYS = env_list("FIELD_ENCRYPTION_KEYS", []) or [
+    key.strip()
+    for key in secret_from_file(DATA_DIR, FIELD_ENCRYPTION_KEYS_FILE.name, make_fernet_key).split(
+        ","
+    )
+    if key.strip()
+]
+FIELD_ENCRYPTION_KEYS_FROM_ENV = bool(env_list("FIELD_ENCRYPTION_KEYS", []))
+HUNTER_API_URL = env_str("HUNTER_API_URL", "https://api.hunter.io/v2")
+SNOVIO_API_URL = env_str("SNOVIO_API_URL", "https://api.snov.io")
+INSTANTLY_API_URL = env_str("INSTANTLY_API_URL", "https://api.instantly.ai/api/v2")
+# Client-side limits per vendor account, kept under each vendor's published limit
+# (Hunter ~15/s and 500/min, Snov.io 60/min, Instantly 100/s and 6,000/min per workspace).
+HUNTER_RATE_LIMIT = env_limits("HUNTER_RATE_LIMIT", "10/s,450/min")
+SNOVIO_RATE_LIMIT = env_limits("SNOVIO_RATE_LIMIT", "50/min")
+INSTANTLY_RATE_LIMIT = env_limits("INSTANTLY_RATE_LIMIT", "50/s,3000/min")
+
+# Sync runs: a worker holds a run for SYNC_LEASE_SECONDS at a time (renewed every page); a run
+# whose worker died is picked up again once its lease lapses. Transient faults are retried up
+# to SYNC_MAX_ATTEMPTS times, waiting Retry-After or SYNC_RETRY_DELAY doubling each time.
+SYNC_LEASE_SECONDS = env_int("SYNC_LEASE_SECONDS", 300, minimum=1)
+SYNC_MAX_ATTEMPTS = env_int("SYNC_MAX_ATTEMPTS", 8, minimum=1)
+SYNC_RETRY_DELAY = env_int("SYNC_RETRY_DELAY", 5, minimum=0)
+SYNC_RETRY_MAX_DELAY = env_int("SYNC_RETRY_MAX_DELAY", 600, minimum=1)
+SYNC_REQUEUE_AFTER = env_int("SYNC_REQUEUE_AFTER", 120, minimum=1)
+
 # --- Celery ---------------------------------------------------------------------------------
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", f"sqla+sqlite:///{DATA_DIR / 'broker.sqlite3'}")
 CELERY_BROKER_IS_SQLA = CELERY_BROKER_URL.startswith("sqla+")
@@ -179,6 +210,8 @@ CELERY_IMPORTS = ["crm.tasks"]
 CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE = {
     "housekeeping": {"task": "crm.tasks.housekeeping", "schedule": 3600.0},
+    "sync-scheduled": {"task": "integrations.tasks.dispatch_scheduled_syncs", "schedule": 300.0},
+    "sync-recover": {"task": "integrations.tasks.recover_stalled_runs", "schedule": 60.0},
 }
 
 # --- Security -------------------------------------------------------------------------------

@@ -3,6 +3,7 @@ from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from crm import views
+from integrations import api as integrations_api
 from leads import api as leads_api
 
 api_v1 = [
@@ -19,6 +20,50 @@ api_v1 = [
         r"^companies/(?P<id>[0-9]{1,20})/?$",
         leads_api.CompanyDetailView.as_view(),
         name="company",
+    ),
+    re_path(
+        r"^integrations/?$", integrations_api.IntegrationListView.as_view(), name="integrations"
+    ),
+    re_path(
+        r"^integrations/(?P<id>[0-9]{1,20})/?$",
+        integrations_api.IntegrationDetailView.as_view(),
+        name="integration",
+    ),
+    re_path(
+        r"^integrations/(?P<id>[0-9]{1,20})/lists/?$",
+        integrations_api.IntegrationListsView.as_view(),
+        name="integration-lists",
+    ),
+    re_path(
+        r"^integrations/(?P<id>[0-9]{1,20})/test/?$",
+        integrations_api.IntegrationTestView.as_view(),
+        name="integration-test",
+    ),
+    re_path(
+        r"^integrations/(?P<id>[0-9]{1,20})/import/?$",
+        integrations_api.IntegrationImportView.as_view(),
+        name="integration-import",
+    ),
+    re_path(
+        r"^integrations/(?P<id>[0-9]{1,20})/export/?$",
+        integrations_api.IntegrationExportView.as_view(),
+        name="integration-export",
+    ),
+    re_path(r"^sync-runs/?$", integrations_api.SyncRunListView.as_view(), name="sync-runs"),
+    re_path(
+        r"^sync-runs/(?P<id>[0-9]{1,20})/?$",
+        integrations_api.SyncRunDetailView.as_view(),
+        name="sync-run",
+    ),
+    re_path(
+        r"^sync-runs/(?P<id>[0-9]{1,20})/cancel/?$",
+        integrations_api.SyncRunCancelView.as_view(),
+        name="sync-run-cancel",
+    ),
+    re_path(
+        r"^sync-runs/(?P<id>[0-9]{1,20})/failures/?$",
+        integrations_api.SyncRunFailuresView.as_view(),
+        name="sync-run-failures",
     ),
     re_path(r"^schema/?$", SpectacularAPIView.as_view(), name="schema"),
     re_path(r"^docs/?$", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),

@@ -70,7 +70,7 @@ def filter_leads(qs: QuerySet[Lead], filters: LeadFilters) -> QuerySet[Lead]:
     return qs
 
 
-def _keyset(qs: QuerySet, *, cursor: int | None, limit: int) -> tuple[list[dict], int | None]:
+def keyset_page(qs: QuerySet, *, cursor: int | None, limit: int) -> tuple[list[dict], int | None]:
     if cursor is not None:
         qs = qs.filter(id__lt=cursor)
     rows = list(qs.order_by("-id")[: limit + 1])
@@ -157,7 +157,7 @@ def lead_get(*, user, lead_id: int) -> Lead:
 
 def lead_list(*, user, filters: LeadFilters, cursor: int | None, limit: int) -> Page:
     qs = filter_leads(lead_queryset(user=user), filters).values(*LEAD_VALUE_FIELDS)
-    rows, next_cursor = _keyset(qs, cursor=cursor, limit=limit)
+    rows, next_cursor = keyset_page(qs, cursor=cursor, limit=limit)
     return Page([lead_row_to_dict(r) for r in rows], next_cursor)
 
 
@@ -174,7 +174,7 @@ def lead_history(*, user, lead_id: int, cursor: int | None, limit: int) -> Page:
     qs = LeadEvent.objects.filter(lead_id=lead_id, kind=LeadEvent.Kind.STATUS).values(
         "id", "from_status", "to_status", "at", "source", "provider"
     )
-    rows, next_cursor = _keyset(qs, cursor=cursor, limit=limit)
+    rows, next_cursor = keyset_page(qs, cursor=cursor, limit=limit)
     return Page(
         [
             {
@@ -249,6 +249,6 @@ def company_list(
         qs = qs.filter(domain=domain.lower())
     if q:
         qs = qs.filter(Q(name__icontains=q) | Q(domain__icontains=q))
-    rows, next_cursor = _keyset(qs.values(*COMPANY_VALUE_FIELDS), cursor=cursor, limit=limit)
+    rows, next_cursor = keyset_page(qs.values(*COMPANY_VALUE_FIELDS), cursor=cursor, limit=limit)
     counts = _lead_counts([r["id"] for r in rows])
     return Page([company_row_to_dict(r, counts.get(r["id"], 0)) for r in rows], next_cursor)

@@ -1,0 +1,450 @@
+"""The sync engine: claim a run, execute it page by page, resume it after any stop.
+
+A run moves queued → running → succeeded | partial | failed | cancelled. Each page is fetched
+from (or sent to) the vendor outside any transaction, then written in one short transaction
+together with the run's counters and checkpoint, so a crash at any moment leaves a run that
+resumes exactly after its last written page: nothing lost, nothing doubled.
+
+Retries live in one layer, the runner (the Celery task or the ``sync`` command): this module
+returns ``Retry`` when a transient fault stopped a run, and the runner calls it again later.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import IntegrityError, OperationalError, transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from integrations import providers
+from integrations.http import AuthError, ProviderError, TransientError
+from integrations.importer import import_records
+from integrations.models import ExternalLink, Integration, SyncFailure, SyncRun
+from integrations.records import ExportLead, ProviderClient
+from leads.filters import LeadFilterSet
+from leads.models import Lead
+from leads.selectors import LeadFilters, filter_leads
+
+logger = logging.getLogger(__name__)
+
+State = SyncRun.State
+Direction = SyncRun.Direction
+FINISHED = (State.SUCCEEDED, State.PARTIAL, State.FAILED, State.CANCELLED)
+
+
+class RunAlreadyActive(Exception):
+    def __init__(self, run: SyncRun) -> None:
+        self.run = run
+        super().__init__(f"run {run.pk} is already {run.state}")
+
+
+class LeaseLost(Exception):
+    """Another worker took the run over (this one stalled past its lease)."""
+
+
+class RunCancelled(Exception):
+    pass
+
+
+@dataclass
+class Retry:
+    delay: float
+    reason: str
+
+
+@dataclass
+class Done:
+    state: str
+
+
+Outcome = Retry | Done
+
+
+# --- claiming -------------------------------------------------------------------------------
+
+
+def run_claim(
+    *,
+    integration: Integration,
+    direction: str,
+    params: dict[str, Any] | None = None,
+    trigger: str = "manual",
+) -> SyncRun:
+    """Create a queued run, or raise RunAlreadyActive with the one already queued/running.
+
+    The database's partial unique index is the lock: two requests at the same moment cannot
+    both create a run for the same integration and direction.
+    """
+    try:
+        with transaction.atomic():
+            return SyncRun.objects.create(
+                integration=integration,
+                user_id=integration.user_id,
+                provider=integration.provider,
+                direction=direction,
+                params=params or {},
+                trigger=trigger,
+            )
+    except IntegrityError:
+        active = SyncRun.objects.filter(
+            integration=integration, direction=direction, state__in=SyncRun.ACTIVE_STATES
+        ).first()
+        if active is None:  # it finished in between: try once more
+            return run_claim(
+                integration=integration, direction=direction, params=params, trigger=trigger
+            )
+        raise RunAlreadyActive(active) from None
+
+
+def run_cancel(*, run: SyncRun) -> SyncRun:
+    """Ask a run to stop. A queued run stops at once; a running one after its current page."""
+    now = timezone.now()
+    with transaction.atomic():
+        SyncRun.objects.filter(pk=run.pk, state__in=SyncRun.ACTIVE_STATES).update(
+            cancel_requested=True
+        )
+        SyncRun.objects.filter(pk=run.pk, state=State.QUEUED, lease_owner="").update(
+            state=State.CANCELLED, finished_at=now, error="Cancelled before it started."
+        )
+    run.refresh_from_db()
+    return run
+
+
+def _lease_seconds() -> int:
+    return settings.SYNC_LEASE_SECONDS
+
+
+def _take_lease(run_id: int, owner: str) -> bool:
+    now = timezone.now()
+    free = Q(lease_until__isnull=True) | Q(lease_until__lt=now) | Q(lease_owner=owner)
+    with transaction.atomic():
+        taken = (
+            SyncRun.objects.filter(pk=run_id, state__in=SyncRun.ACTIVE_STATES)
+            .filter(free)
+            .update(
+                state=State.RUNNING,
+                lease_owner=owner,
+                lease_until=now + timedelta(seconds=_lease_seconds()),
+                next_attempt_at=None,
+                attempts=F("attempts") + 1,
+            )
+        )
+        if taken:
+            SyncRun.objects.filter(pk=run_id, started_at__isnull=True).update(started_at=now)
+    return bool(taken)
+
+
+def _renew_and_save_progress(run: SyncRun, owner: str, fields: dict[str, Any]) -> None:
+    """Inside the page's transaction: move counters and checkpoint, if we still own the run."""
+    updated = SyncRun.objects.filter(pk=run.pk, lease_owner=owner, state=State.RUNNING).update(
+        lease_until=timezone.now() + timedelta(seconds=_lease_seconds()), **fields
+    )
+    if not updated:
+        raise LeaseLost()
+
+
+def _cancel_requested(run: SyncRun) -> bool:
+    return SyncRun.objects.filter(pk=run.pk, cancel_requested=True).exists()
+
+
+def _finish(run: SyncRun, owner: str, state: str, error: str | None = None) -> Done:
+    SyncRun.objects.filter(pk=run.pk, lease_owner=owner).update(
+        state=state,
+        error=error,
+        finished_at=timezone.now(),
+        lease_owner="",
+        lease_until=None,
+    )
+    return Done(state)
+
+
+def _final_state(run: SyncRun) -> str:
+    run.refresh_from_db(fields=["failed", "processed"])
+    return State.PARTIAL if run.failed else State.SUCCEEDED
+
+
+# --- executing ------------------------------------------------------------------------------
+
+
+ProgressCallback = Callable[[SyncRun], None]
+
+
+def run_execute(
+    *,
+    run_id: int,
+    owner: str | None = None,
+    client: ProviderClient | None = None,
+    on_progress: ProgressCallback | None = None,
+) -> Outcome:
+    """Execute (or resume) a run until it finishes or a transient fault stops it."""
+    owner = owner or uuid.uuid4().hex
+    run = SyncRun.objects.select_related("integration").filter(pk=run_id).first()
+    if run is None or run.state in FINISHED:
+        return Done(run.state if run else "missing")
+    if not _take_lease(run.pk, owner):
+        # Someone else is executing it right now (or it just finished).
+        run.refresh_from_db()
+        return Done(run.state)
+    run.refresh_from_db()
+    integration = run.integration
+    try:
+        if run.cancel_requested:
+            raise RunCancelled()
+        if client is None:
+            client = providers.client_for(integration)
+        if run.direction == Direction.IMPORT:
+            _execute_import(run, integration, client, owner, on_progress)
+        else:
+            _execute_export(run, integration, client, owner, on_progress)
+        return _finish(run, owner, _final_state(run))
+    except RunCancelled:
+        return _finish(run, owner, State.CANCELLED, "Cancelled.")
+    except LeaseLost:
+        logger.warning("sync run %s: lease lost to another worker", run.pk)
+        return Done("lease-lost")
+    except AuthError as exc:
+        Integration.objects.filter(pk=integration.pk).update(
+            state=Integration.State.NEEDS_CREDENTIALS, last_error=_auth_message(integration, exc)
+        )
+        return _finish(run, owner, State.FAILED, _auth_message(integration, exc))
+    except (TransientError, OperationalError, IntegrityError) as exc:
+        return _transient(run, owner, exc)
+    except ProviderError as exc:
+        Integration.objects.filter(pk=integration.pk).update(last_error=exc.message)
+        return _finish(run, owner, State.FAILED, exc.message)
+    except Exception:
+        logger.exception("sync run %s failed unexpectedly", run.pk)
+        return _finish(
+            run, owner, State.FAILED, "An internal error stopped this run; it was logged."
+        )
+
+
+def _auth_message(integration: Integration, exc: AuthError) -> str:
+    name = providers.SOURCE_LABELS.get(integration.provider, integration.provider)
+    return (
+        f"{name} refused the saved credentials ({exc.message}). "
+        "Enter new credentials for this integration, then start the run again."
+    )
+
+
+def _transient(run: SyncRun, owner: str, exc: Exception) -> Outcome:
+    run.refresh_from_db(fields=["attempts"])
+    reason = getattr(exc, "message", None) or f"database busy ({type(exc).__name__})"
+    if run.attempts >= settings.SYNC_MAX_ATTEMPTS:
+        return _finish(
+            run,
+            owner,
+            State.FAILED,
+            f"Gave up after {run.attempts} attempts; last problem: {reason}",
+        )
+    retry_after = getattr(exc, "retry_after", None)
+    delay = (
+        retry_after
+        if retry_after is not None
+        else settings.SYNC_RETRY_DELAY * (2 ** min(run.attempts - 1, 8))
+    )
+    delay = min(max(delay, 0.0), settings.SYNC_RETRY_MAX_DELAY)
+    SyncRun.objects.filter(pk=run.pk, lease_owner=owner).update(
+        error=f"Waiting to retry: {reason}",
+        next_attempt_at=timezone.now() + timedelta(seconds=delay),
+        lease_owner="",
+        lease_until=None,
+    )
+    return Retry(delay, reason)
+
+
+def _execute_import(
+    run: SyncRun,
+    integration: Integration,
+    client: ProviderClient,
+    owner: str,
+    on_progress: ProgressCallback | None,
+) -> None:
+    list_id = integration.import_list_id
+    list_arg = None if list_id in (None, "") else str(list_id)
+    checkpoint = run.checkpoint
+    label = providers.SOURCE_LABELS.get(integration.provider, integration.provider)
+    while True:
+        if _cancel_requested(run):
+            raise RunCancelled()
+        page = client.fetch_page(list_arg, checkpoint)
+        with transaction.atomic():
+            result = import_records(
+                integration=integration, records=page.records, source_label=label
+            )
+            if result.failures:
+                SyncFailure.objects.bulk_create(
+                    SyncFailure(run=run, record=record[:255], detail=detail)
+                    for record, detail in result.failures
+                )
+            fields: dict[str, Any] = {
+                "checkpoint": page.next_checkpoint,
+                "processed": F("processed") + result.processed,
+                "created": F("created") + result.created,
+                "updated": F("updated") + result.updated,
+                "unchanged": F("unchanged") + result.unchanged,
+                "skipped": F("skipped") + result.skipped,
+                "failed": F("failed") + len(result.failures),
+                "error": None,
+            }
+            if page.total is not None:
+                fields["total"] = page.total
+            _renew_and_save_progress(run, owner, fields)
+        checkpoint = page.next_checkpoint
+        if on_progress is not None:
+            run.refresh_from_db()
+            on_progress(run)
+        if checkpoint is None:
+            return
+
+
+def export_queryset(run: SyncRun):
+    params = run.params or {}
+    qs = Lead.objects.filter(user_id=run.user_id)
+    if params.get("lead_ids"):
+        qs = qs.filter(id__in=params["lead_ids"])
+    elif params.get("filters"):
+        # Stored as the text the request gave, validated again here (it was valid at claim).
+        filterset = LeadFilterSet(data=params["filters"])
+        if not filterset.is_valid():
+            raise ProviderError(f"The export's filters are no longer valid: {filterset.errors}")
+        qs = filter_leads(qs, LeadFilters.from_cleaned(filterset.form.cleaned_data))
+    return qs
+
+
+def _export_target(integration: Integration) -> dict[str, Any]:
+    if integration.export_campaign_id not in (None, ""):
+        return {"campaign_id": integration.export_campaign_id}
+    if integration.export_list_id not in (None, ""):
+        return {"list_id": integration.export_list_id}
+    if integration.provider == "hunter":
+        return {"list_id": None}  # Hunter keeps leads outside lists too
+    name = providers.SOURCE_LABELS.get(integration.provider, integration.provider)
+    raise ProviderError(
+        f"Choose the {name} list (or campaign) to export to in the integration's settings."
+    )
+
+
+def _execute_export(
+    run: SyncRun,
+    integration: Integration,
+    client: ProviderClient,
+    owner: str,
+    on_progress: ProgressCallback | None,
+) -> None:
+    target = _export_target(integration)
+    queryset = export_queryset(run)
+    if run.total is None:
+        SyncRun.objects.filter(pk=run.pk).update(total=queryset.count())
+    after = int((run.checkpoint or {}).get("after_id", 0))
+    batch_size = max(1, int(client.export_batch_size))
+    while True:
+        if _cancel_requested(run):
+            raise RunCancelled()
+        leads = list(
+            queryset.filter(id__gt=after).order_by("id").select_related("company")[:batch_size]
+        )
+        if not leads:
+            return
+        links = dict(
+            ExternalLink.objects.filter(
+                integration=integration, lead_id__in=[lead.pk for lead in leads]
+            ).values_list("lead_id", "vendor_id")
+        )
+        outcomes = client.export_batch(target, [_export_lead(lead, links) for lead in leads])
+        by_lead = {outcome.lead_id: outcome for outcome in outcomes}
+        created = updated = 0
+        failures: list[SyncFailure] = []
+        new_links: list[ExternalLink] = []
+        for lead in leads:
+            outcome = by_lead.get(lead.pk)
+            if outcome is None:
+                failures.append(
+                    SyncFailure(run=run, record=_record_name(lead), detail="no answer for it")
+                )
+                continue
+            if not outcome.ok:
+                failures.append(
+                    SyncFailure(run=run, record=_record_name(lead), detail=outcome.detail[:2000])
+                )
+                continue
+            if outcome.created:
+                created += 1
+            else:
+                updated += 1
+            if outcome.vendor_id and lead.pk not in links:
+                new_links.append(
+                    ExternalLink(
+                        integration=integration, vendor_id=str(outcome.vendor_id), lead=lead
+                    )
+                )
+        after = leads[-1].pk
+        with transaction.atomic():
+            if new_links:
+                ExternalLink.objects.bulk_create(new_links, ignore_conflicts=True)
+            if failures:
+                SyncFailure.objects.bulk_create(failures)
+            _renew_and_save_progress(
+                run,
+                owner,
+                {
+                    "checkpoint": {"after_id": after},
+                    "processed": F("processed") + len(leads),
+                    "created": F("created") + created,
+                    "updated": F("updated") + updated,
+                    "failed": F("failed") + len(failures),
+                    "error": None,
+                },
+            )
+        if on_progress is not None:
+            run.refresh_from_db()
+            on_progress(run)
+        if len(leads) < batch_size:
+            return
+
+
+def _record_name(lead: Lead) -> str:
+    return (lead.email or f"lead {lead.pk}")[:255]
+
+
+def _export_lead(lead: Lead, links: dict[int, str]) -> ExportLead:
+    company = lead.company
+    return ExportLead(
+        lead_id=lead.pk,
+        email=lead.email,
+        first_name=lead.first_name,
+        last_name=lead.last_name,
+        position=lead.position,
+        phone=lead.phone,
+        linkedin_url=lead.linkedin_url,
+        company_name=company.name,
+        company_domain=company.domain,
+        website=company.website or (f"https://{company.domain}" if company.domain else ""),
+        country_code=company.country_code,
+        status=lead.status,
+        notes=lead.notes,
+        custom_attributes=dict(lead.custom_attributes or {}),
+        vendor_id=links.get(lead.pk),
+    )
+
+
+# --- recovery -------------------------------------------------------------------------------
+
+
+def runs_to_recover() -> list[int]:
+    """Runs no live worker holds: lapsed leases, and queued runs whose message was lost."""
+    now = timezone.now()
+    grace = now - timedelta(seconds=settings.SYNC_REQUEUE_AFTER)
+    lapsed = Q(state=State.RUNNING, lease_until__lt=now)
+    # No lease: either never picked up, or waiting for a retry that should have come by now.
+    unheld = Q(state__in=SyncRun.ACTIVE_STATES, lease_until__isnull=True) & (
+        Q(next_attempt_at__isnull=True, created_at__lt=grace) | Q(next_attempt_at__lt=grace)
+    )
+    return list(SyncRun.objects.filter(lapsed | unheld).order_by("id").values_list("pk", flat=True))

@@ -1,0 +1,296 @@
+"""The one HTTP doorway every vendor client goes through.
+
+It puts a timeout on every call, sends a User-Agent, waits for the account's client-side rate
+limit, and turns every failure into one of a small family of exceptions that say whether
+trying again can help. It never retries by itself: retries live in exactly one layer, the
+runner of a sync (the Celery task, or the ``sync`` command), which resumes from the run's
+checkpoint.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import logging
+import threading
+import time
+from collections import deque
+from collections.abc import Mapping
+from typing import Any
+
+import requests
+
+logger = logging.getLogger(__name__)
+
+USER_AGENT = "leads-crm/1.0 (+self-hosted)"
+CONNECT_TIMEOUT = 5.0
+READ_TIMEOUT = 30.0
+
+
+# --- errors ---------------------------------------------------------------------------------
+
+
+class ProviderError(Exception):
+    """A call to a vendor failed. ``retryable`` says whether the same call may succeed later."""
+
+    retryable = False
+
+    def __init__(
+        self, message: str, *, status: int | None = None, retry_after: float | None = None
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.status = status
+        self.retry_after = retry_after
+
+
+class TransientError(ProviderError):
+    """Timeouts, dropped connections, 5xx, garbled answers: worth trying again later."""
+
+    retryable = True
+
+
+class RateLimited(TransientError):
+    """The vendor said slow down (429, or Hunter's 403 rate limit)."""
+
+
+class AuthError(ProviderError):
+    """The credentials were refused: a person must enter new ones."""
+
+
+class QuotaExceeded(ProviderError):
+    """The account is out of credits or over its plan: waiting minutes will not help."""
+
+
+class BadRequest(ProviderError):
+    """The vendor refused this request as invalid (4xx): the same request will fail again."""
+
+
+class NotFound(BadRequest):
+    pass
+
+
+def parse_retry_after(value: str | None) -> float | None:
+    """``Retry-After`` is either seconds or an HTTP date."""
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - time.time())
+
+
+# --- client-side rate limit -----------------------------------------------------------------
+
+
+class RateLimiter:
+    """Sliding-window limits such as ``[(10, 1.0), (450, 60.0)]`` (10/s and 450/min).
+
+    ``acquire`` blocks until a call is allowed under every window. It is thread-safe; the
+    worker runs sync tasks in threads, and each account has one limiter per process.
+    """
+
+    def __init__(self, windows: list[tuple[int, float]], clock=time.monotonic, sleep=time.sleep):
+        self.windows = [(count, period) for count, period in windows if count > 0]
+        longest = max((count for count, _ in self.windows), default=0)
+        self._calls: deque[float] = deque(maxlen=longest or 1)
+        self._lock = threading.Lock()
+        self._clock = clock
+        self._sleep = sleep
+
+    def _wait_needed(self, now: float) -> float:
+        wait = 0.0
+        calls = self._calls
+        for count, period in self.windows:
+            if len(calls) >= count:
+                # The call `count` places back must have left the window.
+                oldest = calls[-count]
+                wait = max(wait, oldest + period - now)
+        return wait
+
+    def acquire(self) -> None:
+        if not self.windows:
+            return
+        while True:
+            with self._lock:
+                now = self._clock()
+                wait = self._wait_needed(now)
+                if wait <= 0:
+                    self._calls.append(now)
+                    return
+            self._sleep(wait)
+
+
+_limiters: dict[tuple[str, str], RateLimiter] = {}
+_limiters_lock = threading.Lock()
+
+
+def limiter_for(provider: str, account: str, windows: list[tuple[int, float]]) -> RateLimiter:
+    """One limiter per vendor account in this process, shared by all its clients."""
+    key = (provider, account)
+    with _limiters_lock:
+        limiter = _limiters.get(key)
+        if limiter is None or limiter.windows != [(c, p) for c, p in windows if c > 0]:
+            limiter = _limiters[key] = RateLimiter(windows)
+        return limiter
+
+
+def parse_limits(text: str) -> list[tuple[int, float]]:
+    """``"10/s,450/min"`` → ``[(10, 1.0), (450, 60.0)]``; ``"off"`` → no limit."""
+    periods = {"s": 1.0, "sec": 1.0, "m": 60.0, "min": 60.0, "h": 3600.0, "hour": 3600.0}
+    if text.strip().lower() in {"", "off", "none"}:
+        return []
+    windows = []
+    for part in text.split(","):
+        count, _, unit = part.strip().partition("/")
+        if not count.strip().isdigit() or unit.strip() not in periods:
+            raise ValueError(f"bad rate {part!r}: expected forms like 10/s or 450/min")
+        windows.append((int(count), periods[unit.strip()]))
+    return windows
+
+
+# --- the doorway ----------------------------------------------------------------------------
+
+
+class HttpClient:
+    """Base of every vendor client: ``base_url``, timeouts, rate limit, error mapping.
+
+    Subclasses set ``provider`` and override ``auth_headers`` and ``error_for`` to read the
+    vendor's error bodies.
+    """
+
+    provider = "vendor"
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        limiter: RateLimiter | None = None,
+        timeout: tuple[float, float] = (CONNECT_TIMEOUT, READ_TIMEOUT),
+        session: requests.Session | None = None,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.limiter = limiter
+        self.timeout = timeout
+        self.session = session or requests.Session()
+        self.session.headers["User-Agent"] = USER_AGENT
+        self.session.headers["Accept"] = "application/json"
+        # Vendors never legitimately redirect an API call elsewhere; following one could
+        # send the credentials to another host.
+        self.session.max_redirects = 0
+
+    def auth_headers(self) -> dict[str, str]:
+        return {}
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        json: Any = None,
+        data: Mapping[str, Any] | None = None,
+        headers: Mapping[str, str] | None = None,
+        auth: bool = True,
+    ) -> Any:
+        """Send one request and return its decoded JSON body (``None`` for an empty body)."""
+        if self.limiter is not None:
+            self.limiter.acquire()
+        all_headers = {**(self.auth_headers() if auth else {}), **(headers or {})}
+        url = f"{self.base_url}/{path.lstrip('/')}"
+        try:
+            response = self.session.request(
+                method,
+                url,
+                params=params,
+                json=json,
+                data=data,
+                headers=all_headers,
+                timeout=self.timeout,
+                allow_redirects=False,
+            )
+        except requests.Timeout:
+            raise TransientError(f"{self.provider} did not answer in time") from None
+        except requests.ConnectionError:
+            raise TransientError(f"could not connect to {self.provider}") from None
+        except requests.RequestException as exc:
+            raise TransientError(f"{self.provider} request failed: {type(exc).__name__}") from None
+        return self.handle(response)
+
+    def handle(self, response: requests.Response) -> Any:
+        status = response.status_code
+        body = self._decode(response)
+        if 200 <= status < 300:
+            if body is _UNDECODABLE:
+                raise TransientError(
+                    f"{self.provider} sent a response that is not valid JSON", status=status
+                )
+            self.check_body(body, status)
+            return body
+        if 300 <= status < 400:
+            raise BadRequest(
+                f"{self.provider} redirected the request to {response.headers.get('Location')!r};"
+                " check the API URL",
+                status=status,
+            )
+        raise self.error_for(status, None if body is _UNDECODABLE else body, response)
+
+    def check_body(self, body: Any, status: int) -> None:
+        """Vendors that report errors inside a 200 override this."""
+
+    def error_for(self, status: int, body: Any, response: requests.Response) -> ProviderError:
+        """Map an error response to an exception. Vendors refine this with their bodies."""
+        message = self.error_message(body) or response.reason or f"HTTP {status}"
+        retry_after = parse_retry_after(response.headers.get("Retry-After"))
+        text = f"{self.provider}: {message}"
+        if status == 429:
+            return RateLimited(text, status=status, retry_after=retry_after)
+        if status == 401:
+            return AuthError(text, status=status)
+        if status == 402:
+            return QuotaExceeded(text, status=status)
+        if status == 403:
+            return AuthError(text, status=status)
+        if status == 404:
+            return NotFound(text, status=status)
+        if status >= 500 or status == 408:
+            return TransientError(text, status=status, retry_after=retry_after)
+        return BadRequest(text, status=status)
+
+    @staticmethod
+    def error_message(body: Any) -> str:
+        """A readable message from the common shapes of error bodies."""
+        if isinstance(body, dict):
+            for key in ("message", "error", "errors", "detail", "details"):
+                value = body.get(key)
+                if isinstance(value, str) and value:
+                    return value[:300]
+                if isinstance(value, list) and value:
+                    first = value[0]
+                    if isinstance(first, dict):
+                        text = first.get("details") or first.get("message") or first.get("id")
+                        if text:
+                            return str(text)[:300]
+                    return str(first)[:300]
+        return ""
+
+    @staticmethod
+    def _decode(response: requests.Response) -> Any:
+        if not response.content:
+            return None
+        try:
+            return response.json()
+        except ValueError:
+            return _UNDECODABLE
+
+
+class _Undecodable:
+    pass
+
+
+_UNDECODABLE = _Undecodable()

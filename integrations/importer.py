@@ -1,0 +1,385 @@
+"""Writing one page of vendor records into the pipeline, in one short transaction.
+
+Identity: a record is a lead when its vendor id is already linked to that lead, else when
+its email matches one of the user's leads (case-insensitively; emails are stored lower-case).
+Merging never destroys local data: empty fields are filled, missing custom attributes added,
+the status only advances (and never leaves converted or lost), and a score set by hand stays.
+Every change lands in the lead's history.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+from django.db.models import Q
+from django.utils import timezone
+
+from integrations.models import ExternalLink, Integration
+from integrations.records import VendorRecord
+from integrations.scoring import score_from_signals
+from leads.models import (
+    CLOSED_STATUSES,
+    Company,
+    Lead,
+    LeadEvent,
+    Source,
+    Status,
+    build_search_text,
+)
+from leads.serializers import normalize_domain
+
+# Webmail domains say nothing about the company a person works for.
+WEBMAIL_DOMAINS = frozenset(
+    {
+        "gmail.com", "googlemail.com", "yahoo.com", "yahoo.co.uk", "hotmail.com", "outlook.com",
+        "live.com", "msn.com", "aol.com", "icloud.com", "me.com", "mac.com", "proton.me",
+        "protonmail.com", "gmx.com", "gmx.de", "gmx.net", "web.de", "mail.com", "yandex.com",
+        "yandex.ru", "mail.ru", "zoho.com", "fastmail.com", "hey.com", "qq.com", "163.com",
+    }
+)  # fmt: skip
+NO_COMPANY_NAME = "No company"
+
+# How far each status is along the pipeline; closed statuses are never left by an import.
+_RANK = {
+    Status.NEW: 0,
+    Status.CONTACTED: 1,
+    Status.QUALIFIED: 2,
+    Status.CONVERTED: 3,
+    Status.LOST: 3,
+}
+
+FILLABLE_FIELDS = ("first_name", "last_name", "position", "phone", "linkedin_url", "notes")
+_MAX_LENGTHS = {
+    f.name: f.max_length
+    for f in Lead._meta.get_fields()
+    if getattr(f, "max_length", None) and f.name in (*FILLABLE_FIELDS, "email", "source")
+}
+_COMPANY_MAX = {
+    f.name: f.max_length for f in Company._meta.get_fields() if getattr(f, "max_length", None)
+}
+
+
+@dataclass
+class PageResult:
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    skipped: int = 0
+    failures: list[tuple[str, str]] = field(default_factory=list)
+
+    @property
+    def processed(self) -> int:
+        return self.created + self.updated + self.unchanged + self.skipped + len(self.failures)
+
+
+def advanced_status(current: str, hint: str | None) -> str:
+    """The status after an import: only forward, and never out of converted or lost."""
+    if hint is None or current in CLOSED_STATUSES or hint not in _RANK:
+        return current
+    return hint if _RANK[hint] > _RANK[current] else current
+
+
+def _clip(value: str, limit: int | None) -> str:
+    value = (value or "").strip().replace("\x00", "")
+    return value[:limit] if limit else value
+
+
+def _company_domain(record: VendorRecord) -> str:
+    for candidate in (record.company_domain, record.website):
+        if candidate:
+            try:
+                return normalize_domain(candidate)
+            except Exception:  # noqa: S112  (a vendor's garbage: try the next source)
+                continue
+    if "@" in record.email:
+        domain = record.email.rsplit("@", 1)[1]
+        if domain not in WEBMAIL_DOMAINS:
+            try:
+                return normalize_domain(domain)
+            except Exception:
+                return ""
+    return ""
+
+
+def _clean_email(raw: str) -> tuple[str, str | None]:
+    email = (raw or "").strip().lower()
+    if not email:
+        return "", None
+    if len(email) > 254:
+        return "", f"email longer than 254 characters: {email[:40]!r}…"
+    try:
+        validate_email(email)
+    except ValidationError:
+        return "", f"invalid email {email[:80]!r}"
+    return email, None
+
+
+class _Companies:
+    """Finds or creates the user's companies for a page, with two queries at most."""
+
+    def __init__(self, user_id: int, records: Iterable[VendorRecord]) -> None:
+        self.user_id = user_id
+        domains: set[str] = set()
+        names: set[str] = set()
+        for record in records:
+            domain = _company_domain(record)
+            if domain:
+                domains.add(domain)
+            names.add(_clip(record.company_name, _COMPANY_MAX["name"]) or NO_COMPANY_NAME)
+        self.by_domain: dict[str, Company] = {}
+        self.by_name: dict[str, Company] = {}
+        if domains or names:
+            for company in Company.objects.filter(
+                Q(domain__in=domains) | Q(name__in=names), user_id=user_id
+            ):
+                if company.domain:
+                    self.by_domain[company.domain] = company
+                self.by_name.setdefault(company.name.lower(), company)
+
+    def resolve(self, record: VendorRecord) -> Company:
+        domain = _company_domain(record)
+        name = _clip(record.company_name, _COMPANY_MAX["name"])
+        if domain and domain in self.by_domain:
+            return self.by_domain[domain]
+        if not domain and name and name.lower() in self.by_name:
+            return self.by_name[name.lower()]
+        if not domain and not name:
+            existing = self.by_name.get(NO_COMPANY_NAME.lower())
+            if existing is not None:
+                return existing
+            name = NO_COMPANY_NAME
+        company = Company.objects.create(
+            user_id=self.user_id,
+            name=name or domain,
+            domain=domain,
+            website=_clip(record.website, _COMPANY_MAX["website"]),
+            industry=_clip(record.industry, _COMPANY_MAX["industry"]),
+            size=_clip(record.size, _COMPANY_MAX["size"]),
+            country_code=_clip(record.country_code, _COMPANY_MAX["country_code"]),
+        )
+        if domain:
+            self.by_domain[domain] = company
+        self.by_name.setdefault(company.name.lower(), company)
+        return company
+
+
+def _merge(
+    lead: Lead, record: VendorRecord, email: str, source_label: str, *, email_free: bool
+) -> dict[str, Any]:
+    """Apply the record to an existing lead in memory; return {field: [old, new]}.
+
+    ``email_free`` says no other lead of the user holds ``email``, so it may fill this one's.
+    """
+    changes: dict[str, list[Any]] = {}
+    for name in FILLABLE_FIELDS:
+        new = _clip(getattr(record, name), _MAX_LENGTHS.get(name))
+        if new and not getattr(lead, name):
+            changes[name] = [getattr(lead, name), new]
+            setattr(lead, name, new)
+    if email and not lead.email and email_free:
+        changes["email"] = ["", email]
+        lead.email = email
+    if not lead.source and source_label:
+        changes["source"] = ["", source_label]
+        lead.source = source_label
+    attributes = dict(lead.custom_attributes or {})
+    added = {k: v for k, v in record.custom_attributes.items() if k not in attributes}
+    if added:
+        changes["custom_attributes"] = [None, added]
+        lead.custom_attributes = {**attributes, **added}
+    if not lead.score_is_manual and record.signals:
+        score = score_from_signals(record.signals)
+        if score != lead.score:
+            changes["score"] = [lead.score, score]
+            lead.score = score
+    return changes
+
+
+def import_records(
+    *, integration: Integration, records: list[VendorRecord], source_label: str
+) -> PageResult:
+    """Write one page of records. Call inside a transaction; makes no network call."""
+    result = PageResult()
+    user_id = integration.user_id
+    provider = integration.provider
+    now = timezone.now()
+
+    usable: list[tuple[VendorRecord, str]] = []
+    for record in records:
+        vendor_id = str(record.vendor_id or "").strip()[:128]
+        if not vendor_id:
+            result.failures.append((record.email or "?", "the vendor sent a record without an id"))
+            continue
+        record.vendor_id = vendor_id
+        email, problem = _clean_email(record.email)
+        if problem:
+            result.failures.append((vendor_id, problem))
+            continue
+        usable.append((record, email))
+
+    vendor_ids = [record.vendor_id for record, _ in usable]
+    linked = dict(
+        ExternalLink.objects.filter(integration=integration, vendor_id__in=vendor_ids).values_list(
+            "vendor_id", "lead_id"
+        )
+    )
+    emails = {email for _, email in usable if email}
+    leads_by_id: dict[int, Lead] = {}
+    leads_by_email: dict[str, Lead] = {}
+    if linked or emails:
+        for lead in Lead.objects.filter(
+            Q(id__in=linked.values()) | Q(email__in=emails), user_id=user_id
+        ).select_related("company"):
+            leads_by_id[lead.pk] = lead
+            if lead.email:
+                leads_by_email[lead.email] = lead
+    lead_has_link = set(
+        ExternalLink.objects.filter(
+            integration=integration, lead_id__in=[lead.pk for lead in leads_by_email.values()]
+        ).values_list("lead_id", flat=True)
+    )
+
+    companies: _Companies | None = None
+    to_create: list[tuple[Lead, str]] = []  # new leads and the vendor id to link
+    new_links: list[ExternalLink] = []
+    to_update: dict[int, Lead] = {}
+    update_fields: set[str] = set()
+    events: list[LeadEvent] = []
+    seen_vendor_ids: set[str] = set()
+    pending_by_email: dict[str, Lead] = {}
+
+    for record, email in usable:
+        if record.vendor_id in seen_vendor_ids:
+            result.unchanged += 1  # the vendor repeated a record within one page
+            continue
+        seen_vendor_ids.add(record.vendor_id)
+        lead = None
+        lead_id = linked.get(record.vendor_id)
+        if lead_id is not None:
+            lead = leads_by_id.get(lead_id)
+        elif email:
+            lead = leads_by_email.get(email)
+            if lead is not None and lead.pk not in lead_has_link:
+                new_links.append(
+                    ExternalLink(integration=integration, vendor_id=record.vendor_id, lead=lead)
+                )
+                lead_has_link.add(lead.pk)
+            elif lead is None and email in pending_by_email:
+                result.unchanged += 1  # two vendor records for one person: the first wins
+                continue
+
+        if lead is None:
+            if not email and provider == "snovio":
+                result.skipped += 1  # a prospect without an email cannot become a lead
+                continue
+            if companies is None:
+                companies = _Companies(user_id, [r for r, _ in usable])
+            company = companies.resolve(record)
+            status = advanced_status(Status.NEW, record.status_hint)
+            lead = Lead(
+                user_id=user_id,
+                company=company,
+                email=email,
+                status=status,
+                score=score_from_signals(record.signals),
+                source=source_label,
+                custom_attributes=dict(record.custom_attributes),
+                status_changed_at=now,
+                created_at=now,
+                updated_at=now,
+            )
+            for name in FILLABLE_FIELDS:
+                setattr(lead, name, _clip(getattr(record, name), _MAX_LENGTHS.get(name)))
+            lead.search_text = build_search_text(
+                first_name=lead.first_name,
+                last_name=lead.last_name,
+                email=lead.email,
+                company_name=company.name,
+            )
+            to_create.append((lead, record.vendor_id))
+            if email:
+                pending_by_email[email] = lead
+            result.created += 1
+            continue
+
+        holder = leads_by_email.get(email) or pending_by_email.get(email)
+        email_free = bool(email) and (holder is None or holder.pk == lead.pk)
+        changes = _merge(lead, record, email, source_label, email_free=email_free)
+        if "email" in changes:
+            leads_by_email[email] = lead
+        old_status = lead.status
+        new_status = advanced_status(old_status, record.status_hint)
+        if new_status != old_status:
+            lead.status = new_status
+            lead.status_changed_at = now
+            update_fields.update({"status", "status_changed_at"})
+            events.append(
+                LeadEvent(
+                    lead=lead,
+                    user_id=user_id,
+                    kind=LeadEvent.Kind.STATUS,
+                    from_status=old_status,
+                    to_status=new_status,
+                    source=Source.IMPORT,
+                    provider=provider,
+                    at=now,
+                )
+            )
+        if changes:
+            update_fields.update(changes)
+            if {"first_name", "last_name", "email"} & changes.keys():
+                lead.search_text = build_search_text(
+                    first_name=lead.first_name,
+                    last_name=lead.last_name,
+                    email=lead.email,
+                    company_name=lead.company.name,
+                )
+                update_fields.add("search_text")
+            events.append(
+                LeadEvent(
+                    lead=lead,
+                    user_id=user_id,
+                    kind=LeadEvent.Kind.UPDATE,
+                    from_status=lead.status,
+                    to_status=lead.status,
+                    source=Source.IMPORT,
+                    provider=provider,
+                    changes=changes,
+                    at=now,
+                )
+            )
+        if changes or new_status != old_status:
+            lead.updated_at = now
+            update_fields.add("updated_at")
+            to_update[lead.pk] = lead
+            result.updated += 1
+        else:
+            result.unchanged += 1
+
+    if to_create:
+        created = Lead.objects.bulk_create([lead for lead, _ in to_create], batch_size=500)
+        for lead, (_, vendor_id) in zip(created, to_create, strict=True):
+            new_links.append(ExternalLink(integration=integration, vendor_id=vendor_id, lead=lead))
+            events.append(
+                LeadEvent(
+                    lead=lead,
+                    user_id=user_id,
+                    kind=LeadEvent.Kind.STATUS,
+                    from_status=None,
+                    to_status=lead.status,
+                    source=Source.IMPORT,
+                    provider=provider,
+                    at=now,
+                )
+            )
+    if to_update:
+        Lead.objects.bulk_update(list(to_update.values()), sorted(update_fields), batch_size=500)
+    if new_links:
+        ExternalLink.objects.bulk_create(new_links, batch_size=500)
+    if events:
+        LeadEvent.objects.bulk_create(events, batch_size=500)
+    return result

@@ -1,0 +1,157 @@
+"""A rep's connected vendor accounts, the links between vendor records and leads, sync runs."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+from leads.models import Lead
+
+
+class Provider(models.TextChoices):
+    HUNTER = "hunter", "Hunter"
+    SNOVIO = "snovio", "Snov.io"
+    INSTANTLY = "instantly", "Instantly"
+
+
+class Schedule(models.TextChoices):
+    MANUAL = "manual", "Manual"
+    HOURLY = "hourly", "Hourly"
+    DAILY = "daily", "Daily"
+
+
+class Integration(models.Model):
+    class State(models.TextChoices):
+        ACTIVE = "active", "Connected"
+        NEEDS_CREDENTIALS = "needs_credentials", "Needs new credentials"
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="integrations"
+    )
+    provider = models.CharField(max_length=16, choices=Provider.choices)
+    # Fernet tokens (see integrations.crypto); never decrypted outside the sync code.
+    credentials_encrypted = models.TextField(editable=False)
+    # The last characters of the key, so a person can tell which one is stored.
+    credentials_hint = models.CharField(max_length=16, blank=True, default="", editable=False)
+    # Snov.io's short-lived access token, encrypted too, reused across runs until it expires.
+    access_token_encrypted = models.TextField(blank=True, default="", editable=False)
+    access_token_expires_at = models.FloatField(null=True, blank=True, editable=False)
+    # Vendor ids exactly as given (Hunter's are integers, the others strings), or null.
+    import_list_id = models.JSONField(null=True, blank=True)
+    export_list_id = models.JSONField(null=True, blank=True)
+    export_campaign_id = models.JSONField(null=True, blank=True)
+    schedule = models.CharField(max_length=8, choices=Schedule.choices, default=Schedule.MANUAL)
+    state = models.CharField(max_length=20, choices=State.choices, default=State.ACTIVE)
+    last_error = models.TextField(blank=True, default="")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "provider"], name="integration_one_per_provider"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_provider_display()} ({self.user})"
+
+
+class ExternalLink(models.Model):
+    """This vendor record is that lead: the identity that keeps re-syncs from duplicating."""
+
+    integration = models.ForeignKey(Integration, on_delete=models.CASCADE, related_name="links")
+    vendor_id = models.CharField(max_length=128)
+    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="external_links")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["integration", "vendor_id"], name="link_vendor_unique"),
+            models.UniqueConstraint(fields=["integration", "lead"], name="link_lead_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.integration.provider}:{self.vendor_id} → lead {self.lead_id}"
+
+
+class SyncRun(models.Model):
+    class Direction(models.TextChoices):
+        IMPORT = "import", "Import"
+        EXPORT = "export", "Export"
+
+    class State(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        SUCCEEDED = "succeeded", "Succeeded"
+        PARTIAL = "partial", "Finished with failures"
+        FAILED = "failed", "Failed"
+        CANCELLED = "cancelled", "Cancelled"
+
+    ACTIVE_STATES = (State.QUEUED, State.RUNNING)
+
+    integration = models.ForeignKey(Integration, on_delete=models.CASCADE, related_name="runs")
+    # Denormalised owner and provider: lists filter by them without joins.
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    provider = models.CharField(max_length=16, choices=Provider.choices)
+    direction = models.CharField(max_length=8, choices=Direction.choices)
+    state = models.CharField(max_length=10, choices=State.choices, default=State.QUEUED)
+    trigger = models.CharField(max_length=16, default="manual")  # manual, schedule, command
+    # What to export: {"lead_ids": [...]} or {"filters": {...}}; {} = all the user's leads.
+    params = models.JSONField(default=dict, blank=True)
+    # Where to resume: the vendor's offset/page/cursor for imports, the last lead id for exports.
+    checkpoint = models.JSONField(null=True, blank=True)
+    processed = models.PositiveIntegerField(default=0)
+    total = models.PositiveIntegerField(null=True, blank=True)
+    created = models.PositiveIntegerField(default=0)
+    updated = models.PositiveIntegerField(default=0)
+    unchanged = models.PositiveIntegerField(default=0)
+    skipped = models.PositiveIntegerField(default=0)
+    failed = models.PositiveIntegerField(default=0)
+    error = models.TextField(null=True, blank=True)
+    cancel_requested = models.BooleanField(default=False)
+    attempts = models.PositiveIntegerField(default=0)
+    # Set while a worker executes the run; a lapsed lease means the worker died.
+    lease_owner = models.CharField(max_length=64, blank=True, default="")
+    lease_until = models.DateTimeField(null=True, blank=True)
+    # After a transient fault: when the retry is due (recovery leaves it alone until then).
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            # The atomic claim: at most one queued or running run per integration and direction.
+            models.UniqueConstraint(
+                fields=["integration", "direction"],
+                condition=Q(state__in=["queued", "running"]),
+                name="syncrun_one_active",
+            )
+        ]
+        indexes = [
+            models.Index(fields=["user", "id"], name="syncrun_user_id"),
+            models.Index(fields=["integration", "id"], name="syncrun_integration_id"),
+            models.Index(fields=["state", "lease_until"], name="syncrun_state_lease"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.provider} {self.direction} #{self.pk} ({self.state})"
+
+    @property
+    def is_active(self) -> bool:
+        return self.state in self.ACTIVE_STATES
+
+
+class SyncFailure(models.Model):
+    run = models.ForeignKey(SyncRun, on_delete=models.CASCADE, related_name="failures")
+    record = models.CharField(max_length=255)
+    detail = models.TextField()
+    at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["run", "id"], name="syncfailure_run_id")]
+
+    def __str__(self) -> str:
+        return f"{self.record}: {self.detail[:60]}"

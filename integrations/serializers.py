@@ -1,0 +1,290 @@
+"""Input validation and documented response shapes for /v1/integrations and /v1/sync-runs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rest_framework import serializers
+
+from integrations.models import Integration, Provider, Schedule, SyncRun
+from integrations.providers import CREDENTIAL_FIELDS
+from leads.filters import LeadFilterSet
+from leads.models import Lead
+from leads.serializers import MAX_ID, StrictFieldsMixin
+
+MAX_EXPORT_IDS = 10_000
+
+
+class VendorIdField(serializers.Field):
+    """A vendor's list or campaign id: a string or an integer, as the vendor gives it."""
+
+    default_error_messages = {"invalid": "Must be a string, an integer or null."}
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("allow_null", True)
+        kwargs.setdefault("required", False)
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data: Any) -> str | int:
+        if isinstance(data, bool):
+            self.fail("invalid")
+        if isinstance(data, int):
+            if not 0 <= data <= MAX_ID:
+                raise serializers.ValidationError("Out of range.")
+            return data
+        if isinstance(data, str):
+            text = data.strip()
+            if len(text) > 128 or "\x00" in text:
+                raise serializers.ValidationError("At most 128 characters, no null characters.")
+            return text
+        self.fail("invalid")
+
+    def to_representation(self, value: Any) -> Any:
+        return value
+
+
+class IntegrationSettingsSerializer(StrictFieldsMixin, serializers.Serializer):
+    import_list_id = VendorIdField()
+    export_list_id = VendorIdField()
+    export_campaign_id = VendorIdField()
+    schedule = serializers.ChoiceField(choices=Schedule.choices, required=False)
+
+
+class CredentialsField(serializers.Field):
+    """Write-only: validated against the provider's credential fields in the serializer."""
+
+    def to_internal_value(self, data: Any) -> dict[str, str]:
+        if not isinstance(data, dict):
+            raise serializers.ValidationError("Must be an object.")
+        return data
+
+    def to_representation(self, value: Any) -> None:  # never shown again
+        return None
+
+
+def validate_credentials(provider: str, credentials: dict[str, Any]) -> dict[str, str]:
+    expected = CREDENTIAL_FIELDS[provider]
+    errors = []
+    unknown = sorted(set(credentials) - set(expected))
+    if unknown:
+        errors.append(
+            f"Unknown for {provider}: {', '.join(unknown)}. Expected: {', '.join(expected)}."
+        )
+    cleaned = {}
+    for name in expected:
+        value = credentials.get(name)
+        if not isinstance(value, str) or not value.strip():
+            errors.append(f"{name} is required (a non-empty string).")
+        elif len(value) > 500 or any(ord(ch) < 32 for ch in value):
+            errors.append(f"{name} must be at most 500 printable characters.")
+        else:
+            cleaned[name] = value.strip()
+    if errors:
+        raise serializers.ValidationError({"credentials": errors})
+    return cleaned
+
+
+class IntegrationCreateSerializer(StrictFieldsMixin, serializers.Serializer):
+    read_only_names = {"id", "state", "last_error", "credentials_hint", "created_at", "updated_at"}
+
+    provider = serializers.ChoiceField(choices=Provider.choices)
+    credentials = CredentialsField()
+    settings = IntegrationSettingsSerializer(required=False)
+
+    def __init__(self, *args, user=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.user = user
+
+    def validate_provider(self, value: str) -> str:
+        if Integration.objects.filter(user=self.user, provider=value).exists():
+            raise serializers.ValidationError(
+                f"You already have a {value} integration: change it instead (PATCH)."
+            )
+        return value
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        attrs["credentials"] = validate_credentials(attrs["provider"], attrs["credentials"])
+        return attrs
+
+
+class IntegrationUpdateSerializer(StrictFieldsMixin, serializers.Serializer):
+    read_only_names = {
+        "id", "provider", "state", "last_error", "credentials_hint", "created_at", "updated_at",
+    }  # fmt: skip
+
+    credentials = CredentialsField(required=False)
+    settings = IntegrationSettingsSerializer(required=False, partial=True)
+
+    def __init__(self, *args, integration: Integration | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.integration = integration
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if "credentials" in attrs:
+            attrs["credentials"] = validate_credentials(
+                self.integration.provider, attrs["credentials"]
+            )
+        return attrs
+
+
+class IntegrationSettingsOut(serializers.Serializer):
+    import_list_id = serializers.JSONField(allow_null=True)
+    export_list_id = serializers.JSONField(allow_null=True)
+    export_campaign_id = serializers.JSONField(allow_null=True)
+    schedule = serializers.ChoiceField(choices=Schedule.choices)
+
+
+class IntegrationSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    provider = serializers.ChoiceField(choices=Provider.choices)
+    credentials_hint = serializers.CharField()
+    settings = IntegrationSettingsOut()
+    state = serializers.ChoiceField(choices=Integration.State.choices)
+    last_error = serializers.CharField(allow_blank=True)
+    created_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField()
+
+
+def integration_to_dict(integration: Integration) -> dict[str, Any]:
+    return {
+        "id": integration.pk,
+        "provider": integration.provider,
+        "credentials_hint": integration.credentials_hint,
+        "settings": {
+            "import_list_id": integration.import_list_id,
+            "export_list_id": integration.export_list_id,
+            "export_campaign_id": integration.export_campaign_id,
+            "schedule": integration.schedule,
+        },
+        "state": integration.state,
+        "last_error": integration.last_error,
+        "created_at": integration.created_at,
+        "updated_at": integration.updated_at,
+    }
+
+
+class IntegrationPageSerializer(serializers.Serializer):
+    data = IntegrationSerializer(many=True)
+    next_cursor = serializers.IntegerField(allow_null=True)
+
+
+class VendorListSerializer(serializers.Serializer):
+    id = serializers.CharField()
+    name = serializers.CharField(allow_blank=True)
+    count = serializers.IntegerField(allow_null=True)
+    kind = serializers.ChoiceField(choices=["list", "campaign"])
+
+
+class VendorListsSerializer(serializers.Serializer):
+    data = VendorListSerializer(many=True)
+
+
+class TestResultSerializer(serializers.Serializer):
+    ok = serializers.BooleanField()
+    detail = serializers.CharField(required=False)
+
+
+class ExportRequestSerializer(serializers.Serializer):
+    """Which leads to export: ``lead_ids``, or the list filters, or nothing (all)."""
+
+    lead_ids = serializers.ListField(
+        child=serializers.IntegerField(min_value=1, max_value=MAX_ID),
+        required=False,
+        allow_empty=False,
+        max_length=MAX_EXPORT_IDS,
+    )
+    status = serializers.CharField(required=False)
+    company_id = serializers.JSONField(required=False)
+    min_score = serializers.JSONField(required=False)
+    max_score = serializers.JSONField(required=False)
+    created_after = serializers.CharField(required=False)
+    created_before = serializers.CharField(required=False)
+    q = serializers.CharField(required=False, allow_blank=True)
+    email = serializers.CharField(required=False)
+
+    def __init__(self, *args, user=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.user = user
+
+    def to_internal_value(self, data):
+        if isinstance(data, dict):
+            unknown = sorted(set(data) - set(self.fields))
+            if unknown:
+                raise serializers.ValidationError({name: ["Unknown field."] for name in unknown})
+        return super().to_internal_value(data)
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        lead_ids = attrs.pop("lead_ids", None)
+        filters = {key: value for key, value in attrs.items()}
+        if lead_ids is not None and filters:
+            raise serializers.ValidationError(
+                {"lead_ids": ["Give either lead_ids or filters, not both."]}
+            )
+        if lead_ids is not None:
+            ids = sorted(set(lead_ids))
+            found = set(
+                Lead.objects.filter(user=self.user, id__in=ids).values_list("id", flat=True)
+            )
+            missing = [i for i in ids if i not in found]
+            if missing:
+                shown = ", ".join(str(i) for i in missing[:20])
+                raise serializers.ValidationError({"lead_ids": [f"No such leads: {shown}."]})
+            return {"lead_ids": ids}
+        if filters:
+            as_text = {k: ("" if v is None else str(v)) for k, v in filters.items()}
+            filterset = LeadFilterSet(data=as_text)
+            if not filterset.is_valid():
+                raise serializers.ValidationError({k: list(v) for k, v in filterset.errors.items()})
+            return {"filters": as_text}
+        return {}
+
+
+class SyncRunSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    integration_id = serializers.IntegerField()
+    provider = serializers.ChoiceField(choices=Provider.choices)
+    direction = serializers.ChoiceField(choices=SyncRun.Direction.choices)
+    state = serializers.ChoiceField(choices=SyncRun.State.choices)
+    processed = serializers.IntegerField()
+    total = serializers.IntegerField(allow_null=True)
+    created = serializers.IntegerField()
+    updated = serializers.IntegerField()
+    unchanged = serializers.IntegerField()
+    skipped = serializers.IntegerField()
+    failed = serializers.IntegerField()
+    error = serializers.CharField(allow_null=True)
+    started_at = serializers.DateTimeField(allow_null=True)
+    finished_at = serializers.DateTimeField(allow_null=True)
+
+
+RUN_FIELDS = (
+    "id", "integration_id", "provider", "direction", "state", "processed", "total", "created",
+    "updated", "unchanged", "skipped", "failed", "error", "started_at", "finished_at",
+)  # fmt: skip
+
+
+def run_to_dict(run: SyncRun) -> dict[str, Any]:
+    return {name: getattr(run, name) for name in RUN_FIELDS}
+
+
+class SyncRunPageSerializer(serializers.Serializer):
+    data = SyncRunSerializer(many=True)
+    next_cursor = serializers.IntegerField(allow_null=True)
+
+
+class SyncRunConflictSerializer(serializers.Serializer):
+    detail = serializers.CharField()
+    run_id = serializers.IntegerField()
+    run = SyncRunSerializer()
+
+
+class SyncFailureSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    record = serializers.CharField()
+    detail = serializers.CharField()
+    at = serializers.DateTimeField()
+
+
+class SyncFailurePageSerializer(serializers.Serializer):
+    data = SyncFailureSerializer(many=True)
+    next_cursor = serializers.IntegerField(allow_null=True)
