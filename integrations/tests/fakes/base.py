@@ -55,7 +55,10 @@ class FakeVendor:
         self._server = make_server("127.0.0.1", 0, self.wsgi, threaded=True)
         port = self._server.socket.getsockname()[1]
         self.url = f"http://127.0.0.1:{port}{self.base_path}"
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        # A short poll interval: stop() waits for one, and tests start many servers.
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
         self._thread.start()
         return self
 
