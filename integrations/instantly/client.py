@@ -1,0 +1,591 @@
+"""Instantly API V2 client: lead lists and campaigns, leads in pages, bulk export.
+
+Identifiers. Lead lists and campaigns are both containers of leads in Instantly. ``lists()``
+returns lead lists with their plain UUID as ``VendorList.id`` and campaigns with the id
+``"campaign:<uuid>"`` (and ``kind="campaign"``), so that one string is enough to say which
+container ``fetch_page`` reads and ``export_batch`` writes. ``export_batch`` accepts a target of
+``{"list_id": <uuid>}``, ``{"campaign_id": <uuid>}``, or either key holding a
+``"campaign:<uuid>"`` id.
+
+Custom variables. Instantly keeps them flat (string, number, boolean or null). On import each
+becomes a string custom attribute (booleans as ``"true"``/``"false"``, numbers as written,
+nulls skipped); a nested value, which Instantly should never send, is JSON-encoded compactly.
+Instantly has no job title or LinkedIn field on bulk upload, so export sends them as the custom
+variables ``job_title`` and ``linkedin_url``, and import reads them back into those fields.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from collections.abc import Iterator
+from typing import Any
+from urllib.parse import urlsplit
+
+import requests
+
+from integrations.http import (
+    AuthError,
+    BadRequest,
+    HttpClient,
+    NotFound,
+    ProviderError,
+    QuotaExceeded,
+    RateLimited,
+    RateLimiter,
+    TransientError,
+    parse_retry_after,
+)
+from integrations.records import ExportLead, ExportOutcome, Page, VendorList, VendorRecord
+
+logger = logging.getLogger(__name__)
+
+CAMPAIGN_PREFIX = "campaign:"
+PAGE_SIZE = 100  # the most /leads/list, /lead-lists and /campaigns return at once
+BULK_ADD_MAX = 1000  # the most /leads/add takes at once
+# Guards a vendor bug (a cursor that never ends) from turning into an endless loop.
+MAX_LIST_PAGES = 1000
+
+# lt_interest_status → the pipeline status it proves. Values not here (the SDK's -4 "No
+# show", workspace-defined ones) say nothing: the engagement counts decide.
+INTEREST_STATUS: dict[int, str] = {
+    0: "contacted",  # Out of office: an email reached them
+    1: "qualified",  # Interested
+    2: "qualified",  # Meeting booked
+    3: "qualified",  # Meeting completed
+    4: "converted",  # Closed (won)
+    -1: "lost",  # Not interested
+    -2: "lost",  # Wrong person
+    -3: "lost",  # Lost
+}
+# The CRM pipeline pushed back to Instantly on export.
+INTEREST_VALUE_FOR_STATUS: dict[str, int] = {"qualified": 1, "converted": 4, "lost": -3}
+
+# Custom variables that carry CRM fields Instantly's bulk upload has no field for.
+POSITION_VARIABLES = ("job_title", "jobTitle")
+LINKEDIN_VARIABLES = ("linkedin_url", "linkedinUrl", "linkedIn", "linkedin")
+# Lead fields that must not be shadowed by a custom variable of the same name.
+STANDARD_LEAD_FIELDS = frozenset(
+    {"email", "first_name", "last_name", "company_name", "website", "phone", "personalization"}
+)
+# Only used to tell which unplaced leads Instantly most likely refused as invalid.
+_EMAIL_SHAPE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.]+$")
+
+
+# --- parsing at the boundary ----------------------------------------------------------------
+
+
+def _text(value: Any) -> str:
+    """A string field: strings stripped, numbers written out, anything else empty."""
+    if isinstance(value, str):
+        return value.strip()
+    if isinstance(value, bool):
+        return ""
+    if isinstance(value, int | float):
+        return str(value)
+    return ""
+
+
+def _integer(value: Any) -> int | None:
+    """An integer field: ints, integral floats and numeric strings; anything else None."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, str):
+        try:
+            return int(value.strip())
+        except ValueError:
+            return None
+    return None
+
+
+def _count(value: Any) -> int | None:
+    number = _integer(value)
+    return None if number is None else max(0, number)
+
+
+def _host(value: Any) -> str:
+    """The host of a domain or URL, lower-case and without ``www.``; "" when there is none."""
+    text = _text(value)
+    if not text:
+        return ""
+    if "://" not in text:
+        text = "//" + text
+    try:
+        host = urlsplit(text).hostname or ""
+    except ValueError:
+        return ""
+    host = host.strip(".").lower()
+    return host.removeprefix("www.")
+
+
+def _attribute(value: Any) -> str | None:
+    """A custom variable as a string custom attribute, or None to skip it."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return value.strip() or None
+    if isinstance(value, int | float):
+        return str(value)
+    # Instantly keeps custom variables flat; keep anything else readable rather than lose it.
+    return json.dumps(value, separators=(",", ":"), sort_keys=True, default=str)
+
+
+def _custom_attributes(payload: Any) -> dict[str, str]:
+    attributes: dict[str, str] = {}
+    if not isinstance(payload, dict):
+        return attributes
+    for key, value in payload.items():
+        name = str(key).strip()
+        text = _attribute(value)
+        if name and text is not None:
+            attributes[name] = text
+    return attributes
+
+
+def _take_alias(attributes: dict[str, str], names: tuple[str, ...], current: str) -> str:
+    """Fill ``current`` from the first custom variable named in ``names``, consuming it.
+
+    A variable that disagrees with a value the lead already has stays a custom attribute.
+    """
+    for name in names:
+        value = attributes.get(name)
+        if value is None:
+            continue
+        if not current:
+            current = value
+        if value == current:
+            del attributes[name]
+    return current
+
+
+def status_hint_for(interest: int | None, engaged: bool) -> str | None:
+    """The pipeline status an Instantly lead proves, or None when it proves nothing."""
+    hint = INTEREST_STATUS.get(interest) if interest is not None else None
+    if hint is None and engaged:
+        # Someone opened, clicked or replied: at least an email went out.
+        hint = "contacted"
+    return hint
+
+
+def parse_lead(item: Any) -> VendorRecord | None:
+    """One lead of /leads/list as a VendorRecord; None when it is not a lead (no id)."""
+    if not isinstance(item, dict):
+        return None
+    vendor_id = _text(item.get("id"))
+    if not vendor_id:
+        return None
+    website = _text(item.get("website"))
+    attributes = _custom_attributes(item.get("payload"))
+    personalization = _text(item.get("personalization"))
+    if personalization:
+        attributes["personalization"] = personalization
+    position = _take_alias(attributes, POSITION_VARIABLES, _text(item.get("job_title")))
+    linkedin_url = _take_alias(attributes, LINKEDIN_VARIABLES, "")
+
+    signals: dict[str, Any] = {}
+    for signal, field_name in (
+        ("opens", "email_open_count"),
+        ("replies", "email_reply_count"),
+        ("clicks", "email_click_count"),
+    ):
+        count = _count(item.get(field_name))
+        if count is not None:
+            signals[signal] = count
+    interest = _integer(item.get("lt_interest_status"))
+    if interest is not None:
+        signals["interest"] = interest
+    engaged = any(signals.get(name, 0) > 0 for name in ("opens", "replies", "clicks"))
+
+    return VendorRecord(
+        vendor_id=vendor_id,
+        email=_text(item.get("email")).lower(),
+        first_name=_text(item.get("first_name")),
+        last_name=_text(item.get("last_name")),
+        position=position,
+        phone=_text(item.get("phone")),
+        linkedin_url=linkedin_url,
+        company_name=_text(item.get("company_name")),
+        company_domain=_host(item.get("company_domain")) or _host(website),
+        website=website,
+        status_hint=status_hint_for(interest, engaged),
+        signals=signals,
+        custom_attributes=attributes,
+    )
+
+
+def _container(list_id: str) -> tuple[str, str]:
+    """``"campaign:<uuid>"`` → ("campaign", uuid); any other id → ("list", id)."""
+    if list_id.startswith(CAMPAIGN_PREFIX):
+        return "campaign", list_id[len(CAMPAIGN_PREFIX) :]
+    return "list", list_id
+
+
+# --- the client -----------------------------------------------------------------------------
+
+
+class InstantlyClient(HttpClient):
+    provider = "instantly"
+    export_batch_size = BULK_ADD_MAX
+
+    def __init__(
+        self,
+        api_key: str,
+        *,
+        base_url: str,
+        limiter: RateLimiter | None = None,
+        timeout: tuple[float, float] = (5.0, 30.0),
+    ) -> None:
+        super().__init__(base_url, limiter=limiter, timeout=timeout)
+        self._api_key = api_key
+
+    def __repr__(self) -> str:
+        return f"<InstantlyClient {self.base_url}>"
+
+    def auth_headers(self) -> dict[str, str]:
+        # Reference: https://developer.instantly.ai/getting-started/getting-started
+        return {"Authorization": f"Bearer {self._api_key}"}
+
+    # --- errors -----------------------------------------------------------------------------
+
+    def _redact(self, message: str) -> str:
+        # A vendor that echoes the request back must not put the key into our logs.
+        if self._api_key and self._api_key in message:
+            message = message.replace(self._api_key, "[api key]")
+        return message
+
+    @staticmethod
+    def vendor_message(body: Any) -> str:
+        """Instantly says ``{"statusCode", "error", "message"}`` or just ``{"error": "..."}``."""
+        if not isinstance(body, dict):
+            return ""
+        message = body.get("message")
+        if isinstance(message, list):  # validation errors sometimes come as a list
+            message = "; ".join(str(part) for part in message if part)
+        error = body.get("error")
+        parts = [part for part in (message, error) if isinstance(part, str) and part.strip()]
+        if not parts:
+            return HttpClient.error_message(body)
+        # "message" is the specific one; "error" alone is often just the status phrase.
+        return parts[0].strip()[:300]
+
+    def error_for(self, status: int, body: Any, response: requests.Response) -> ProviderError:
+        detail = self._redact(self.vendor_message(body) or response.reason or f"HTTP {status}")
+        retry_after = parse_retry_after(response.headers.get("Retry-After"))
+        if status == 401:
+            return AuthError(f"Instantly refused the API key ({detail})", status=status)
+        if status == 403:
+            return AuthError(
+                "the Instantly API key lacks a scope this needs; create a key with the "
+                f"leads, lead lists and campaigns scopes ({detail})",
+                status=status,
+            )
+        if status == 402:
+            return QuotaExceeded(f"Instantly plan limit reached ({detail})", status=status)
+        if status == 429:
+            return RateLimited(
+                f"Instantly rate limit ({detail})", status=status, retry_after=retry_after
+            )
+        if status == 404:
+            return NotFound(f"instantly: {detail}", status=status)
+        if status >= 500 or status == 408:
+            return TransientError(f"instantly: {detail}", status=status, retry_after=retry_after)
+        return BadRequest(f"instantly: {detail}", status=status)
+
+    def _object(self, body: Any) -> dict[str, Any]:
+        """A 2xx body that must be a JSON object; anything else is a garbled answer."""
+        if not isinstance(body, dict):
+            raise TransientError(f"{self.provider} sent an unexpected answer (not an object)")
+        return body
+
+    # --- reading ----------------------------------------------------------------------------
+
+    def check(self) -> None:
+        # Reference: https://developer.instantly.ai/api-reference/leadlist/list-lead-list
+        self._object(self.request("GET", "/lead-lists", params={"limit": 1}))
+
+    def _paged_get(self, path: str) -> Iterator[dict[str, Any]]:
+        """Every item of a GET endpoint paged with ``limit``/``starting_after``."""
+        cursor: str | None = None
+        seen: set[str] = set()
+        for _ in range(MAX_LIST_PAGES):
+            params: dict[str, Any] = {"limit": PAGE_SIZE}
+            if cursor:
+                params["starting_after"] = cursor
+            body = self._object(self.request("GET", path, params=params))
+            items = body.get("items")
+            if not isinstance(items, list):
+                # The seed's tool listing names the arrays after the resource.
+                items = body.get("lead_lists") or body.get("campaigns") or []
+            items = items if isinstance(items, list) else []
+            yield from (item for item in items if isinstance(item, dict))
+            cursor = _text(body.get("next_starting_after")) or None
+            if not items or cursor is None or cursor in seen:
+                return
+            seen.add(cursor)
+
+    def lists(self) -> list[VendorList]:
+        found: list[VendorList] = []
+        # Reference: https://developer.instantly.ai/api-reference/leadlist/list-lead-list
+        for item in self._paged_get("/lead-lists"):
+            list_id = _text(item.get("id"))
+            if list_id:
+                found.append(VendorList(id=list_id, name=_text(item.get("name")) or list_id))
+        # Reference: https://developer.instantly.ai/api-reference/campaign/list-campaign
+        for item in self._paged_get("/campaigns"):
+            campaign_id = _text(item.get("id"))
+            if campaign_id:
+                found.append(
+                    VendorList(
+                        id=CAMPAIGN_PREFIX + campaign_id,
+                        name=_text(item.get("name")) or campaign_id,
+                        kind="campaign",
+                    )
+                )
+        return found
+
+    def fetch_page(self, list_id: str | None, checkpoint: dict[str, Any] | None) -> Page:
+        """One page of leads, by id ascending; ``list_id`` may be ``"campaign:<uuid>"``.
+
+        The checkpoint is ``{"starting_after": "<cursor>"}``; a missing or malformed one
+        starts from the first lead (import is idempotent, so starting over is safe).
+        """
+        body: dict[str, Any] = {"limit": PAGE_SIZE}
+        saved = (checkpoint or {}).get("starting_after")
+        cursor = saved.strip() if isinstance(saved, str) else ""
+        if cursor:
+            body["starting_after"] = cursor
+        if list_id:
+            kind, container_id = _container(list_id)
+            body["campaign" if kind == "campaign" else "list_id"] = container_id
+        # Reference: https://developer.instantly.ai/api-reference/lead/list-leads
+        answer = self._object(self.request("POST", "/leads/list", json=body))
+        items = answer.get("items")
+        if not isinstance(items, list):
+            items = answer.get("leads")  # the seed's name for the same array
+        items = items if isinstance(items, list) else []
+        records = [record for record in map(parse_lead, items) if record is not None]
+        next_cursor = _text(answer.get("next_starting_after"))
+        if not items or not next_cursor or next_cursor == cursor:
+            return Page(records=records, next_checkpoint=None)
+        return Page(records=records, next_checkpoint={"starting_after": next_cursor})
+
+    def _find_in_container(self, kind: str, container_id: str, emails: list[str]) -> dict[str, str]:
+        """email → lead id for those of ``emails`` already in the list or campaign."""
+        found: dict[str, str] = {}
+        for start in range(0, len(emails), PAGE_SIZE):
+            chunk = emails[start : start + PAGE_SIZE]
+            cursor = ""
+            for _ in range(MAX_LIST_PAGES):
+                body: dict[str, Any] = {"limit": PAGE_SIZE, "contacts": chunk}
+                body["campaign" if kind == "campaign" else "list_id"] = container_id
+                if cursor:
+                    body["starting_after"] = cursor
+                # Reference: https://developer.instantly.ai/api-reference/lead/list-leads
+                answer = self._object(self.request("POST", "/leads/list", json=body))
+                items = answer.get("items")
+                if not isinstance(items, list):
+                    items = answer.get("leads")
+                items = items if isinstance(items, list) else []
+                for item in items:
+                    record = parse_lead(item)
+                    if record is not None and record.email:
+                        found.setdefault(record.email, record.vendor_id)
+                next_cursor = _text(answer.get("next_starting_after"))
+                if not items or not next_cursor or next_cursor == cursor:
+                    break
+                cursor = next_cursor
+        return found
+
+    # --- writing ----------------------------------------------------------------------------
+
+    @staticmethod
+    def _export_target(target: dict[str, Any]) -> tuple[str, str]:
+        """("list"|"campaign", uuid) from ``{"list_id": ...}`` or ``{"campaign_id": ...}``."""
+        list_id = _text(target.get("list_id"))
+        campaign_id = _text(target.get("campaign_id"))
+        if bool(list_id) == bool(campaign_id):
+            raise BadRequest("instantly: export needs exactly one of list_id or campaign_id")
+        if campaign_id:
+            return "campaign", campaign_id.removeprefix(CAMPAIGN_PREFIX)
+        return _container(list_id)
+
+    @staticmethod
+    def lead_payload(lead: ExportLead, email: str) -> dict[str, Any]:
+        """One lead of /leads/add: only the fields that have a value."""
+        payload: dict[str, Any] = {"email": email}
+        for name, value in (
+            ("first_name", lead.first_name),
+            ("last_name", lead.last_name),
+            ("company_name", lead.company_name),
+            ("website", lead.website or lead.company_domain),
+            ("phone", lead.phone),
+        ):
+            text = _text(value)
+            if text:
+                payload[name] = text
+        attributes = {
+            str(key).strip(): _text(value)
+            for key, value in (lead.custom_attributes or {}).items()
+            if str(key).strip()
+        }
+        personalization = attributes.pop("personalization", "")
+        if personalization:
+            payload["personalization"] = personalization
+        variables = {
+            key: value
+            for key, value in attributes.items()
+            if value and key not in STANDARD_LEAD_FIELDS
+        }
+        if _text(lead.position) and not any(name in variables for name in POSITION_VARIABLES):
+            variables["job_title"] = _text(lead.position)
+        if _text(lead.linkedin_url) and not any(name in variables for name in LINKEDIN_VARIABLES):
+            variables["linkedin_url"] = _text(lead.linkedin_url)
+        if variables:
+            payload["custom_variables"] = variables
+        return payload
+
+    def export_batch(self, target: dict[str, Any], leads: list[ExportLead]) -> list[ExportOutcome]:
+        kind, container_id = self._export_target(target)
+        outcomes: list[ExportOutcome] = []
+        for start in range(0, len(leads), BULK_ADD_MAX):
+            outcomes.extend(
+                self._export_chunk(kind, container_id, leads[start : start + BULK_ADD_MAX])
+            )
+        return outcomes
+
+    def _export_chunk(
+        self, kind: str, container_id: str, leads: list[ExportLead]
+    ) -> list[ExportOutcome]:
+        outcomes: dict[int, ExportOutcome] = {}
+        sent: list[tuple[int, ExportLead, str]] = []  # (position in leads, lead, email)
+        for position, lead in enumerate(leads):
+            email = _text(lead.email).lower()
+            if not email:
+                outcomes[position] = ExportOutcome(lead.lead_id, ok=False, detail="no email")
+            else:
+                sent.append((position, lead, email))
+        if sent:
+            container_key = "campaign_id" if kind == "campaign" else "list_id"
+            body = {
+                "leads": [self.lead_payload(lead, email) for _, lead, email in sent],
+                container_key: container_id,
+                # What makes a second export of the same leads duplicate nothing.
+                "skip_if_in_campaign" if kind == "campaign" else "skip_if_in_list": True,
+            }
+            # Reference: https://developer.instantly.ai/api-reference/lead/add-leads-in-bulk-to-a-campaign-or-list
+            summary = self._object(self.request("POST", "/leads/add", json=body))
+            outcomes.update(self._place_outcomes(kind, container_id, sent, summary))
+            self._push_interest(kind, container_id, sent, outcomes)
+        return [outcomes[position] for position in range(len(leads))]
+
+    def _place_outcomes(
+        self,
+        kind: str,
+        container_id: str,
+        sent: list[tuple[int, ExportLead, str]],
+        summary: dict[str, Any],
+    ) -> dict[int, ExportOutcome]:
+        """Outcomes for the sent leads from the /leads/add summary.
+
+        Instantly names the leads it created (by index in the request) and only counts the
+        ones it skipped as already there and the ones it refused as invalid. When the counts
+        alone cannot say which lead is which, or a skipped lead's id is unknown, one look-up
+        of the unplaced emails in the target settles it.
+        """
+        created: dict[int, str] = {}
+        unclaimed_by_email: dict[str, list[int]] = {}
+        for index, (_, _, email) in enumerate(sent):
+            unclaimed_by_email.setdefault(email, []).append(index)
+        entries = summary.get("created_leads")
+        for entry in entries if isinstance(entries, list) else []:
+            if not isinstance(entry, dict):
+                continue
+            lead_id = _text(entry.get("id"))
+            index = _integer(entry.get("index"))
+            if index is None or not 0 <= index < len(sent) or index in created:
+                # No usable index: match it by email to the first lead not yet placed.
+                candidates = unclaimed_by_email.get(_text(entry.get("email")).lower(), [])
+                index = next((i for i in candidates if i not in created), None)
+            if lead_id and index is not None:
+                created[index] = lead_id
+
+        outcomes: dict[int, ExportOutcome] = {}
+        id_by_email: dict[str, str] = {}
+        unplaced: list[int] = []
+        for index, (position, lead, email) in enumerate(sent):
+            if index in created:
+                id_by_email.setdefault(email, created[index])
+                outcomes[position] = ExportOutcome(
+                    lead.lead_id, ok=True, vendor_id=created[index], created=True
+                )
+            else:
+                unplaced.append(index)
+        if not unplaced:
+            return outcomes
+
+        skipped = _count(summary.get("skipped_count"))
+        invalid = _count(summary.get("invalid_email_count")) or 0
+
+        def known_id(index: int) -> str | None:
+            _, lead, email = sent[index]
+            return _text(lead.vendor_id) or id_by_email.get(email)
+
+        if invalid == len(unplaced) and not skipped:
+            for index in unplaced:
+                position, lead, _ = sent[index]
+                outcomes[position] = ExportOutcome(lead.lead_id, ok=False, detail="invalid email")
+            return outcomes
+        if invalid == 0 and skipped in (None, len(unplaced)) and all(map(known_id, unplaced)):
+            for index in unplaced:
+                position, lead, _ = sent[index]
+                outcomes[position] = ExportOutcome(lead.lead_id, ok=True, vendor_id=known_id(index))
+            return outcomes
+
+        emails = sorted({sent[index][2] for index in unplaced})
+        present = self._find_in_container(kind, container_id, emails)
+        missing = [index for index in unplaced if sent[index][2] not in present]
+        for index in unplaced:
+            position, lead, email = sent[index]
+            if email in present:
+                outcomes[position] = ExportOutcome(
+                    lead.lead_id, ok=True, vendor_id=present[email] or known_id(index)
+                )
+            elif len(missing) <= invalid or not _EMAIL_SHAPE.match(email):
+                outcomes[position] = ExportOutcome(lead.lead_id, ok=False, detail="invalid email")
+            else:
+                outcomes[position] = ExportOutcome(
+                    lead.lead_id,
+                    ok=False,
+                    detail="Instantly did not add this lead (invalid or blocklisted email)",
+                )
+        return outcomes
+
+    def _push_interest(
+        self,
+        kind: str,
+        container_id: str,
+        sent: list[tuple[int, ExportLead, str]],
+        outcomes: dict[int, ExportOutcome],
+    ) -> None:
+        """Tell Instantly the pipeline status of the exported leads that have one to tell."""
+        container_key = "campaign_id" if kind == "campaign" else "list_id"
+        for position, lead, email in sent:
+            value = INTEREST_VALUE_FOR_STATUS.get(lead.status)
+            outcome = outcomes[position]
+            if value is None or not outcome.ok:
+                continue
+            body = {"lead_email": email, "interest_value": value, container_key: container_id}
+            try:
+                # Reference: https://developer.instantly.ai/api-reference/lead/update-the-interest-status-of-a-lead
+                self.request("POST", "/leads/update-interest-status", json=body)
+            except BadRequest as exc:
+                # This lead only; auth, quota, rate limit and outages stop the batch.
+                outcome.ok = False
+                outcome.detail = f"added, but its interest status was not set: {exc.message}"
