@@ -87,6 +87,9 @@ DATABASE_IS_SQLITE = DATABASES["default"]["ENGINE"] == "django.db.backends.sqlit
 if DATABASE_IS_SQLITE:
     # WAL lets readers run beside a writer; IMMEDIATE takes the write lock at BEGIN so two
     # writers queue on the busy timeout instead of failing with "database is locked".
+    # Tests get a file database too (not shared-cache memory, whose table locks ignore the
+    # busy timeout), so a worker thread and the test see the same locking as production.
+    DATABASES["default"].setdefault("TEST", {"NAME": str(DATA_DIR / "test-db.sqlite3")})
     DATABASES["default"].setdefault("OPTIONS", {}).update(
         {
             "transaction_mode": "IMMEDIATE",
@@ -178,6 +181,9 @@ FIELD_ENCRYPTION_KEYS_FROM_ENV = bool(env_list("FIELD_ENCRYPTION_KEYS", []))
 HUNTER_API_URL = env_str("HUNTER_API_URL", "https://api.hunter.io/v2")
 SNOVIO_API_URL = env_str("SNOVIO_API_URL", "https://api.snov.io")
 INSTANTLY_API_URL = env_str("INSTANTLY_API_URL", "https://api.instantly.ai/api/v2")
+# Seconds to wait for a vendor to accept a connection, and then for each answer.
+VENDOR_CONNECT_TIMEOUT = env_int("VENDOR_CONNECT_TIMEOUT", 5, minimum=1)
+VENDOR_READ_TIMEOUT = env_int("VENDOR_READ_TIMEOUT", 30, minimum=1)
 # Client-side limits per vendor account, kept under each vendor's published limit
 # (Hunter ~15/s and 500/min, Snov.io 60/min, Instantly 100/s and 6,000/min per workspace).
 HUNTER_RATE_LIMIT = env_limits("HUNTER_RATE_LIMIT", "10/s,450/min")

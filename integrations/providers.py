@@ -58,6 +58,9 @@ class IntegrationTokenStore:
 def client_for(integration: Integration, **overrides: Any) -> ProviderClient:
     credentials = crypto.decrypt_json(integration.credentials_encrypted)
     account = f"{integration.user_id}:{integration.pk}"
+    overrides.setdefault(
+        "timeout", (float(settings.VENDOR_CONNECT_TIMEOUT), float(settings.VENDOR_READ_TIMEOUT))
+    )
     if integration.provider == Provider.HUNTER:
         from integrations.hunter.client import HunterClient
 
