@@ -13,10 +13,12 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
+from django.db import connection
 from django.db.models import Count, Q, QuerySet
+from django.db.models.expressions import RawSQL
 from django.http import Http404
 
-from leads.models import STATUS_ORDER, Company, Lead, LeadEvent
+from leads.models import SEARCH_INDEX_TABLE, STATUS_ORDER, Company, Lead, LeadEvent
 
 
 @dataclass(frozen=True)
@@ -64,7 +66,8 @@ def filter_leads(qs: QuerySet[Lead], filters: LeadFilters) -> QuerySet[Lead]:
         # Inclusive calendar day: everything before the start of the next day.
         qs = qs.filter(created_at__lt=_start_of_day(filters.created_before + dt.timedelta(days=1)))
     if filters.email is not None:
-        qs = qs.filter(email=filters.email.lower())
+        # Repeating the partial unique index's condition lets SQLite use that index.
+        qs = qs.filter(email=filters.email.lower()).exclude(email="")
     if filters.q:
         qs = qs.filter(search_text__contains=filters.q.lower())
     return qs
@@ -155,9 +158,54 @@ def lead_get(*, user, lead_id: int) -> Lead:
     return lead
 
 
+def _use_trigram_index(filters: LeadFilters) -> bool:
+    """Whether `q` should be looked up in the SQLite FTS5 trigram index (migration 0002).
+
+    Trigrams need three characters. With a company or an email filter the plain scan is
+    already narrow, while walking every match of a frequent term would not be.
+    """
+    return (
+        connection.vendor == "sqlite"
+        and filters.q is not None
+        and len(filters.q) >= 3
+        and filters.company_id is None
+        and filters.email is None
+    )
+
+
 def lead_list(*, user, filters: LeadFilters, cursor: int | None, limit: int) -> Page:
-    qs = filter_leads(lead_queryset(user=user), filters).values(*LEAD_VALUE_FIELDS)
-    rows, next_cursor = keyset_page(qs, cursor=cursor, limit=limit)
+    qs = filter_leads(lead_queryset(user=user), filters)
+    if _use_trigram_index(filters):
+        # Walk the index's matches newest first: its rowid is the lead id, so the keyset and
+        # the order apply to it directly and no sort is needed. The LIKE from filter_leads
+        # stays as the exact test; the index only narrows.
+        phrase = '"' + filters.q.lower().replace('"', '""') + '"'
+        # Only constants are spliced into the SQL; the search term and cursor are parameters.
+        qs = qs.extra(  # noqa: S610
+            tables=[SEARCH_INDEX_TABLE],
+            where=[
+                f'"{SEARCH_INDEX_TABLE}"."rowid" = "leads_lead"."id"',
+                f'"{SEARCH_INDEX_TABLE}"."search_text" MATCH %s',
+            ],
+            params=[phrase],
+        )
+        if cursor is not None:
+            qs = qs.extra(  # noqa: S610
+                where=[f'"{SEARCH_INDEX_TABLE}"."rowid" < %s'], params=[cursor]
+            )
+        order = RawSQL(f'"{SEARCH_INDEX_TABLE}"."rowid"', ()).desc()  # noqa: S611
+        rows = list(qs.order_by(order).values(*LEAD_VALUE_FIELDS)[: limit + 1])
+    else:
+        if cursor is not None:
+            qs = qs.filter(id__lt=cursor)
+        # Pick the page's ids first (from the covering index), then read only those rows:
+        # a date range otherwise reads and sorts every lead in the range.
+        ids = qs.order_by("-id").values("id")[: limit + 1]
+        rows = list(Lead.objects.filter(id__in=ids).order_by("-id").values(*LEAD_VALUE_FIELDS))
+    next_cursor = None
+    if len(rows) > limit:
+        rows = rows[:limit]
+        next_cursor = rows[-1]["id"]
     return Page([lead_row_to_dict(r) for r in rows], next_cursor)
 
 

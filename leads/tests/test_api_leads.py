@@ -584,3 +584,36 @@ def test_updated_at_moves_on_change(api, company):
     Lead.objects.filter(pk=lead.pk).update(updated_at=timezone.now() - dt.timedelta(days=1))
     api.patch(f"/v1/leads/{lead.pk}", {"notes": "x"})
     assert Lead.objects.get(pk=lead.pk).updated_at >= before
+
+
+def test_search_index_follows_every_write(api, company):
+    """On SQLite, `q` of 3+ characters reads the trigram index: it must never go stale."""
+    lead = make_lead(user=api.user, company=company, first_name="Quentin")
+    assert _ids(api.get("/v1/leads", {"q": "quent"})) == [lead.pk]
+    api.patch(f"/v1/leads/{lead.pk}", {"first_name": "Rupert"})
+    assert _ids(api.get("/v1/leads", {"q": "quent"})) == []
+    assert _ids(api.get("/v1/leads", {"q": "upert"})) == [lead.pk]
+    api.patch(f"/v1/companies/{company.pk}", {"name": "Zanzibar Trading"})
+    assert _ids(api.get("/v1/leads", {"q": "zanzib"})) == [lead.pk]
+    api.delete(f"/v1/leads/{lead.pk}")
+    assert _ids(api.get("/v1/leads", {"q": "upert"})) == []
+
+
+def test_search_uses_the_trigram_index_and_agrees_with_a_plain_scan(api, company):
+    names = ["Anna", "Hannah", "Joanna", "Ann-Marie", "Nan", "Diana", 'Say "hi"']
+    for name in names:
+        make_lead(user=api.user, company=company, first_name=name)
+    for term in ["ann", "anna", "nna", "an", 'y "h', "xyz", "corp"]:
+        with CaptureQueriesContext(connection) as ctx:
+            found = _ids(api.get("/v1/leads", {"q": term}))
+        expected = sorted(
+            (
+                lead.pk
+                for lead in Lead.objects.filter(user=api.user).select_related("company")
+                if term in lead.first_name.lower() or term in lead.company.name.lower()
+            ),
+            reverse=True,
+        )
+        assert found == expected, term
+        uses_index = any("MATCH" in q["sql"] for q in ctx.captured_queries)
+        assert uses_index == (len(term) >= 3), term
