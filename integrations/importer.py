@@ -9,6 +9,8 @@ Every change lands in the lead's history.
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -18,6 +20,7 @@ from django.core.validators import validate_email
 from django.db.models import Q
 from django.utils import timezone
 
+from integrations.bulk import insert_rows
 from integrations.models import ExternalLink, Integration
 from integrations.records import VendorRecord
 from integrations.scoring import score_from_signals
@@ -103,6 +106,14 @@ def _company_domain(record: VendorRecord) -> str:
             except Exception:
                 return ""
     return ""
+
+
+def record_digest(record: VendorRecord) -> str:
+    """A stable digest of everything the import reads from a vendor record."""
+    # vars() rather than dataclasses.asdict(): the fields are flat values and two small
+    # dicts, and asdict's deep copy would cost more than the whole digest.
+    payload = json.dumps(vars(record), sort_keys=True, default=str)
+    return hashlib.blake2b(payload.encode(), digest_size=16).hexdigest()
 
 
 def _clean_email(raw: str) -> tuple[str, str | None]:
@@ -222,17 +233,35 @@ def import_records(
         usable.append((record, email))
 
     vendor_ids = [record.vendor_id for record, _ in usable]
-    linked = dict(
-        ExternalLink.objects.filter(integration=integration, vendor_id__in=vendor_ids).values_list(
-            "vendor_id", "lead_id"
-        )
-    )
-    emails = {email for _, email in usable if email}
+    # vendor id → (link id, lead id, digest of the record as last imported)
+    linked: dict[str, tuple[int, int, str]] = {
+        vendor_id: (link_id, lead_id, digest)
+        for link_id, vendor_id, lead_id, digest in ExternalLink.objects.filter(
+            integration=integration, vendor_id__in=vendor_ids
+        ).values_list("id", "vendor_id", "lead_id", "record_hash")
+    }
+    digests = {record.vendor_id: record_digest(record) for record, _ in usable}
+    # Records the vendor has not changed since they were imported are done: their leads are
+    # not even read, so a re-import costs little and never re-applies what a person undid.
+    fresh: list[tuple[VendorRecord, str]] = []
+    seen_vendor_ids: set[str] = set()
+    for record, email in usable:
+        link = linked.get(record.vendor_id)
+        if record.vendor_id in seen_vendor_ids or (
+            link is not None and link[2] == digests[record.vendor_id]
+        ):
+            result.unchanged += 1
+        else:
+            fresh.append((record, email))
+        seen_vendor_ids.add(record.vendor_id)
+
+    emails = {email for _, email in fresh if email}
+    lead_ids = [linked[r.vendor_id][1] for r, _ in fresh if r.vendor_id in linked]
     leads_by_id: dict[int, Lead] = {}
     leads_by_email: dict[str, Lead] = {}
-    if linked or emails:
+    if lead_ids or emails:
         for lead in Lead.objects.filter(
-            Q(id__in=linked.values()) | Q(email__in=emails), user_id=user_id
+            Q(id__in=lead_ids) | Q(email__in=emails), user_id=user_id
         ).select_related("company"):
             leads_by_id[lead.pk] = lead
             if lead.email:
@@ -245,28 +274,23 @@ def import_records(
 
     companies: _Companies | None = None
     to_create: list[tuple[Lead, str]] = []  # new leads and the vendor id to link
-    new_links: list[ExternalLink] = []
+    new_links: list[tuple[int, str]] = []  # (lead id, vendor id)
+    link_digests: dict[int, str] = {}  # link id → new digest
     to_update: dict[int, Lead] = {}
     update_fields: set[str] = set()
     events: list[LeadEvent] = []
-    seen_vendor_ids: set[str] = set()
     pending_by_email: dict[str, Lead] = {}
 
-    for record, email in usable:
-        if record.vendor_id in seen_vendor_ids:
-            result.unchanged += 1  # the vendor repeated a record within one page
-            continue
-        seen_vendor_ids.add(record.vendor_id)
+    for record, email in fresh:
         lead = None
-        lead_id = linked.get(record.vendor_id)
-        if lead_id is not None:
-            lead = leads_by_id.get(lead_id)
+        link = linked.get(record.vendor_id)
+        if link is not None:
+            lead = leads_by_id.get(link[1])
+            link_digests[link[0]] = digests[record.vendor_id]
         elif email:
             lead = leads_by_email.get(email)
             if lead is not None and lead.pk not in lead_has_link:
-                new_links.append(
-                    ExternalLink(integration=integration, vendor_id=record.vendor_id, lead=lead)
-                )
+                new_links.append((lead.pk, record.vendor_id))
                 lead_has_link.add(lead.pk)
             elif lead is None and email in pending_by_email:
                 result.unchanged += 1  # two vendor records for one person: the first wins
@@ -277,7 +301,7 @@ def import_records(
                 result.skipped += 1  # a prospect without an email cannot become a lead
                 continue
             if companies is None:
-                companies = _Companies(user_id, [r for r, _ in usable])
+                companies = _Companies(user_id, [r for r, _ in fresh])
             company = companies.resolve(record)
             status = advanced_status(Status.NEW, record.status_hint)
             lead = Lead(
@@ -361,12 +385,18 @@ def import_records(
             result.unchanged += 1
 
     if to_create:
-        created = Lead.objects.bulk_create([lead for lead, _ in to_create], batch_size=500)
-        for lead, (_, vendor_id) in zip(created, to_create, strict=True):
-            new_links.append(ExternalLink(integration=integration, vendor_id=vendor_id, lead=lead))
+        ids = insert_rows(
+            Lead,
+            _LEAD_COLUMNS,
+            [[getattr(lead, name) for name in _LEAD_COLUMNS] for lead, _ in to_create],
+            returning_ids=True,
+        )
+        for lead_id, (lead, vendor_id) in zip(ids, to_create, strict=True):
+            lead.pk = lead.id = lead_id
+            new_links.append((lead_id, vendor_id))
             events.append(
                 LeadEvent(
-                    lead=lead,
+                    lead_id=lead_id,
                     user_id=user_id,
                     kind=LeadEvent.Kind.STATUS,
                     from_status=None,
@@ -379,7 +409,39 @@ def import_records(
     if to_update:
         Lead.objects.bulk_update(list(to_update.values()), sorted(update_fields), batch_size=500)
     if new_links:
-        ExternalLink.objects.bulk_create(new_links, batch_size=500)
+        vendor_digest = digests.get
+        insert_rows(
+            ExternalLink,
+            ("integration_id", "vendor_id", "lead_id", "record_hash", "created_at"),
+            [
+                (integration.pk, vendor_id, lead_id, vendor_digest(vendor_id, ""), now)
+                for lead_id, vendor_id in new_links
+            ],
+        )
+    if link_digests:
+        ExternalLink.objects.bulk_update(
+            [
+                ExternalLink(id=link_id, record_hash=digest)
+                for link_id, digest in link_digests.items()
+            ],
+            ["record_hash"],
+            batch_size=500,
+        )
     if events:
-        LeadEvent.objects.bulk_create(events, batch_size=500)
+        insert_rows(
+            LeadEvent,
+            _EVENT_COLUMNS,
+            [[getattr(event, name) for name in _EVENT_COLUMNS] for event in events],
+        )
     return result
+
+
+_LEAD_COLUMNS = (
+    "user_id", "company_id", "status", "score", "score_is_manual", "notes", "email",
+    "first_name", "last_name", "position", "phone", "linkedin_url", "source",
+    "custom_attributes", "status_changed_at", "created_at", "updated_at", "search_text",
+)  # fmt: skip
+_EVENT_COLUMNS = (
+    "lead_id", "user_id", "kind", "from_status", "to_status", "source", "provider", "changes",
+    "at",
+)  # fmt: skip

@@ -64,6 +64,9 @@ class ExternalLink(models.Model):
     integration = models.ForeignKey(Integration, on_delete=models.CASCADE, related_name="links")
     vendor_id = models.CharField(max_length=128)
     lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="external_links")
+    # A digest of the vendor record as last imported: an unchanged record is skipped without
+    # reading its lead, and a local edit is not overwritten by the same vendor data again.
+    record_hash = models.CharField(max_length=32, blank=True, default="")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -277,15 +277,12 @@ def test_cancel(hunter_integration):
     # A running run stops before its next page.
     client = ScriptedClient([[rec("1", "a@x.com")], [rec("2", "b@x.com")]])
     run = engine.run_claim(integration=hunter_integration, direction="import")
-    original = client.fetch_page
 
-    def cancel_after_first(list_id, checkpoint):
-        page = original(list_id, checkpoint)
+    def cancel_after_first_page(progress):
         SyncRun.objects.filter(pk=run.pk).update(cancel_requested=True)
-        return page
 
-    client.fetch_page = cancel_after_first
-    assert engine.run_execute(run_id=run.pk, client=client) == engine.Done("cancelled")
+    outcome = engine.run_execute(run_id=run.pk, client=client, on_progress=cancel_after_first_page)
+    assert outcome == engine.Done("cancelled")
     run.refresh_from_db()
     assert run.processed == 1
 
@@ -406,3 +403,27 @@ def test_manual_status_change_after_import_is_not_undone(hunter_integration, rep
     run_import(hunter_integration, ScriptedClient([[rec("1", "a@x.com", status_hint="lost")]]))
     lead.refresh_from_db()
     assert lead.status == "converted"
+
+
+def test_a_changed_vendor_record_is_applied_an_unchanged_one_is_not_reapplied(
+    hunter_integration, rep
+):
+    run_import(hunter_integration, ScriptedClient([[rec("1", "a@x.com", first_name="A")]]))
+    lead = Lead.objects.get()
+    # The vendor now says the lead was contacted: the re-import applies it.
+    changed = run_import(
+        hunter_integration,
+        ScriptedClient([[rec("1", "a@x.com", first_name="A", status_hint="contacted")]]),
+    )
+    assert (changed.updated, changed.unchanged) == (1, 0)
+    lead.refresh_from_db()
+    assert lead.status == "contacted"
+    # A person moves it back; the same vendor data again does not undo their decision.
+    lead_update(lead=lead, data={"status": "new", "phone": ""}, source="ui")
+    same = run_import(
+        hunter_integration,
+        ScriptedClient([[rec("1", "a@x.com", first_name="A", status_hint="contacted")]]),
+    )
+    assert (same.updated, same.unchanged) == (0, 1)
+    lead.refresh_from_db()
+    assert lead.status == "new"

@@ -1,0 +1,160 @@
+"""Import N leads from a local fake Hunter, re-import them, export them to a local fake
+Instantly: leads/s and memory for each step.
+
+    DATA_DIR=/tmp/crm-sync-bench .venv/bin/python bench/bench_sync.py --leads 100000
+
+The fakes run in a process of their own (so they do not share this one's CPU and GIL) with
+rate limits off on both sides; the engine runs in the foreground, as `manage.py sync` does.
+Memory is this process's resident set, sampled every 50 ms: its peak above the level before
+the step shows whether a run streams (flat) or accumulates (grows with N).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import threading
+import time
+from collections import Counter
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("DATA_DIR", "/tmp/crm-sync-bench")
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "crm.settings")
+os.environ["HUNTER_RATE_LIMIT"] = "off"
+os.environ["INSTANTLY_RATE_LIMIT"] = "off"
+os.environ.setdefault("LOG_LEVEL", "WARNING")
+
+
+def rss_mb() -> float:
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return 0.0
+
+
+class PeakMemory:
+    def __init__(self) -> None:
+        self.start = self.peak = rss_mb()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+
+    def _sample(self) -> None:
+        while not self._stop.wait(0.05):
+            self.peak = max(self.peak, rss_mb())
+
+    def __enter__(self) -> PeakMemory:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join()
+        self.peak = max(self.peak, rss_mb())
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--leads", type=int, default=100_000)
+    parser.add_argument("--keep", action="store_true", help="keep DATA_DIR afterwards")
+    args = parser.parse_args()
+
+    data_dir = Path(os.environ["DATA_DIR"])
+    if data_dir.exists():
+        shutil.rmtree(data_dir)
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+
+    fakes = subprocess.Popen(
+        [sys.executable, "-m", "integrations.tests.fakes.serve", "--hunter-leads", str(args.leads)],
+        cwd=ROOT,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        info = json.loads(fakes.stdout.readline())
+        run_bench(args.leads, info)
+    finally:
+        fakes.stdin.close()
+        fakes.wait(timeout=10)
+        if not args.keep:
+            shutil.rmtree(data_dir, ignore_errors=True)
+
+
+def run_bench(count: int, info: dict) -> None:
+    from django.conf import settings
+    from django.contrib.auth import get_user_model
+
+    from integrations import engine, services
+    from leads.models import Lead
+
+    settings.HUNTER_API_URL = info["hunter_url"]
+    settings.INSTANTLY_API_URL = info["instantly_url"]
+    user = get_user_model().objects.create_user("sync-bench")
+    hunter = services.integration_create(
+        user=user,
+        provider="hunter",
+        credentials={"api_key": info["hunter_key"]},
+        settings={"import_list_id": info["hunter_list"]},
+    )
+    instantly = services.integration_create(
+        user=user,
+        provider="instantly",
+        credentials={"api_key": info["instantly_key"]},
+        settings={"export_list_id": info["instantly_list"]},
+    )
+
+    rows = []
+
+    def step(name: str, integration, direction: str) -> None:
+        run = engine.run_claim(integration=integration, direction=direction, trigger="command")
+        with PeakMemory() as memory:
+            started = time.perf_counter()
+            outcome = engine.run_execute(run_id=run.pk)
+            elapsed = time.perf_counter() - started
+        run.refresh_from_db()
+        assert isinstance(outcome, engine.Done) and run.state in ("succeeded", "partial"), (
+            outcome,
+            run.error,
+        )
+        reasons = Counter(run.failures.values_list("detail", flat=True))
+        rows.append(
+            (
+                name,
+                run.processed,
+                elapsed,
+                run.processed / elapsed,
+                memory.peak - memory.start,
+                f"created {run.created}, updated {run.updated}, unchanged {run.unchanged}, "
+                f"failed {run.failed}"
+                + "".join(f" ({n} x {reason!r})" for reason, n in reasons.most_common(2)),
+            )
+        )
+
+    step("import (first)", hunter, "import")
+    assert Lead.objects.filter(user=user).count() == count
+    step("import (again, unchanged)", hunter, "import")
+    step("export to Instantly", instantly, "export")
+    step("export again", instantly, "export")
+
+    print(f"\n{count:,} leads, SQLite, rate limits off, fakes in a separate process\n")
+    print(f"{'step':<28} {'leads':>8} {'seconds':>8} {'leads/s':>9} {'peak MB':>8}  result")
+    for name, processed, seconds, rate, peak, result in rows:
+        print(f"{name:<28} {processed:>8,} {seconds:>8.1f} {rate:>9,.0f} {peak:>+8.1f}  {result}")
+    first, again = rows[0][2], rows[1][2]
+    print(f"\nre-import is {first / again:.1f}x faster than the first import")
+
+
+if __name__ == "__main__":
+    main()

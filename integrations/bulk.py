@@ -1,0 +1,65 @@
+"""Multi-row INSERT for the import's hot path.
+
+``bulk_create`` spends most of its time preparing each value through the field machinery
+(about 7 µs a value: 300,000 values for 10,000 imported leads). Here each column gets one
+converter chosen once, and rows go out as one ``INSERT … VALUES (…), (…) RETURNING id``
+per chunk. Works on SQLite (3.35+) and PostgreSQL; ids come back in insertion order, which
+Django's own bulk_create relies on for both.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from django.db import connection, models
+
+_CHUNK_PARAMS = 30_000  # under SQLite's default limit of 32,766 variables per statement
+
+
+def _converter(field: models.Field) -> Callable[[Any], Any]:
+    if isinstance(field, models.DateTimeField):
+        adapt = connection.ops.adapt_datetimefield_value
+        return lambda value: None if value is None else adapt(value)
+    if isinstance(field, models.JSONField):
+        return lambda value: field.get_db_prep_save(value, connection)
+    return lambda value: value
+
+
+def insert_rows(
+    model: type[models.Model],
+    columns: Sequence[str],
+    rows: Sequence[Sequence[Any]],
+    *,
+    returning_ids: bool = False,
+) -> list[int]:
+    """Insert ``rows`` (values in ``columns`` order; attnames like ``user_id``)."""
+    if not rows:
+        return []
+    meta = model._meta
+    # get_field() also knows foreign keys by their attname (``user_id``); their raw ids pass.
+    fields = [meta.get_field(name) for name in columns]
+    converters = [_converter(field) for field in fields]
+    quote = connection.ops.quote_name
+    column_sql = ", ".join(quote(field.column) for field in fields)
+    placeholder = "(" + ", ".join(["%s"] * len(columns)) + ")"
+    per_chunk = max(1, _CHUNK_PARAMS // len(columns))
+    ids: list[int] = []
+    with connection.cursor() as cursor:
+        for start in range(0, len(rows), per_chunk):
+            chunk = rows[start : start + per_chunk]
+            params: list[Any] = []
+            for row in chunk:
+                params.extend(
+                    convert(value) for convert, value in zip(converters, row, strict=True)
+                )
+            # Only table and column names from the model are spliced in; values are parameters.
+            sql = f"INSERT INTO {quote(meta.db_table)} ({column_sql}) VALUES " + ", ".join(  # noqa: S608
+                [placeholder] * len(chunk)
+            )
+            if returning_ids:
+                cursor.execute(sql + f" RETURNING {quote(meta.pk.column)}", params)
+                ids.extend(row[0] for row in cursor.fetchall())
+            else:
+                cursor.execute(sql, params)
+    return ids
