@@ -7,6 +7,7 @@ from datetime import timedelta
 
 from celery import shared_task
 from celery.signals import worker_ready
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
@@ -93,7 +94,9 @@ def _scheduled_directions(integration: Integration) -> list[str]:
 @worker_ready.connect
 def _recover_on_start(sender=None, **kwargs) -> None:
     # A worker that was killed leaves runs behind; pick them up as soon as one starts again.
+    # Once now, and once more when a dead worker's lease has surely lapsed.
     try:
         recover_stalled_runs.delay()
+        recover_stalled_runs.apply_async(countdown=settings.SYNC_LEASE_SECONDS + 1)
     except Exception:  # the broker may still be starting; beat sweeps every minute anyway
         logger.warning("could not queue stalled-run recovery at worker start", exc_info=True)
