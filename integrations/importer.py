@@ -17,7 +17,6 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
-from django.db.models import Q
 from django.utils import timezone
 
 from integrations.bulk import insert_rows
@@ -143,13 +142,17 @@ class _Companies:
             names.add(_clip(record.company_name, _COMPANY_MAX["name"]) or NO_COMPANY_NAME)
         self.by_domain: dict[str, Company] = {}
         self.by_name: dict[str, Company] = {}
-        if domains or names:
-            for company in Company.objects.filter(
-                Q(domain__in=domains) | Q(name__in=names), user_id=user_id
-            ):
-                if company.domain:
-                    self.by_domain[company.domain] = company
-                self.by_name.setdefault(company.name.lower(), company)
+        # Two indexed lookups: by domain (repeating the partial unique index's condition so
+        # SQLite uses it) and by name, instead of an OR that scans the user's companies.
+        found: list[Company] = []
+        if domains:
+            found += Company.objects.filter(user_id=user_id, domain__in=domains).exclude(domain="")
+        if names:
+            found += Company.objects.filter(user_id=user_id, name__in=names)
+        for company in found:
+            if company.domain:
+                self.by_domain[company.domain] = company
+            self.by_name.setdefault(company.name.lower(), company)
 
     def resolve(self, record: VendorRecord) -> Company:
         domain = _company_domain(record)
@@ -259,13 +262,21 @@ def import_records(
     lead_ids = [linked[r.vendor_id][1] for r, _ in fresh if r.vendor_id in linked]
     leads_by_id: dict[int, Lead] = {}
     leads_by_email: dict[str, Lead] = {}
-    if lead_ids or emails:
-        for lead in Lead.objects.filter(
-            Q(id__in=lead_ids) | Q(email__in=emails), user_id=user_id
-        ).select_related("company"):
-            leads_by_id[lead.pk] = lead
-            if lead.email:
-                leads_by_email[lead.email] = lead
+    # Two indexed lookups rather than one OR: the email one repeats the partial unique
+    # index's condition (email != ''), without which SQLite scans every lead of the user.
+    found: list[Lead] = []
+    if lead_ids:
+        found += Lead.objects.filter(id__in=lead_ids, user_id=user_id).select_related("company")
+    if emails:
+        found += (
+            Lead.objects.filter(user_id=user_id, email__in=emails)
+            .exclude(email="")
+            .select_related("company")
+        )
+    for lead in found:
+        leads_by_id[lead.pk] = lead
+        if lead.email:
+            leads_by_email[lead.email] = lead
     lead_has_link = set(
         ExternalLink.objects.filter(
             integration=integration, lead_id__in=[lead.pk for lead in leads_by_email.values()]
