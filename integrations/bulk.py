@@ -20,7 +20,16 @@ _CHUNK_PARAMS = 30_000  # under SQLite's default limit of 32,766 variables per s
 def _converter(field: models.Field) -> Callable[[Any], Any]:
     if isinstance(field, models.DateTimeField):
         adapt = connection.ops.adapt_datetimefield_value
-        return lambda value: None if value is None else adapt(value)
+        last: list[Any] = [None, None]  # a page's rows mostly share one timestamp
+
+        def convert(value: Any) -> Any:
+            if value is None:
+                return None
+            if value is not last[0]:
+                last[0], last[1] = value, adapt(value)
+            return last[1]
+
+        return convert
     if isinstance(field, models.JSONField):
         return lambda value: field.get_db_prep_save(value, connection)
     return lambda value: value

@@ -133,10 +133,12 @@ class _Companies:
 
     def __init__(self, user_id: int, records: Iterable[VendorRecord]) -> None:
         self.user_id = user_id
+        # Normalising a domain costs ~20 µs (URL parsing, IDNA): once per record is enough.
+        self.domains: dict[int, str] = {}
         domains: set[str] = set()
         names: set[str] = set()
         for record in records:
-            domain = _company_domain(record)
+            domain = self.domains[id(record)] = _company_domain(record)
             if domain:
                 domains.add(domain)
             names.add(_clip(record.company_name, _COMPANY_MAX["name"]) or NO_COMPANY_NAME)
@@ -155,7 +157,9 @@ class _Companies:
             self.by_name.setdefault(company.name.lower(), company)
 
     def resolve(self, record: VendorRecord) -> Company:
-        domain = _company_domain(record)
+        domain = self.domains.get(id(record))
+        if domain is None:
+            domain = _company_domain(record)
         name = _clip(record.company_name, _COMPANY_MAX["name"])
         if domain and domain in self.by_domain:
             return self.by_domain[domain]
@@ -395,6 +399,7 @@ def import_records(
         else:
             result.unchanged += 1
 
+    event_rows: list[tuple] = []
     if to_create:
         ids = insert_rows(
             Lead,
@@ -405,18 +410,11 @@ def import_records(
         for lead_id, (lead, vendor_id) in zip(ids, to_create, strict=True):
             lead.pk = lead.id = lead_id
             new_links.append((lead_id, vendor_id))
-            events.append(
-                LeadEvent(
-                    lead_id=lead_id,
-                    user_id=user_id,
-                    kind=LeadEvent.Kind.STATUS,
-                    from_status=None,
-                    to_status=lead.status,
-                    source=Source.IMPORT,
-                    provider=provider,
-                    at=now,
-                )
-            )
+            # Values in _EVENT_COLUMNS order: no model instance needed just to insert a row.
+            event_rows.append(
+                (lead_id, user_id, LeadEvent.Kind.STATUS, None, lead.status, Source.IMPORT,
+                 provider, {}, now)
+            )  # fmt: skip
     if to_update:
         Lead.objects.bulk_update(list(to_update.values()), sorted(update_fields), batch_size=500)
     if new_links:
@@ -438,12 +436,9 @@ def import_records(
             ["record_hash"],
             batch_size=500,
         )
-    if events:
-        insert_rows(
-            LeadEvent,
-            _EVENT_COLUMNS,
-            [[getattr(event, name) for name in _EVENT_COLUMNS] for event in events],
-        )
+    event_rows += [tuple(getattr(event, name) for name in _EVENT_COLUMNS) for event in events]
+    if event_rows:
+        insert_rows(LeadEvent, _EVENT_COLUMNS, event_rows)
     return result
 
 
