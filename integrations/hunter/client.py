@@ -26,7 +26,6 @@ Decisions worth knowing:
 
 from __future__ import annotations
 
-import json
 import threading
 from collections.abc import Mapping
 from typing import Any
@@ -48,6 +47,8 @@ from integrations.http import (
     TransientError,
     parse_retry_after,
 )
+from integrations.parsing import attribute_value
+from integrations.parsing import text as clean_text
 from integrations.records import ExportLead, ExportOutcome, Page, VendorList, VendorRecord
 
 PAGE_SIZE = 100  # Hunter allows 1000, but its own tooling pages by 100; pages stay small.
@@ -103,17 +104,6 @@ AUTH_ERROR_MARKERS = ("authentication", "unauthorized", "forbidden_api_key", "in
 # --- defensive parsing helpers --------------------------------------------------------------
 
 
-def _text(value: Any) -> str:
-    """A stripped string from a string or a number; "" for anything else (None, objects)."""
-    if isinstance(value, str):
-        return value.strip()
-    if isinstance(value, bool):
-        return ""
-    if isinstance(value, int | float):
-        return str(value)
-    return ""
-
-
 def _int(value: Any) -> int | None:
     """An int from an int, a float or a numeric string; None otherwise."""
     if isinstance(value, bool):
@@ -126,22 +116,6 @@ def _int(value: Any) -> int | None:
         except (ValueError, OverflowError):  # "abc", NaN, infinity
             return None
     return None
-
-
-def _attribute_value(value: Any) -> str | None:
-    """A custom attribute value as a string, or None when there is nothing to keep."""
-    if value is None:
-        return None
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, str):
-        return value.strip() or None
-    if isinstance(value, int | float):
-        return str(value)
-    try:
-        return json.dumps(value, separators=(",", ":"), sort_keys=True, default=str)
-    except (TypeError, ValueError):
-        return None
 
 
 def _host(website: str) -> str:
@@ -176,7 +150,7 @@ def parse_lead(item: Any) -> VendorRecord | None:
     vendor_id = _vendor_id(item.get("id"))
     if not vendor_id:
         return None
-    website = _text(item.get("website"))
+    website = clean_text(item.get("website"))
 
     signals: dict[str, Any] = {}
     confidence = _int(item.get("confidence_score"))
@@ -184,45 +158,45 @@ def parse_lead(item: Any) -> VendorRecord | None:
         signals["confidence"] = min(100, max(0, confidence))
     verification = item.get("verification")
     if isinstance(verification, Mapping):
-        status = _text(verification.get("status")).lower()
+        status = clean_text(verification.get("status")).lower()
         if status in VERIFICATION_STATUSES:
             signals["verification"] = status
-    sending_status = _text(item.get("sending_status")).lower()
+    sending_status = clean_text(item.get("sending_status")).lower()
     signals.update(ENGAGEMENT_BY_SENDING_STATUS.get(sending_status, {}))
 
     custom: dict[str, str] = {}
     for key, value in item.items():
         if key in KNOWN_LEAD_FIELDS:
             continue
-        as_text = _attribute_value(value)
+        as_text = attribute_value(value)
         if as_text is not None:
             custom[str(key)] = as_text
     nested = item.get("custom_attributes")
     if isinstance(nested, Mapping):
         for key, value in nested.items():
-            as_text = _attribute_value(value)
+            as_text = attribute_value(value)
             # The top-level copy is what Hunter actually sends; the object only fills gaps.
             if as_text is not None:
                 custom.setdefault(str(key), as_text)
-    twitter = _text(item.get("twitter"))
+    twitter = clean_text(item.get("twitter"))
     if twitter:
         custom["twitter"] = twitter
 
     return VendorRecord(
         vendor_id=vendor_id,
-        email=_text(item.get("email")).lower(),
-        first_name=_text(item.get("first_name")),
-        last_name=_text(item.get("last_name")),
-        position=_text(item.get("position")),
-        phone=_text(item.get("phone_number")),
-        linkedin_url=_text(item.get("linkedin_url")),
-        notes=_text(item.get("notes")),
-        company_name=_text(item.get("company")),
+        email=clean_text(item.get("email")).lower(),
+        first_name=clean_text(item.get("first_name")),
+        last_name=clean_text(item.get("last_name")),
+        position=clean_text(item.get("position")),
+        phone=clean_text(item.get("phone_number")),
+        linkedin_url=clean_text(item.get("linkedin_url")),
+        notes=clean_text(item.get("notes")),
+        company_name=clean_text(item.get("company")),
         company_domain=_host(website),
         website=website,
-        industry=_text(item.get("company_industry")),
-        size=_text(item.get("company_size")),
-        country_code=_text(item.get("country_code")).upper(),
+        industry=clean_text(item.get("company_industry")),
+        size=clean_text(item.get("company_size")),
+        country_code=clean_text(item.get("country_code")).upper(),
         status_hint="contacted" if sending_status in CONTACTED_SENDING_STATUSES else None,
         signals=signals,
         custom_attributes=custom,
@@ -240,7 +214,7 @@ def _first_error(body: Any) -> tuple[str, str]:
     errors = body.get("errors")
     if isinstance(errors, list) and errors and isinstance(errors[0], Mapping):
         first = errors[0]
-        return _text(first.get("id")).lower(), _text(first.get("details"))
+        return clean_text(first.get("id")).lower(), clean_text(first.get("details"))
     if isinstance(errors, str):
         return "", errors.strip()
     return "", ""
@@ -352,7 +326,7 @@ class HunterClient(HttpClient):
                 found.append(
                     VendorList(
                         id=list_id,
-                        name=_text(item.get("name")) or f"List {list_id}",
+                        name=clean_text(item.get("name")) or f"List {list_id}",
                         count=_int(item.get("leads_count")),
                     )
                 )

@@ -16,7 +16,6 @@ variables ``job_title`` and ``linkedin_url``, and import reads them back into th
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 from collections.abc import Iterator
@@ -37,6 +36,8 @@ from integrations.http import (
     TransientError,
     parse_retry_after,
 )
+from integrations.parsing import attribute_value
+from integrations.parsing import text as clean_text
 from integrations.records import ExportLead, ExportOutcome, Page, VendorList, VendorRecord
 
 logger = logging.getLogger(__name__)
@@ -76,17 +77,6 @@ _EMAIL_SHAPE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.]+$")
 # --- parsing at the boundary ----------------------------------------------------------------
 
 
-def _text(value: Any) -> str:
-    """A string field: strings stripped, numbers written out, anything else empty."""
-    if isinstance(value, str):
-        return value.strip()
-    if isinstance(value, bool):
-        return ""
-    if isinstance(value, int | float):
-        return str(value)
-    return ""
-
-
 def _integer(value: Any) -> int | None:
     """An integer field: ints, integral floats and numeric strings; anything else None."""
     if isinstance(value, bool):
@@ -110,7 +100,7 @@ def _count(value: Any) -> int | None:
 
 def _host(value: Any) -> str:
     """The host of a domain or URL, lower-case and without ``www.``; "" when there is none."""
-    text = _text(value)
+    text = clean_text(value)
     if not text:
         return ""
     if "://" not in text:
@@ -123,27 +113,13 @@ def _host(value: Any) -> str:
     return host.removeprefix("www.")
 
 
-def _attribute(value: Any) -> str | None:
-    """A custom variable as a string custom attribute, or None to skip it."""
-    if value is None:
-        return None
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, str):
-        return value.strip() or None
-    if isinstance(value, int | float):
-        return str(value)
-    # Instantly keeps custom variables flat; keep anything else readable rather than lose it.
-    return json.dumps(value, separators=(",", ":"), sort_keys=True, default=str)
-
-
 def _custom_attributes(payload: Any) -> dict[str, str]:
     attributes: dict[str, str] = {}
     if not isinstance(payload, dict):
         return attributes
     for key, value in payload.items():
         name = str(key).strip()
-        text = _attribute(value)
+        text = attribute_value(value)
         if name and text is not None:
             attributes[name] = text
     return attributes
@@ -178,15 +154,15 @@ def parse_lead(item: Any) -> VendorRecord | None:
     """One lead of /leads/list as a VendorRecord; None when it is not a lead (no id)."""
     if not isinstance(item, dict):
         return None
-    vendor_id = _text(item.get("id"))
+    vendor_id = clean_text(item.get("id"))
     if not vendor_id:
         return None
-    website = _text(item.get("website"))
+    website = clean_text(item.get("website"))
     attributes = _custom_attributes(item.get("payload"))
-    personalization = _text(item.get("personalization"))
+    personalization = clean_text(item.get("personalization"))
     if personalization:
         attributes["personalization"] = personalization
-    position = _take_alias(attributes, POSITION_VARIABLES, _text(item.get("job_title")))
+    position = _take_alias(attributes, POSITION_VARIABLES, clean_text(item.get("job_title")))
     linkedin_url = _take_alias(attributes, LINKEDIN_VARIABLES, "")
 
     signals: dict[str, Any] = {}
@@ -205,13 +181,13 @@ def parse_lead(item: Any) -> VendorRecord | None:
 
     return VendorRecord(
         vendor_id=vendor_id,
-        email=_text(item.get("email")).lower(),
-        first_name=_text(item.get("first_name")),
-        last_name=_text(item.get("last_name")),
+        email=clean_text(item.get("email")).lower(),
+        first_name=clean_text(item.get("first_name")),
+        last_name=clean_text(item.get("last_name")),
         position=position,
-        phone=_text(item.get("phone")),
+        phone=clean_text(item.get("phone")),
         linkedin_url=linkedin_url,
-        company_name=_text(item.get("company_name")),
+        company_name=clean_text(item.get("company_name")),
         company_domain=_host(item.get("company_domain")) or _host(website),
         website=website,
         status_hint=status_hint_for(interest, engaged),
@@ -325,7 +301,7 @@ class InstantlyClient(HttpClient):
                 items = body.get("lead_lists") or body.get("campaigns") or []
             items = items if isinstance(items, list) else []
             yield from (item for item in items if isinstance(item, dict))
-            cursor = _text(body.get("next_starting_after")) or None
+            cursor = clean_text(body.get("next_starting_after")) or None
             if not items or cursor is None or cursor in seen:
                 return
             seen.add(cursor)
@@ -334,17 +310,17 @@ class InstantlyClient(HttpClient):
         found: list[VendorList] = []
         # Reference: https://developer.instantly.ai/api-reference/leadlist/list-lead-list
         for item in self._paged_get("/lead-lists"):
-            list_id = _text(item.get("id"))
+            list_id = clean_text(item.get("id"))
             if list_id:
-                found.append(VendorList(id=list_id, name=_text(item.get("name")) or list_id))
+                found.append(VendorList(id=list_id, name=clean_text(item.get("name")) or list_id))
         # Reference: https://developer.instantly.ai/api-reference/campaign/list-campaign
         for item in self._paged_get("/campaigns"):
-            campaign_id = _text(item.get("id"))
+            campaign_id = clean_text(item.get("id"))
             if campaign_id:
                 found.append(
                     VendorList(
                         id=CAMPAIGN_PREFIX + campaign_id,
-                        name=_text(item.get("name")) or campaign_id,
+                        name=clean_text(item.get("name")) or campaign_id,
                         kind="campaign",
                     )
                 )
@@ -371,7 +347,7 @@ class InstantlyClient(HttpClient):
             items = answer.get("leads")  # the seed's name for the same array
         items = items if isinstance(items, list) else []
         records = [record for record in map(parse_lead, items) if record is not None]
-        next_cursor = _text(answer.get("next_starting_after"))
+        next_cursor = clean_text(answer.get("next_starting_after"))
         if not items or not next_cursor or next_cursor == cursor:
             return Page(records=records, next_checkpoint=None)
         return Page(records=records, next_checkpoint={"starting_after": next_cursor})
@@ -397,7 +373,7 @@ class InstantlyClient(HttpClient):
                     record = parse_lead(item)
                     if record is not None and record.email:
                         found.setdefault(record.email, record.vendor_id)
-                next_cursor = _text(answer.get("next_starting_after"))
+                next_cursor = clean_text(answer.get("next_starting_after"))
                 if not items or not next_cursor or next_cursor == cursor:
                     break
                 cursor = next_cursor
@@ -408,8 +384,8 @@ class InstantlyClient(HttpClient):
     @staticmethod
     def _export_target(target: dict[str, Any]) -> tuple[str, str]:
         """("list"|"campaign", uuid) from ``{"list_id": ...}`` or ``{"campaign_id": ...}``."""
-        list_id = _text(target.get("list_id"))
-        campaign_id = _text(target.get("campaign_id"))
+        list_id = clean_text(target.get("list_id"))
+        campaign_id = clean_text(target.get("campaign_id"))
         if bool(list_id) == bool(campaign_id):
             raise BadRequest("instantly: export needs exactly one of list_id or campaign_id")
         if campaign_id:
@@ -427,11 +403,11 @@ class InstantlyClient(HttpClient):
             ("website", lead.website or lead.company_domain),
             ("phone", lead.phone),
         ):
-            text = _text(value)
+            text = clean_text(value)
             if text:
                 payload[name] = text
         attributes = {
-            str(key).strip(): _text(value)
+            str(key).strip(): clean_text(value)
             for key, value in (lead.custom_attributes or {}).items()
             if str(key).strip()
         }
@@ -443,10 +419,13 @@ class InstantlyClient(HttpClient):
             for key, value in attributes.items()
             if value and key not in STANDARD_LEAD_FIELDS
         }
-        if _text(lead.position) and not any(name in variables for name in POSITION_VARIABLES):
-            variables["job_title"] = _text(lead.position)
-        if _text(lead.linkedin_url) and not any(name in variables for name in LINKEDIN_VARIABLES):
-            variables["linkedin_url"] = _text(lead.linkedin_url)
+        has_position = any(name in variables for name in POSITION_VARIABLES)
+        if clean_text(lead.position) and not has_position:
+            variables["job_title"] = clean_text(lead.position)
+        if clean_text(lead.linkedin_url) and not any(
+            name in variables for name in LINKEDIN_VARIABLES
+        ):
+            variables["linkedin_url"] = clean_text(lead.linkedin_url)
         if variables:
             payload["custom_variables"] = variables
         return payload
@@ -466,7 +445,7 @@ class InstantlyClient(HttpClient):
         outcomes: dict[int, ExportOutcome] = {}
         sent: list[tuple[int, ExportLead, str]] = []  # (position in leads, lead, email)
         for position, lead in enumerate(leads):
-            email = _text(lead.email).lower()
+            email = clean_text(lead.email).lower()
             if not email:
                 outcomes[position] = ExportOutcome(lead.lead_id, ok=False, detail="no email")
             else:
@@ -507,11 +486,11 @@ class InstantlyClient(HttpClient):
         for entry in entries if isinstance(entries, list) else []:
             if not isinstance(entry, dict):
                 continue
-            lead_id = _text(entry.get("id"))
+            lead_id = clean_text(entry.get("id"))
             index = _integer(entry.get("index"))
             if index is None or not 0 <= index < len(sent) or index in created:
                 # No usable index: match it by email to the first lead not yet placed.
-                candidates = unclaimed_by_email.get(_text(entry.get("email")).lower(), [])
+                candidates = unclaimed_by_email.get(clean_text(entry.get("email")).lower(), [])
                 index = next((i for i in candidates if i not in created), None)
             if lead_id and index is not None:
                 created[index] = lead_id
@@ -535,7 +514,7 @@ class InstantlyClient(HttpClient):
 
         def known_id(index: int) -> str | None:
             _, lead, email = sent[index]
-            return _text(lead.vendor_id) or id_by_email.get(email)
+            return clean_text(lead.vendor_id) or id_by_email.get(email)
 
         if invalid == len(unplaced) and not skipped:
             for index in unplaced:

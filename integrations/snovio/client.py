@@ -35,7 +35,6 @@ Decisions worth knowing:
 
 from __future__ import annotations
 
-import json
 import re
 import threading
 import time
@@ -56,6 +55,8 @@ from integrations.http import (
     TransientError,
     parse_retry_after,
 )
+from integrations.parsing import attribute_value
+from integrations.parsing import text as clean_text
 from integrations.records import ExportLead, ExportOutcome, Page, VendorList, VendorRecord
 
 PAGE_SIZE = 100  # perPage: Snov.io's maximum for /v1/prospect-list.
@@ -107,17 +108,6 @@ class MemoryTokenStore:
 # --- defensive parsing helpers --------------------------------------------------------------
 
 
-def _text(value: Any) -> str:
-    """A stripped string from a string or a number; "" for anything else (None, objects)."""
-    if isinstance(value, str):
-        return value.strip()
-    if isinstance(value, bool):
-        return ""
-    if isinstance(value, int | float):
-        return str(value)
-    return ""
-
-
 def _number(value: Any) -> float | None:
     """A float from an int, a float or a numeric string; None otherwise (bools, NaN, junk)."""
     if isinstance(value, bool):
@@ -147,23 +137,6 @@ def _bool(value: Any) -> bool | None:
     return None
 
 
-def _attribute_value(value: Any) -> str | None:
-    """A custom attribute value as a string, or None when there is nothing to keep."""
-    if value is None:
-        return None
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, str):
-        return value.strip() or None
-    if isinstance(value, int | float):
-        return str(value)
-    if isinstance(value, list | dict):
-        if not value:
-            return None
-        return json.dumps(value, separators=(",", ":"), sort_keys=True, default=str)
-    return None
-
-
 def _error_text(body: Any) -> str:
     """The readable part of a Snov.io error body: ``errors`` may be a string, list or map."""
     if not isinstance(body, dict):
@@ -173,14 +146,14 @@ def _error_text(body: Any) -> str:
         if isinstance(value, str) and value.strip():
             return value.strip()[:300]
         if isinstance(value, list):
-            parts = [_text(item) for item in value if _text(item)]
+            parts = [clean_text(item) for item in value if clean_text(item)]
             if parts:
                 return "; ".join(parts)[:300]
         if isinstance(value, dict):
             parts = []
             for field_name, problem in value.items():
                 problems = problem if isinstance(problem, list) else [problem]
-                text = ", ".join(_text(item) for item in problems if _text(item))
+                text = ", ".join(clean_text(item) for item in problems if clean_text(item))
                 parts.append(f"{field_name}: {text}" if text else str(field_name))
             if parts:
                 return "; ".join(parts)[:300]
@@ -195,7 +168,7 @@ def _best_email(emails: Any) -> tuple[dict[str, Any] | None, list[str]]:
     for item in emails:
         # Plain strings have been seen in other Snov.io answers; treat them as entries.
         entry = {"email": item} if isinstance(item, str) else item
-        if isinstance(entry, dict) and _text(entry.get("email")):
+        if isinstance(entry, dict) and clean_text(entry.get("email")):
             entries.append(entry)
     if not entries:
         return None, []
@@ -205,7 +178,7 @@ def _best_email(emails: Any) -> tuple[dict[str, Any] | None, list[str]]:
         probability = _number(entry.get("probability"))
         if probability is not None and (best_probability is None or probability > best_probability):
             best, best_probability = entry, probability
-    others = [_text(e["email"]).lower() for e in entries if e is not best]
+    others = [clean_text(e["email"]).lower() for e in entries if e is not best]
     return best, others
 
 
@@ -214,12 +187,12 @@ def _social_links(social: Any) -> dict[str, str]:
     links: dict[str, str] = {}
     if isinstance(social, dict):
         for kind, link in social.items():
-            if _text(link):
-                links[str(kind)] = _text(link)
+            if clean_text(link):
+                links[str(kind)] = clean_text(link)
     elif isinstance(social, list):
         for item in social:
-            if isinstance(item, dict) and _text(item.get("link")):
-                links[_text(item.get("type")) or "link"] = _text(item.get("link"))
+            if isinstance(item, dict) and clean_text(item.get("link")):
+                links[clean_text(item.get("type")) or "link"] = clean_text(item.get("link"))
     return links
 
 
@@ -231,9 +204,9 @@ def _phones(phones: Any) -> list[str]:
     numbers = []
     for item in phones:
         number = (
-            _text(item.get("phone") or item.get("number"))
+            clean_text(item.get("phone") or item.get("number"))
             if isinstance(item, dict)
-            else _text(item)
+            else clean_text(item)
         )
         if number:
             numbers.append(number)
@@ -251,9 +224,9 @@ def _custom_fields(fields: Any) -> dict[str, str]:
                 pairs.append((item.get("name") or item.get("label"), item.get("value")))
     attributes = {}
     for name, value in pairs:
-        text = _attribute_value(value)
-        if _text(name) and text is not None:
-            attributes[_text(name)] = text
+        text = attribute_value(value)
+        if clean_text(name) and text is not None:
+            attributes[clean_text(name)] = text
     return attributes
 
 
@@ -269,20 +242,25 @@ def parse_prospect(prospect: Any) -> VendorRecord | None:
     """One Snov.io prospect as a ``VendorRecord``; None when it has no id to link it by."""
     if not isinstance(prospect, dict):
         return None
-    vendor_id = _text(prospect.get("id"))
+    vendor_id = clean_text(prospect.get("id"))
     if not vendor_id:
         return None
     job = _first_job(prospect)
 
     def field(key: str, job_key: str | None = None) -> str:
-        return _text(prospect.get(key)) or (_text(job.get(job_key or key)) if job else "")
+        return clean_text(prospect.get(key)) or (clean_text(job.get(job_key or key)) if job else "")
 
     best, other_emails = _best_email(prospect.get("emails"))
-    email = _text(best.get("email")).lower() if best else _text(prospect.get("email")).lower()
+    email = (
+        clean_text(best.get("email")).lower() if best else clean_text(prospect.get("email")).lower()
+    )
 
-    first_name, last_name = _text(prospect.get("firstName")), _text(prospect.get("lastName"))
+    first_name, last_name = (
+        clean_text(prospect.get("firstName")),
+        clean_text(prospect.get("lastName")),
+    )
     if not first_name or not last_name:
-        split_first, _, split_last = _text(prospect.get("name")).partition(" ")
+        split_first, _, split_last = clean_text(prospect.get("name")).partition(" ")
         first_name = first_name or split_first.strip()
         last_name = last_name or split_last.strip()
 
@@ -313,7 +291,7 @@ def parse_prospect(prospect: Any) -> VendorRecord | None:
     for kind, link in social.items():
         if kind.lower() != "linkedin":
             extras[f"social_{kind.lower()}"] = link
-    attributes = {k: v for k, v in ((k, _attribute_value(v)) for k, v in extras.items()) if v}
+    attributes = {k: v for k, v in ((k, attribute_value(v)) for k, v in extras.items()) if v}
     attributes.update(_custom_fields(prospect.get("customFields")))
 
     company_site = field("companySite", "site")
@@ -414,7 +392,7 @@ class SnovioClient(HttpClient):
             # 400/401/403 here all mean "these credentials buy no token"; the vendor's
             # text (invalid_client, ...) would not help a rep more than this.
             raise AuthError(AUTH_REFUSED_MESSAGE, status=exc.status) from None
-        token = _text(body.get("access_token")) if isinstance(body, dict) else ""
+        token = clean_text(body.get("access_token")) if isinstance(body, dict) else ""
         if not token:
             raise TransientError("snovio sent no access token")
         lifetime = _number(body.get("expires_in"))
@@ -500,13 +478,13 @@ class SnovioClient(HttpClient):
         for item in items if isinstance(items, list) else []:
             if not isinstance(item, dict) or _bool(item.get("isDeleted")):
                 continue
-            list_id = _text(item.get("id"))
+            list_id = clean_text(item.get("id"))
             if not list_id:
                 continue
             result.append(
                 VendorList(
                     id=list_id,
-                    name=_text(item.get("name")) or f"List {list_id}",
+                    name=clean_text(item.get("name")) or f"List {list_id}",
                     count=_int(item.get("contacts")),
                 )
             )
@@ -535,7 +513,7 @@ class SnovioClient(HttpClient):
         return Page(records=records, next_checkpoint=next_checkpoint, total=total)
 
     def export_batch(self, target: dict[str, Any], leads: list[ExportLead]) -> list[ExportOutcome]:
-        list_id = _text(target.get("list_id"))
+        list_id = clean_text(target.get("list_id"))
         if not list_id:
             raise BadRequest("Snov.io exports into a prospect list: choose a list")
         return [self._export_one(list_id, lead) for lead in leads]
