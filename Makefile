@@ -33,13 +33,14 @@ test: $(STAMP) lint
 	$(BIN)/python manage.py makemigrations --check --dry-run
 	$(BIN)/pytest
 
-## Load 1,000,000 leads into DATA_DIR (default /tmp/crm-bench) and time the API.
+## Load 1,000,000 leads into BENCH_DATA_DIR and time the API; then time import and export.
 BENCH_DATA_DIR ?= /tmp/crm-bench
 bench: $(STAMP)
 	DATA_DIR=$(BENCH_DATA_DIR) $(BIN)/python manage.py migrate --noinput --verbosity 0
 	DATA_DIR=$(BENCH_DATA_DIR) $(BIN)/python manage.py createcachetable
 	DATA_DIR=$(BENCH_DATA_DIR) $(BIN)/python manage.py seedleads --leads 1000000 --users 10 --companies 20000 --reset
 	DATA_DIR=$(BENCH_DATA_DIR) $(BIN)/python bench/bench_leads.py
+	$(BIN)/python bench/bench_sync.py --leads 100000
 
 clean:
 	rm -rf $(VENV) staticfiles
