@@ -13,6 +13,7 @@ from django.db import connection
 from crm.celery import app as celery_app
 from integrations.models import ExternalLink, Integration, SyncRun
 from integrations.tests.fakes.hunter import FakeHunter
+from integrations.tests.fakes.instantly import FakeInstantly
 from integrations.tests.fakes.snovio import FakeSnovio
 from leads.models import Company, Lead, LeadEvent
 from leads.tests.conftest import ApiClient
@@ -22,6 +23,7 @@ pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 
 HUNTER_KEY = "hunter-e2e-key-000111222333"
 SNOV_ID, SNOV_SECRET = "snov-e2e-client-0001", "snov-e2e-secret-9999"
+INSTANTLY_KEY = "instantly-e2e-key-000111222333"
 
 
 @pytest.fixture(scope="module")
@@ -47,6 +49,13 @@ def snovio_server():
     server.stop()
 
 
+@pytest.fixture(scope="module")
+def instantly_server():
+    server = FakeInstantly().start()
+    yield server
+    server.stop()
+
+
 @pytest.fixture
 def e2e_settings(settings):
     settings.SYNC_RETRY_DELAY = 0
@@ -54,6 +63,7 @@ def e2e_settings(settings):
     settings.VENDOR_READ_TIMEOUT = 1
     settings.HUNTER_RATE_LIMIT = []
     settings.SNOVIO_RATE_LIMIT = []
+    settings.INSTANTLY_RATE_LIMIT = []
     return settings
 
 
@@ -73,6 +83,15 @@ def snovio(snovio_server, e2e_settings):
     snovio_server.add_account(SNOV_ID, SNOV_SECRET)
     e2e_settings.SNOVIO_API_URL = snovio_server.url
     return snovio_server
+
+
+@pytest.fixture
+def instantly(instantly_server, e2e_settings):
+    instantly_server.reset()
+    instantly_server.rate_limits = []
+    instantly_server.add_account(INSTANTLY_KEY)
+    e2e_settings.INSTANTLY_API_URL = instantly_server.url
+    return instantly_server
 
 
 @pytest.fixture
@@ -266,3 +285,38 @@ def test_cancel_a_running_import(worker, hunter, rep_api, e2e_settings):
     assert 0 < run["processed"] < 3000
     assert Lead.objects.filter(user=rep_api.user).count() == run["created"]
     connection.close()
+
+
+def test_instantly_import_maps_interest_and_export_pushes_the_pipeline_back(
+    worker, instantly, rep_api
+):
+    source = instantly.add_list(INSTANTLY_KEY, "Campaign replies")
+    instantly.seed(INSTANTLY_KEY, source, 5000)
+    target = instantly.add_list(INSTANTLY_KEY, "Qualified by the CRM")
+    integration_id = connect(
+        rep_api,
+        "instantly",
+        {"api_key": INSTANTLY_KEY},
+        {"import_list_id": source, "export_list_id": target},
+    )
+    run = wait(rep_api, start(rep_api, integration_id, "import"))
+    assert run["state"] == "succeeded", run
+    assert (run["processed"], run["created"]) == (5000, 5000)
+    by_status = rep_api.get("/v1/leads/stats").json()["by_status"]
+    # Interest statuses became pipeline statuses: interested/meetings → qualified,
+    # closed → converted, not interested/wrong person/lost → lost.
+    assert by_status["qualified"] > 0
+    assert by_status["converted"] > 0
+    assert by_status["lost"] > 0
+    again = wait(rep_api, start(rep_api, integration_id, "import"))
+    assert (again["created"], again["updated"], again["unchanged"]) == (0, 0, 5000)
+
+    exported = wait(rep_api, start(rep_api, integration_id, "export", {"status": "converted"}))
+    assert exported["state"] == "succeeded", exported
+    assert exported["processed"] == by_status["converted"]
+    in_target = instantly.count_leads(INSTANTLY_KEY, target)
+    assert in_target == exported["created"] == by_status["converted"]
+    assert {value for _, _, value, _ in instantly.interest_updates} == {4}
+    twice = wait(rep_api, start(rep_api, integration_id, "export", {"status": "converted"}))
+    assert twice["created"] == 0
+    assert instantly.count_leads(INSTANTLY_KEY, target) == in_target
