@@ -1,3 +1,6 @@
+import os
+from pathlib import Path
+
 import pytest
 
 
@@ -16,3 +19,85 @@ def _plain_static_storage(settings):
 def _isolated_rate_limit(settings, tmp_path):
     # Test databases reuse user ids: give each test its own request counters.
     settings.RATE_LIMIT_DB = str(tmp_path / "ratelimit.sqlite3")
+
+
+# --- browser tests ----------------------------------------------------------------------------
+# Playwright drives Debian's Chromium (installed by `make test`); it never downloads a browser.
+# Its sync API runs an event loop in this thread, so Django's async-safety check must be off
+# for the ORM calls the tests make beside it.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
+SCREENSHOTS = Path(__file__).resolve().parent / "test-artifacts" / "screenshots"
+
+
+@pytest.fixture(scope="session")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(
+            executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True
+        )
+        yield launched
+        launched.close()
+
+
+class BrowserSession:
+    """A signed-in browser tab against the live server, and the user it belongs to."""
+
+    def __init__(self, browser, live_server, user, password: str) -> None:
+        self.base = live_server.url
+        self.user = user
+        self.context = browser.new_context(viewport={"width": 1280, "height": 860})
+        self.context.set_default_timeout(10_000)
+        self.page = self.context.new_page()
+        self.console_errors: list[str] = []
+        self.page.on(
+            "console",
+            lambda message: message.type == "error" and self.console_errors.append(message.text),
+        )
+        self.page.goto(f"{self.base}/accounts/login/")
+        self.page.get_by_label("Username").fill(user.username)
+        self.page.get_by_label("Password").fill(password)
+        self.page.get_by_role("button", name="Sign in").click()
+        self.page.wait_for_url(f"{self.base}/**")
+
+    def go(self, path: str):
+        self.page.goto(f"{self.base}{path}")
+        return self.page
+
+    def screenshot(self, name: str) -> Path:
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        path = SCREENSHOTS / f"{name}.png"
+        self.page.screenshot(path=str(path), full_page=True)
+        return path
+
+    def close(self) -> None:
+        self.context.close()
+
+
+@pytest.fixture
+def signed_in(browser, live_server, django_user_model):
+    """``signed_in("alice")`` → a BrowserSession for a new user of that name."""
+    sessions: list[BrowserSession] = []
+
+    def make(username: str = "rep") -> BrowserSession:
+        password = "a-long-test-password-42"  # noqa: S105  (a throwaway test account)
+        user = django_user_model.objects.create_user(username, password=password)
+        session = BrowserSession(browser, live_server, user, password)
+        sessions.append(session)
+        return session
+
+    yield make
+    for session in sessions:
+        session.close()

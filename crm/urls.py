@@ -75,6 +75,8 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/", include("django.contrib.auth.urls")),
     path("v1/", include(api_v1)),
+    path("", include("leads.pages.urls_leads")),
+    path("", include("leads.pages.urls_board")),
 ]
 
 handler404 = "crm.views.not_found"

@@ -1,0 +1,3 @@
+"""Web UI routes for the pipeline board and the dashboard."""
+
+urlpatterns: list = []

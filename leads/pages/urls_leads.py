@@ -1,0 +1,3 @@
+"""Web UI routes for leads and companies."""
+
+urlpatterns: list = []
