@@ -75,6 +75,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/", include("django.contrib.auth.urls")),
     path("v1/", include(api_v1)),
+    path("", include("accounts.urls")),
     path("", include("leads.pages.urls_leads")),
     path("", include("leads.pages.urls_board")),
 ]

@@ -18,6 +18,26 @@
     return meta ? meta.content : "";
   };
 
+  // <form data-confirm="…">: ask before a destructive submit (no inline handlers: CSP-ready).
+  document.addEventListener("submit", function (event) {
+    const form = event.target;
+    if (form instanceof HTMLFormElement && form.dataset.confirm && !window.confirm(form.dataset.confirm)) {
+      event.preventDefault();
+    }
+  }, true);
+
+  // <button data-copy-target="id">: copy that element's text.
+  document.addEventListener("click", function (event) {
+    const button = event.target.closest("[data-copy-target]");
+    if (!button) return;
+    const source = document.getElementById(button.dataset.copyTarget);
+    if (source && navigator.clipboard) {
+      navigator.clipboard.writeText(source.textContent.trim()).then(function () {
+        window.crmToast("Copied.", "info");
+      });
+    }
+  });
+
   // An htmx request that failed: say so instead of failing silently.
   document.addEventListener("htmx:responseError", function (event) {
     const xhr = event.detail.xhr;
