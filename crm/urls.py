@@ -76,6 +76,7 @@ urlpatterns = [
     path("accounts/", include("django.contrib.auth.urls")),
     path("v1/", include(api_v1)),
     path("", include("accounts.urls")),
+    path("", include("integrations.urls")),
     path("", include("leads.pages.urls_leads")),
     path("", include("leads.pages.urls_board")),
 ]

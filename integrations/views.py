@@ -1,0 +1,256 @@
+"""Integrations pages: connect a provider, test it, pick lists, schedule, run and watch syncs.
+
+Thin doors onto integrations.services and integrations.engine, like the API: a run started
+here is the same run the API or the scheduler starts.
+"""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+
+from integrations import crypto, engine, selectors, services
+from integrations.http import ProviderError
+from integrations.models import Integration, Provider, Schedule, SyncFailure, SyncRun
+from integrations.providers import CREDENTIAL_FIELDS, SOURCE_LABELS
+from integrations.serializers import validate_credentials
+
+CREDENTIAL_LABELS = {
+    "api_key": "API key",
+    "client_id": "API user ID (client id)",
+    "client_secret": "API secret (client secret)",
+}
+HELP = {
+    Provider.HUNTER: "Hunter → API: copy your secret API key.",
+    Provider.SNOVIO: "Snov.io → Account settings → API: copy the user ID and the secret.",
+    Provider.INSTANTLY: "Instantly → Settings → Integrations → API: a V2 key with leads scope.",
+}
+
+
+class SettingsForm(forms.Form):
+    import_list_id = forms.ChoiceField(required=False, label="Import from")
+    export_target = forms.ChoiceField(required=False, label="Export to")
+    schedule = forms.ChoiceField(choices=Schedule.choices, label="Schedule")
+
+    def __init__(self, *args, lists=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        lists = lists or []
+        none = [("", "— choose —")]
+        self.fields["import_list_id"].choices = none + [
+            (item.id, f"{item.name} ({item.count})" if item.count is not None else item.name)
+            for item in lists
+        ]
+        self.fields["export_target"].choices = none + [
+            (f"{item.kind}:{item.id}", f"{item.name} ({item.kind})") for item in lists
+        ]
+
+
+def _user_integration(user, integration_id: int) -> Integration:
+    return selectors.integration_get(user=user, integration_id=integration_id)
+
+
+def _credential_values(request: HttpRequest, provider: str) -> dict[str, str]:
+    return {name: request.POST.get(name, "") for name in CREDENTIAL_FIELDS[provider]}
+
+
+def _credential_errors(provider: str, values: dict[str, str]) -> list[str]:
+    from rest_framework.exceptions import ValidationError
+
+    try:
+        validate_credentials(provider, values)
+    except ValidationError as exc:
+        return [str(message) for message in exc.detail["credentials"]]
+    return []
+
+
+@login_required
+def integration_list(request: HttpRequest) -> HttpResponse:
+    connected = {i.provider: i for i in Integration.objects.filter(user=request.user)}
+    providers = [
+        {
+            "key": provider.value,
+            "label": SOURCE_LABELS[provider],
+            "integration": connected.get(provider.value),
+            "fields": [(name, CREDENTIAL_LABELS[name]) for name in CREDENTIAL_FIELDS[provider]],
+            "help": HELP[provider],
+        }
+        for provider in Provider
+    ]
+    runs = SyncRun.objects.filter(user=request.user).order_by("-id")[:15]
+    return render(request, "integrations/list.html", {"providers": providers, "runs": runs})
+
+
+@login_required
+@require_POST
+def integration_connect(request: HttpRequest, provider: str) -> HttpResponse:
+    if provider not in Provider.values:
+        raise Http404
+    values = _credential_values(request, provider)
+    errors = _credential_errors(provider, values)
+    existing = Integration.objects.filter(user=request.user, provider=provider).first()
+    if errors:
+        for error in errors:
+            messages.error(request, f"{SOURCE_LABELS[provider]}: {error}")
+        return redirect("integration-list")
+    cleaned = {name: value.strip() for name, value in values.items()}
+    if existing is None:
+        integration = services.integration_create(
+            user=request.user, provider=provider, credentials=cleaned, settings={}
+        )
+    else:
+        integration = services.integration_update(integration=existing, credentials=cleaned)
+    ok, detail = services.integration_test(integration=integration)
+    if ok:
+        messages.success(request, f"{SOURCE_LABELS[provider]} connected: the credentials work.")
+    else:
+        messages.error(request, f"{SOURCE_LABELS[provider]} saved, but the test failed: {detail}")
+    return redirect("integration-detail", id=integration.pk)
+
+
+@login_required
+def integration_detail(request: HttpRequest, id: int) -> HttpResponse:
+    integration = _user_integration(request.user, id)
+    lists, lists_error = [], ""
+    try:
+        lists = services.integration_lists(integration=integration)
+    except (ProviderError, crypto.DecryptionError) as exc:
+        lists_error = getattr(exc, "message", str(exc))
+    export_target = ""
+    if integration.export_campaign_id not in (None, ""):
+        export_target = f"campaign:{integration.export_campaign_id}"
+    elif integration.export_list_id not in (None, ""):
+        export_target = f"list:{integration.export_list_id}"
+    form = SettingsForm(
+        lists=lists,
+        initial={
+            "import_list_id": ""
+            if integration.import_list_id is None
+            else integration.import_list_id,
+            "export_target": export_target,
+            "schedule": integration.schedule,
+        },
+    )
+    runs = SyncRun.objects.filter(integration=integration).order_by("-id")[:20]
+    active = [run for run in runs if run.is_active]
+    return render(
+        request,
+        "integrations/detail.html",
+        {
+            "integration": integration,
+            "label": SOURCE_LABELS[integration.provider],
+            "form": form,
+            "lists_error": lists_error,
+            "runs": runs,
+            "active": active,
+            "fields": [
+                (name, CREDENTIAL_LABELS[name]) for name in CREDENTIAL_FIELDS[integration.provider]
+            ],
+        },
+    )
+
+
+@login_required
+@require_POST
+def integration_settings(request: HttpRequest, id: int) -> HttpResponse:
+    integration = _user_integration(request.user, id)
+    lists = []
+    try:
+        lists = services.integration_lists(integration=integration)
+    except (ProviderError, crypto.DecryptionError) as exc:
+        messages.error(request, f"Could not read the lists: {getattr(exc, 'message', exc)}")
+        return redirect("integration-detail", id=id)
+    form = SettingsForm(request.POST, lists=lists)
+    if not form.is_valid():
+        for field, errors in form.errors.items():
+            messages.error(request, f"{form.fields[field].label}: {' '.join(errors)}")
+        return redirect("integration-detail", id=id)
+    data = form.cleaned_data
+    kind, _, target = data["export_target"].partition(":")
+    by_id = {item.id: item for item in lists}
+    import_id = data["import_list_id"] or None
+    settings = {
+        # Keep the vendor's own id type (Hunter's list ids are integers).
+        "import_list_id": _vendor_id(import_id),
+        "export_list_id": _vendor_id(target) if kind == "list" else None,
+        "export_campaign_id": _vendor_id(target) if kind == "campaign" else None,
+        "schedule": data["schedule"],
+    }
+    if import_id and import_id not in by_id:
+        messages.error(request, "That import list is no longer offered by the vendor.")
+        return redirect("integration-detail", id=id)
+    services.integration_update(integration=integration, settings=settings)
+    messages.success(request, "Settings saved.")
+    return redirect("integration-detail", id=id)
+
+
+def _vendor_id(value: str | None):
+    if value in (None, ""):
+        return None
+    return int(value) if value.isdigit() else value
+
+
+@login_required
+@require_POST
+def integration_test(request: HttpRequest, id: int) -> HttpResponse:
+    integration = _user_integration(request.user, id)
+    ok, detail = services.integration_test(integration=integration)
+    if ok:
+        messages.success(request, "Connection works.")
+    else:
+        messages.error(request, f"Connection failed: {detail}")
+    return redirect("integration-detail", id=id)
+
+
+@login_required
+@require_POST
+def integration_disconnect(request: HttpRequest, id: int) -> HttpResponse:
+    integration = _user_integration(request.user, id)
+    label = SOURCE_LABELS[integration.provider]
+    services.integration_delete(integration=integration)
+    messages.success(request, f"{label} disconnected. Your leads stay.")
+    return redirect("integration-list")
+
+
+@login_required
+@require_POST
+def integration_start(request: HttpRequest, id: int, direction: str) -> HttpResponse:
+    if direction not in SyncRun.Direction.values:
+        raise Http404
+    integration = _user_integration(request.user, id)
+    try:
+        services.sync_start(integration=integration, direction=direction)
+    except engine.RunAlreadyActive as exc:
+        messages.error(request, f"An {direction} is already {exc.run.state}.")
+    return redirect("integration-detail", id=id)
+
+
+@login_required
+def run_progress(request: HttpRequest, id: int) -> HttpResponse:
+    """The live progress partial; htmx polls it while the run is active."""
+    run = selectors.run_get(user=request.user, run_id=id)
+    return render(request, "integrations/_run.html", {"run": run})
+
+
+@login_required
+@require_POST
+def run_cancel(request: HttpRequest, id: int) -> HttpResponse:
+    run = selectors.run_get(user=request.user, run_id=id)
+    run = engine.run_cancel(run=run)
+    if request.htmx:
+        return render(request, "integrations/_run.html", {"run": run})
+    return redirect("integration-detail", id=run.integration_id)
+
+
+@login_required
+def run_detail(request: HttpRequest, id: int) -> HttpResponse:
+    run = selectors.run_get(user=request.user, run_id=id)
+    failures = SyncFailure.objects.filter(run=run).order_by("id")[:500]
+    return render(
+        request,
+        "integrations/run.html",
+        {"run": run, "failures": failures, "label": SOURCE_LABELS[run.provider]},
+    )
