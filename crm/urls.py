@@ -77,6 +77,7 @@ urlpatterns = [
     path("v1/", include(api_v1)),
     path("", include("accounts.urls")),
     path("", include("integrations.urls")),
+    path("", include("leads.pages.urls_csv")),
     path("", include("leads.pages.urls_leads")),
     path("", include("leads.pages.urls_board")),
 ]
