@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import tempfile
 from pathlib import Path
 
 from crm.env import (
@@ -90,7 +92,10 @@ if DATABASE_IS_SQLITE:
     # writers queue on the busy timeout instead of failing with "database is locked".
     # Tests get a file database too (not shared-cache memory, whose table locks ignore the
     # busy timeout), so a worker thread and the test see the same locking as production.
-    DATABASES["default"].setdefault("TEST", {"NAME": str(DATA_DIR / "test-db.sqlite3")})
+    # One file per process, so two test runs at once never share (and delete) one database.
+    DATABASES["default"].setdefault(
+        "TEST", {"NAME": str(Path(tempfile.gettempdir()) / f"crm-test-{os.getpid()}.sqlite3")}
+    )
     DATABASES["default"].setdefault("OPTIONS", {}).update(
         {
             "transaction_mode": "IMMEDIATE",

@@ -4,6 +4,7 @@ from integrations import views
 
 urlpatterns = [
     path("integrations/", views.integration_list, name="integration-list"),
+    path("integrations/export/", views.export_selected, name="integration-export-selected"),
     path(
         "integrations/connect/<str:provider>/",
         views.integration_connect,

@@ -254,3 +254,49 @@ def run_detail(request: HttpRequest, id: int) -> HttpResponse:
         "integrations/run.html",
         {"run": run, "failures": failures, "label": SOURCE_LABELS[run.provider]},
     )
+
+
+@login_required
+@require_POST
+def export_selected(request: HttpRequest) -> HttpResponse:
+    """Export chosen leads (``lead_ids``) or the list's current filters to one integration."""
+    from leads.filters import LeadFilterSet
+    from leads.models import Lead
+
+    integration = _user_integration(request.user, _int_or_404(request.POST.get("integration")))
+    back = request.POST.get("next") or "/leads/"
+    if not back.startswith("/") or back.startswith("//"):
+        back = "/leads/"
+    ids = [value for value in request.POST.getlist("lead_ids") if value.isdigit()]
+    if ids:
+        owned = sorted(
+            Lead.objects.filter(user=request.user, id__in=ids).values_list("id", flat=True)
+        )
+        if not owned:
+            messages.error(request, "None of the selected leads exist any more.")
+            return redirect(back)
+        params: dict = {"lead_ids": owned}
+    else:
+        filters = {
+            k: v for k, v in request.POST.items() if k in LeadFilterSet.base_filters and v != ""
+        }
+        if not LeadFilterSet(data=filters).is_valid():
+            messages.error(request, "The list's filters are not valid; nothing was exported.")
+            return redirect(back)
+        params = {"filters": filters} if filters else {}
+    try:
+        run = services.sync_start(
+            integration=integration, direction=SyncRun.Direction.EXPORT, params=params
+        )
+    except engine.RunAlreadyActive as exc:
+        messages.error(request, f"An export to this provider is already {exc.run.state}.")
+        return redirect(back)
+    label = SOURCE_LABELS[integration.provider]
+    messages.success(request, f"Export #{run.pk} to {label} started.")
+    return redirect("integration-detail", id=integration.pk)
+
+
+def _int_or_404(value: str | None) -> int:
+    if not value or not value.isdigit() or len(value) > 18:
+        raise Http404
+    return int(value)

@@ -132,3 +132,39 @@ def test_disconnect_keeps_leads(web, scripted):
     web.post(f"/integrations/{integration.pk}/disconnect/")
     assert not Integration.objects.exists()
     lead.refresh_from_db()
+
+
+def test_export_selected_leads_or_the_current_filters(web, scripted):
+    from leads.tests.factories import make_lead
+
+    integration = services.integration_create(
+        user=web.user,
+        provider="hunter",
+        credentials={"api_key": SECRET},
+        settings={"export_list_id": 5},
+    )
+    mine = make_lead(user=web.user, email="m@x.com")
+    theirs = make_lead(user=UserFactory(username="x"), email="t@x.com")
+    response = web.post(
+        "/integrations/export/",
+        {"integration": integration.pk, "lead_ids": [mine.pk, theirs.pk]},
+    )
+    assert response.status_code == 302
+    run = SyncRun.objects.get()
+    assert run.params == {"lead_ids": [mine.pk]}  # another user's id is simply not exported
+    SyncRun.objects.update(state="succeeded")
+    web.post("/integrations/export/", {"integration": integration.pk, "status": "qualified"})
+    assert SyncRun.objects.order_by("-id").first().params == {"filters": {"status": "qualified"}}
+    SyncRun.objects.update(state="succeeded")
+    bad = web.post(
+        "/integrations/export/",
+        {"integration": integration.pk, "min_score": "x", "next": "//evil.example"},
+    )
+    assert bad["Location"] == "/leads/"
+    assert SyncRun.objects.count() == 2
+    other = services.integration_create(
+        user=UserFactory(username="y"), provider="hunter", credentials={"api_key": SECRET},
+        settings={},
+    )  # fmt: skip
+    assert web.post("/integrations/export/", {"integration": other.pk}).status_code == 404
+    assert web.post("/integrations/export/", {"integration": "abc"}).status_code == 404
