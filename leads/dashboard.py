@@ -1,0 +1,255 @@
+"""Reads for the dashboard: aggregates computed by the database, one query each.
+
+Every function takes the user and the list filters, and returns plain data whose size does
+not depend on how many leads there are, so the dashboard costs the same number of queries at
+ten leads and at a million.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.db import connection
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+from django.utils import timezone
+
+from leads.models import STATUS_ORDER, Company, LeadEvent, Status
+from leads.selectors import LeadFilters, filter_leads, lead_queryset
+
+WEEKS = 12
+SCORE_BUCKETS = 10
+RECENT_ACTIVITY = 15
+# Time in stage is computed from the most recent status changes only: at a million leads a
+# window over the whole history would sort it all on every page view.
+STAGE_SAMPLE = 5_000
+# Lead scores are not indexed, so an exact histogram reads every lead row (~100 ms at 100,000
+# leads on SQLite). Past this many leads it is drawn from the newest ones, and says so.
+SCORE_SAMPLE = 10_000
+
+STATUS_LABELS = dict(Status.choices)
+
+
+def _has_lead_filters(filters: LeadFilters) -> bool:
+    return filters != LeadFilters()
+
+
+def _events(*, user, filters: LeadFilters) -> QuerySet[LeadEvent]:
+    """The user's history, restricted to the leads that match the filters.
+
+    A correlated EXISTS, not ``IN (subquery)``: the (user, at) index is walked newest first
+    and each event's lead checked by primary key, so a LIMIT stops the walk early instead of
+    first listing every matching lead.
+    """
+    qs = LeadEvent.objects.filter(user=user)
+    if _has_lead_filters(filters):
+        leads = filter_leads(lead_queryset(user=user), filters).filter(id=OuterRef("lead_id"))
+        qs = qs.filter(Exists(leads.order_by().values("id")))
+    return qs
+
+
+def _midnight(day: dt.date) -> dt.datetime:
+    return dt.datetime.combine(day, dt.time.min, tzinfo=ZoneInfo(settings.TIME_ZONE))
+
+
+def lead_new_per_week(
+    *, user, filters: LeadFilters, weeks: int = WEEKS, today: dt.date | None = None
+) -> list[dict[str, Any]]:
+    """Leads created in each of the last ``weeks`` weeks (Monday to Sunday), oldest first."""
+    today = today or timezone.localdate()
+    this_monday = today - dt.timedelta(days=today.weekday())
+    # Calendar arithmetic on dates, then local midnight: correct across DST changes.
+    mondays = [this_monday - dt.timedelta(weeks=weeks - 1 - i) for i in range(weeks + 1)]
+    starts = [_midnight(day) for day in mondays]
+    qs = filter_leads(lead_queryset(user=user), filters).filter(
+        created_at__gte=starts[0], created_at__lt=starts[-1]
+    )
+    aggregates = {
+        f"w{i}": Count("id", filter=Q(created_at__gte=starts[i], created_at__lt=starts[i + 1]))
+        for i in range(weeks)
+    }
+    row = qs.order_by().aggregate(**aggregates)
+    return [{"week": mondays[i], "count": row[f"w{i}"] or 0} for i in range(weeks)]
+
+
+@dataclass(frozen=True)
+class ScoreDistribution:
+    buckets: list[dict[str, Any]]
+    leads: int  # how many leads were counted
+    sampled: bool  # True when only the newest SCORE_SAMPLE leads were counted
+
+
+def lead_score_distribution(
+    *, user, filters: LeadFilters, sample: int = SCORE_SAMPLE
+) -> ScoreDistribution:
+    """How many leads score 0-9, 10-19, ..., 90-100 (the last bucket takes 100 too)."""
+    width = 100 // SCORE_BUCKETS
+    bounds = []
+    for i in range(SCORE_BUCKETS):
+        low = i * width
+        high = 100 if i == SCORE_BUCKETS - 1 else low + width - 1
+        bounds.append((low, high))
+    aggregates = {
+        f"b{i}": Count("id", filter=Q(score__gte=low, score__lte=high))
+        for i, (low, high) in enumerate(bounds)
+    }
+    # The newest `sample` ids come from an index walk; only those rows are read.
+    newest = filter_leads(lead_queryset(user=user), filters).order_by("-id").values("id")
+    row = (
+        lead_queryset(user=user)
+        .filter(id__in=newest[:sample])
+        .order_by()
+        .aggregate(total=Count("id"), **aggregates)
+    )
+    buckets = [
+        {"label": f"{low}-{high}", "low": low, "high": high, "count": row[f"b{i}"] or 0}
+        for i, (low, high) in enumerate(bounds)
+    ]
+    total = row["total"] or 0
+    return ScoreDistribution(buckets=buckets, leads=total, sampled=total >= sample)
+
+
+def lead_conversion_rate(by_status: dict[str, int]) -> float | None:
+    """converted / (converted + lost), or None while nothing is closed."""
+    converted = by_status.get(Status.CONVERTED, 0)
+    closed = converted + by_status.get(Status.LOST, 0)
+    return converted / closed if closed else None
+
+
+@dataclass(frozen=True)
+class StageTimes:
+    stages: list[dict[str, Any]]
+    transitions: int  # how many status changes were read
+    sampled: bool  # True when older history was left out
+
+
+def _seconds_between(start: str, end: str) -> str:
+    if connection.vendor == "sqlite":
+        return f"(julianday({end}) - julianday({start})) * 86400.0"
+    if connection.vendor == "postgresql":
+        return f"EXTRACT(EPOCH FROM ({end} - {start}))"
+    raise NotImplementedError(connection.vendor)
+
+
+def lead_stage_times(*, user, filters: LeadFilters, sample: int = STAGE_SAMPLE) -> StageTimes:
+    """Median time leads spent in each stage, from consecutive status events per lead.
+
+    Reads the ``sample`` most recent status events of the user (the (user, at) index walked
+    backwards). A stage left inside that window is always measured correctly: the event that
+    ended it is more recent, so it is in the window too. The median is picked in SQL with
+    ROW_NUMBER and COUNT windows, which SQLite and PostgreSQL both have.
+    """
+    recent = _events(user=user, filters=filters).filter(kind=LeadEvent.Kind.STATUS)
+    recent_sql, recent_params = (
+        recent.order_by("-at", "-id").values("id", "lead_id", "to_status", "at")[:sample]
+    ).query.sql_with_params()
+    seconds = _seconds_between("entered", "left_at")
+    # Only constants and Django's own compiled SQL are spliced in; values are parameters.
+    sql = f"""
+        WITH recent (id, lead_id, to_status, at) AS ({recent_sql}),
+        spans AS (
+            SELECT to_status AS stage, at AS entered,
+                   LEAD(at) OVER (PARTITION BY lead_id ORDER BY at, id) AS left_at
+            FROM recent
+        ),
+        durations AS (
+            SELECT stage, {seconds} AS secs FROM spans WHERE left_at IS NOT NULL
+        ),
+        ranked AS (
+            SELECT stage, secs,
+                   ROW_NUMBER() OVER (PARTITION BY stage ORDER BY secs) AS rn,
+                   COUNT(*) OVER (PARTITION BY stage) AS n
+            FROM durations
+        )
+        SELECT total.n, medians.stage, medians.median, medians.n
+        FROM (SELECT COUNT(*) AS n FROM recent) AS total
+        LEFT JOIN (
+            SELECT stage, AVG(secs) AS median, MAX(n) AS n FROM ranked
+            WHERE rn = (n + 1) / 2 OR rn = (n + 2) / 2
+            GROUP BY stage
+        ) AS medians ON 1 = 1
+    """  # noqa: S608
+    with connection.cursor() as cursor:
+        cursor.execute(sql, recent_params)
+        rows = cursor.fetchall()
+    read = int(rows[0][0]) if rows else 0
+    medians = {stage: (float(median), int(n)) for _, stage, median, n in rows if stage}
+    stages = []
+    for status in STATUS_ORDER:
+        median, n = medians.get(status, (None, 0))
+        stages.append(
+            {
+                "status": status,
+                "label": STATUS_LABELS[status],
+                "median_seconds": median,
+                "median_days": round(median / 86400, 1) if median is not None else None,
+                "median_text": _duration_text(median),
+                "transitions": n,
+            }
+        )
+    return StageTimes(stages=stages, transitions=read, sampled=read >= sample)
+
+
+def _duration_text(seconds: float | None) -> str:
+    if seconds is None:
+        return "—"
+    if seconds < 3600:
+        minutes = max(1, round(seconds / 60))
+        return f"{minutes} min"
+    if seconds < 86400:
+        hours = round(seconds / 3600, 1)
+        return f"{hours:g} h"
+    days = round(seconds / 86400, 1)
+    return f"{days:g} day" + ("" if days == 1 else "s")
+
+
+def leadevent_recent(
+    *, user, filters: LeadFilters, limit: int = RECENT_ACTIVITY
+) -> list[dict[str, Any]]:
+    """The user's latest history entries with their leads' names, newest first."""
+    rows = (
+        _events(user=user, filters=filters)
+        .order_by("-at", "-id")
+        .values(
+            "id",
+            "kind",
+            "lead_id",
+            "from_status",
+            "to_status",
+            "source",
+            "provider",
+            "at",
+            "lead__first_name",
+            "lead__last_name",
+            "lead__email",
+        )[:limit]
+    )
+    sources = dict(LeadEvent._meta.get_field("source").choices)
+    result = []
+    for row in rows:
+        name = f"{row['lead__first_name']} {row['lead__last_name']}".strip()
+        result.append(
+            {
+                "id": row["id"],
+                "kind": row["kind"],
+                "lead_id": row["lead_id"],
+                "lead_name": name or row["lead__email"] or f"Lead {row['lead_id']}",
+                "from_status": row["from_status"],
+                "to_status": row["to_status"],
+                "from_label": STATUS_LABELS.get(row["from_status"] or "", ""),
+                "to_label": STATUS_LABELS.get(row["to_status"], row["to_status"]),
+                "source": row["source"],
+                "source_label": sources.get(row["source"], row["source"]),
+                "provider": row["provider"],
+                "at": row["at"],
+            }
+        )
+    return result
+
+
+def company_name_get(*, user, company_id: int) -> str | None:
+    """The name of one of the user's companies (for a filter chip), or None."""
+    return Company.objects.filter(user=user, id=company_id).values_list("name", flat=True).first()

@@ -1,0 +1,353 @@
+"""The board and the dashboard through Django's test client."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from leads.dashboard import lead_new_per_week, lead_score_distribution, lead_stage_times
+from leads.models import Lead, LeadEvent, Source, Status
+from leads.selectors import LeadFilters
+from leads.services import lead_set_status
+from leads.tests.factories import CompanyFactory, make_lead
+
+
+@pytest.fixture
+def client_for():
+    def make(user) -> Client:
+        client = Client()
+        client.force_login(user)
+        return client
+
+    return make
+
+
+@pytest.fixture
+def web(client_for, user) -> Client:
+    return client_for(user)
+
+
+def _leads(user, company, n: int, **data) -> list[Lead]:
+    return [
+        make_lead(user=user, company=company, first_name=f"Person{i}", last_name="Test", **data)
+        for i in range(n)
+    ]
+
+
+def _query_count(client: Client, url: str) -> int:
+    with CaptureQueriesContext(connection) as ctx:
+        response = client.get(url)
+    assert response.status_code == 200, response.content[:500]
+    return len(ctx.captured_queries)
+
+
+# --- board ----------------------------------------------------------------------------------
+
+
+def test_pages_need_a_signed_in_user(db):
+    for url in ("/board/", "/board/column/new/", "/dashboard/"):
+        response = Client().get(url)
+        assert response.status_code == 302
+        assert response["Location"].startswith("/accounts/login/")
+    assert Client().post("/board/move/", {"lead": 1, "status": "lost"}).status_code == 302
+
+
+def test_board_shows_columns_counts_and_cards(web, user, company):
+    lead = make_lead(user=user, company=company, first_name="Ada", last_name="Lovelace", score=72)
+    make_lead(user=user, company=company, email="only@example.com", status=Status.QUALIFIED)
+    response = web.get("/board/")
+    assert response.status_code == 200
+    html = response.content.decode()
+    for status in Status.values:
+        assert f'data-testid="column-{status}"' in html
+    assert 'data-testid="count-new">1<' in html
+    assert 'data-testid="count-qualified">1<' in html
+    assert 'data-testid="count-lost">0<' in html
+    assert "Ada Lovelace" in html and "Acme Corp" in html and ">72<" in html
+    assert "only@example.com" in html  # a lead without a name shows its email
+    assert f'for="move-{lead.pk}">Move Ada Lovelace to…' in html
+    assert "today" in html
+
+
+def test_card_age_in_days(web, user, company):
+    lead = make_lead(user=user, company=company, first_name="Old")
+    Lead.objects.filter(pk=lead.pk).update(
+        created_at=timezone.now() - dt.timedelta(days=3, hours=2)
+    )
+    assert "3 days" in web.get("/board/").content.decode()
+
+
+def test_board_shows_only_my_leads(client_for, user, other_user, company):
+    make_lead(user=user, company=company, first_name="Mine")
+    make_lead(user=other_user, first_name="Theirs")
+    html = client_for(other_user).get("/board/").content.decode()
+    assert "Theirs" in html and "Mine" not in html
+    assert 'data-testid="count-new">1<' in html
+
+
+def test_board_filters_by_q_and_score(web, user, company):
+    make_lead(user=user, company=company, first_name="Grace", score=90)
+    make_lead(user=user, company=company, first_name="Linus", score=10)
+    html = web.get("/board/", {"q": "grace"}).content.decode()
+    assert "Grace" in html and "Linus" not in html
+    assert 'data-testid="count-new">1<' in html
+    html = web.get("/board/", {"min_score": "50"}).content.decode()
+    assert "Grace" in html and "Linus" not in html
+    # Filters travel with the next-page links and the move form.
+    assert 'value="50"' in html
+
+
+def test_board_invalid_filters_are_shown_next_to_the_field(web, user, company):
+    make_lead(user=user, company=company, first_name="Grace")
+    response = web.get("/board/", {"min_score": "500", "created_after": "22/11/2026"})
+    assert response.status_code == 400
+    html = response.content.decode()
+    assert 'id="f-min-error"' in html and 'id="f-after-error"' in html
+    assert "Grace" not in html
+    response = web.get("/board/", {"min_score": "60", "max_score": "10"})
+    assert "min_score must not be greater than max_score." in response.content.decode()
+
+
+def test_board_company_filter_shows_the_company(web, user, company):
+    other = CompanyFactory(user=user, name="Globex")
+    make_lead(user=user, company=company, first_name="AtAcme")
+    make_lead(user=user, company=other, first_name="AtGlobex")
+    html = web.get("/board/", {"company_id": other.pk}).content.decode()
+    assert "AtGlobex" in html and "AtAcme" not in html
+    assert "Company: <strong>Globex</strong>" in html
+
+
+def test_column_pages_by_cursor(web, user, company):
+    leads = _leads(user, company, 30)
+    html = web.get("/board/").content.decode()
+    assert html.count('class="board-card"') == 25
+    newest_first = sorted(lead.pk for lead in leads)[::-1]
+    cursor = newest_first[24]
+    assert f"/board/column/new/?cursor={cursor}" in html
+    response = web.get(f"/board/column/new/?cursor={cursor}")
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert page.count('class="board-card"') == 5
+    assert "board-more" not in page  # the last page has no sentinel
+    for pk in newest_first[25:]:
+        assert f'data-id="{pk}"' in page
+
+
+def test_column_rejects_bad_status_and_cursor(web):
+    assert web.get("/board/column/won/").status_code == 404
+    assert web.get("/board/column/new/?cursor=abc").status_code == 400
+    assert web.get("/board/column/new/?cursor=1&min_score=x").status_code == 400
+
+
+def test_board_query_count_is_constant(web, user, company):
+    _leads(user, company, 3)
+    small = _query_count(web, "/board/?q=person")
+    _leads(user, company, 40, status=Status.CONTACTED)
+    _leads(user, company, 30)
+    assert _query_count(web, "/board/?q=person") == small
+    assert _query_count(web, "/board/") == small
+    # session + user, the counts, and one page per column
+    assert small <= 2 + 1 + 5
+
+
+def test_move_changes_status_with_ui_history(web, user, company):
+    lead = make_lead(user=user, company=company, first_name="Ada")
+    response = web.post(
+        "/board/move/", {"lead": lead.pk, "status": "qualified"}, HTTP_ACCEPT="application/json"
+    )
+    assert response.status_code == 200
+    body = response.json()
+    assert body["status"] == "qualified" and body["counts"]["qualified"] == 1
+    assert body["counts"]["new"] == 0
+    lead.refresh_from_db()
+    assert lead.status == Status.QUALIFIED
+    event = LeadEvent.objects.filter(lead=lead).latest("id")
+    assert (event.from_status, event.to_status, event.source) == ("new", "qualified", Source.UI)
+
+
+def test_move_counts_follow_the_filters(web, user, company):
+    lead = make_lead(user=user, company=company, first_name="Ada", score=80)
+    make_lead(user=user, company=company, first_name="Low", score=5)
+    response = web.post(
+        "/board/move/?min_score=50",
+        {"lead": lead.pk, "status": "lost"},
+        HTTP_ACCEPT="application/json",
+    )
+    assert response.json()["counts"] == {
+        "new": 0,
+        "contacted": 0,
+        "qualified": 0,
+        "converted": 0,
+        "lost": 1,
+    }
+
+
+def test_move_without_javascript_redirects_with_a_message(web, user, company):
+    lead = make_lead(user=user, company=company, first_name="Ada")
+    response = web.post("/board/move/?q=ada", {"lead": lead.pk, "status": "contacted"})
+    assert response.status_code == 302 and response["Location"] == "/board/?q=ada"
+    html = web.get(response["Location"]).content.decode()
+    assert "Ada moved to Contacted." in html
+
+
+def test_move_another_users_lead_is_404_and_changes_nothing(client_for, user, other_user):
+    theirs = make_lead(user=other_user, first_name="Theirs")
+    client = client_for(user)
+    events = LeadEvent.objects.count()
+    for lead_id in (theirs.pk, 999_999):
+        response = client.post(
+            "/board/move/", {"lead": lead_id, "status": "lost"}, HTTP_ACCEPT="application/json"
+        )
+        assert response.status_code == 404
+    theirs.refresh_from_db()
+    assert theirs.status == Status.NEW and LeadEvent.objects.count() == events
+
+
+def test_move_validates_input_and_needs_post(web, user, company):
+    lead = make_lead(user=user, company=company)
+    for data in ({"lead": lead.pk, "status": "won"}, {"lead": "x", "status": "lost"}, {}):
+        response = web.post("/board/move/", data, HTTP_ACCEPT="application/json")
+        assert response.status_code == 400
+        assert response.json()["ok"] is False
+    assert web.get("/board/move/").status_code == 405
+    lead.refresh_from_db()
+    assert lead.status == Status.NEW and lead.events.count() == 1
+
+
+def test_move_needs_csrf(user, company):
+    lead = make_lead(user=user, company=company)
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(user)
+    response = client.post("/board/move/", {"lead": lead.pk, "status": "lost"})
+    assert response.status_code == 403
+    lead.refresh_from_db()
+    assert lead.status == Status.NEW
+
+
+# --- dashboard ------------------------------------------------------------------------------
+
+
+def _age_event(lead: Lead, **delta) -> None:
+    """Push the lead's latest status event back in time."""
+    event = LeadEvent.objects.filter(lead=lead).latest("id")
+    LeadEvent.objects.filter(pk=event.pk).update(at=timezone.now() - dt.timedelta(**delta))
+
+
+def test_dashboard_figures_for_a_known_data_set(web, user, company):
+    a = make_lead(user=user, company=company, first_name="Ada", score=5)
+    b = make_lead(user=user, company=company, first_name="Bob", score=55)
+    c = make_lead(user=user, company=company, first_name="Cy", score=100)
+    make_lead(user=user, company=company, first_name="Di", score=99)
+    # a spent 4 days in new, b 2 days, c 6 days: the median of new is 4 days.
+    for lead, days in ((a, 4), (b, 2), (c, 6)):
+        _age_event(lead, days=days)
+    lead_set_status(lead=a, status=Status.CONVERTED, source=Source.UI)
+    lead_set_status(lead=b, status=Status.LOST, source=Source.UI)
+    lead_set_status(lead=c, status=Status.CONVERTED, source=Source.API)
+    response = web.get("/dashboard/")
+    assert response.status_code == 200
+    ctx = response.context
+    assert [f["count"] for f in ctx["funnel"]] == [1, 0, 0, 2, 1]
+    assert ctx["conversion_rate"] == pytest.approx(2 / 3)
+    assert [b["count"] for b in ctx["scores"].buckets] == [1, 0, 0, 0, 0, 1, 0, 0, 0, 2]
+    assert ctx["new_in_period"] == 4
+    new = ctx["stage_times"].stages[0]
+    assert new["status"] == "new" and new["transitions"] == 3
+    assert new["median_seconds"] == pytest.approx(4 * 86400, abs=60)
+    assert new["median_text"] == "4 days"
+    assert ctx["stage_times"].stages[1]["median_text"] == "—"
+    assert not ctx["stage_times"].sampled
+    recent = ctx["recent"]
+    assert len(recent) == 7
+    assert recent[0]["lead_name"] == "Cy" and recent[0]["source"] == "api"
+    html = response.content.decode()
+    assert "67%" in html and "2 converted of 3 closed" in html
+    assert 'id="dashboard-data"' in html and "<canvas" in html
+
+
+def test_dashboard_even_count_median_is_the_mean_of_the_middle_two(user, company):
+    leads = _leads(user, company, 4)
+    for lead, hours in zip(leads, (1, 2, 10, 40), strict=True):
+        _age_event(lead, hours=hours)
+        lead_set_status(lead=lead, status=Status.CONTACTED, source=Source.UI)
+    times = lead_stage_times(user=user, filters=LeadFilters())
+    assert times.stages[0]["median_seconds"] == pytest.approx(6 * 3600, abs=60)
+
+
+def test_dashboard_stage_times_sample_says_so(web, user, company):
+    leads = _leads(user, company, 3)
+    for lead in leads:
+        lead_set_status(lead=lead, status=Status.CONTACTED, source=Source.UI)
+    times = lead_stage_times(user=user, filters=LeadFilters(), sample=4)
+    assert times.sampled and times.transitions == 4
+
+
+def test_dashboard_score_distribution_sample_says_so(web, user, company):
+    for score in (5, 15, 95):
+        make_lead(user=user, company=company, score=score)
+    scores = lead_score_distribution(user=user, filters=LeadFilters(), sample=2)
+    assert scores.sampled and scores.leads == 2
+    assert [b["count"] for b in scores.buckets] == [0, 1, 0, 0, 0, 0, 0, 0, 0, 1]
+    exact = lead_score_distribution(user=user, filters=LeadFilters(min_score=10))
+    assert not exact.sampled and exact.leads == 2
+
+
+def test_dashboard_with_nothing_closed_says_dash(web, user, company):
+    make_lead(user=user, company=company)
+    response = web.get("/dashboard/")
+    assert response.context["conversion_rate"] is None
+    assert "nothing closed yet" in response.content.decode()
+
+
+def test_dashboard_new_per_week_buckets(user, company):
+    lead = make_lead(user=user, company=company)
+    old = make_lead(user=user, company=company)
+    Lead.objects.filter(pk=old.pk).update(created_at=timezone.now() - dt.timedelta(weeks=3))
+    too_old = make_lead(user=user, company=company)
+    Lead.objects.filter(pk=too_old.pk).update(created_at=timezone.now() - dt.timedelta(weeks=20))
+    weeks = lead_new_per_week(user=user, filters=LeadFilters())
+    assert len(weeks) == 12 and weeks[-1]["count"] == 1 and sum(w["count"] for w in weeks) == 2
+    assert all(w["week"].weekday() == 0 for w in weeks)
+    assert lead.pk
+
+
+def test_dashboard_filters_apply(web, user, company):
+    make_lead(user=user, company=company, first_name="Grace", score=90)
+    make_lead(user=user, company=company, first_name="Linus", score=10)
+    ctx = web.get("/dashboard/", {"q": "grace"}).context
+    assert ctx["total"] == 1
+    assert [r["lead_name"] for r in ctx["recent"]] == ["Grace"]
+    response = web.get("/dashboard/", {"max_score": "abc"})
+    assert response.status_code == 400
+    assert 'id="f-max-error"' in response.content.decode()
+
+
+def test_dashboard_shows_only_my_data(client_for, user, other_user, company):
+    make_lead(user=user, company=company, first_name="Mine", status=Status.LOST)
+    response = client_for(other_user).get("/dashboard/")
+    assert response.context["total"] == 0
+    assert response.context["recent"] == []
+    assert "Mine" not in response.content.decode()
+
+
+def test_dashboard_user_strings_never_reach_the_chart_data(web, user, company):
+    make_lead(user=user, company=company, first_name="</script><script>alert(1)</script>")
+    html = web.get("/dashboard/").content.decode()
+    assert "<script>alert(1)" not in html
+
+
+def test_dashboard_query_count_is_constant(web, user, company):
+    _leads(user, company, 2)
+    small = _query_count(web, "/dashboard/")
+    leads = _leads(user, company, 30)
+    for lead in leads[:10]:
+        lead_set_status(lead=lead, status=Status.CONTACTED, source=Source.UI)
+    assert _query_count(web, "/dashboard/") == small
+    assert _query_count(web, "/dashboard/?q=person&min_score=0") == small
+    # session + user, then stats, weeks, scores, stage times, activity
+    assert small <= 2 + 5
