@@ -1,3 +1,19 @@
 """Web UI routes for leads and companies."""
 
-urlpatterns: list = []
+from django.urls import path
+
+from leads.pages import leads as views
+
+urlpatterns = [
+    path("leads/", views.lead_list, name="lead-list"),
+    path("leads/new/", views.lead_create, name="lead-create"),
+    path("leads/bulk/", views.lead_bulk, name="lead-bulk"),
+    path("leads/<int:id>/", views.lead_detail, name="lead-detail"),
+    path("leads/<int:id>/field/<str:name>/", views.lead_field, name="lead-field"),
+    path("leads/<int:id>/status/", views.lead_status, name="lead-status"),
+    path("leads/<int:id>/delete/", views.lead_delete, name="lead-delete"),
+    path("companies/", views.company_list, name="company-list"),
+    path("companies/new/", views.company_create, name="company-create"),
+    path("companies/<int:id>/", views.company_detail, name="company-detail"),
+    path("companies/<int:id>/delete/", views.company_delete, name="company-delete"),
+]

@@ -1,0 +1,164 @@
+"""Reads for the web pages of leads and companies.
+
+Every function takes the signed-in user and reads only that user's rows. Lists are keyset
+pages on id (never OFFSET), so a page costs the same at the first lead and the millionth.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import Count, F
+from django.db.models.expressions import RawSQL
+from django.http import Http404
+
+from leads import selectors
+from leads.filters import MAX_ID
+from leads.models import SEARCH_INDEX_TABLE, Company, Lead, LeadEvent, Source
+from leads.selectors import LEAD_VALUE_FIELDS, LeadFilters, Page, lead_row_to_dict
+
+# The two list orders: both walk an index that ends in id, so both stay fast at any size.
+ORDER_NEWEST = "newest"
+ORDER_OLDEST = "oldest"
+ORDERS = {ORDER_NEWEST: "Newest first", ORDER_OLDEST: "Oldest first"}
+
+# How many companies a <select> offers; a user with more picks by typing in the company page.
+COMPANY_CHOICES_LIMIT = 500
+HISTORY_LIMIT = 50
+SOURCE_LABELS = dict(Source.choices)
+
+
+def _named(page: Page) -> Page:
+    """Give each row the name a person reads: full name, else email, else "Lead #id"."""
+    for row in page.data:
+        full = f"{row['first_name']} {row['last_name']}".strip()
+        row["display_name"] = full or row["email"] or f"Lead #{row['id']}"
+    return page
+
+
+def lead_page(*, user, filters: LeadFilters, cursor: int | None, order: str, limit: int) -> Page:
+    """One page of the user's leads, newest or oldest first, after ``cursor``."""
+    if order != ORDER_OLDEST:
+        return _named(selectors.lead_list(user=user, filters=filters, cursor=cursor, limit=limit))
+    # Oldest first: the mirror image of selectors.lead_list (id > cursor, ascending).
+    qs = selectors.filter_leads(selectors.lead_queryset(user=user), filters)
+    if selectors._use_trigram_index(filters):
+        phrase = '"' + (filters.q or "").lower().replace('"', '""') + '"'
+        # Only constants are spliced into the SQL; the search term and cursor are parameters.
+        qs = qs.extra(  # noqa: S610
+            tables=[SEARCH_INDEX_TABLE],
+            where=[
+                f'"{SEARCH_INDEX_TABLE}"."rowid" = "leads_lead"."id"',
+                f'"{SEARCH_INDEX_TABLE}"."search_text" MATCH %s',
+            ],
+            params=[phrase],
+        )
+        if cursor is not None:
+            qs = qs.extra(  # noqa: S610
+                where=[f'"{SEARCH_INDEX_TABLE}"."rowid" > %s'], params=[cursor]
+            )
+        order_by = RawSQL(f'"{SEARCH_INDEX_TABLE}"."rowid"', ()).asc()  # noqa: S611
+        rows = list(qs.order_by(order_by).values(*LEAD_VALUE_FIELDS)[: limit + 1])
+    else:
+        if cursor is not None:
+            qs = qs.filter(id__gt=cursor)
+        ids = qs.order_by("id").values("id")[: limit + 1]
+        rows = list(Lead.objects.filter(id__in=ids).order_by("id").values(*LEAD_VALUE_FIELDS))
+    next_cursor = None
+    if len(rows) > limit:
+        rows = rows[:limit]
+        next_cursor = rows[-1]["id"]
+    return _named(Page([lead_row_to_dict(r) for r in rows], next_cursor))
+
+
+def lead_has_any(*, user) -> bool:
+    """Whether the user has any lead at all: tells "no leads yet" from "no match"."""
+    return Lead.objects.filter(user=user).exists()
+
+
+def lead_detail(*, user, lead_id: int) -> Lead:
+    """The lead with its company, or 404 (another user's lead is exactly a missing one)."""
+    if lead_id > MAX_ID:
+        raise Http404
+    return selectors.lead_get(user=user, lead_id=lead_id)
+
+
+def lead_timeline(*, user, lead_id: int, limit: int = HISTORY_LIMIT) -> list[dict[str, Any]]:
+    """The lead's history, newest first: status changes and fields changed by imports."""
+    rows = (
+        LeadEvent.objects.filter(user=user, lead_id=lead_id)
+        .order_by("-id")
+        .values("id", "kind", "from_status", "to_status", "source", "provider", "changes", "at")[
+            :limit
+        ]
+    )
+    events = []
+    for row in rows:
+        changes = row["changes"] or {}
+        row["change_list"] = [
+            {"field": name.replace("_", " "), "old": pair[0], "new": pair[1]}
+            for name, pair in changes.items()
+            if isinstance(pair, list | tuple) and len(pair) == 2
+        ]
+        row["source_label"] = SOURCE_LABELS.get(row["source"], row["source"])
+        events.append(row)
+    return events
+
+
+def lead_external_links(*, lead: Lead) -> list[dict[str, Any]]:
+    """The vendor records linked to the lead (read through the reverse relation, so this
+    module never imports ``integrations``)."""
+    return list(
+        lead.external_links.order_by("id").values(
+            "id", "vendor_id", "created_at", provider=F("integration__provider")
+        )
+    )
+
+
+def company_choices(*, user, include_id: int | None = None) -> list[tuple[int, str]]:
+    """The user's companies for a <select>, by name, bounded; ``include_id`` is always in."""
+    rows = list(
+        Company.objects.filter(user=user)
+        .order_by("name", "id")
+        .values_list("id", "name", "domain")[:COMPANY_CHOICES_LIMIT]
+    )
+    if include_id is not None and all(r[0] != include_id for r in rows):
+        extra = Company.objects.filter(user=user, id=include_id).values_list("id", "name", "domain")
+        rows = list(extra) + rows
+    return [(pk, f"{name} ({domain})" if domain else name) for pk, name, domain in rows]
+
+
+def company_get(*, user, company_id: int) -> Company:
+    if company_id > MAX_ID:
+        raise Http404
+    return selectors.company_get(user=user, company_id=company_id)
+
+
+def company_page(*, user, q: str | None, cursor: int | None, limit: int) -> Page:
+    return selectors.company_list(user=user, q=q, domain=None, cursor=cursor, limit=limit)
+
+
+def company_leads(*, user, company_id: int, cursor: int | None, limit: int) -> Page:
+    return _named(
+        selectors.lead_list(
+            user=user, filters=LeadFilters(company_id=company_id), cursor=cursor, limit=limit
+        )
+    )
+
+
+def company_lead_counts_by_status(*, company: Company) -> dict[str, int]:
+    rows = Lead.objects.filter(company=company).order_by().values("status").annotate(n=Count("id"))
+    return {r["status"]: r["n"] for r in rows}
+
+
+def leads_for_confirmation(*, user, lead_ids: list[int]) -> list[dict[str, Any]]:
+    """The user's leads among ``lead_ids`` (others' ids simply drop out), for a confirm page."""
+    return list(
+        Lead.objects.filter(user=user, id__in=lead_ids)
+        .order_by("-id")
+        .values("id", "first_name", "last_name", "email", "company__name")
+    )
+
+
+def leads_owned(*, user, lead_ids: list[int]) -> list[Lead]:
+    return list(Lead.objects.filter(user=user, id__in=lead_ids).order_by("id"))

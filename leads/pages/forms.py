@@ -1,0 +1,258 @@
+"""Forms of the leads and companies pages: they validate; the services write."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.db import transaction
+from rest_framework import serializers as drf_serializers
+
+from leads import page_selectors, services
+from leads.filters import MAX_ID
+from leads.models import Company, Lead, Source, Status
+from leads.serializers import normalize_domain
+
+# Lead fields a person edits one at a time on the lead page, in display order.
+INLINE_FIELDS = (
+    "first_name",
+    "last_name",
+    "email",
+    "phone",
+    "position",
+    "company",
+    "linkedin_url",
+    "source",
+    "score",
+    "notes",
+)
+
+
+class DescribedErrorsMixin:
+    """Point each invalid input at its message (aria-describedby), so a screen reader reads
+    the error with the field; Django already sets aria-invalid."""
+
+    def full_clean(self) -> None:
+        super().full_clean()  # type: ignore[misc]
+        for name in self.errors:  # type: ignore[attr-defined]
+            if name not in self.fields:  # type: ignore[attr-defined]
+                continue
+            bound = self[name]  # type: ignore[index]
+            ids = [f"{bound.auto_id}_error"]
+            if bound.help_text:
+                ids.append(f"{bound.auto_id}_helptext")
+            self.fields[name].widget.attrs["aria-describedby"] = " ".join(ids)  # type: ignore[attr-defined]
+
+
+def _text(max_length: int, label: str, **kwargs: Any) -> forms.CharField:
+    return forms.CharField(max_length=max_length, required=False, label=label, **kwargs)
+
+
+class CompanyChoiceField(forms.ModelChoiceField):
+    """A company of the user, validated by one indexed lookup; its <select> offers a bounded
+    list (see page_selectors.company_choices) rather than every company."""
+
+    default_error_messages = {"invalid_choice": "Choose one of your companies."}
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(queryset=Company.objects.none(), **kwargs)
+
+    def set_user(self, user, include_id: int | None = None) -> None:
+        self.queryset = Company.objects.filter(user=user)
+        choices = page_selectors.company_choices(user=user, include_id=include_id)
+        empty = [("", self.empty_label)] if self.empty_label is not None else []
+        self.widget.choices = empty + choices
+
+
+class LeadForm(DescribedErrorsMixin, forms.Form):
+    first_name = _text(150, "First name", widget=forms.TextInput(attrs={"autocomplete": "off"}))
+    last_name = _text(150, "Last name", widget=forms.TextInput(attrs={"autocomplete": "off"}))
+    email = forms.EmailField(max_length=254, required=False, label="Email")
+    phone = _text(64, "Phone", widget=forms.TextInput(attrs={"type": "tel"}))
+    position = _text(255, "Position")
+    company = CompanyChoiceField(label="Company", empty_label=None)
+    linkedin_url = _text(500, "LinkedIn URL")
+    source = _text(255, "Source")
+    status = forms.ChoiceField(choices=Status.choices, initial=Status.NEW, label="Status")
+    score = forms.IntegerField(
+        min_value=0,
+        max_value=100,
+        required=False,
+        label="Score",
+        help_text="0 to 100",
+        error_messages={"invalid": "Enter a whole number from 0 to 100."},
+    )
+    notes = forms.CharField(
+        max_length=100_000,
+        required=False,
+        strip=False,
+        label="Notes",
+        widget=forms.Textarea(attrs={"rows": 5}),
+    )
+
+    def __init__(
+        self, *args: Any, user, lead: Lead | None = None, only: str | None = None, **kwargs: Any
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        self.user = user
+        self.lead = lead
+        if only is not None:
+            # Inline edit of one field: the form validates just that one.
+            self.fields = {only: self.fields[only]}
+            self.fields[only].widget.attrs["autofocus"] = True
+        if "company" in self.fields:
+            self.fields["company"].set_user(user, include_id=lead.company_id if lead else None)
+
+    def clean_email(self) -> str:
+        value = (self.cleaned_data.get("email") or "").lower()
+        if value:
+            clash = Lead.objects.filter(user=self.user, email=value)
+            if self.lead is not None:
+                clash = clash.exclude(pk=self.lead.pk)
+            if clash.exists():
+                raise forms.ValidationError("A lead with this email already exists.")
+        return value
+
+    def clean_score(self) -> int:
+        value = self.cleaned_data.get("score")
+        return 0 if value is None else value
+
+
+class LeadCreateForm(LeadForm):
+    new_company_name = _text(255, "New company name")
+    new_company_domain = _text(500, "New company domain", help_text="Optional, e.g. acme.com")
+
+    field_order = [
+        "first_name",
+        "last_name",
+        "email",
+        "phone",
+        "position",
+        "company",
+        "new_company_name",
+        "new_company_domain",
+        "linkedin_url",
+        "source",
+        "status",
+        "score",
+        "notes",
+    ]
+
+    def __init__(self, *args: Any, user, **kwargs: Any) -> None:
+        super().__init__(*args, user=user, **kwargs)
+        company = self.fields["company"]
+        company.required = False
+        company.label = "Existing company"
+        company.empty_label = "+ New company…"
+        company.set_user(user)
+
+    def clean_new_company_domain(self) -> str:
+        try:
+            domain = normalize_domain(self.cleaned_data.get("new_company_domain") or "")
+        except drf_serializers.ValidationError:
+            raise forms.ValidationError("Enter a domain such as acme.com.")
+        if domain and Company.objects.filter(user=self.user, domain=domain).exists():
+            raise forms.ValidationError(
+                "You already have a company with this domain: choose it in the list above."
+            )
+        return domain
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        if (
+            not data.get("company")
+            and "company" not in self.errors
+            and not (data.get("new_company_name") or "").strip()
+        ):
+            self.add_error(
+                "new_company_name", "Choose a company above or type the new company's name."
+            )
+        if not any(data.get(f) for f in ("first_name", "last_name", "email")) and not any(
+            f in self.errors for f in ("first_name", "last_name", "email")
+        ):
+            self.add_error("email", "Give the lead at least a name or an email.")
+        return data
+
+    def save(self) -> Lead:
+        data = dict(self.cleaned_data)
+        company = data.pop("company")
+        name, domain = data.pop("new_company_name"), data.pop("new_company_domain")
+        with transaction.atomic():
+            if company is None:
+                company = services.company_create(
+                    user=self.user, data={"name": name.strip(), "domain": domain}
+                )
+            return services.lead_create(
+                user=self.user, company=company, data=data, source=Source.UI
+            )
+
+
+class CompanyForm(DescribedErrorsMixin, forms.Form):
+    name = forms.CharField(max_length=255, label="Name")
+    domain = _text(500, "Domain", help_text="e.g. acme.com")
+    website = _text(500, "Website")
+    industry = _text(255, "Industry")
+    size = _text(64, "Size", help_text="e.g. 11-50")
+    country_code = _text(8, "Country code", help_text="e.g. FR")
+
+    def __init__(self, *args: Any, user, company: Company | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.user = user
+        self.company = company
+
+    def clean_name(self) -> str:
+        name = self.cleaned_data["name"].strip()
+        if not name:
+            raise forms.ValidationError("This field is required.")
+        return name
+
+    def clean_domain(self) -> str:
+        try:
+            domain = normalize_domain(self.cleaned_data.get("domain") or "")
+        except drf_serializers.ValidationError:
+            raise forms.ValidationError("Enter a domain such as acme.com.")
+        if domain:
+            clash = Company.objects.filter(user=self.user, domain=domain)
+            if self.company is not None:
+                clash = clash.exclude(pk=self.company.pk)
+            if clash.exists():
+                raise forms.ValidationError("You already have a company with this domain.")
+        return domain
+
+
+class StatusForm(forms.Form):
+    status = forms.ChoiceField(choices=Status.choices)
+
+
+BULK_LIMIT = 500
+
+
+class BulkForm(forms.Form):
+    ACTIONS = (("status", "Change status"), ("delete", "Delete"))
+
+    action = forms.ChoiceField(choices=ACTIONS)
+    status = forms.ChoiceField(choices=Status.choices, required=False)
+    confirm = forms.BooleanField(required=False)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.ids = parse_ids(self.data.getlist("ids") if hasattr(self.data, "getlist") else [])
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        if not self.ids:
+            raise forms.ValidationError("Select at least one lead first.")
+        if len(self.ids) > BULK_LIMIT:
+            raise forms.ValidationError(f"Select at most {BULK_LIMIT} leads at once.")
+        if data.get("action") == "status" and not data.get("status"):
+            raise forms.ValidationError("Choose the new status first.")
+        return data
+
+
+def parse_ids(values: list[str]) -> list[int]:
+    """Ids from checkboxes: anything that is not a positive integer is dropped."""
+    ids = []
+    for raw in values:
+        if raw.isdigit() and 0 < int(raw) <= MAX_ID:
+            ids.append(int(raw))
+    return ids

@@ -1,0 +1,399 @@
+"""Web pages for leads and companies: validate, call a service or a selector, render.
+
+Writes go through leads.services with ``source=Source.UI``, so a change made here lands in
+the same history as one made through the API.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse, QueryDict
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_http_methods, require_POST
+
+from leads import page_selectors, services
+from leads.filters import MAX_ID, LeadFilterSet
+from leads.models import Lead, Source, Status
+from leads.pages.forms import (
+    INLINE_FIELDS,
+    BulkForm,
+    CompanyForm,
+    LeadCreateForm,
+    LeadForm,
+    StatusForm,
+)
+from leads.selectors import LeadFilters
+
+PAGE_SIZE = 50
+FILTER_NAMES = (
+    "q",
+    "status",
+    "company_id",
+    "min_score",
+    "max_score",
+    "created_after",
+    "created_before",
+)
+STATUSES = [{"value": s.value, "label": s.label} for s in Status]
+
+
+def _cursor(raw: str | None) -> int | None:
+    """A keyset cursor from the query string; a broken one just restarts at the first page."""
+    if raw and raw.isdigit() and 0 < int(raw) <= MAX_ID:
+        return int(raw)
+    return None
+
+
+def _query_with(query: QueryDict, **changes: Any) -> str:
+    """The query string with ``changes`` applied (None removes) and blank values dropped."""
+    params = query.copy()
+    for name, value in changes.items():
+        if value is None:
+            params.pop(name, None)
+        else:
+            params[name] = str(value)
+    for name in list(params):
+        if all(v == "" for v in params.getlist(name)):
+            del params[name]
+    encoded = params.urlencode()
+    return f"?{encoded}" if encoded else ""
+
+
+def _safe_next(request: HttpRequest, fallback: str) -> str:
+    target = request.POST.get("next") or request.GET.get("next") or ""
+    if target and url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return target
+    return fallback
+
+
+# --- Leads list -------------------------------------------------------------------------------
+
+
+@login_required
+@require_http_methods(["GET", "HEAD"])
+def lead_list(request: HttpRequest) -> HttpResponse:
+    filterset = LeadFilterSet(request.GET)
+    order = request.GET.get("order")
+    if order not in page_selectors.ORDERS:
+        order = page_selectors.ORDER_NEWEST
+    cursor = _cursor(request.GET.get("cursor"))
+    errors = filterset.errors if not filterset.is_valid() else {}
+    page = None
+    has_any = True
+    filtered = any(request.GET.get(name, "").strip() for name in FILTER_NAMES)
+    if not errors:
+        filters = LeadFilters.from_cleaned(filterset.form.cleaned_data)
+        page = page_selectors.lead_page(
+            user=request.user, filters=filters, cursor=cursor, order=order, limit=PAGE_SIZE
+        )
+        if not page.data and not filtered and cursor is None:
+            has_any = page_selectors.lead_has_any(user=request.user)
+    selected_company = filterset.form.data.get("company_id", "")
+    include = int(selected_company) if selected_company.isdigit() else None
+    context = {
+        "page": page,
+        "errors": errors,
+        "values": {name: request.GET.get(name, "") for name in FILTER_NAMES},
+        "order": order,
+        "orders": page_selectors.ORDERS,
+        "order_label": page_selectors.ORDERS[order],
+        "statuses": STATUSES,
+        "companies": page_selectors.company_choices(
+            user=request.user, include_id=include if include and include <= MAX_ID else None
+        ),
+        "filtered": filtered,
+        "has_any": has_any,
+        "cursor": cursor,
+        "next_query": _query_with(request.GET, cursor=page.next_cursor) if page else "",
+        "first_query": _query_with(request.GET, cursor=None),
+        "sort_query": _query_with(
+            request.GET,
+            cursor=None,
+            order=(
+                page_selectors.ORDER_OLDEST
+                if order == page_selectors.ORDER_NEWEST
+                else page_selectors.ORDER_NEWEST
+            ),
+        ),
+        "here": request.get_full_path(),
+    }
+    return render(request, "leads/list.html", context)
+
+
+@login_required
+@require_POST
+def lead_bulk(request: HttpRequest) -> HttpResponse:
+    back = _safe_next(request, reverse("lead-list"))
+    form = BulkForm(request.POST)
+    if not form.is_valid():
+        for error in form.non_field_errors() or ["Choose an action."]:
+            messages.error(request, error)
+        return redirect(back)
+    action = form.cleaned_data["action"]
+    if action == "status":
+        status = form.cleaned_data["status"]
+        changed = services.lead_bulk_set_status(
+            user=request.user, lead_ids=form.ids, status=status, source=Source.UI
+        )
+        label = Status(status).label
+        skipped = len(form.ids) - changed
+        text = f"{changed} lead{'s' if changed != 1 else ''} moved to {label}."
+        if skipped:
+            text += f" {skipped} already had that status or no longer exist."
+        messages.success(request, text)
+        return redirect(back)
+    if not form.cleaned_data["confirm"]:
+        rows = page_selectors.leads_for_confirmation(user=request.user, lead_ids=form.ids)
+        return render(request, "leads/bulk_delete.html", {"rows": rows, "next": back})
+    deleted = 0
+    for lead in page_selectors.leads_owned(user=request.user, lead_ids=form.ids):
+        services.lead_delete(lead=lead)
+        deleted += 1
+    messages.success(request, f"{deleted} lead{'s' if deleted != 1 else ''} deleted.")
+    return redirect(back)
+
+
+# --- Create -----------------------------------------------------------------------------------
+
+
+@login_required
+@require_http_methods(["GET", "HEAD", "POST"])
+def lead_create(request: HttpRequest) -> HttpResponse:
+    if request.method == "POST":
+        form = LeadCreateForm(request.POST, user=request.user)
+        if form.is_valid():
+            lead = form.save()
+            messages.success(request, f"Lead “{lead}” created.")
+            return redirect("lead-detail", id=lead.pk)
+        status = 422
+    else:
+        initial = {}
+        company = request.GET.get("company", "")
+        if company.isdigit():
+            initial["company"] = company
+        form = LeadCreateForm(user=request.user, initial=initial)
+        status = 200
+    return render(request, "leads/create.html", {"form": form}, status=status)
+
+
+# --- Lead page --------------------------------------------------------------------------------
+
+
+def _display(lead: Lead, name: str) -> str:
+    if name == "company":
+        return lead.company.name
+    value = getattr(lead, name)
+    return "" if value is None else str(value)
+
+
+def _field_context(lead: Lead, name: str, form: LeadForm | None = None) -> dict[str, Any]:
+    field = LeadForm.base_fields[name]
+    return {
+        "lead": lead,
+        "name": name,
+        "label": field.label,
+        "value": _display(lead, name),
+        "form": form,
+        "bound": form[name] if form is not None else None,
+    }
+
+
+def _edit_form(request: HttpRequest, lead: Lead, name: str) -> LeadForm:
+    initial = {name: lead.company_id if name == "company" else getattr(lead, name)}
+    return LeadForm(user=request.user, lead=lead, only=name, initial=initial)
+
+
+def _detail(
+    request: HttpRequest,
+    lead: Lead,
+    *,
+    editing: dict[str, LeadForm] | None = None,
+    status: int = 200,
+) -> HttpResponse:
+    editing = editing or {}
+    edit_name = request.GET.get("edit")
+    if edit_name in INLINE_FIELDS and edit_name not in editing:
+        editing[edit_name] = _edit_form(request, lead, edit_name)
+    context = {
+        "lead": lead,
+        "fields": [_field_context(lead, name, editing.get(name)) for name in INLINE_FIELDS],
+        "statuses": STATUSES,
+        "timeline": page_selectors.lead_timeline(user=request.user, lead_id=lead.pk),
+        "links": page_selectors.lead_external_links(lead=lead),
+    }
+    return render(request, "leads/detail.html", context, status=status)
+
+
+@login_required
+@require_http_methods(["GET", "HEAD"])
+def lead_detail(request: HttpRequest, id: int) -> HttpResponse:
+    lead = page_selectors.lead_detail(user=request.user, lead_id=id)
+    return _detail(request, lead)
+
+
+@login_required
+@require_http_methods(["GET", "HEAD", "POST"])
+def lead_field(request: HttpRequest, id: int, name: str) -> HttpResponse:
+    """One field of the lead page: shown, edited, saved (htmx swaps it in place)."""
+    lead = page_selectors.lead_detail(user=request.user, lead_id=id)
+    if name not in INLINE_FIELDS:
+        raise Http404
+    if request.method != "POST":
+        form = _edit_form(request, lead, name) if request.GET.get("edit") else None
+        return render(request, "leads/_field.html", {"f": _field_context(lead, name, form)})
+    form = LeadForm(request.POST, user=request.user, lead=lead, only=name)
+    if not form.is_valid():
+        if request.htmx:
+            return render(
+                request, "leads/_field.html", {"f": _field_context(lead, name, form)}, status=422
+            )
+        return _detail(request, lead, editing={name: form}, status=422)
+    lead = services.lead_update(lead=lead, data=form.cleaned_data, source=Source.UI)
+    if not request.htmx:
+        messages.success(request, f"{LeadForm.base_fields[name].label} saved.")
+        return redirect("lead-detail", id=lead.pk)
+    context = {"f": _field_context(lead, name), "saved": True, "lead": lead}
+    return render(request, "leads/_field.html", context)
+
+
+@login_required
+@require_POST
+def lead_status(request: HttpRequest, id: int) -> HttpResponse:
+    lead = page_selectors.lead_detail(user=request.user, lead_id=id)
+    form = StatusForm(request.POST)
+    if not form.is_valid():
+        if request.htmx:
+            return HttpResponse("Choose one of the statuses.", status=400)
+        messages.error(request, "Choose one of the statuses.")
+        return redirect("lead-detail", id=lead.pk)
+    lead = services.lead_set_status(lead=lead, status=form.cleaned_data["status"], source=Source.UI)
+    if not request.htmx:
+        messages.success(request, f"Status set to {lead.get_status_display()}.")
+        return redirect("lead-detail", id=lead.pk)
+    context = {
+        "lead": lead,
+        "statuses": STATUSES,
+        "timeline": page_selectors.lead_timeline(user=request.user, lead_id=lead.pk),
+        "oob": True,
+    }
+    return render(request, "leads/_status.html", context)
+
+
+@login_required
+@require_http_methods(["GET", "HEAD", "POST"])
+def lead_delete(request: HttpRequest, id: int) -> HttpResponse:
+    lead = page_selectors.lead_detail(user=request.user, lead_id=id)
+    if request.method == "POST":
+        label = str(lead)
+        services.lead_delete(lead=lead)
+        messages.success(request, f"Lead “{label}” deleted.")
+        return redirect("lead-list")
+    return render(request, "leads/delete.html", {"lead": lead})
+
+
+# --- Companies --------------------------------------------------------------------------------
+
+
+@login_required
+@require_http_methods(["GET", "HEAD"])
+def company_list(request: HttpRequest) -> HttpResponse:
+    q = request.GET.get("q", "").strip()[:200]
+    q = "".join(ch for ch in q if ord(ch) >= 32)
+    cursor = _cursor(request.GET.get("cursor"))
+    page = page_selectors.company_page(
+        user=request.user, q=q or None, cursor=cursor, limit=PAGE_SIZE
+    )
+    context = {
+        "page": page,
+        "q": q,
+        "cursor": cursor,
+        "next_query": _query_with(request.GET, cursor=page.next_cursor),
+        "first_query": _query_with(request.GET, cursor=None),
+        "form": CompanyForm(user=request.user),
+    }
+    return render(request, "leads/company_list.html", context)
+
+
+@login_required
+@require_http_methods(["GET", "HEAD", "POST"])
+def company_create(request: HttpRequest) -> HttpResponse:
+    form = CompanyForm(request.POST or None, user=request.user)
+    if request.method == "POST" and form.is_valid():
+        company = services.company_create(user=request.user, data=form.cleaned_data)
+        messages.success(request, f"Company “{company}” created.")
+        return redirect("company-detail", id=company.pk)
+    status = 422 if request.method == "POST" else 200
+    return render(request, "leads/company_create.html", {"form": form}, status=status)
+
+
+def _company_page(request: HttpRequest, company, form: CompanyForm, status: int = 200):
+    cursor = _cursor(request.GET.get("cursor"))
+    leads_page = page_selectors.company_leads(
+        user=request.user, company_id=company.pk, cursor=cursor, limit=PAGE_SIZE
+    )
+    by_status = page_selectors.company_lead_counts_by_status(company=company)
+    context = {
+        "company": company,
+        "form": form,
+        "page": leads_page,
+        "cursor": cursor,
+        "next_query": _query_with(request.GET, cursor=leads_page.next_cursor),
+        "first_query": _query_with(request.GET, cursor=None),
+        "lead_count": sum(by_status.values()),
+        "by_status": [
+            {"value": s["value"], "label": s["label"], "count": by_status.get(s["value"], 0)}
+            for s in STATUSES
+        ],
+    }
+    return render(request, "leads/company_detail.html", context, status=status)
+
+
+@login_required
+@require_http_methods(["GET", "HEAD", "POST"])
+def company_detail(request: HttpRequest, id: int) -> HttpResponse:
+    company = page_selectors.company_get(user=request.user, company_id=id)
+    if request.method == "POST":
+        form = CompanyForm(request.POST, user=request.user, company=company)
+        if form.is_valid():
+            services.company_update(company=company, data=form.cleaned_data)
+            messages.success(request, "Company saved.")
+            return redirect("company-detail", id=company.pk)
+        company.refresh_from_db()
+        return _company_page(request, company, form, status=422)
+    form = CompanyForm(
+        user=request.user,
+        company=company,
+        initial={f: getattr(company, f) for f in CompanyForm.base_fields},
+    )
+    return _company_page(request, company, form)
+
+
+@login_required
+@require_http_methods(["GET", "HEAD", "POST"])
+def company_delete(request: HttpRequest, id: int) -> HttpResponse:
+    company = page_selectors.company_get(user=request.user, company_id=id)
+    if request.method == "POST":
+        try:
+            services.company_delete(company=company)
+        except services.CompanyHasLeads as exc:
+            messages.error(
+                request,
+                f"“{company}” still has {exc.count} lead{'s' if exc.count != 1 else ''}: "
+                "move them to another company or delete them first. Nothing was deleted.",
+            )
+            return redirect("company-detail", id=company.pk)
+        messages.success(request, f"Company “{company}” deleted.")
+        return redirect("company-list")
+    by_status = page_selectors.company_lead_counts_by_status(company=company)
+    return render(
+        request,
+        "leads/company_delete.html",
+        {"company": company, "lead_count": sum(by_status.values())},
+    )
