@@ -49,6 +49,7 @@ INSTALLED_APPS = [
     "accounts",
     "leads",
     "integrations",
+    "csvimport",
 ]
 
 MIDDLEWARE = [

@@ -78,6 +78,7 @@ urlpatterns = [
     path("", include("accounts.urls")),
     path("", include("integrations.urls")),
     path("", include("leads.pages.urls_csv")),
+    path("", include("csvimport.urls")),
     path("", include("leads.pages.urls_leads")),
     path("", include("leads.pages.urls_board")),
 ]

@@ -267,7 +267,8 @@ def export_selected(request: HttpRequest) -> HttpResponse:
     back = request.POST.get("next") or "/leads/"
     if not back.startswith("/") or back.startswith("//"):
         back = "/leads/"
-    ids = [value for value in request.POST.getlist("lead_ids") if value.isdigit()]
+    chosen = request.POST.getlist("lead_ids") or request.POST.getlist("ids")  # list checkboxes
+    ids = [value for value in chosen if value.isdigit()]
     if ids:
         owned = sorted(
             Lead.objects.filter(user=request.user, id__in=ids).values_list("id", flat=True)

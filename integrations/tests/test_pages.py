@@ -168,3 +168,20 @@ def test_export_selected_leads_or_the_current_filters(web, scripted):
     )  # fmt: skip
     assert web.post("/integrations/export/", {"integration": other.pk}).status_code == 404
     assert web.post("/integrations/export/", {"integration": "abc"}).status_code == 404
+
+
+def test_leads_list_offers_csv_and_provider_export_with_its_filters(web, scripted):
+    from leads.tests.factories import make_lead
+
+    lead = make_lead(user=web.user, email="list@x.com", status="qualified")
+    page = web.get("/leads/", {"status": "qualified", "q": "list"}).content.decode()
+    assert "/leads/export.csv?q=list&amp;status=qualified" in page
+    assert "Export to provider" not in page  # nothing connected yet
+    integration = services.integration_create(
+        user=web.user, provider="hunter", credentials={"api_key": SECRET}, settings={}
+    )
+    page = web.get("/leads/").content.decode()
+    assert "Export to provider" in page
+    # The list's checkboxes are named "ids".
+    web.post("/integrations/export/", {"integration": integration.pk, "ids": [lead.pk]})
+    assert SyncRun.objects.get().params == {"lead_ids": [lead.pk]}

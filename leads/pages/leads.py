@@ -7,6 +7,7 @@ the same history as one made through the API.
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -123,6 +124,10 @@ def lead_list(request: HttpRequest) -> HttpResponse:
             ),
         ),
         "here": request.get_full_path(),
+        # The filters alone (no cursor, no order): what CSV export takes.
+        "filter_query": urlencode(
+            {name: request.GET[name] for name in FILTER_NAMES if request.GET.get(name)}
+        ),
     }
     return render(request, "leads/list.html", context)
 

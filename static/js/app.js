@@ -38,6 +38,15 @@
     }
   });
 
+  // 422 is this app's answer for a form re-rendered with its errors: swap it in like a
+  // success, on every page.
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    if (event.detail.xhr && event.detail.xhr.status === 422) {
+      event.detail.shouldSwap = true;
+      event.detail.isError = false;
+    }
+  });
+
   // An htmx request that failed: say so instead of failing silently.
   document.addEventListener("htmx:responseError", function (event) {
     const xhr = event.detail.xhr;

@@ -63,14 +63,7 @@
     toggle();
   }
 
-  // --- Inline edits on the lead page (htmx). ---
-  // A 422 is the field re-rendered with its error: swap it in like a success.
-  document.addEventListener("htmx:beforeSwap", function (event) {
-    if (event.detail.xhr && event.detail.xhr.status === 422) {
-      event.detail.shouldSwap = true;
-      event.detail.isError = false;
-    }
-  });
+  // --- Inline edits on the lead page (htmx; app.js swaps in 422 re-renders). ---
   // Keep the keyboard where the person is: in the input when editing, on the value after.
   document.addEventListener("htmx:afterSettle", function (event) {
     const target = event.detail.elt;

@@ -1,0 +1,381 @@
+"""Writes for CSV imports: store an upload, start it, and run it in checkpointed batches.
+
+Every lead is written through leads.services (source "csv"), so an imported lead has the
+same history as one made in the UI or the API.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from rest_framework.exceptions import ValidationError as DRFValidationError
+
+from csvimport import parsing
+from csvimport.models import CsvImport, CsvRejection
+from leads.models import Company, Lead, Source, Status
+from leads.serializers import normalize_domain
+from leads.services import lead_create, lead_update
+
+logger = logging.getLogger(__name__)
+
+BATCH_SIZE = 500
+NO_COMPANY = "No company"
+LEAD_TEXT_FIELDS = (
+    "email",
+    "first_name",
+    "last_name",
+    "position",
+    "phone",
+    "linkedin_url",
+    "source",
+    "notes",
+)
+_STATUS_BY_TEXT = {
+    **{s.value: s.value for s in Status},
+    **{s.label.lower(): s.value for s in Status},
+}
+_MAX_LENGTH = {
+    **{name: Lead._meta.get_field(name).max_length for name in LEAD_TEXT_FIELDS},
+    "company": Company._meta.get_field("name").max_length,
+    "company_domain": Company._meta.get_field("domain").max_length,
+}
+
+
+class RowRejected(ValueError):
+    """The row cannot be imported; the message is the reason shown to the user."""
+
+
+@dataclass
+class ParsedRow:
+    lead: dict[str, Any]  # mapped, non-empty lead fields, validated
+    company_name: str = ""
+    company_domain: str = ""
+    custom: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def has_company(self) -> bool:
+        return bool(self.company_name or self.company_domain)
+
+
+# --- upload and start ---------------------------------------------------------------------------
+
+
+def csv_import_create(*, user, filename: str, raw: bytes) -> CsvImport:
+    """Check and store an upload. Raises parsing.CsvFileError with the reason if unusable."""
+    parsed = parsing.parse(raw)
+    return CsvImport.objects.create(
+        user=user,
+        filename=(filename or "upload.csv")[:255],
+        content=parsed.text,
+        delimiter=parsed.delimiter,
+        note=parsed.note,
+        headers=parsed.headers,
+        mapping=parsing.guess_mapping(parsed.headers),
+        total_rows=parsed.total_rows,
+    )
+
+
+def csv_import_start(*, csv_import: CsvImport, mapping: Mapping[str, str], mode: str) -> bool:
+    """Save the mapping and queue the job. False if it was started already."""
+    with transaction.atomic():
+        started = CsvImport.objects.filter(pk=csv_import.pk, state=CsvImport.State.PENDING).update(
+            mapping=dict(mapping), mode=mode, state=CsvImport.State.QUEUED
+        )
+        if started:
+            from csvimport.tasks import run_csv_import
+
+            import_id = csv_import.pk
+            transaction.on_commit(lambda: run_csv_import.delay(import_id))
+    return bool(started)
+
+
+# --- one row ------------------------------------------------------------------------------------
+
+
+def parse_row(cells: list[str], mapping: Mapping[str, str]) -> ParsedRow:
+    """Validate one record against the mapping, like the API validates a lead."""
+    width = len(mapping)
+    extra = [c for c in cells[width:] if c.strip()]
+    if extra:
+        raise RowRejected(f"The row has {len(cells)} cells but the header has only {width}.")
+    row = ParsedRow(lead={})
+    for index_text, target in mapping.items():
+        index = int(index_text)
+        value = cells[index].strip() if index < len(cells) else ""
+        if target == parsing.IGNORE or not value:
+            continue
+        if target.startswith(parsing.CUSTOM_PREFIX):
+            row.custom[target[len(parsing.CUSTOM_PREFIX) :]] = value
+            continue
+        limit = _MAX_LENGTH.get(target)
+        if limit and len(value) > limit:
+            label = parsing.field_label(target)
+            raise RowRejected(f"{label} is longer than {limit} characters.")
+        if target == "email":
+            value = value.lower()
+            try:
+                validate_email(value)
+            except ValidationError:
+                raise RowRejected(f"“{cells[index].strip()}” is not a valid email address.")
+            row.lead["email"] = value
+        elif target == "status":
+            status = _STATUS_BY_TEXT.get(value.lower())
+            if status is None:
+                raise RowRejected(f"Status “{value}” is not one of: {', '.join(Status.values)}.")
+            row.lead["status"] = status
+        elif target == "score":
+            row.lead["score"] = _score(value)
+        elif target == "company":
+            row.company_name = value
+        elif target == "company_domain":
+            try:
+                domain = normalize_domain(value)
+            except DRFValidationError:
+                domain = ""
+            if not domain:
+                raise RowRejected(f"“{value}” is not a valid company domain.")
+            row.company_domain = domain
+        else:
+            row.lead[target] = value
+    if not (
+        row.lead.get("email")
+        or row.lead.get("first_name")
+        or row.lead.get("last_name")
+        or row.has_company
+    ):
+        raise RowRejected("The row has no email, no name and no company.")
+    return row
+
+
+def _score(value: str) -> int:
+    try:
+        number = float(value)
+    except ValueError:
+        number = -1.0
+    if not number.is_integer() or not 0 <= number <= 100:
+        raise RowRejected(f"Score “{value}” is not a whole number from 0 to 100.")
+    return int(number)
+
+
+# --- the job ------------------------------------------------------------------------------------
+
+
+class _Companies:
+    """Find or create the user's companies, remembering them across a run's batches."""
+
+    def __init__(self, user) -> None:
+        self.user = user
+        self.by_domain: dict[str, Company] = {}
+        self.by_name: dict[str, Company] = {}
+
+    def forget(self) -> None:
+        # After a rolled-back batch, remembered companies may not exist any more.
+        self.by_domain.clear()
+        self.by_name.clear()
+
+    def get(self, row: ParsedRow) -> Company:
+        if row.company_domain:
+            return self._by_domain(row.company_domain, row.company_name)
+        return self._by_name(row.company_name or NO_COMPANY)
+
+    def _by_domain(self, domain: str, name: str) -> Company:
+        company = self.by_domain.get(domain)
+        if company is None:
+            company = Company.objects.filter(user=self.user, domain=domain).first()
+        if company is None:
+            try:
+                with transaction.atomic():  # a savepoint: a concurrent insert loses cleanly
+                    company = Company.objects.create(
+                        user=self.user, name=name or domain, domain=domain
+                    )
+            except IntegrityError:
+                company = Company.objects.get(user=self.user, domain=domain)
+        self.by_domain[domain] = company
+        return company
+
+    def _by_name(self, name: str) -> Company:
+        company = self.by_name.get(name)
+        if company is None:
+            company = Company.objects.filter(user=self.user, name=name).order_by(
+                "id"
+            ).first() or Company.objects.create(user=self.user, name=name)
+        self.by_name[name] = company
+        return company
+
+
+@dataclass
+class _Counts:
+    created: int = 0
+    updated: int = 0
+    rejections: list[CsvRejection] = field(default_factory=list)
+
+
+def _write_batch(
+    *, csv_import: CsvImport, batch: list[tuple[int, list[str]]], companies: _Companies
+) -> _Counts:
+    counts = _Counts()
+    parsed: list[tuple[int, list[str], ParsedRow | str]] = []
+    for index, cells in batch:
+        try:
+            parsed.append((index, cells, parse_row(cells, csv_import.mapping)))
+        except RowRejected as exc:
+            parsed.append((index, cells, str(exc)))
+    emails = {
+        p.lead["email"] for _, _, p in parsed if isinstance(p, ParsedRow) and "email" in p.lead
+    }
+    existing = {
+        lead.email: lead
+        for lead in Lead.objects.filter(user=csv_import.user, email__in=emails).select_related(
+            "company"
+        )
+    }
+    upsert = csv_import.mode == CsvImport.Mode.UPSERT
+    for index, cells, row in parsed:
+        if isinstance(row, ParsedRow):
+            email = row.lead.get("email")
+            lead = existing.get(email) if email else None
+            if lead is not None and not upsert:
+                row = f"A lead with the email {email} already exists."
+            elif lead is not None:
+                if _update(lead, row, companies):
+                    counts.updated += 1
+                continue
+            else:
+                data: dict[str, Any] = dict(row.lead)
+                if row.custom:
+                    data["custom_attributes"] = row.custom
+                lead = lead_create(
+                    user=csv_import.user, company=companies.get(row), data=data, source=Source.CSV
+                )
+                if email:
+                    existing[email] = lead
+                counts.created += 1
+                continue
+        counts.rejections.append(
+            CsvRejection(csv_import=csv_import, row_number=index + 2, values=cells, reason=row)
+        )
+    return counts
+
+
+def _update(lead: Lead, row: ParsedRow, companies: _Companies) -> bool:
+    """Update an existing lead with the row's non-empty fields; True if anything changed."""
+    data: dict[str, Any] = dict(row.lead)
+    if row.has_company:
+        data["company"] = companies.get(row)
+    if row.custom:
+        data["custom_attributes"] = {**lead.custom_attributes, **row.custom}
+    before = lead.updated_at
+    lead_update(lead=lead, data=data, source=Source.CSV)
+    return lead.updated_at != before
+
+
+def _claim(import_id: int) -> CsvImport | None:
+    """Mark the import running; None if it is not queued or running (finished, or unknown)."""
+    now = timezone.now()
+    with transaction.atomic():
+        claimed = CsvImport.objects.filter(pk=import_id, state__in=CsvImport.ACTIVE_STATES).update(
+            state=CsvImport.State.RUNNING
+        )
+        if not claimed:
+            return None
+        CsvImport.objects.filter(pk=import_id, started_at__isnull=True).update(started_at=now)
+    return CsvImport.objects.select_related("user").get(pk=import_id)
+
+
+def csv_import_run(*, import_id: int, after_batch: Callable[[int], None] | None = None) -> str:
+    """Process an import from its checkpoint to the end. Safe to run twice, or after a crash.
+
+    Each batch of rows commits in one transaction together with the counters and the
+    checkpoint, so a rerun never writes a row twice. ``after_batch`` is a test hook.
+    """
+    csv_import = _claim(import_id)
+    if csv_import is None:
+        state = CsvImport.objects.filter(pk=import_id).values_list("state", flat=True).first()
+        return state or "missing"
+    companies = _Companies(csv_import.user)
+    rows = parsing.iter_rows(csv_import.content, csv_import.delimiter)
+    try:
+        next(rows, None)  # the header
+        batch: list[tuple[int, list[str]]] = []
+        for index, cells in enumerate(rows):
+            if index < csv_import.next_row:
+                continue
+            batch.append((index, cells))
+            if len(batch) >= BATCH_SIZE:
+                if not _commit_batch(csv_import, batch, companies):
+                    return csv_import.state
+                batch = []
+                if after_batch:
+                    after_batch(csv_import.next_row)
+        if batch and not _commit_batch(csv_import, batch, companies):
+            return csv_import.state
+    except parsing.CsvFileError as exc:
+        return _finish(csv_import, error=str(exc))
+    except Exception:
+        logger.exception("CSV import %s failed at row %s", import_id, csv_import.next_row)
+        return _finish(
+            csv_import,
+            error=(
+                f"The import stopped at row {csv_import.next_row + 2} after an unexpected "
+                "error; the rows before it are saved."
+            ),
+        )
+    return _finish(csv_import)
+
+
+def _commit_batch(
+    csv_import: CsvImport, batch: list[tuple[int, list[str]]], companies: _Companies
+) -> bool:
+    """Write one batch with its checkpoint. False if another run got there first."""
+    start = batch[0][0]
+    try:
+        with transaction.atomic():
+            current = (
+                CsvImport.objects.select_for_update()
+                .filter(pk=csv_import.pk)
+                .values_list("state", "next_row")
+                .first()
+            )
+            if current != (CsvImport.State.RUNNING, start):
+                # A second delivery of the task is ahead of us, or the import was stopped.
+                csv_import.refresh_from_db(fields=["state", "next_row"])
+                return False
+            counts = _write_batch(csv_import=csv_import, batch=batch, companies=companies)
+            CsvRejection.objects.bulk_create(counts.rejections)
+            csv_import.processed += len(batch)
+            csv_import.created += counts.created
+            csv_import.updated += counts.updated
+            csv_import.rejected += len(counts.rejections)
+            csv_import.next_row = batch[-1][0] + 1
+            csv_import.save(
+                update_fields=["processed", "created", "updated", "rejected", "next_row"]
+            )
+    except Exception:
+        companies.forget()
+        csv_import.refresh_from_db()
+        raise
+    return True
+
+
+def _finish(csv_import: CsvImport, *, error: str = "") -> str:
+    if error:
+        state = CsvImport.State.FAILED
+    elif csv_import.rejected and csv_import.rejected == csv_import.processed:
+        state = CsvImport.State.FAILED
+        error = "No row could be imported: every row was rejected (see the reasons below)."
+    elif csv_import.rejected:
+        state = CsvImport.State.PARTIAL
+    else:
+        state = CsvImport.State.SUCCEEDED
+    CsvImport.objects.filter(pk=csv_import.pk, state=CsvImport.State.RUNNING).update(
+        state=state, error=error, finished_at=timezone.now()
+    )
+    csv_import.refresh_from_db()
+    return csv_import.state

@@ -1,0 +1,236 @@
+"""The import job: row validation, create vs upsert, companies, rejections, resume."""
+
+from __future__ import annotations
+
+import pytest
+
+from csvimport import services
+from csvimport.models import CsvImport, CsvRejection
+from csvimport.services import RowRejected, parse_row
+from csvimport.tasks import run_csv_import
+from csvimport.tests.conftest import make_import
+from leads.models import Company, Lead, LeadEvent
+from leads.tests.factories import CompanyFactory, make_lead
+
+pytestmark = pytest.mark.django_db
+
+MAPPING = {
+    "0": "email",
+    "1": "first_name",
+    "2": "company",
+    "3": "company_domain",
+    "4": "status",
+    "5": "score",
+    "6": "custom:Region",
+}
+
+
+def row(*cells):
+    return list(cells) + [""] * (7 - len(cells))
+
+
+def test_parse_row_validates_like_the_api():
+    parsed = parse_row(
+        row(" Ann@Example.COM ", "Ann", "Acme", "https://WWW.Acme.com/x", "Qualified", "42", "EU"),
+        MAPPING,
+    )
+    assert parsed.lead == {
+        "email": "ann@example.com",
+        "first_name": "Ann",
+        "status": "qualified",
+        "score": 42,
+    }
+    assert (parsed.company_name, parsed.company_domain) == ("Acme", "www.acme.com")
+    assert parsed.custom == {"Region": "EU"}
+    only_name = parse_row(row("", "Li", "", "", "", "7.0"), {**MAPPING, "1": "last_name"})
+    assert only_name.lead == {"last_name": "Li", "score": 7}
+
+
+@pytest.mark.parametrize(
+    ("cells", "reason"),
+    [
+        (row("not-an-email", "Ann"), "“not-an-email” is not a valid email address."),
+        (row("a@x.io", "", "", "", "hot"), "Status “hot” is not one of"),
+        (row("a@x.io", "", "", "", "", "high"), "Score “high” is not a whole number"),
+        (row("a@x.io", "", "", "", "", "101"), "Score “101” is not a whole number"),
+        (row("a@x.io", "", "", "", "", "4.5"), "Score “4.5”"),
+        (row("a@x.io", "x" * 151), "First name is longer than 150 characters."),
+        (row("a@x.io", "", "", "not a domain"), "“not a domain” is not a valid company domain."),
+        (row("", "", "", "", "new", "5", "EU"), "no email, no name and no company"),
+        (row("a@x.io", "Ann", "", "", "", "", "", "surprise"), "has 8 cells but the header"),
+    ],
+)
+def test_parse_row_rejects_with_a_plain_reason(cells, reason):
+    with pytest.raises(RowRejected, match=reason.replace("(", r"\(")):
+        parse_row(cells, MAPPING)
+
+
+def test_create_mode_imports_with_companies_history_and_rejections(user):
+    existing = make_lead(user=user, email="old@acme.com")
+    acme = CompanyFactory(user=user, name="Acme Corp", domain="acme.com")
+    text = (
+        "Email,First name,Company,Website,Status,Score,Region\n"
+        "ann@acme.com,Ann,Acme,acme.com,contacted,40,EU\n"  # existing company by domain
+        "bob@new.io,Bob,New Co,https://new.io,,,\n"  # new company from name + domain
+        "cy@nodomain.io,Cy,Solo Inc,,,,\n"  # company by name
+        ",Dee,,,,,\n"  # no company at all
+        "OLD@acme.com,Dup,,,,,\n"  # already exists: rejected in create mode
+        "bad-email,Eve,,,,,\n"
+        "ann@acme.com,Ann again,,,,,\n"  # duplicate within the file
+    )
+    csv_import = make_import(user, text)
+    assert run_csv_import(csv_import.pk) == "partial"
+    csv_import.refresh_from_db()
+    assert (csv_import.processed, csv_import.created, csv_import.updated) == (7, 4, 0)
+    assert csv_import.rejected == 3
+    assert csv_import.next_row == 7
+    assert csv_import.finished_at is not None
+
+    ann = Lead.objects.get(user=user, email="ann@acme.com")
+    assert (ann.company, ann.status, ann.score, ann.custom_attributes) == (
+        acme,
+        "contacted",
+        40,
+        {"Region": "EU"},
+    )
+    bob = Lead.objects.get(user=user, email="bob@new.io")
+    assert (bob.company.name, bob.company.domain) == ("New Co", "new.io")
+    assert Lead.objects.get(user=user, email="cy@nodomain.io").company.name == "Solo Inc"
+    assert Lead.objects.get(user=user, first_name="Dee").company.name == "No company"
+    assert LeadEvent.objects.filter(lead=ann, source="csv").count() == 1
+    existing.refresh_from_db()
+    assert existing.first_name == ""
+
+    reasons = list(CsvRejection.objects.order_by("row_number").values_list("row_number", "reason"))
+    assert reasons == [
+        (6, "A lead with the email old@acme.com already exists."),
+        (7, "“bad-email” is not a valid email address."),
+        (8, "A lead with the email ann@acme.com already exists."),
+    ]
+    assert CsvRejection.objects.get(row_number=7).values == ["bad-email", "Eve", "", "", "", "", ""]
+
+
+def test_upsert_updates_mapped_non_empty_fields_through_the_service(user):
+    lead = make_lead(
+        user=user,
+        email="ann@acme.com",
+        first_name="Ann",
+        position="CTO",
+        custom_attributes={"a": 1},
+    )
+    text = (
+        "email,first_name,position,status,Region\n"
+        "ANN@acme.com,,CEO,qualified,EU\n"  # empty first name leaves it alone
+        "new@acme.com,Neo,,,\n"
+        "ann@acme.com,,CEO,qualified,EU\n"  # the same again: unchanged
+    )
+    csv_import = make_import(user, text, mode="upsert")
+    assert run_csv_import(csv_import.pk) == "succeeded"
+    csv_import.refresh_from_db()
+    assert (csv_import.created, csv_import.updated, csv_import.unchanged) == (1, 1, 1)
+    lead.refresh_from_db()
+    assert (lead.first_name, lead.position, lead.status) == ("Ann", "CEO", "qualified")
+    assert lead.custom_attributes == {"a": 1, "Region": "EU"}
+    event = LeadEvent.objects.filter(lead=lead).latest("id")
+    assert (event.from_status, event.to_status, event.source) == ("new", "qualified", "csv")
+
+
+def test_upsert_moves_the_lead_to_the_mapped_company(user):
+    lead = make_lead(user=user, email="ann@acme.com")
+    csv_import = make_import(user, "email,domain\nann@acme.com,globex.com\n", mode="upsert")
+    run_csv_import(csv_import.pk)
+    lead.refresh_from_db()
+    assert lead.company.domain == "globex.com"
+
+
+def test_companies_are_per_user(user, other_user):
+    theirs = CompanyFactory(user=other_user, name="Acme", domain="acme.com")
+    csv_import = make_import(user, "email,domain\nann@acme.com,acme.com\n")
+    run_csv_import(csv_import.pk)
+    mine = Lead.objects.get(user=user).company
+    assert mine != theirs and mine.user == user and mine.domain == "acme.com"
+    assert Lead.objects.filter(user=other_user).count() == 0
+
+
+class SimulatedCrash(BaseException):
+    """Like a worker killed mid-run: not an error the job can catch and record."""
+
+
+def test_resume_after_a_crash_writes_no_row_twice(user, monkeypatch):
+    monkeypatch.setattr(services, "BATCH_SIZE", 3)
+    lines = [f"lead{i}@example.com,Lead {i},{'high' if i == 4 else i}" for i in range(8)]
+    csv_import = make_import(user, "email,first_name,score\n" + "\n".join(lines) + "\n")
+
+    def crash(next_row: int) -> None:
+        raise SimulatedCrash
+
+    with pytest.raises(SimulatedCrash):
+        services.csv_import_run(import_id=csv_import.pk, after_batch=crash)
+    csv_import.refresh_from_db()
+    assert (csv_import.state, csv_import.next_row, csv_import.processed) == ("running", 3, 3)
+    assert Lead.objects.filter(user=user).count() == 3
+
+    # The redelivered task continues from row 3, and a third run changes nothing.
+    assert run_csv_import(csv_import.pk) == "partial"
+    assert run_csv_import(csv_import.pk) == "partial"
+    csv_import.refresh_from_db()
+    assert (csv_import.processed, csv_import.created, csv_import.rejected) == (8, 7, 1)
+    assert Lead.objects.filter(user=user).count() == 7
+    assert LeadEvent.objects.filter(user=user).count() == 7
+    assert CsvRejection.objects.get().row_number == 6
+
+
+def test_an_unexpected_error_rolls_back_the_batch_and_fails_with_a_message(user, monkeypatch):
+    monkeypatch.setattr(services, "BATCH_SIZE", 2)
+    calls = {"n": 0}
+    real = services.lead_create
+
+    def flaky(**kwargs):
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise RuntimeError("disk full")
+        return real(**kwargs)
+
+    monkeypatch.setattr(services, "lead_create", flaky)
+    text = "email\n" + "".join(f"l{i}@x.io\n" for i in range(4))
+    csv_import = make_import(user, text)
+    assert run_csv_import(csv_import.pk) == "failed"
+    csv_import.refresh_from_db()
+    assert csv_import.next_row == 2
+    assert "stopped at row 4" in csv_import.error
+    assert Lead.objects.filter(user=user).count() == 2  # the second batch rolled back whole
+
+
+def test_every_row_rejected_is_a_failure_and_finished_imports_do_not_rerun(user):
+    csv_import = make_import(user, "email\nnope\n")
+    assert run_csv_import(csv_import.pk) == "failed"
+    csv_import.refresh_from_db()
+    assert "every row was rejected" in csv_import.error
+    assert run_csv_import(csv_import.pk) == "failed"
+    assert CsvRejection.objects.count() == 1
+    assert run_csv_import(999_999) == "missing"
+
+
+def test_a_pending_import_is_not_run(user):
+    csv_import = services.csv_import_create(user=user, filename="a.csv", raw=b"email\na@x.io\n")
+    assert run_csv_import(csv_import.pk) == "pending"
+    assert Lead.objects.count() == 0
+
+
+def test_start_queues_once_after_commit(user, django_capture_on_commit_callbacks, monkeypatch):
+    queued = []
+    from csvimport import tasks
+
+    monkeypatch.setattr(tasks.run_csv_import, "delay", lambda import_id: queued.append(import_id))
+    csv_import = services.csv_import_create(user=user, filename="a.csv", raw=b"email\na@x.io\n")
+    with django_capture_on_commit_callbacks(execute=True):
+        assert services.csv_import_start(
+            csv_import=csv_import, mapping={"0": "email"}, mode="upsert"
+        )
+        assert not services.csv_import_start(
+            csv_import=csv_import, mapping={"0": "email"}, mode="upsert"
+        )
+    assert queued == [csv_import.pk]
+    csv_import.refresh_from_db()
+    assert (csv_import.state, csv_import.mode) == (CsvImport.State.QUEUED, "upsert")
+    assert Company.objects.count() == 0

@@ -1,0 +1,9 @@
+from django.urls import path
+
+from csvimport import views
+
+urlpatterns = [
+    path("leads/import/", views.csv_import_upload, name="csv-import"),
+    path("leads/import/<int:id>/", views.csv_import_preview, name="csv-import-preview"),
+    path("leads/import/<int:id>/progress/", views.csv_import_progress, name="csv-import-progress"),
+]

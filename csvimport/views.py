@@ -1,0 +1,133 @@
+"""CSV import pages: upload, map the columns on a preview, start, and watch the job.
+
+Thin doors: csvimport.parsing and csvimport.services do the work, csvimport.selectors the reads.
+"""
+
+from __future__ import annotations
+
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_http_methods
+
+from csvimport import parsing, selectors, services
+from csvimport.models import CsvImport
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def csv_import_upload(request: HttpRequest) -> HttpResponse:
+    error = ""
+    if request.method == "POST":
+        upload = request.FILES.get("file")
+        if upload is None:
+            error = "Choose a CSV file to upload."
+        elif upload.size and upload.size > parsing.MAX_BYTES:
+            error = (
+                f"The file is {upload.size / 1024 / 1024:.1f} MB; the limit is 10 MB. "
+                "Split it in parts."
+            )
+        else:
+            try:
+                csv_import = services.csv_import_create(
+                    user=request.user, filename=upload.name or "", raw=upload.read()
+                )
+            except parsing.CsvFileError as exc:
+                error = str(exc)
+            else:
+                return redirect("csv-import-preview", id=csv_import.pk)
+    context = {
+        "error": error,
+        "recent": selectors.csv_import_recent(user=request.user),
+        "max_rows": parsing.MAX_ROWS,
+    }
+    return render(request, "csvimport/upload.html", context, status=400 if error else 200)
+
+
+def _columns(csv_import: CsvImport, mapping: dict[str, str], errors: dict[str, str]) -> list:
+    options = [(parsing.IGNORE, "Ignore this column"), *parsing.FIELD_LABELS.items()]
+    columns = []
+    for index, header in enumerate(csv_import.headers):
+        key = str(index)
+        custom = parsing.custom_field(header)
+        chosen = mapping.get(key, parsing.IGNORE)
+        choices = [*options, (custom, f"Keep as custom attribute “{header[:40]}”")]
+        if chosen not in dict(choices):
+            choices.append((chosen, parsing.field_label(chosen)))
+        columns.append(
+            {
+                "index": index,
+                "header": header,
+                "chosen": chosen,
+                "choices": choices,
+                "error": errors.get(key, ""),
+            }
+        )
+    return columns
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def csv_import_preview(request: HttpRequest, id: int) -> HttpResponse:
+    csv_import = selectors.csv_import_get(user=request.user, import_id=id, with_content=True)
+    if csv_import.state != CsvImport.State.PENDING:
+        return redirect("csv-import-progress", id=csv_import.pk)
+    mapping = csv_import.mapping
+    mode = csv_import.mode
+    column_errors: dict[str, str] = {}
+    errors: list[str] = []
+    mode_error = ""
+    if request.method == "POST":
+        width = len(csv_import.headers)
+        mapping = {
+            str(i): request.POST.get(f"col-{i}", parsing.IGNORE).strip() for i in range(width)
+        }
+        mode = request.POST.get("mode", "")
+        if mode not in CsvImport.Mode.values:
+            mode_error = "Choose create only, or create or update by email."
+        column_errors, errors = parsing.validate_mapping(mapping, width)
+        if not (column_errors or errors or mode_error):
+            services.csv_import_start(csv_import=csv_import, mapping=mapping, mode=mode)
+            return redirect("csv-import-progress", id=csv_import.pk)
+    preview = parsing.preview_rows(
+        csv_import.content, csv_import.delimiter, len(csv_import.headers)
+    )
+    context = {
+        "csv_import": csv_import,
+        "columns": _columns(csv_import, mapping, column_errors),
+        "rows": preview,
+        "errors": errors,
+        "mode": mode,
+        "mode_error": mode_error,
+        "modes": CsvImport.Mode.choices,
+        "delimiter_name": parsing.DELIMITER_NAMES.get(csv_import.delimiter, "comma"),
+    }
+    invalid = bool(column_errors or errors or mode_error)
+    return render(request, "csvimport/preview.html", context, status=400 if invalid else 200)
+
+
+@login_required
+@require_http_methods(["GET"])
+def csv_import_progress(request: HttpRequest, id: int) -> HttpResponse:
+    csv_import = selectors.csv_import_get(user=request.user, import_id=id)
+    try:
+        after = max(int(request.GET.get("after", "0")), 0)
+    except ValueError:
+        after = 0
+    rejections, next_after = [], None
+    if csv_import.rejected and not csv_import.is_active:
+        rejections, next_after = selectors.csv_rejection_page(csv_import=csv_import, after=after)
+    context = {
+        "csv_import": csv_import,
+        "rejections": rejections,
+        "next_after": next_after,
+        "after": after,
+        "imported": csv_import.created + csv_import.updated,
+        "percent": (
+            round(100 * csv_import.processed / csv_import.total_rows)
+            if csv_import.total_rows
+            else 0
+        ),
+    }
+    template = "csvimport/_progress.html" if request.htmx else "csvimport/progress.html"
+    return render(request, template, context)
