@@ -185,3 +185,20 @@ def test_leads_list_offers_csv_and_provider_export_with_its_filters(web, scripte
     # The list's checkboxes are named "ids".
     web.post("/integrations/export/", {"integration": integration.pk, "ids": [lead.pk]})
     assert SyncRun.objects.get().params == {"lead_ids": [lead.pk]}
+
+
+def test_lead_page_has_an_export_button_per_connected_provider(web, scripted):
+    from leads.tests.factories import make_lead
+
+    lead = make_lead(user=web.user, email="one@x.com")
+    assert "Export to Hunter" not in web.get(f"/leads/{lead.pk}/").content.decode()
+    integration = services.integration_create(
+        user=web.user, provider="hunter", credentials={"api_key": SECRET}, settings={}
+    )
+    assert "Export to Hunter" in web.get(f"/leads/{lead.pk}/").content.decode()
+    response = web.post(
+        "/integrations/export/",
+        {"integration": integration.pk, "lead_ids": lead.pk, "next": f"/leads/{lead.pk}/"},
+    )
+    assert response.status_code == 302
+    assert SyncRun.objects.get().params == {"lead_ids": [lead.pk]}
