@@ -617,3 +617,12 @@ def test_search_uses_the_trigram_index_and_agrees_with_a_plain_scan(api, company
         assert found == expected, term
         uses_index = any("MATCH" in q["sql"] for q in ctx.captured_queries)
         assert uses_index == (len(term) >= 3), term
+
+
+def test_stats_with_q_counts_through_the_trigram_index(api, company):
+    for name in ["Quinn", "Quincy", "Bob"]:
+        make_lead(user=api.user, company=company, first_name=name)
+    with CaptureQueriesContext(connection) as ctx:
+        body = api.get("/v1/leads/stats", {"q": "quin"}).json()
+    assert body["total"] == 2
+    assert any("MATCH" in q["sql"] for q in ctx.captured_queries)
