@@ -9,13 +9,12 @@ from __future__ import annotations
 from typing import Any
 
 from django.db.models import Count, F
-from django.db.models.expressions import RawSQL
 from django.http import Http404
 
 from leads import selectors
 from leads.filters import MAX_ID
-from leads.models import SEARCH_INDEX_TABLE, Company, Lead, LeadEvent, Source
-from leads.selectors import LEAD_VALUE_FIELDS, LeadFilters, Page, lead_row_to_dict
+from leads.models import Company, Lead, LeadEvent, Source
+from leads.selectors import LeadFilters, Page
 
 # The two list orders: both walk an index that ends in id, so both stay fast at any size.
 ORDER_NEWEST = "newest"
@@ -38,37 +37,14 @@ def _named(page: Page) -> Page:
 
 def lead_page(*, user, filters: LeadFilters, cursor: int | None, order: str, limit: int) -> Page:
     """One page of the user's leads, newest or oldest first, after ``cursor``."""
-    if order != ORDER_OLDEST:
-        return _named(selectors.lead_list(user=user, filters=filters, cursor=cursor, limit=limit))
-    # Oldest first: the mirror image of selectors.lead_list (id > cursor, ascending).
-    qs = selectors.filter_leads(selectors.lead_queryset(user=user), filters)
-    if selectors._use_trigram_index(filters):
-        phrase = '"' + (filters.q or "").lower().replace('"', '""') + '"'
-        # Only constants are spliced into the SQL; the search term and cursor are parameters.
-        qs = qs.extra(  # noqa: S610
-            tables=[SEARCH_INDEX_TABLE],
-            where=[
-                f'"{SEARCH_INDEX_TABLE}"."rowid" = "leads_lead"."id"',
-                f'"{SEARCH_INDEX_TABLE}"."search_text" MATCH %s',
-            ],
-            params=[phrase],
-        )
-        if cursor is not None:
-            qs = qs.extra(  # noqa: S610
-                where=[f'"{SEARCH_INDEX_TABLE}"."rowid" > %s'], params=[cursor]
-            )
-        order_by = RawSQL(f'"{SEARCH_INDEX_TABLE}"."rowid"', ()).asc()  # noqa: S611
-        rows = list(qs.order_by(order_by).values(*LEAD_VALUE_FIELDS)[: limit + 1])
-    else:
-        if cursor is not None:
-            qs = qs.filter(id__gt=cursor)
-        ids = qs.order_by("id").values("id")[: limit + 1]
-        rows = list(Lead.objects.filter(id__in=ids).order_by("id").values(*LEAD_VALUE_FIELDS))
-    next_cursor = None
-    if len(rows) > limit:
-        rows = rows[:limit]
-        next_cursor = rows[-1]["id"]
-    return _named(Page([lead_row_to_dict(r) for r in rows], next_cursor))
+    page = selectors.lead_list(
+        user=user,
+        filters=filters,
+        cursor=cursor,
+        limit=limit,
+        oldest_first=order == ORDER_OLDEST,
+    )
+    return _named(page)
 
 
 def lead_has_any(*, user) -> bool:

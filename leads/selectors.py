@@ -187,26 +187,37 @@ def _join_trigram_index(qs: QuerySet[Lead], q: str) -> QuerySet[Lead]:
     )
 
 
-def lead_list(*, user, filters: LeadFilters, cursor: int | None, limit: int) -> Page:
+def lead_list(
+    *,
+    user,
+    filters: LeadFilters,
+    cursor: int | None,
+    limit: int,
+    oldest_first: bool = False,
+) -> Page:
+    """One keyset page: newest first (ids below ``cursor``) or oldest first (ids above it)."""
     qs = filter_leads(lead_queryset(user=user), filters)
     if _use_trigram_index(filters):
-        # Walk the index's matches newest first: its rowid is the lead id, so the keyset and
+        # Walk the index's matches in id order: its rowid is the lead id, so the keyset and
         # the order apply to it directly and no sort is needed. The LIKE from filter_leads
         # stays as the exact test; the index only narrows.
         qs = _join_trigram_index(qs, filters.q)
         if cursor is not None:
             qs = qs.extra(  # noqa: S610
-                where=[f'"{SEARCH_INDEX_TABLE}"."rowid" < %s'], params=[cursor]
+                where=[f'"{SEARCH_INDEX_TABLE}"."rowid" {">" if oldest_first else "<"} %s'],
+                params=[cursor],
             )
-        order = RawSQL(f'"{SEARCH_INDEX_TABLE}"."rowid"', ()).desc()  # noqa: S611
+        rowid = RawSQL(f'"{SEARCH_INDEX_TABLE}"."rowid"', ())  # noqa: S611
+        order = rowid.asc() if oldest_first else rowid.desc()
         rows = list(qs.order_by(order).values(*LEAD_VALUE_FIELDS)[: limit + 1])
     else:
         if cursor is not None:
-            qs = qs.filter(id__lt=cursor)
+            qs = qs.filter(id__gt=cursor) if oldest_first else qs.filter(id__lt=cursor)
+        order_by = "id" if oldest_first else "-id"
         # Pick the page's ids first (from the covering index), then read only those rows:
         # a date range otherwise reads and sorts every lead in the range.
-        ids = qs.order_by("-id").values("id")[: limit + 1]
-        rows = list(Lead.objects.filter(id__in=ids).order_by("-id").values(*LEAD_VALUE_FIELDS))
+        ids = qs.order_by(order_by).values("id")[: limit + 1]
+        rows = list(Lead.objects.filter(id__in=ids).order_by(order_by).values(*LEAD_VALUE_FIELDS))
     next_cursor = None
     if len(rows) > limit:
         rows = rows[:limit]
