@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 from django.db.models.functions import Lower
 
 # Joins the searchable fields of a lead into one column. It is a control character that a
@@ -123,6 +123,12 @@ class Lead(models.Model):
             models.Index(fields=["user", "status", "id"], name="lead_user_status_id"),
             models.Index(fields=["company", "id"], name="lead_company_id"),
             models.Index(fields=["user", "created_at", "id"], name="lead_user_created"),
+            # For the per-status counts under score and date filters only (lead_stats), keyed
+            # on the expression user_id + 0, which no other query uses: a plain (user, …)
+            # index here would lure SQLite's planner away from the list's keyset indexes.
+            models.Index(
+                F("user") + 0, F("created_at"), F("status"), F("score"), name="lead_counts"
+            ),
         ]
 
     def __str__(self) -> str:

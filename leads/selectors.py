@@ -225,8 +225,61 @@ def lead_list(
     return Page([lead_row_to_dict(r) for r in rows], next_cursor)
 
 
+def _counts_index_helps(filters: LeadFilters) -> bool:
+    """Score and date ranges on SQLite: counted from the lead_counts index (migration 0003)."""
+    if connection.vendor != "sqlite":
+        return False
+    ranged = (
+        filters.min_score is not None
+        or filters.max_score is not None
+        or filters.created_after is not None
+        or filters.created_before is not None
+    )
+    narrow = filters.company_id is not None or filters.email is not None or filters.q
+    return ranged and not narrow
+
+
+def _ranged_counts(*, user_id: int, filters: LeadFilters) -> list[tuple[str, int]]:
+    """Per-status counts under score/date filters, read from the lead_counts index only.
+
+    SQLite's planner, once it has statistics, prefers a skip-scan of another index here
+    (about 200 ms for 100,000 leads against 20 ms), so the index is named explicitly.
+    """
+    where = ['("user_id" + 0) = %s']
+    params: list[Any] = [user_id]
+    if filters.status is not None:
+        where.append('"status" = %s')
+        params.append(filters.status)
+    if filters.min_score is not None:
+        where.append('"score" >= %s')
+        params.append(filters.min_score)
+    if filters.max_score is not None:
+        where.append('"score" <= %s')
+        params.append(filters.max_score)
+    adapt = connection.ops.adapt_datetimefield_value
+    if filters.created_after is not None:
+        where.append('"created_at" >= %s')
+        params.append(adapt(_start_of_day(filters.created_after)))
+    if filters.created_before is not None:
+        where.append('"created_at" < %s')
+        params.append(adapt(_start_of_day(filters.created_before + dt.timedelta(days=1))))
+    # Only the constant fragments above are joined; every value is a parameter.
+    sql = (
+        'SELECT "status", COUNT(*) FROM "leads_lead" INDEXED BY "lead_counts" WHERE '  # noqa: S608
+        + " AND ".join(where)
+        + ' GROUP BY "status"'
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
+
+
 def lead_stats(*, user, filters: LeadFilters) -> dict[str, Any]:
     counts = dict.fromkeys(STATUS_ORDER, 0)
+    if _counts_index_helps(filters):
+        for status, n in _ranged_counts(user_id=user.pk, filters=filters):
+            counts[status] = n
+        return {"total": sum(counts.values()), "by_status": counts}
     qs = filter_leads(lead_queryset(user=user), filters)
     if _use_trigram_index(filters):
         # Counting every lead that matches `q` through the index beats scanning all of the

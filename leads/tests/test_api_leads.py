@@ -626,3 +626,36 @@ def test_stats_with_q_counts_through_the_trigram_index(api, company):
         body = api.get("/v1/leads/stats", {"q": "quin"}).json()
     assert body["total"] == 2
     assert any("MATCH" in q["sql"] for q in ctx.captured_queries)
+
+
+def test_stats_with_ranges_agree_with_a_plain_count(api, company):
+    import random
+
+    rng = random.Random(7)
+    statuses = ["new", "contacted", "qualified", "converted", "lost"]
+    leads = [
+        make_lead(user=api.user, company=company, score=rng.randint(0, 100),
+                  status=rng.choice(statuses))
+        for _ in range(40)
+    ]  # fmt: skip
+    for index, lead in enumerate(leads):
+        when = dt.datetime(2026, 1, 1, tzinfo=dt.UTC) + dt.timedelta(days=index)
+        Lead.objects.filter(pk=lead.pk).update(created_at=when)
+    other = make_lead(user=CompanyFactory().user, score=90)  # another user's lead never counts
+    assert other.score == 90
+    for params in [
+        {"min_score": "30"},
+        {"max_score": "60", "created_after": "2026-01-10"},
+        {"created_after": "2026-01-05", "created_before": "2026-01-20", "status": "new"},
+        {"min_score": "0", "max_score": "100", "created_before": "2026-02-01"},
+    ]:
+        with CaptureQueriesContext(connection) as ctx:
+            body = api.get("/v1/leads/stats", params).json()
+        # Read the captured SQL now: the connection's query log is a bounded deque, so
+        # later queries can shift what the context's slice points at.
+        sqls = [q["sql"] for q in ctx.captured_queries]
+        expected = dict.fromkeys(statuses, 0)
+        for row in api.get("/v1/leads", {**params, "limit": "200"}).json()["data"]:
+            expected[row["status"]] += 1
+        assert body["by_status"] == expected, params
+        assert any("INDEXED BY" in sql for sql in sqls), params
