@@ -19,14 +19,13 @@ from rest_framework.exceptions import ValidationError as DRFValidationError
 
 from csvimport import parsing
 from csvimport.models import CsvImport, CsvRejection
-from leads.models import Company, Lead, Source, Status
+from leads.models import NO_COMPANY_NAME, Company, Lead, Source, Status
 from leads.serializers import normalize_domain
 from leads.services import lead_create, lead_update
 
 logger = logging.getLogger(__name__)
 
 BATCH_SIZE = 500
-NO_COMPANY = "No company"
 LEAD_TEXT_FIELDS = (
     "email",
     "first_name",
@@ -183,7 +182,7 @@ class _Companies:
     def get(self, row: ParsedRow) -> Company:
         if row.company_domain:
             return self._by_domain(row.company_domain, row.company_name)
-        return self._by_name(row.company_name or NO_COMPANY)
+        return self._by_name(row.company_name or NO_COMPANY_NAME)
 
     def _by_domain(self, domain: str, name: str) -> Company:
         company = self.by_domain.get(domain)

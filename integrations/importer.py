@@ -25,6 +25,7 @@ from integrations.records import VendorRecord
 from integrations.scoring import score_from_signals
 from leads.models import (
     CLOSED_STATUSES,
+    NO_COMPANY_NAME,
     Company,
     Lead,
     LeadEvent,
@@ -43,7 +44,6 @@ WEBMAIL_DOMAINS = frozenset(
         "yandex.ru", "mail.ru", "zoho.com", "fastmail.com", "hey.com", "qq.com", "163.com",
     }
 )  # fmt: skip
-NO_COMPANY_NAME = "No company"
 
 # How far each status is along the pipeline; closed statuses are never left by an import.
 _RANK = {

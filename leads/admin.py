@@ -26,6 +26,7 @@ from django.utils.functional import cached_property
 from rest_framework import serializers as drf_serializers
 
 from leads.models import Company, Lead, LeadEvent, Source, Status
+from leads.selectors import lead_email_taken
 from leads.serializers import CustomAttributesField, normalize_domain
 from leads.services import (
     COMPANY_WRITABLE_FIELDS,
@@ -311,10 +312,8 @@ class LeadAdminForm(forms.ModelForm):
                 f"lead's owner ({owner}): pick one of {owner}'s companies.",
             )
         email = cleaned.get("email")
-        if email:
-            clash = Lead.objects.filter(user=owner, email=email).exclude(pk=self.instance.pk)
-            if clash.exists():
-                self.add_error("email", f"{owner} already has a lead with this email.")
+        if email and lead_email_taken(user=owner, email=email, exclude_id=self.instance.pk):
+            self.add_error("email", f"{owner} already has a lead with this email.")
         return cleaned
 
 

@@ -24,6 +24,8 @@ class Status(models.TextChoices):
 
 
 STATUS_ORDER = [s.value for s in Status]
+# The company a lead gets when its source (an import, a CSV row) names none.
+NO_COMPANY_NAME = "No company"
 CLOSED_STATUSES = {Status.CONVERTED.value, Status.LOST.value}
 
 

@@ -150,6 +150,18 @@ def lead_queryset(*, user) -> QuerySet[Lead]:
     return Lead.objects.filter(user=user)
 
 
+def lead_email_taken(*, user, email: str, exclude_id: int | None = None) -> bool:
+    """Whether another of the user's leads already has this (lower-case) email.
+
+    Repeating the partial unique index's condition (email != '') lets SQLite use that index;
+    without it the check reads every lead of the user.
+    """
+    clash = Lead.objects.filter(user=user, email=email).exclude(email="")
+    if exclude_id is not None:
+        clash = clash.exclude(pk=exclude_id)
+    return clash.exists()
+
+
 def lead_get(*, user, lead_id: int) -> Lead:
     """One of the user's leads, or 404: another user's lead is exactly a missing one."""
     lead = Lead.objects.select_related("company").filter(user=user, id=lead_id).first()

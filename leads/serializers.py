@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 from rest_framework import serializers
 
 from leads.models import Company, Lead, Status
+from leads.selectors import lead_email_taken
 
 MAX_ID = 2**63 - 1
 MAX_CUSTOM_ATTRIBUTES = 100
@@ -142,12 +143,10 @@ class LeadWriteSerializer(StrictFieldsMixin, serializers.Serializer):
 
     def validate_email(self, value: str) -> str:
         value = value.lower()
-        if value:
-            clash = Lead.objects.filter(user=self.user, email=value)
-            if self.lead is not None:
-                clash = clash.exclude(pk=self.lead.pk)
-            if clash.exists():
-                raise serializers.ValidationError("A lead with this email already exists.")
+        if value and lead_email_taken(
+            user=self.user, email=value, exclude_id=self.lead.pk if self.lead else None
+        ):
+            raise serializers.ValidationError("A lead with this email already exists.")
         return value
 
     def validate_company_id(self, value: int) -> Company:

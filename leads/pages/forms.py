@@ -11,6 +11,7 @@ from rest_framework import serializers as drf_serializers
 from leads import page_selectors, services
 from leads.filters import MAX_ID
 from leads.models import Company, Lead, Source, Status
+from leads.selectors import lead_email_taken
 from leads.serializers import normalize_domain
 
 # Lead fields a person edits one at a time on the lead page, in display order.
@@ -105,12 +106,10 @@ class LeadForm(DescribedErrorsMixin, forms.Form):
 
     def clean_email(self) -> str:
         value = (self.cleaned_data.get("email") or "").lower()
-        if value:
-            clash = Lead.objects.filter(user=self.user, email=value)
-            if self.lead is not None:
-                clash = clash.exclude(pk=self.lead.pk)
-            if clash.exists():
-                raise forms.ValidationError("A lead with this email already exists.")
+        if value and lead_email_taken(
+            user=self.user, email=value, exclude_id=self.lead.pk if self.lead else None
+        ):
+            raise forms.ValidationError("A lead with this email already exists.")
         return value
 
     def clean_score(self) -> int:
