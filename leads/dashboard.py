@@ -18,7 +18,7 @@ from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from leads.models import STATUS_ORDER, Company, LeadEvent, Status
-from leads.selectors import LeadFilters, filter_leads, lead_queryset
+from leads.selectors import LeadFilters, filter_leads, lead_queryset, narrow_by_search_index
 
 WEEKS = 12
 SCORE_BUCKETS = 10
@@ -48,6 +48,9 @@ def _events(*, user, filters: LeadFilters) -> QuerySet[LeadEvent]:
     if _has_lead_filters(filters):
         leads = filter_leads(lead_queryset(user=user), filters).filter(id=OuterRef("lead_id"))
         qs = qs.filter(Exists(leads.order_by().values("id")))
+        # A search term: look the matching ids up in the trigram index once, rather than
+        # testing the search text of every event's lead.
+        qs = narrow_by_search_index(qs, filters, field="lead_id")
     return qs
 
 
@@ -64,7 +67,7 @@ def lead_new_per_week(
     # Calendar arithmetic on dates, then local midnight: correct across DST changes.
     mondays = [this_monday - dt.timedelta(weeks=weeks - 1 - i) for i in range(weeks + 1)]
     starts = [_midnight(day) for day in mondays]
-    qs = filter_leads(lead_queryset(user=user), filters).filter(
+    qs = narrow_by_search_index(filter_leads(lead_queryset(user=user), filters), filters).filter(
         created_at__gte=starts[0], created_at__lt=starts[-1]
     )
     aggregates = {
@@ -97,7 +100,8 @@ def lead_score_distribution(
         for i, (low, high) in enumerate(bounds)
     }
     # The newest `sample` ids come from an index walk; only those rows are read.
-    newest = filter_leads(lead_queryset(user=user), filters).order_by("-id").values("id")
+    newest = narrow_by_search_index(filter_leads(lead_queryset(user=user), filters), filters)
+    newest = newest.order_by("-id").values("id")
     row = (
         lead_queryset(user=user)
         .filter(id__in=newest[:sample])

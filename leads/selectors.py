@@ -199,6 +199,22 @@ def _join_trigram_index(qs: QuerySet[Lead], q: str) -> QuerySet[Lead]:
     )
 
 
+def narrow_by_search_index(qs: QuerySet, filters: LeadFilters, field: str = "id") -> QuerySet:
+    """``qs`` limited to the lead ids (in ``field``) the SQLite trigram index finds for ``q``.
+
+    Unlike the join in ``lead_list`` this is a plain ``id IN (...)`` filter, so it also works
+    inside the sub-queries and aggregates of the dashboard. The LIKE from ``filter_leads``
+    stays the exact test; the index only narrows.
+    """
+    if not _use_trigram_index(filters):
+        return qs
+    phrase = '"' + filters.q.lower().replace('"', '""') + '"'
+    # Only constants are spliced into the SQL; the search term is a parameter.
+    sql = f'SELECT "rowid" FROM "{SEARCH_INDEX_TABLE}" WHERE "search_text" MATCH %s'  # noqa: S608
+    matches = RawSQL(sql, (phrase,))  # noqa: S611
+    return qs.filter(**{f"{field}__in": matches})
+
+
 def lead_list(
     *,
     user,

@@ -351,3 +351,25 @@ def test_dashboard_query_count_is_constant(web, user, company):
     assert _query_count(web, "/dashboard/?q=person&min_score=0") == small
     # session + user, then stats, weeks, scores, stage times, activity
     assert small <= 2 + 5
+
+
+def test_dashboard_search_figures_come_from_the_search_index(web, user, other_user, company):
+    grace = make_lead(user=user, company=company, first_name="Grace", last_name="Hopper", score=80)
+    make_lead(user=user, company=company, first_name="Gracey", score=15)
+    make_lead(user=user, company=company, first_name="Linus", score=50)
+    make_lead(user=other_user, company=CompanyFactory(user=other_user), first_name="Grace")
+    lead_set_status(lead=grace, status=Status.CONTACTED, source=Source.UI)
+    with CaptureQueriesContext(connection) as ctx:
+        response = web.get("/dashboard/", {"q": "grac"})
+        sqls = [q["sql"] for q in ctx.captured_queries]
+    assert response.status_code == 200
+    page = response.context
+    assert page["total"] == 2
+    assert page["new_in_period"] == 2
+    assert page["scores"].leads == 2
+    assert [b["count"] for b in page["scores"].buckets] == [0, 1, 0, 0, 0, 0, 0, 0, 1, 0]
+    assert page["stage_times"].transitions == 3  # two creations and one move, all Grace*
+    assert {r["lead_name"] for r in page["recent"]} == {"Grace Hopper", "Gracey"}
+    if connection.vendor == "sqlite":
+        # stats, weeks, scores, stage times and activity all narrow through the index
+        assert sum("leads_lead_search" in sql for sql in sqls) == 5
