@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import Count, F
+from django.db.models import Count, F, Q
 from django.http import Http404
 
 from leads import selectors
@@ -21,8 +21,9 @@ ORDER_NEWEST = "newest"
 ORDER_OLDEST = "oldest"
 ORDERS = {ORDER_NEWEST: "Newest first", ORDER_OLDEST: "Oldest first"}
 
-# How many companies a <select> offers; a user with more picks by typing in the company page.
+# How many companies a <select> offers; a user with more types to find one (company_options).
 COMPANY_CHOICES_LIMIT = 500
+COMPANY_OPTIONS_LIMIT = 50
 HISTORY_LIMIT = 50
 SOURCE_LABELS = dict(Source.choices)
 
@@ -91,17 +92,47 @@ def lead_external_links(*, lead: Lead) -> list[dict[str, Any]]:
     )
 
 
-def company_choices(*, user, include_id: int | None = None) -> list[tuple[int, str]]:
-    """The user's companies for a <select>, by name, bounded; ``include_id`` is always in."""
+def _company_label(name: str, domain: str) -> str:
+    return f"{name} ({domain})" if domain else name
+
+
+def company_choices(*, user, include_id: int | None = None) -> tuple[list[tuple[int, str]], bool]:
+    """The user's companies for a <select>, by name, bounded; ``include_id`` is always in.
+
+    Also says whether the list was cut short, so the page can offer a search instead.
+    """
     rows = list(
         Company.objects.filter(user=user)
         .order_by("name", "id")
-        .values_list("id", "name", "domain")[:COMPANY_CHOICES_LIMIT]
+        .values_list("id", "name", "domain")[: COMPANY_CHOICES_LIMIT + 1]
     )
+    truncated = len(rows) > COMPANY_CHOICES_LIMIT
+    rows = rows[:COMPANY_CHOICES_LIMIT]
     if include_id is not None and all(r[0] != include_id for r in rows):
         extra = Company.objects.filter(user=user, id=include_id).values_list("id", "name", "domain")
         rows = list(extra) + rows
-    return [(pk, f"{name} ({domain})" if domain else name) for pk, name, domain in rows]
+    return [(pk, _company_label(name, domain)) for pk, name, domain in rows], truncated
+
+
+def company_options(
+    *, user, q: str, include_id: int | None = None
+) -> tuple[list[tuple[int, str]], bool]:
+    """The user's companies whose name or domain contains ``q``, by name, for a picker, and
+    whether more match than it shows.
+
+    ``include_id`` (the current choice) stays first, so narrowing the list never drops it.
+    """
+    matches = Company.objects.filter(user=user)
+    if q:
+        matches = matches.filter(Q(name__icontains=q) | Q(domain__icontains=q))
+    limit = COMPANY_OPTIONS_LIMIT
+    rows = list(matches.order_by("name", "id").values_list("id", "name", "domain")[: limit + 1])
+    more = len(rows) > limit
+    rows = rows[:limit]
+    if include_id is not None and all(r[0] != include_id for r in rows):
+        current = Company.objects.filter(user=user, id=include_id)
+        rows = list(current.values_list("id", "name", "domain")) + rows
+    return [(pk, _company_label(name, domain)) for pk, name, domain in rows], more
 
 
 def company_get(*, user, company_id: int) -> Company:

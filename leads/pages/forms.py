@@ -58,9 +58,14 @@ class CompanyChoiceField(forms.ModelChoiceField):
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(queryset=Company.objects.none(), **kwargs)
 
+    # Whether the <select> holds only the first companies (the page then offers a search),
+    # and which empty option the search's results start with (see COMPANY_EMPTY_LABELS).
+    truncated = False
+    finder_empty = ""
+
     def set_user(self, user, include_id: int | None = None) -> None:
         self.queryset = Company.objects.filter(user=user)
-        choices = page_selectors.company_choices(user=user, include_id=include_id)
+        choices, self.truncated = page_selectors.company_choices(user=user, include_id=include_id)
         empty = [("", self.empty_label)] if self.empty_label is not None else []
         self.widget.choices = empty + choices
 
@@ -143,6 +148,7 @@ class LeadCreateForm(LeadForm):
         company.required = False
         company.label = "Existing company"
         company.empty_label = "+ New company…"
+        company.finder_empty = "new"
         company.set_user(user)
 
     def clean_new_company_domain(self) -> str:

@@ -98,6 +98,9 @@ def lead_list(request: HttpRequest) -> HttpResponse:
             has_any = page_selectors.lead_has_any(user=request.user)
     selected_company = filterset.form.data.get("company_id", "")
     include = int(selected_company) if selected_company.isdigit() else None
+    companies, companies_truncated = page_selectors.company_choices(
+        user=request.user, include_id=include if include and include <= MAX_ID else None
+    )
     context = {
         "page": page,
         "errors": errors,
@@ -106,9 +109,8 @@ def lead_list(request: HttpRequest) -> HttpResponse:
         "orders": page_selectors.ORDERS,
         "order_label": page_selectors.ORDERS[order],
         "statuses": STATUSES,
-        "companies": page_selectors.company_choices(
-            user=request.user, include_id=include if include and include <= MAX_ID else None
-        ),
+        "companies": companies,
+        "companies_truncated": companies_truncated,
         "filtered": filtered,
         "has_any": has_any,
         "cursor": cursor,
@@ -306,11 +308,38 @@ def lead_delete(request: HttpRequest, id: int) -> HttpResponse:
 # --- Companies --------------------------------------------------------------------------------
 
 
+def _search_term(raw: str) -> str:
+    q = raw.strip()[:200]
+    return "".join(ch for ch in q if ord(ch) >= 32)
+
+
+# The empty first option each company <select> has, by the ``empty`` parameter.
+COMPANY_EMPTY_LABELS = {"any": "Any company", "new": "+ New company…"}
+
+
+@login_required
+@require_http_methods(["GET", "HEAD"])
+def company_options(request: HttpRequest) -> HttpResponse:
+    """The <option>s of a company <select> narrowed to a search (htmx swaps them in)."""
+    q = _search_term(request.GET.get("find", ""))
+    # The picker sends its <select> along: named company (forms) or company_id (filters).
+    raw = request.GET.get("company") or request.GET.get("company_id") or ""
+    selected = int(raw) if raw.isdigit() and 0 < int(raw) <= MAX_ID else None
+    options, more = page_selectors.company_options(user=request.user, q=q, include_id=selected)
+    context = {
+        "options": options,
+        "selected": selected,
+        "empty_label": COMPANY_EMPTY_LABELS.get(request.GET.get("empty", "")),
+        "q": q,
+        "more": more,
+    }
+    return render(request, "leads/_company_options.html", context)
+
+
 @login_required
 @require_http_methods(["GET", "HEAD"])
 def company_list(request: HttpRequest) -> HttpResponse:
-    q = request.GET.get("q", "").strip()[:200]
-    q = "".join(ch for ch in q if ord(ch) >= 32)
+    q = _search_term(request.GET.get("q", ""))
     cursor = _cursor(request.GET.get("cursor"))
     page = page_selectors.company_page(
         user=request.user, q=q or None, cursor=cursor, limit=PAGE_SIZE

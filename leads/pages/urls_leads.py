@@ -13,6 +13,7 @@ urlpatterns = [
     path("leads/<int:id>/status/", views.lead_status, name="lead-status"),
     path("leads/<int:id>/delete/", views.lead_delete, name="lead-delete"),
     path("companies/", views.company_list, name="company-list"),
+    path("companies/options/", views.company_options, name="company-options"),
     path("companies/new/", views.company_create, name="company-create"),
     path("companies/<int:id>/", views.company_detail, name="company-detail"),
     path("companies/<int:id>/delete/", views.company_delete, name="company-delete"),

@@ -262,3 +262,37 @@ def test_a_second_user_sees_nothing_of_the_first(signed_in):
     # The first user still sees their own.
     page = first.go(f"/leads/{leads[0].pk}/")
     expect(page.get_by_test_id("lead-name")).to_have_text("Ann Archer")
+
+
+def test_pick_a_company_beyond_the_list_by_typing(signed_in, monkeypatch):
+    from leads import page_selectors
+
+    monkeypatch.setattr(page_selectors, "COMPANY_CHOICES_LIMIT", 2)
+    session = signed_in("rep")
+    for name in ("Alpha", "Beta", "Gamma", "Zeta Works"):
+        CompanyFactory(user=session.user, name=name, domain="")
+    lead = make_lead(user=session.user, company=CompanyFactory(user=session.user, name="Aaron"))
+    page = session.go("/leads/new/")
+    select = page.get_by_label("Existing company")
+    expect(select.locator("option", has_text="Zeta Works")).to_have_count(0)
+    page.get_by_label("Find a company by name or domain").fill("zeta")
+    expect(select.locator("option")).to_have_count(2)  # "+ New company…" and Zeta Works
+    select.select_option(label="Zeta Works")
+    expect(page.get_by_label("New company name")).to_be_hidden()
+    page.get_by_label("Email").fill("zed@zeta.example")
+    page.get_by_test_id("create-lead").click()
+    expect(page.get_by_role("heading", name="zed@zeta.example")).to_be_visible()
+    created = Lead.objects.get(email="zed@zeta.example")
+    assert created.company.name == "Zeta Works"
+
+    # The lead page's inline company edit searches the same way.
+    page = session.go(f"/leads/{lead.pk}/")
+    page.get_by_test_id("edit-company").click()
+    page.get_by_label("Find a company by name or domain").fill("gam")
+    page.locator("#field-company select").select_option(label="Gamma")
+    page.get_by_test_id("save-company").click()
+    expect(page.get_by_test_id("edit-company")).to_contain_text("Gamma")
+    lead.refresh_from_db()
+    assert lead.company.name == "Gamma"
+    assert session.console_errors == []
+    session.screenshot("company-picker")

@@ -309,6 +309,89 @@ def test_create_form_lists_only_my_companies(web, company, other_user):
     assert f'value="{theirs.pk}"' not in body
 
 
+# --- company picker past the <select>'s limit -------------------------------------------------
+
+
+@pytest.fixture
+def many_companies(user, monkeypatch):
+    """Four companies with a <select> limit of two: the picker has to search for the rest."""
+    from leads import page_selectors
+
+    monkeypatch.setattr(page_selectors, "COMPANY_CHOICES_LIMIT", 2)
+    return [
+        CompanyFactory(user=user, name=name, domain=domain)
+        for name, domain in (
+            ("Alpha", "alpha.io"),
+            ("Beta", ""),
+            ("Gamma Labs", "gamma.dev"),
+            ("Zeta Works", "zeta.com"),
+        )
+    ]
+
+
+def test_company_select_offers_a_search_only_when_cut_short(web, user, many_companies):
+    body = web.get("/leads/new/").content.decode()
+    assert 'id="id_company-find"' in body and "Zeta Works" not in body
+    assert 'hx-vals=\'{"empty": "new"}\'' in body
+    body = web.get("/leads/").content.decode()
+    assert 'id="f-company-find"' in body and "Zeta Works" not in body
+    # The search box never becomes a filter in the URL: it belongs to no form.
+    assert 'form="f-company-find-detached"' in body
+    Company.objects.filter(name__in=["Gamma Labs", "Zeta Works"]).delete()
+    assert "-find" not in web.get("/leads/new/").content.decode()
+
+
+def test_company_options_search_by_name_or_domain(web, user, other_user, many_companies):
+    _alpha, beta, _gamma, zeta = many_companies
+    CompanyFactory(user=other_user, name="Zeta Theirs", domain="zeta-theirs.com")
+    body = web.get("/companies/options/", {"find": "zeta", "empty": "any"}).content.decode()
+    assert body.startswith('<option value="">Any company</option>')
+    assert f'<option value="{zeta.pk}">Zeta Works (zeta.com)</option>' in body
+    assert "Theirs" not in body and "Alpha" not in body
+    body = web.get("/companies/options/", {"find": "GAMMA.d"}).content.decode()
+    assert "Gamma Labs" in body and "Any company" not in body
+    # The current choice stays in the list and stays selected while the search narrows.
+    body = web.get("/companies/options/", {"find": "zeta", "company": beta.pk}).content.decode()
+    assert f'<option value="{beta.pk}" selected>Beta</option>' in body
+    assert "Zeta Works" in body
+    body = web.get("/companies/options/", {"find": "nothing like it"}).content.decode()
+    assert "No company matches “nothing like it”" in body
+    body = web.get("/companies/options/", {"find": "<b>x</b>"}).content.decode()
+    assert "<b>" not in body and "&lt;b&gt;" in body
+
+
+def test_company_options_never_show_another_users_company(web, other_user, many_companies):
+    theirs = CompanyFactory(user=other_user, name="Hidden Inc")
+    for params in ({"company": theirs.pk}, {"company_id": theirs.pk, "find": "hidden"}):
+        body = web.get("/companies/options/", params).content.decode()
+        assert "Hidden" not in body and f'value="{theirs.pk}"' not in body
+
+
+def test_company_options_are_bounded(web, user, monkeypatch):
+    from leads import page_selectors
+
+    monkeypatch.setattr(page_selectors, "COMPANY_OPTIONS_LIMIT", 3)
+    for i in range(5):
+        CompanyFactory(user=user, name=f"Firm {i}")
+    body = web.get("/companies/options/", {"find": "firm"}).content.decode()
+    assert body.count('<option value="') - body.count('<option value="" disabled') == 3
+    assert "more match: type more of the name" in body
+    body = web.get("/companies/options/", {"find": "firm 1"}).content.decode()
+    assert "Firm 1" in body and "more match" not in body
+
+
+def test_create_with_a_company_beyond_the_select(web, user, many_companies):
+    zeta = many_companies[-1]
+    response = web.post("/leads/new/", {"email": "z@zeta.com", "status": "new", "company": zeta.pk})
+    assert response.status_code == 302
+    assert Lead.objects.get(user=user).company == zeta
+
+
+def test_company_options_need_sign_in(client):
+    response = client.get("/companies/options/", {"find": "a"})
+    assert response.status_code == 302
+
+
 # --- lead page --------------------------------------------------------------------------------
 
 

@@ -61,6 +61,10 @@
       if (newCompany.hidden === false) newCompany.querySelector("input").focus();
     });
     toggle();
+    // A company search (leads/_company_finder.html) replaces the options: the choice may change.
+    document.addEventListener("htmx:afterSettle", function (event) {
+      if (event.detail.elt === company) toggle();
+    });
   }
 
   // --- Inline edits on the lead page (htmx; app.js swaps in 422 re-renders). ---
