@@ -205,6 +205,11 @@ SYNC_MAX_ATTEMPTS = env_int("SYNC_MAX_ATTEMPTS", 8, minimum=1)
 SYNC_RETRY_DELAY = env_int("SYNC_RETRY_DELAY", 5, minimum=0)
 SYNC_RETRY_MAX_DELAY = env_int("SYNC_RETRY_MAX_DELAY", 600, minimum=1)
 SYNC_REQUEUE_AFTER = env_int("SYNC_REQUEUE_AFTER", 120, minimum=1)
+# CSV imports: an active import that shows no sign of life for CSV_IMPORT_STALL_SECONDS (its
+# worker died, or its message was lost) is queued again from its checkpoint, at most
+# CSV_IMPORT_MAX_ATTEMPTS claims in all; then it fails with a message.
+CSV_IMPORT_STALL_SECONDS = env_int("CSV_IMPORT_STALL_SECONDS", 300, minimum=1)
+CSV_IMPORT_MAX_ATTEMPTS = env_int("CSV_IMPORT_MAX_ATTEMPTS", 3, minimum=1)
 
 # --- Celery ---------------------------------------------------------------------------------
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", f"sqla+sqlite:///{DATA_DIR / 'broker.sqlite3'}")
@@ -225,6 +230,7 @@ CELERY_BEAT_SCHEDULE = {
     "housekeeping": {"task": "crm.tasks.housekeeping", "schedule": 3600.0},
     "sync-scheduled": {"task": "integrations.tasks.dispatch_scheduled_syncs", "schedule": 300.0},
     "sync-recover": {"task": "integrations.tasks.recover_stalled_runs", "schedule": 60.0},
+    "csv-import-recover": {"task": "csvimport.tasks.resume_stalled_imports", "schedule": 60.0},
 }
 
 # --- Security -------------------------------------------------------------------------------

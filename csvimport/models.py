@@ -18,6 +18,7 @@ class CsvImport(models.Model):
         SUCCEEDED = "succeeded", "Finished"
         PARTIAL = "partial", "Finished with rejected rows"
         FAILED = "failed", "Failed"
+        CANCELLED = "cancelled", "Cancelled"
 
     ACTIVE_STATES = (State.QUEUED, State.RUNNING)
 
@@ -46,6 +47,11 @@ class CsvImport(models.Model):
     # Checkpoint: index of the first data row not yet committed. A rerun starts here.
     next_row = models.PositiveIntegerField(default=0)
     error = models.TextField(blank=True, default="")
+    # The last sign of life of the job: queued, claimed by a worker, or a batch committed. An
+    # active import that has not moved for CSV_IMPORT_STALL_SECONDS is requeued by the sweep.
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    # How many times a worker has claimed it; past CSV_IMPORT_MAX_ATTEMPTS the sweep gives up.
+    attempts = models.PositiveSmallIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
@@ -62,7 +68,12 @@ class CsvImport(models.Model):
 
     @property
     def is_finished(self) -> bool:
-        return self.state in (self.State.SUCCEEDED, self.State.PARTIAL, self.State.FAILED)
+        return self.state in (
+            self.State.SUCCEEDED,
+            self.State.PARTIAL,
+            self.State.FAILED,
+            self.State.CANCELLED,
+        )
 
     @property
     def unchanged(self) -> int:

@@ -6,15 +6,19 @@ same history as one made in the UI or the API.
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
+from django.db.models import F, Q
 from django.utils import timezone
+from django.utils.timezone import now
 from rest_framework.exceptions import ValidationError as DRFValidationError
 
 from csvimport import parsing
@@ -85,7 +89,7 @@ def csv_import_start(*, csv_import: CsvImport, mapping: Mapping[str, str], mode:
     """Save the mapping and queue the job. False if it was started already."""
     with transaction.atomic():
         started = CsvImport.objects.filter(pk=csv_import.pk, state=CsvImport.State.PENDING).update(
-            mapping=dict(mapping), mode=mode, state=CsvImport.State.QUEUED
+            mapping=dict(mapping), mode=mode, state=CsvImport.State.QUEUED, heartbeat_at=now()
         )
         if started:
             from csvimport.tasks import run_csv_import
@@ -93,6 +97,44 @@ def csv_import_start(*, csv_import: CsvImport, mapping: Mapping[str, str], mode:
             import_id = csv_import.pk
             transaction.on_commit(lambda: run_csv_import.delay(import_id))
     return bool(started)
+
+
+def csv_import_cancel(*, csv_import: CsvImport) -> bool:
+    """Stop a queued or running import. The batches committed so far stay; the job stops
+    before its next batch (it checks the state in the batch's transaction). False if the
+    import had already finished."""
+    stopped = CsvImport.objects.filter(pk=csv_import.pk, state__in=CsvImport.ACTIVE_STATES).update(
+        state=CsvImport.State.CANCELLED, finished_at=now()
+    )
+    csv_import.refresh_from_db()
+    return bool(stopped)
+
+
+def csv_imports_resume_stalled() -> list[int]:
+    """Active imports with no sign of life for CSV_IMPORT_STALL_SECONDS: the ids to queue
+    again (a rerun resumes from the checkpoint and never writes a row twice). Those already
+    claimed CSV_IMPORT_MAX_ATTEMPTS times fail instead, with a message."""
+    cutoff = now() - dt.timedelta(seconds=settings.CSV_IMPORT_STALL_SECONDS)
+    quiet = Q(heartbeat_at__lt=cutoff) | Q(heartbeat_at__isnull=True, created_at__lt=cutoff)
+    stalled = CsvImport.objects.filter(quiet, state__in=CsvImport.ACTIVE_STATES)
+    resumed = []
+    for import_id, attempts, next_row in stalled.values_list("id", "attempts", "next_row"):
+        if attempts >= settings.CSV_IMPORT_MAX_ATTEMPTS:
+            CsvImport.objects.filter(pk=import_id, state__in=CsvImport.ACTIVE_STATES).update(
+                state=CsvImport.State.FAILED,
+                finished_at=now(),
+                error=(
+                    f"The import stopped responding {attempts} times, at row {next_row + 2}; "
+                    "the rows before it are saved. Import the rest again as a new file."
+                ),
+            )
+            continue
+        # Touching the heartbeat keeps the next sweep from queueing it twice meanwhile.
+        if CsvImport.objects.filter(quiet, pk=import_id, state__in=CsvImport.ACTIVE_STATES).update(
+            heartbeat_at=now()
+        ):
+            resumed.append(import_id)
+    return resumed
 
 
 # --- one row ------------------------------------------------------------------------------------
@@ -280,7 +322,7 @@ def _claim(import_id: int) -> CsvImport | None:
     now = timezone.now()
     with transaction.atomic():
         claimed = CsvImport.objects.filter(pk=import_id, state__in=CsvImport.ACTIVE_STATES).update(
-            state=CsvImport.State.RUNNING
+            state=CsvImport.State.RUNNING, heartbeat_at=now, attempts=F("attempts") + 1
         )
         if not claimed:
             return None
@@ -353,8 +395,16 @@ def _commit_batch(
             csv_import.updated += counts.updated
             csv_import.rejected += len(counts.rejections)
             csv_import.next_row = batch[-1][0] + 1
+            csv_import.heartbeat_at = timezone.now()
             csv_import.save(
-                update_fields=["processed", "created", "updated", "rejected", "next_row"]
+                update_fields=[
+                    "processed",
+                    "created",
+                    "updated",
+                    "rejected",
+                    "next_row",
+                    "heartbeat_at",
+                ]
             )
     except Exception:
         companies.forget()

@@ -6,4 +6,5 @@ urlpatterns = [
     path("leads/import/", views.csv_import_upload, name="csv-import"),
     path("leads/import/<int:id>/", views.csv_import_preview, name="csv-import-preview"),
     path("leads/import/<int:id>/progress/", views.csv_import_progress, name="csv-import-progress"),
+    path("leads/import/<int:id>/cancel/", views.csv_import_cancel, name="csv-import-cancel"),
 ]

@@ -5,10 +5,11 @@ Thin doors: csvimport.parsing and csvimport.services do the work, csvimport.sele
 
 from __future__ import annotations
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_http_methods, require_POST
 
 from csvimport import parsing, selectors, services
 from csvimport.models import CsvImport
@@ -131,3 +132,19 @@ def csv_import_progress(request: HttpRequest, id: int) -> HttpResponse:
     }
     template = "csvimport/_progress.html" if request.htmx else "csvimport/progress.html"
     return render(request, template, context)
+
+
+@login_required
+@require_POST
+def csv_import_cancel(request: HttpRequest, id: int) -> HttpResponse:
+    csv_import = selectors.csv_import_get(user=request.user, import_id=id)
+    if services.csv_import_cancel(csv_import=csv_import):
+        saved = csv_import.created + csv_import.updated
+        messages.success(
+            request,
+            f"Import cancelled after {csv_import.processed} of {csv_import.total_rows} rows; "
+            f"the {saved} lead{'s' if saved != 1 else ''} already written stay.",
+        )
+    else:
+        messages.info(request, "This import had already finished; nothing was changed.")
+    return redirect("csv-import-progress", id=csv_import.pk)

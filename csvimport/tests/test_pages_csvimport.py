@@ -222,3 +222,40 @@ def test_posts_need_the_csrf_token(user):
     csv_import.refresh_from_db()
     assert csv_import.state == "pending"
     assert CsvImport.objects.count() == 1
+
+
+def test_cancel_a_running_import_from_its_page(web, user):
+    csv_import = make_import(user, "email\na@x.io\nb@x.io\nc@x.io\n")
+    CsvImport.objects.filter(pk=csv_import.pk).update(
+        state="running", processed=1, created=1, next_row=1
+    )
+    page = web.get(f"/leads/import/{csv_import.pk}/progress/").content.decode()
+    assert 'data-testid="cancel-import"' in page
+    assert f'action="/leads/import/{csv_import.pk}/cancel/"' in page
+    assert web.get(f"/leads/import/{csv_import.pk}/cancel/").status_code == 405
+    response = web.post(f"/leads/import/{csv_import.pk}/cancel/", follow=True)
+    page = response.content.decode()
+    assert "Import cancelled after 1 of 3 rows; the 1 lead already written stay." in page
+    assert 'data-state="cancelled"' in page and "Cancelled at row 3" in page
+    assert "hx-trigger" not in page and "cancel-import" not in page
+    csv_import.refresh_from_db()
+    assert csv_import.state == "cancelled"
+    # Again: the import has finished, nothing changes.
+    response = web.post(f"/leads/import/{csv_import.pk}/cancel/", follow=True)
+    assert "had already finished" in response.content.decode()
+
+
+def test_cancel_another_users_import_is_a_404_and_changes_nothing(web, other_user):
+    theirs = make_import(other_user, "email\na@x.io\n")
+    assert web.post(f"/leads/import/{theirs.pk}/cancel/").status_code == 404
+    theirs.refresh_from_db()
+    assert theirs.state == "queued"
+
+
+def test_cancel_needs_the_csrf_token(user):
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(user)
+    csv_import = make_import(user, "email\na@x.io\n")
+    assert client.post(f"/leads/import/{csv_import.pk}/cancel/").status_code == 403
+    csv_import.refresh_from_db()
+    assert csv_import.state == "queued"

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
+from django.utils import timezone
 
 from csvimport import services
 from csvimport.models import CsvImport, CsvRejection
@@ -234,3 +237,93 @@ def test_start_queues_once_after_commit(user, django_capture_on_commit_callbacks
     csv_import.refresh_from_db()
     assert (csv_import.state, csv_import.mode) == (CsvImport.State.QUEUED, "upsert")
     assert Company.objects.count() == 0
+
+
+# --- cancel and the sweep of stalled imports -------------------------------------------------
+
+
+def test_cancel_a_queued_import_and_the_job_then_does_nothing(user):
+    csv_import = make_import(user, "email\na@x.io\nb@x.io\n")
+    assert services.csv_import_cancel(csv_import=csv_import)
+    assert csv_import.state == "cancelled" and csv_import.finished_at is not None
+    assert run_csv_import(csv_import.pk) == "cancelled"
+    assert Lead.objects.filter(user=user).count() == 0
+    # A finished import cannot be cancelled again, nor changed by trying.
+    assert not services.csv_import_cancel(csv_import=csv_import)
+
+
+def test_cancel_mid_run_keeps_the_committed_batches_and_stops(user, monkeypatch):
+    monkeypatch.setattr(services, "BATCH_SIZE", 2)
+    csv_import = make_import(user, "email\n" + "".join(f"l{i}@x.io\n" for i in range(7)))
+
+    def cancel_after_first_batch(next_row: int) -> None:
+        if next_row == 2:
+            services.csv_import_cancel(csv_import=CsvImport.objects.get(pk=csv_import.pk))
+
+    result = services.csv_import_run(import_id=csv_import.pk, after_batch=cancel_after_first_batch)
+    assert result == "cancelled"
+    csv_import.refresh_from_db()
+    assert (csv_import.processed, csv_import.created, csv_import.next_row) == (2, 2, 2)
+    assert sorted(Lead.objects.filter(user=user).values_list("email", flat=True)) == [
+        "l0@x.io",
+        "l1@x.io",
+    ]
+    assert run_csv_import(csv_import.pk) == "cancelled"
+    assert Lead.objects.filter(user=user).count() == 2
+
+
+def _quiet_for(csv_import, seconds: int) -> None:
+    CsvImport.objects.filter(pk=csv_import.pk).update(
+        heartbeat_at=timezone.now() - dt.timedelta(seconds=seconds)
+    )
+
+
+def test_sweep_requeues_a_stalled_import_once_and_it_resumes(user, settings, monkeypatch):
+    from csvimport import tasks
+
+    settings.CSV_IMPORT_STALL_SECONDS = 60
+    monkeypatch.setattr(services, "BATCH_SIZE", 2)
+    queued = []
+    monkeypatch.setattr(tasks.run_csv_import, "delay", lambda import_id: queued.append(import_id))
+    stalled = make_import(user, "email\n" + "".join(f"s{i}@x.io\n" for i in range(5)))
+    lively = make_import(user, "email\nlive@x.io\n")
+    finished = make_import(user, "email\ndone@x.io\n")
+    assert run_csv_import(finished.pk) == "succeeded"
+
+    def crash(next_row: int) -> None:
+        raise SimulatedCrash
+
+    with pytest.raises(SimulatedCrash):  # the worker dies after the first batch
+        services.csv_import_run(import_id=stalled.pk, after_batch=crash)
+    for csv_import in (stalled, finished):
+        _quiet_for(csv_import, 61)
+    _quiet_for(lively, 30)
+
+    assert tasks.resume_stalled_imports() == 1
+    assert queued == [stalled.pk]
+    assert tasks.resume_stalled_imports() == 0  # the heartbeat was touched: not queued twice
+    assert run_csv_import(stalled.pk) == "succeeded"
+    stalled.refresh_from_db()
+    assert (stalled.processed, stalled.created, stalled.attempts) == (5, 5, 2)
+    assert Lead.objects.filter(user=user, email__startswith="s").count() == 5
+
+
+def test_sweep_gives_up_after_the_attempts_with_a_message(user, settings, monkeypatch):
+    from csvimport import tasks
+
+    settings.CSV_IMPORT_STALL_SECONDS = 60
+    settings.CSV_IMPORT_MAX_ATTEMPTS = 2
+    monkeypatch.setattr(tasks.run_csv_import, "delay", lambda import_id: None)
+    csv_import = make_import(user, "email\na@x.io\n")
+    CsvImport.objects.filter(pk=csv_import.pk).update(state="running", attempts=2, next_row=0)
+    _quiet_for(csv_import, 120)
+    assert tasks.resume_stalled_imports() == 0
+    csv_import.refresh_from_db()
+    assert csv_import.state == "failed"
+    assert "stopped responding 2 times, at row 2" in csv_import.error
+    assert run_csv_import(csv_import.pk) == "failed"
+
+
+def test_the_sweep_runs_from_beat(settings):
+    entries = {e["task"] for e in settings.CELERY_BEAT_SCHEDULE.values()}
+    assert "csvimport.tasks.resume_stalled_imports" in entries
