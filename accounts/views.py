@@ -1,4 +1,5 @@
-"""The API tokens page: create (shown once), name, expiry, revoke."""
+"""The sign-in page (throttled) and the API tokens page: create (shown once), name, expiry,
+revoke."""
 
 from __future__ import annotations
 
@@ -6,12 +7,14 @@ import secrets
 from datetime import timedelta
 
 from django import forms
+from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
+from accounts.login_throttle import ThrottledAuthenticationForm, mark_throttled
 from accounts.models import ApiToken
 from accounts.services import api_token_create, api_token_revoke
 
@@ -84,3 +87,12 @@ def token_revoke(request: HttpRequest, id: int) -> HttpResponse:
         raise Http404
     api_token_revoke(token=token)
     return redirect("token-list")
+
+
+class LoginView(auth_views.LoginView):
+    """Django's sign-in page; repeated failures are refused a while (accounts.login_throttle)."""
+
+    authentication_form = ThrottledAuthenticationForm
+
+    def form_invalid(self, form):
+        return mark_throttled(super().form_invalid(form), form)

@@ -34,7 +34,7 @@ USE_I18N = False
 LANGUAGE_CODE = "en-us"
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "accounts.admin_config.CrmAdminConfig",  # django.contrib.admin, sign-in throttled
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -54,6 +54,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "crm.middleware.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -165,6 +166,8 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "SWAGGER_UI_DIST": "SIDECAR",
+    # No validator badge: it would load an image from swagger.io (and send it the schema URL).
+    "SWAGGER_UI_SETTINGS": {"deepLinking": True, "validatorUrl": None},
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
@@ -238,13 +241,39 @@ SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = False  # htmx and the API docs read it to send X-CSRFToken
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
-SECURE_PROXY_SSL_HEADER = (
-    ("HTTP_X_FORWARDED_PROTO", "https") if env_bool("BEHIND_TLS_PROXY", False) else None
-)
-SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", False)
+SECURE_REFERRER_POLICY = "same-origin"
+# Trust X-Forwarded-Proto (and the proxy's X-Forwarded-For entry) only when told a proxy sets it.
+BEHIND_TLS_PROXY = env_bool("BEHIND_TLS_PROXY", False)
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if BEHIND_TLS_PROXY else None
+# HTTPS-only defaults whenever the app is served to the world: DEBUG off and a host name other
+# than this machine's. A laptop install answers only on loopback names over plain HTTP
+# (`make run`), where Secure cookies and a redirect to https:// would lock everyone out.
+LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "[::1]", "::1"}
+SERVED_PUBLICLY = not DEBUG and not set(ALLOWED_HOSTS) <= LOOPBACK_HOSTS
+SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", SERVED_PUBLICLY)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
-SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", False)
-SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0, minimum=0)
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", SERVED_PUBLICLY)
+# Load balancers probe health over plain HTTP.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+# Browsers ignore HSTS over plain HTTP, and Django sends it only on HTTPS responses.
+SECURE_HSTS_SECONDS = env_int(
+    "SECURE_HSTS_SECONDS", 31_536_000 if SERVED_PUBLICLY else 0, minimum=0
+)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", True)
+# Sent on every response by crm.middleware: scripts, styles, images and requests from this
+# origin only; no inline script or style attribute (templates and static/js keep to that).
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "connect-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'self'; "
+    "object-src 'none'"
+)
+# Sign-in throttling (accounts.login_throttle): after this many failed sign-ins for one username,
+# or from one address, within LOGIN_FAILURE_WINDOW seconds, sign-in is refused until the
+# window ends, even with the right password.
+LOGIN_MAX_FAILURES = env_int("LOGIN_MAX_FAILURES", 5, minimum=1)
+LOGIN_MAX_FAILURES_PER_IP = env_int("LOGIN_MAX_FAILURES_PER_IP", 5, minimum=1)
+LOGIN_FAILURE_WINDOW = env_int("LOGIN_FAILURE_WINDOW", 900, minimum=1)
 
 # --- Logging --------------------------------------------------------------------------------
 LOG_LEVEL = env_str("LOG_LEVEL", "INFO").upper()

@@ -7,6 +7,8 @@ one atomic increment:
 * scaled out (Redis cache), ``cache.add`` + ``cache.incr``, shared by every web process;
 * on the embedded default, an UPSERT into a small SQLite file of its own, beside the main
   database, so counting never competes with real writes for the database's write lock.
+
+The same fixed-window counters count failed sign-ins (``accounts.login_throttle``).
 """
 
 from __future__ import annotations
@@ -61,6 +63,17 @@ class _SQLiteCounters:
         ).fetchone()
         return count
 
+    def count(self, key: str, window: int) -> int:
+        db = self._connection(Path(settings.RATE_LIMIT_DB))
+        row = db.execute(
+            "SELECT count FROM hits WHERE key = ? AND window = ?", (key, window)
+        ).fetchone()
+        return row[0] if row else 0
+
+    def clear(self, key: str) -> None:
+        db = self._connection(Path(settings.RATE_LIMIT_DB))
+        db.execute("DELETE FROM hits WHERE key = ?", (key,))
+
 
 def _cache_hit(key: str, window: int, period: int) -> int:
     window_key = f"throttle:{key}:{window}"
@@ -76,6 +89,35 @@ def _cache_hit(key: str, window: int, period: int) -> int:
 _sqlite_counters = _SQLiteCounters()
 
 
+def window_hit(key: str, period: int, now: float | None = None) -> int:
+    """Count one event for ``key`` in the current window of ``period`` seconds: the new total."""
+    window = int((time.time() if now is None else now) // period)
+    if settings.RATE_LIMIT_DB:
+        return _sqlite_counters.hit(key, window)
+    return _cache_hit(key, window, period)
+
+
+def window_count(key: str, period: int) -> int:
+    """Events counted for ``key`` so far in the current window."""
+    window = int(time.time() // period)
+    if settings.RATE_LIMIT_DB:
+        return _sqlite_counters.count(key, window)
+    return cache.get(f"throttle:{key}:{window}", 0)
+
+
+def window_clear(key: str, period: int) -> None:
+    if settings.RATE_LIMIT_DB:
+        _sqlite_counters.clear(key)
+    else:
+        cache.delete(f"throttle:{key}:{int(time.time() // period)}")
+
+
+def window_remaining(period: int) -> float:
+    """Seconds until the current window of ``period`` seconds ends."""
+    now = time.time()
+    return (int(now // period) + 1) * period - now
+
+
 class UserRateLimit(BaseThrottle):
     def __init__(self) -> None:
         self.limit, self.period = parse_rate(settings.API_RATE_LIMIT)
@@ -88,13 +130,8 @@ class UserRateLimit(BaseThrottle):
         else:
             key = f"ip{self.get_ident(request)}"
         now = time.time()
-        window = int(now // self.period)
-        if settings.RATE_LIMIT_DB:
-            count = _sqlite_counters.hit(key, window)
-        else:
-            count = _cache_hit(key, window, self.period)
-        if count > self.limit:
-            self._wait = (window + 1) * self.period - now
+        if window_hit(key, self.period, now) > self.limit:
+            self._wait = (int(now // self.period) + 1) * self.period - now
             return False
         return True
 

@@ -1,0 +1,161 @@
+"""Repeated failed sign-ins are refused for a while, on the web sign-in page and the admin's."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.test import Client
+
+from crm import throttling
+
+pytestmark = pytest.mark.django_db
+
+PASSWORD = "the-right-password-42"
+LOGIN = "/accounts/login/"
+ADMIN_LOGIN = "/admin/login/"
+
+
+@pytest.fixture
+def clock(monkeypatch):
+    """The counters' clock, moved by hand: ``clock.now += 900``."""
+    fake = SimpleNamespace(now=1_800_000_000.0)
+    monkeypatch.setattr(throttling, "time", SimpleNamespace(time=lambda: fake.now))
+    return fake
+
+
+def _user(username: str, **extra):
+    return get_user_model().objects.create_user(username, password=PASSWORD, **extra)
+
+
+def _sign_in(username: str, password: str, *, ip: str = "192.0.2.1", path: str = LOGIN, **meta):
+    client = Client(REMOTE_ADDR=ip, **meta)
+    response = client.post(path, {"username": username, "password": password})
+    return response, client
+
+
+def _signed_in(client: Client) -> bool:
+    return "_auth_user_id" in client.session
+
+
+@pytest.mark.parametrize("counter", ["sqlite", "cache"])
+def test_five_failures_lock_the_username_even_with_the_right_password(settings, clock, counter):
+    if counter == "cache":
+        settings.RATE_LIMIT_DB = ""
+        settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    _user("alice")
+    for attempt in range(4):
+        response, _ = _sign_in("alice", f"guess-{attempt}", ip=f"198.51.100.{attempt}")
+        assert response.status_code == 200
+        assert "didn't match" in response.content.decode()
+    # The fifth failure reaches the limit: from now on the answer is "wait".
+    response, _ = _sign_in("alice", "guess-4", ip="198.51.100.4")
+    assert response.status_code == 429
+    response, client = _sign_in("alice", PASSWORD, ip="203.0.113.9")
+    assert response.status_code == 429
+    assert not _signed_in(client)
+    assert 1 <= int(response["Retry-After"]) <= 900
+    assert "Too many failed sign-ins. Try again in" in response.content.decode()
+    assert 'role="alert"' in response.content.decode()
+    # Usernames are counted whatever their case.
+    assert _sign_in("ALICE", PASSWORD, ip="203.0.113.10")[0].status_code == 429
+
+    clock.now += 900  # the window has passed
+    response, client = _sign_in("alice", PASSWORD, ip="203.0.113.9")
+    assert response.status_code == 302
+    assert _signed_in(client)
+
+
+def test_five_failures_from_one_address_lock_that_address(settings, clock):
+    _user("bob")
+    for attempt in range(5):
+        _sign_in(f"nobody{attempt}", "guess", ip="192.0.2.50")
+    # Not the username's fault: bob is refused from that address, whatever it claims to relay.
+    response, client = _sign_in("bob", PASSWORD, ip="192.0.2.50", HTTP_X_FORWARDED_FOR="10.9.9.9")
+    assert response.status_code == 429
+    assert not _signed_in(client)
+    # ...and may sign in from anywhere else.
+    response, client = _sign_in("bob", PASSWORD, ip="192.0.2.51")
+    assert response.status_code == 302
+    assert _signed_in(client)
+
+
+def test_behind_a_proxy_the_address_is_the_one_the_proxy_saw(settings, clock):
+    settings.BEHIND_TLS_PROXY = True
+    _user("bob")
+    for attempt in range(5):
+        _sign_in(
+            f"nobody{attempt}", "guess", ip="10.0.0.1", HTTP_X_FORWARDED_FOR="1.1.1.1, 7.7.7.7"
+        )
+    # Same proxy, another client: not locked. The client's own entry (1.1.1.1) is ignored.
+    response, _ = _sign_in("bob", PASSWORD, ip="10.0.0.1", HTTP_X_FORWARDED_FOR="1.1.1.1, 8.8.8.8")
+    assert response.status_code == 302
+    response, _ = _sign_in("bob", PASSWORD, ip="10.0.0.1", HTTP_X_FORWARDED_FOR="9.9.9.9, 7.7.7.7")
+    assert response.status_code == 429
+
+
+def test_a_successful_sign_in_resets_no_one_elses_count(clock):
+    _user("alice")
+    _user("bob")
+    for attempt in range(4):
+        _sign_in("alice", f"guess-{attempt}", ip="198.51.100.1")
+    # Bob signs in from the same address and from another one.
+    assert _sign_in("bob", PASSWORD, ip="198.51.100.1")[0].status_code == 302
+    assert _sign_in("bob", PASSWORD, ip="198.51.100.2")[0].status_code == 302
+    # Alice's count and the address's count went on: one more failure locks both.
+    assert _sign_in("alice", "guess-5", ip="198.51.100.3")[0].status_code == 429
+    assert _sign_in("alice", PASSWORD, ip="198.51.100.4")[0].status_code == 429
+    assert _sign_in("bob", "wrong", ip="198.51.100.1")[0].status_code == 429
+    assert _sign_in("bob", PASSWORD, ip="198.51.100.1")[0].status_code == 429
+
+
+def test_a_successful_sign_in_clears_its_own_usernames_count(clock):
+    _user("carol")
+    for attempt in range(4):
+        _sign_in("carol", f"typo-{attempt}", ip=f"198.51.100.{attempt}")
+    assert _sign_in("carol", PASSWORD, ip="198.51.100.9")[0].status_code == 302
+    for attempt in range(4):
+        response, _ = _sign_in("carol", f"typo-{attempt}", ip=f"198.51.101.{attempt}")
+        assert response.status_code == 200
+
+
+def test_the_admin_sign_in_is_throttled_too(clock):
+    _user("root", is_staff=True, is_superuser=True)
+    for attempt in range(4):
+        response, _ = _sign_in("root", f"guess-{attempt}", path=ADMIN_LOGIN)
+        assert response.status_code == 200
+    response, _ = _sign_in("root", "guess-4", path=ADMIN_LOGIN)
+    assert response.status_code == 429
+    response, client = _sign_in("root", PASSWORD, path=ADMIN_LOGIN, ip="203.0.113.7")
+    assert response.status_code == 429
+    assert "Too many failed sign-ins" in response.content.decode()
+    assert int(response["Retry-After"]) >= 1
+    assert not _signed_in(client)
+    # The two sign-in pages share the count.
+    assert _sign_in("root", PASSWORD, ip="203.0.113.8")[0].status_code == 429
+    clock.now += 900
+    response, client = _sign_in("root", PASSWORD, path=ADMIN_LOGIN, ip="203.0.113.7")
+    assert response.status_code == 302
+    assert _signed_in(client)
+
+
+def test_the_admin_refusing_a_non_staff_user_is_not_a_failed_guess(clock):
+    _user("rep")
+    for _ in range(6):
+        response, _ = _sign_in("rep", PASSWORD, path=ADMIN_LOGIN)
+        assert response.status_code == 200
+    assert _sign_in("rep", PASSWORD)[0].status_code == 302
+
+
+def test_limits_come_from_settings(settings, clock):
+    settings.LOGIN_MAX_FAILURES = 2
+    settings.LOGIN_FAILURE_WINDOW = 60
+    _user("dave")
+    assert _sign_in("dave", "x", ip="192.0.2.1")[0].status_code == 200
+    response, _ = _sign_in("dave", "y", ip="192.0.2.2")
+    assert response.status_code == 429
+    assert int(response["Retry-After"]) <= 60
+    assert "1 minute." in response.content.decode()
+    clock.now += 60
+    assert _sign_in("dave", PASSWORD, ip="192.0.2.3")[0].status_code == 302
