@@ -185,6 +185,16 @@ def test_inline_edit_shows_the_error_then_saves_the_fix(signed_in):
     email.press("Escape")  # cancel: the old value is back, unchanged
     expect(page.get_by_test_id("edit-email")).to_contain_text("ann@acme.com")
 
+    # The page head follows a saved name or position without a reload.
+    page.get_by_test_id("edit-first_name").click()
+    page.locator("#field-first_name input[name=first_name]").fill("Annie")
+    page.get_by_test_id("save-first_name").click()
+    expect(page.get_by_test_id("lead-name")).to_have_text("Annie Archer")
+    page.get_by_test_id("edit-position").click()
+    page.locator("#field-position input[name=position]").fill("CFO")
+    page.get_by_test_id("save-position").click()
+    expect(page.locator("#head-role")).to_have_text("CFO at Acme Corp")
+
     lead.refresh_from_db()
     assert lead.score == 55 and lead.score_is_manual and lead.email == "ann@acme.com"
     assert _real_errors(session) == []
@@ -292,6 +302,7 @@ def test_pick_a_company_beyond_the_list_by_typing(signed_in, monkeypatch):
     page.locator("#field-company select").select_option(label="Gamma")
     page.get_by_test_id("save-company").click()
     expect(page.get_by_test_id("edit-company")).to_contain_text("Gamma")
+    expect(page.locator("#head-role")).to_have_text("Gamma")
     lead.refresh_from_db()
     assert lead.company.name == "Gamma"
     assert session.console_errors == []
