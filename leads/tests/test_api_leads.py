@@ -615,8 +615,30 @@ def test_search_uses_the_trigram_index_and_agrees_with_a_plain_scan(api, company
             reverse=True,
         )
         assert found == expected, term
-        uses_index = any("MATCH" in q["sql"] for q in ctx.captured_queries)
-        assert uses_index == (len(term) >= 3), term
+        if connection.vendor == "sqlite":
+            uses_index = any("MATCH" in q["sql"] for q in ctx.captured_queries)
+            assert uses_index == (len(term) >= 3), term
+        elif len(term) >= 3:
+            assert _trigram_index_serves(term), term
+
+
+def _trigram_index_serves(term: str) -> bool:
+    """PostgreSQL: whether the pg_trgm index (migration 0004) can answer `q`'s LIKE.
+
+    Whether the planner picks it depends on table statistics (a handful of rows here are
+    cheaper to scan), so the question is asked with sequential scans off.
+    """
+    sql, params = (
+        Lead.objects.filter(search_text__contains=term).values("id").query.sql_with_params()
+    )
+    with connection.cursor() as cursor:
+        cursor.execute("SET enable_seqscan = off")
+        try:
+            cursor.execute(f"EXPLAIN {sql}", params)
+            plan = " ".join(row[0] for row in cursor.fetchall())
+        finally:
+            cursor.execute("RESET enable_seqscan")
+    return "lead_search_trgm" in plan
 
 
 def test_stats_with_q_counts_through_the_trigram_index(api, company):
@@ -625,7 +647,10 @@ def test_stats_with_q_counts_through_the_trigram_index(api, company):
     with CaptureQueriesContext(connection) as ctx:
         body = api.get("/v1/leads/stats", {"q": "quin"}).json()
     assert body["total"] == 2
-    assert any("MATCH" in q["sql"] for q in ctx.captured_queries)
+    if connection.vendor == "sqlite":
+        assert any("MATCH" in q["sql"] for q in ctx.captured_queries)
+    # On PostgreSQL the count is the ORM's LIKE, which the planner serves from the pg_trgm
+    # index when statistics say so (checked in the test above).
 
 
 def test_stats_with_ranges_agree_with_a_plain_count(api, company):
@@ -658,4 +683,6 @@ def test_stats_with_ranges_agree_with_a_plain_count(api, company):
         for row in api.get("/v1/leads", {**params, "limit": "200"}).json()["data"]:
             expected[row["status"]] += 1
         assert body["by_status"] == expected, params
-        assert any("INDEXED BY" in sql for sql in sqls), params
+        if connection.vendor == "sqlite":
+            # PostgreSQL's planner needs no hint: there the ORM's own count is used.
+            assert any("INDEXED BY" in sql for sql in sqls), params
