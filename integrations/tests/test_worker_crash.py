@@ -1,16 +1,23 @@
 """A worker killed (SIGKILL) in the middle of an import: a new worker finishes the run with
-the same result as an uninterrupted one. Real processes, the embedded SQLite database and the
-SQLite-backed broker, a fake Hunter on 127.0.0.1."""
+the same result as an uninterrupted one. Real processes, a fake Hunter on 127.0.0.1, and the
+database and broker the suite runs on: the embedded SQLite database and SQLite-backed broker,
+or (DATABASE_URL and CELERY_BROKER_URL set) a database of its own on that PostgreSQL server
+and a Redis database of its own."""
 
 from __future__ import annotations
 
 import os
+import secrets
 import signal
 import sqlite3
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 
@@ -35,11 +42,58 @@ print(run.pk)
 """
 
 
-def _run_state(db: Path, run_id: int) -> tuple[str, int]:
-    with sqlite3.connect(db, timeout=30) as conn:
-        row = conn.execute(
-            "SELECT state, processed FROM integrations_syncrun WHERE id = ?", (run_id,)
-        ).fetchone()
+def _with_path(url: str, path: str) -> str:
+    return urlunsplit(urlsplit(url)._replace(path=path))
+
+
+class Database:
+    """The workers' database, read here through a plain DB-API connection."""
+
+    def __init__(self, url: str | None, data_dir: Path) -> None:
+        self.url = url
+        self.sqlite_path = data_dir / "db.sqlite3"
+
+    def query(self, sql: str, params: tuple[Any, ...] = ()) -> tuple[Any, ...]:
+        if self.url is None:
+            with sqlite3.connect(self.sqlite_path, timeout=30) as conn:
+                return conn.execute(sql.replace("%s", "?"), params).fetchone()
+        import psycopg
+
+        with psycopg.connect(self.url, autocommit=True) as conn:
+            return conn.execute(sql, params).fetchone()
+
+
+@contextmanager
+def _services(data_dir: Path) -> Iterator[tuple[Database, dict[str, str]]]:
+    """A fresh database (and broker) for the workers; its environment variables."""
+    db_url = os.environ.get("DATABASE_URL", "")
+    broker_url = os.environ.get("CELERY_BROKER_URL", "")
+    env: dict[str, str] = {}
+    created = None
+    if broker_url.startswith("redis://"):
+        # The last Redis database, emptied: nothing another test queued can reach the workers.
+        import redis
+
+        broker_url = _with_path(broker_url, "/15")
+        redis.Redis.from_url(broker_url).flushdb()
+        env["CELERY_BROKER_URL"] = broker_url
+    if db_url.startswith(("postgres://", "postgresql://", "pgsql://")):
+        import psycopg
+
+        created = f"crm_crash_{secrets.token_hex(4)}"
+        with psycopg.connect(db_url, autocommit=True) as conn:
+            conn.execute(f"CREATE DATABASE {created}")
+        env["DATABASE_URL"] = _with_path(db_url, f"/{created}")
+    try:
+        yield Database(env.get("DATABASE_URL"), data_dir), env
+    finally:
+        if created is not None:
+            with psycopg.connect(db_url, autocommit=True) as conn:
+                conn.execute(f"DROP DATABASE IF EXISTS {created} WITH (FORCE)")
+
+
+def _run_state(db: Database, run_id: int) -> tuple[str, int]:
+    row = db.query("SELECT state, processed FROM integrations_syncrun WHERE id = %s", (run_id,))
     return row[0], row[1]
 
 
@@ -62,6 +116,11 @@ def _kill(process: subprocess.Popen) -> None:
 
 
 def test_killed_worker_leaves_a_run_that_a_new_worker_finishes_exactly(tmp_path):
+    with _services(tmp_path) as (db, service_env):
+        _crash_and_recover(tmp_path, db, service_env)
+
+
+def _crash_and_recover(tmp_path: Path, db: Database, service_env: dict[str, str]) -> None:
     fake = FakeHunter().start()
     fake.rate_limits = []
     fake.add_account(KEY)
@@ -75,6 +134,7 @@ def test_killed_worker_leaves_a_run_that_a_new_worker_finishes_exactly(tmp_path)
         "SYNC_LEASE_SECONDS": "3",
         "SYNC_REQUEUE_AFTER": "2",
         "LOG_LEVEL": "WARNING",
+        **service_env,
     }
     manage = [sys.executable, "manage.py"]
     subprocess.run([*manage, "migrate"], cwd=ROOT, env=env, check=True, capture_output=True)
@@ -83,7 +143,6 @@ def test_killed_worker_leaves_a_run_that_a_new_worker_finishes_exactly(tmp_path)
         cwd=ROOT, env=env, check=True, capture_output=True, text=True,
     )  # fmt: skip
     run_id = int(created.stdout.strip().splitlines()[-1])
-    db = tmp_path / "db.sqlite3"
 
     first = _start_worker(env)
     second = None
@@ -108,21 +167,17 @@ def test_killed_worker_leaves_a_run_that_a_new_worker_finishes_exactly(tmp_path)
             _kill(second)
         fake.stop()
 
-    with sqlite3.connect(db) as conn:
-        run = conn.execute(
-            "SELECT state, processed, created, updated, unchanged, failed, attempts "
-            "FROM integrations_syncrun WHERE id = ?",
-            (run_id,),
-        ).fetchone()
-        leads = conn.execute("SELECT COUNT(*), COUNT(DISTINCT search_text) FROM leads_lead")
-        lead_count, _ = leads.fetchone()
-        links = conn.execute(
-            "SELECT COUNT(*), COUNT(DISTINCT vendor_id), COUNT(DISTINCT lead_id) "
-            "FROM integrations_externallink"
-        ).fetchone()
-        events = conn.execute(
-            "SELECT COUNT(*) FROM leads_leadevent WHERE from_status IS NULL"
-        ).fetchone()[0]
+    run = db.query(
+        "SELECT state, processed, created, updated, unchanged, failed, attempts "
+        "FROM integrations_syncrun WHERE id = %s",
+        (run_id,),
+    )
+    (lead_count,) = db.query("SELECT COUNT(*) FROM leads_lead")
+    links = db.query(
+        "SELECT COUNT(*), COUNT(DISTINCT vendor_id), COUNT(DISTINCT lead_id) "
+        "FROM integrations_externallink"
+    )
+    (events,) = db.query("SELECT COUNT(*) FROM leads_leadevent WHERE from_status IS NULL")
     # The same as an uninterrupted run: every record exactly once, counted exactly once.
     assert run[:6] == ("succeeded", LEADS, LEADS, 0, 0, 0), run
     assert run[6] >= 2  # the run really was picked up again
