@@ -1,4 +1,5 @@
 import os
+import uuid
 from pathlib import Path
 
 import pytest
@@ -18,7 +19,16 @@ def _plain_static_storage(settings):
 @pytest.fixture(autouse=True)
 def _isolated_rate_limit(settings, tmp_path):
     # Test databases reuse user ids: give each test its own request counters.
-    settings.RATE_LIMIT_DB = str(tmp_path / "ratelimit.sqlite3")
+    if settings.RATE_LIMIT_DB:
+        settings.RATE_LIMIT_DB = str(tmp_path / "ratelimit.sqlite3")
+    else:
+        # Scaled out (CACHE_URL=redis://…) the counters live in the shared cache, as in
+        # production; a key prefix of the test's own keeps them apart from other tests' and
+        # from the other xdist worker's, which share that Redis.
+        settings.CACHES = {
+            **settings.CACHES,
+            "default": {**settings.CACHES["default"], "KEY_PREFIX": f"t{uuid.uuid4().hex}"},
+        }
 
 
 # --- browser tests ----------------------------------------------------------------------------
