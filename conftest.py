@@ -31,6 +31,26 @@ def _isolated_rate_limit(settings, tmp_path):
         }
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _celery_broker_for_tests():
+    """Where tasks queued by this test process go, set before anything is sent.
+
+    Tests never publish to the embedded default's broker file in DATA_DIR (a developer's
+    running worker would pick the tasks up): on the embedded default the broker is kombu's
+    in-memory transport. When the suite runs on Redis (CELERY_BROKER_URL=redis://…) it stays
+    Redis, as in production, with a queue of this process's own, so the other xdist worker's
+    tasks never reach this process's worker (they belong to the other test database).
+    Tests that need a worker start one in this process (celery.contrib.testing.worker).
+    """
+    from crm.celery import app
+
+    if app.conf.broker_url.startswith(("redis://", "rediss://")):
+        app.conf.task_default_queue = f"crm-tests-{os.getpid()}"
+    else:
+        app.conf.broker_url = "memory://"
+    return app
+
+
 # --- browser tests ----------------------------------------------------------------------------
 # Playwright drives Debian's Chromium (installed by `make test`); it never downloads a browser.
 # Its sync API runs an event loop in this thread, so Django's async-safety check must be off

@@ -27,7 +27,7 @@ def hunter(settings):
 
 @pytest.fixture
 def worker():
-    celery_app.conf.broker_url = "memory://"
+    # The broker is set for the whole test process by the root conftest.
     with start_worker(
         celery_app, pool="threads", concurrency=1, perform_ping_check=False, shutdown_timeout=30
     ):

@@ -28,7 +28,7 @@ INSTANTLY_KEY = "instantly-e2e-key-000111222333"
 
 @pytest.fixture(scope="module")
 def worker() -> Iterator[None]:
-    celery_app.conf.broker_url = "memory://"
+    # The broker is set for the whole test process by the root conftest.
     with start_worker(
         celery_app, pool="threads", concurrency=2, perform_ping_check=False, shutdown_timeout=30
     ):
