@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cksum requirements.txt | cut -d' ' -f1)
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: run setup test lint bench clean browser
+.PHONY: run setup test test-sqlite test-pg lint bench clean browser
 
 $(STAMP): requirements.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -35,10 +35,19 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-## Run the whole suite on a fresh machine.
-test: $(STAMP) lint browser
+## Run the whole suite on a fresh machine: on the embedded SQLite default, then again on
+## PostgreSQL and Redis. PYTEST_ARGS narrows either run, e.g. PYTEST_ARGS="leads -k cursor".
+PYTEST_ARGS ?=
+test: test-sqlite test-pg
+
+## The suite on the embedded default (SQLite, in-memory broker), whatever the shell exports.
+test-sqlite: $(STAMP) lint browser
 	$(BIN)/python manage.py makemigrations --check --dry-run
-	$(BIN)/pytest
+	env -u DATABASE_URL -u CACHE_URL -u CELERY_BROKER_URL $(BIN)/pytest $(PYTEST_ARGS)
+
+## The suite on throwaway PostgreSQL and Redis servers (installed with apt-get when missing).
+test-pg: $(STAMP) browser
+	scripts/with-services.sh $(BIN)/pytest $(PYTEST_ARGS)
 
 ## Load 1,000,000 leads into BENCH_DATA_DIR and time the API; then time import and export.
 BENCH_DATA_DIR ?= /tmp/crm-bench
