@@ -25,7 +25,7 @@ from csvimport import parsing
 from csvimport.models import CsvImport, CsvRejection
 from leads.models import NO_COMPANY_NAME, Company, Lead, Source, Status
 from leads.serializers import normalize_domain
-from leads.services import lead_create, lead_update
+from leads.services import lead_create, lead_update, leads_import_lock
 
 logger = logging.getLogger(__name__)
 
@@ -388,6 +388,8 @@ def _commit_batch(
                 # A second delivery of the task is ahead of us, or the import was stopped.
                 csv_import.refresh_from_db(fields=["state", "next_row"])
                 return False
+            # Another import of this user's (a vendor sync, another file) writes after us.
+            leads_import_lock(user_id=csv_import.user_id)
             counts = _write_batch(csv_import=csv_import, batch=batch, companies=companies)
             CsvRejection.objects.bulk_create(counts.rejections)
             csv_import.processed += len(batch)

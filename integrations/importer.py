@@ -34,6 +34,7 @@ from leads.models import (
     build_search_text,
 )
 from leads.serializers import normalize_domain
+from leads.services import leads_import_lock
 
 # Webmail domains say nothing about the company a person works for.
 WEBMAIL_DOMAINS = frozenset(
@@ -262,6 +263,10 @@ def import_records(
             fresh.append((record, email))
         seen_vendor_ids.add(record.vendor_id)
 
+    if fresh:
+        # Before reading which leads and companies exist: another import of this user's
+        # (another provider, a CSV file) writes after us, never beside us.
+        leads_import_lock(user_id=user_id)
     emails = {email for _, email in fresh if email}
     lead_ids = [linked[r.vendor_id][1] for r, _ in fresh if r.vendor_id in linked]
     leads_by_id: dict[int, Lead] = {}

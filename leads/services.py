@@ -9,7 +9,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from django.db import transaction
+from django.contrib.auth import get_user_model
+from django.db import connection, transaction
 from django.utils import timezone
 
 from leads.models import Company, Lead, LeadEvent, Source, Status, build_search_text
@@ -30,6 +31,21 @@ LEAD_WRITABLE_FIELDS = (
     "custom_attributes",
 )
 COMPANY_WRITABLE_FIELDS = ("name", "domain", "website", "industry", "size", "country_code")
+
+
+def leads_import_lock(*, user_id: int) -> None:
+    """Make the caller the only import writing this user's leads until its transaction ends.
+
+    Imports (vendor syncs, CSV files) read which emails and companies exist, then insert the
+    rest. SQLite already runs one write transaction at a time; on PostgreSQL two imports of
+    one user would both read "not there yet" and then fail on the email index or create a
+    company twice. They queue on the user's row instead (FOR NO KEY UPDATE: inserts that
+    merely reference the user, such as a lead created in the web UI, are not held up).
+    """
+    if not connection.features.has_select_for_update:
+        return  # SQLite: the transaction's IMMEDIATE write lock already orders imports
+    user_model = get_user_model()
+    list(user_model.objects.select_for_update(no_key=True).filter(pk=user_id).values_list("pk"))
 
 
 class CompanyHasLeads(Exception):
