@@ -229,11 +229,18 @@ def import_records(
 
     usable: list[tuple[VendorRecord, str]] = []
     for record in records:
-        vendor_id = str(record.vendor_id or "").strip()[:128]
+        # PostgreSQL stores no NUL character, in text or in JSON: drop them, as _clip does.
+        vendor_id = str(record.vendor_id or "").replace("\x00", "").strip()[:128]
         if not vendor_id:
             result.failures.append((record.email or "?", "the vendor sent a record without an id"))
             continue
         record.vendor_id = vendor_id
+        if any("\x00" in k or "\x00" in v for k, v in record.custom_attributes.items()):
+            record.custom_attributes = {
+                k.replace("\x00", ""): v.replace("\x00", "")
+                for k, v in record.custom_attributes.items()
+                if k.replace("\x00", "")
+            }
         email, problem = _clean_email(record.email)
         if problem:
             result.failures.append((vendor_id, problem))
