@@ -6,6 +6,8 @@ API, the web UI and CSV export.
 
 from __future__ import annotations
 
+import datetime as dt
+
 import django_filters
 from django import forms
 
@@ -26,9 +28,29 @@ def _score_filter() -> IntegerFilter:
     return IntegerFilter(min_value=0, max_value=100)
 
 
-def _date_filter() -> django_filters.DateFilter:
+class DayField(forms.DateField):
+    """A day that bounds a range; the day at the far end of the calendar bounds nothing.
+
+    0001-01-01 and 9999-12-31 are valid dates, but midnight of the first one east of UTC and
+    the day after the last one cannot be computed (a 500); and no lead lies beyond them.
+    """
+
+    def __init__(self, *, unbounded: dt.date, **kwargs) -> None:
+        self.unbounded = unbounded
+        super().__init__(**kwargs)
+
+    def clean(self, value):
+        day = super().clean(value)
+        return None if day == self.unbounded else day
+
+
+class DayFilter(django_filters.DateFilter):
+    field_class = DayField
+
+
+def _date_filter(unbounded: dt.date) -> DayFilter:
     # YYYY-MM-DD only: Django would otherwise also accept forms like 11/22/2026.
-    return django_filters.DateFilter(input_formats=["%Y-%m-%d"])
+    return DayFilter(input_formats=["%Y-%m-%d"], unbounded=unbounded)
 
 
 class SearchField(forms.CharField):
@@ -47,8 +69,8 @@ class LeadFilterSet(django_filters.FilterSet):
     company_id = _id_filter()
     min_score = _score_filter()
     max_score = _score_filter()
-    created_after = _date_filter()
-    created_before = _date_filter()
+    created_after = _date_filter(unbounded=dt.date.min)
+    created_before = _date_filter(unbounded=dt.date.max)
     q = SearchFilter(max_length=200)
     email = django_filters.CharFilter(max_length=254)
 
