@@ -1,11 +1,16 @@
 """OpenAPI descriptions for the pieces drf-spectacular cannot infer."""
 
+import copy
+
 from drf_spectacular.extensions import (
     OpenApiAuthenticationExtension,
+    OpenApiSerializerExtension,
     OpenApiSerializerFieldExtension,
 )
+from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.plumbing import build_basic_type
 from drf_spectacular.types import OpenApiTypes
+from rest_framework import serializers
 
 
 class BearerTokenScheme(OpenApiAuthenticationExtension):
@@ -25,8 +30,12 @@ class CustomAttributesFieldSchema(OpenApiSerializerFieldExtension):
 
     def map_serializer_field(self, auto_schema, direction):
         schema = build_basic_type(OpenApiTypes.OBJECT)
-        schema["additionalProperties"] = {"type": "string", "maxLength": 2000}
+        schema["additionalProperties"] = {"type": "string", "maxLength": 2000, "pattern": NO_NUL}
         schema["maxProperties"] = 100
+        # OpenAPI 3.0 has no propertyNames: the rule for keys can only be said in words.
+        schema["description"] = (
+            "String keys (1 to 100 characters, not only whitespace, no NUL) to string values."
+        )
         return schema
 
 
@@ -42,13 +51,15 @@ class CredentialsFieldSchema(OpenApiSerializerFieldExtension):
     target_class = "integrations.serializers.CredentialsField"
 
     def map_serializer_field(self, auto_schema, direction):
+        from integrations.providers import CREDENTIAL_FIELDS
+
+        shapes = {tuple(names): credentials_schema(names) for names in CREDENTIAL_FIELDS.values()}
         return {
-            "type": "object",
+            "oneOf": list(shapes.values()),
             "writeOnly": True,
             "description": (
                 'Hunter and Instantly: {"api_key"}; Snov.io: {"client_id", "client_secret"}.'
             ),
-            "additionalProperties": {"type": "string"},
         }
 
 
@@ -57,7 +68,188 @@ class VendorIdFieldSchema(OpenApiSerializerFieldExtension):
 
     def map_serializer_field(self, auto_schema, direction):
         return {
-            "oneOf": [{"type": "string", "maxLength": 128}, {"type": "integer", "minimum": 0}],
+            "oneOf": [
+                {"type": "string", "maxLength": 128, "pattern": NO_NUL},
+                {"type": "integer", "format": "int64", "minimum": 0, "maximum": 2**63 - 1},
+            ],
             "nullable": True,
             "description": "The vendor's id, as the vendor gives it.",
+        }
+
+
+# --- Exact string rules, so that clients and fuzzers know what the API accepts ---------------
+# DRF and Django forms strip what Python's str.isspace() calls whitespace before they check a
+# value for blankness, and refuse the NUL character outright.
+_UNICODE_SPACE = r"\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
+_SPACE = r"\t\n\x0b\x0c\r\x1c-\x1f " + _UNICODE_SPACE
+NO_NUL = r"^[^\x00]*$"
+NOT_BLANK = rf"^[^\x00]*[^\x00{_SPACE}][^\x00]*$"
+# A search term: no control character once the surrounding whitespace is stripped.
+SEARCH = rf"^[{_SPACE}]*[^\x00-\x1f]*[{_SPACE}]*$"
+# A credential: printable (no control character anywhere) and not only whitespace.
+PRINTABLE_NOT_BLANK = rf"^[^\x00-\x1f]*[^\x00-\x20{_UNICODE_SPACE}][^\x00-\x1f]*$"
+
+
+def string_schema(*, min_length: int = 0, max_length: int, pattern: str) -> dict:
+    schema = {"type": "string", "maxLength": max_length, "pattern": pattern}
+    if min_length:
+        schema["minLength"] = min_length
+    return schema
+
+
+# OpenAPI links: what a client (or a stateful fuzzer) can do next with the object an operation
+# returns. Keyed by operationId and status; every link takes the new object's id.
+_LEAD_LINKS = ("leads_retrieve", "leads_partial_update", "leads_destroy", "leads_history")
+_COMPANY_LINKS = ("companies_retrieve", "companies_partial_update", "companies_destroy")
+_INTEGRATION_LINKS = (
+    "integrations_retrieve",
+    "integrations_partial_update",
+    "integrations_destroy",
+    "integrations_lists",
+    "integrations_test",
+    "integrations_import",
+    "integrations_export",
+)
+_RUN_LINKS = ("sync_runs_retrieve", "sync_runs_cancel", "sync_runs_failures")
+LINKS: dict[tuple[str, str], dict[str, dict]] = {
+    ("leads_create", "201"): {
+        target: {"operationId": target, "parameters": {"id": "$response.body#/id"}}
+        for target in _LEAD_LINKS
+    },
+    ("companies_create", "201"): {
+        **{
+            target: {"operationId": target, "parameters": {"id": "$response.body#/id"}}
+            for target in _COMPANY_LINKS
+        },
+        "leads_create": {
+            "operationId": "leads_create",
+            "requestBody": {"company_id": "$response.body#/id"},
+            "description": "A lead in the new company.",
+        },
+        "leads_list": {
+            "operationId": "leads_list",
+            "parameters": {"company_id": "$response.body#/id"},
+        },
+    },
+    ("integrations_create", "201"): {
+        target: {"operationId": target, "parameters": {"id": "$response.body#/id"}}
+        for target in _INTEGRATION_LINKS
+    },
+    **{
+        (start, "202"): {
+            target: {"operationId": target, "parameters": {"id": "$response.body#/id"}}
+            for target in _RUN_LINKS
+        }
+        for start in ("integrations_import", "integrations_export")
+    },
+}
+
+
+class ApiAutoSchema(AutoSchema):
+    """drf-spectacular's inspector, plus what it cannot know about this API.
+
+    * a string field of a request body says which strings it refuses (NUL, only whitespace);
+    * a request body of a serializer that refuses unknown fields says so;
+    * a create operation links to what can be done with the object it returns.
+    """
+
+    def _map_serializer_field(self, field, direction, bypass_extensions=False):
+        schema = super()._map_serializer_field(field, direction, bypass_extensions)
+        if (
+            direction == "request"
+            and isinstance(field, serializers.CharField)
+            and schema.get("type") == "string"
+            and not {"format", "enum", "pattern"} & set(schema)
+        ):
+            blank_ok = field.allow_blank or not field.trim_whitespace
+            schema["pattern"] = NO_NUL if blank_ok else NOT_BLANK
+        return schema
+
+    def _map_serializer(self, serializer, direction, bypass_extensions=False):
+        from leads.serializers import StrictFieldsMixin
+
+        schema = super()._map_serializer(serializer, direction, bypass_extensions)
+        if (
+            direction == "request"
+            and isinstance(serializer, StrictFieldsMixin)
+            and schema.get("type") == "object"
+        ):
+            schema["additionalProperties"] = False
+        return schema
+
+    def get_operation(self, *args, **kwargs):
+        operation = super().get_operation(*args, **kwargs)
+        if operation is None:
+            return operation
+        for status, response in operation.get("responses", {}).items():
+            links = LINKS.get((operation["operationId"], status))
+            if links:
+                response["links"] = copy.deepcopy(links)
+        return operation
+
+
+class IntegrationCreateSchema(OpenApiSerializerExtension):
+    """One shape per provider: the credentials a provider takes depend on the provider."""
+
+    target_class = "integrations.serializers.IntegrationCreateSerializer"
+
+    def map_serializer(self, auto_schema, direction):
+        from integrations.providers import CREDENTIAL_FIELDS
+        from integrations.serializers import IntegrationSettingsSerializer
+
+        settings_ref = auto_schema.resolve_serializer(IntegrationSettingsSerializer, direction).ref
+        return {
+            "type": "object",
+            "required": ["provider", "credentials"],
+            "oneOf": [
+                {
+                    "type": "object",
+                    "properties": {
+                        # allOf keeps the one-value enum out of the shared ProviderEnum.
+                        "provider": {"allOf": [{"type": "string", "enum": [str(provider)]}]},
+                        "credentials": credentials_schema(names),
+                        "settings": settings_ref,
+                    },
+                    "required": ["provider", "credentials"],
+                    "additionalProperties": False,
+                }
+                for provider, names in CREDENTIAL_FIELDS.items()
+            ],
+            "description": "Connect a provider: one integration per provider and user.",
+        }
+
+
+def credentials_schema(names) -> dict:
+    return {
+        "type": "object",
+        "writeOnly": True,
+        "properties": {
+            name: string_schema(max_length=500, pattern=PRINTABLE_NOT_BLANK) for name in names
+        },
+        "required": list(names),
+        "additionalProperties": False,
+    }
+
+
+class ExportRequestSchema(OpenApiSerializerExtension):
+    """Either ``lead_ids`` or the lead list's filters (or nothing: every lead), never both."""
+
+    target_class = "integrations.serializers.ExportRequestSerializer"
+
+    def map_serializer(self, auto_schema, direction):
+        whole = auto_schema._map_serializer(self.target, direction, bypass_extensions=True)
+        properties = dict(whole["properties"])
+        lead_ids = {**properties.pop("lead_ids"), "minItems": 1}
+        properties["q"] = {**properties["q"], "pattern": SEARCH}
+        return {
+            "oneOf": [
+                {
+                    "type": "object",
+                    "properties": {"lead_ids": lead_ids},
+                    "required": ["lead_ids"],
+                    "additionalProperties": False,
+                },
+                {"type": "object", "properties": properties, "additionalProperties": False},
+            ],
+            "description": whole.get("description", ""),
         }

@@ -7,7 +7,6 @@ would wrongly say the CRM broke.
 
 from __future__ import annotations
 
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.request import Request
@@ -40,6 +39,7 @@ from leads.api import (
     ID_PATH,
     PAGINATION_PARAMETERS,
     PipelineAPIView,
+    int_param,
 )
 from leads.filters import EmptyFilterSet
 from leads.serializers import ErrorSerializer
@@ -230,9 +230,7 @@ class SyncRunListView(PipelineAPIView):
     @extend_schema(
         operation_id="sync_runs_list",
         parameters=[
-            OpenApiParameter(
-                "integration_id", OpenApiTypes.INT, description="Runs of this integration."
-            ),
+            int_param("integration_id", "Runs of this integration."),
             OpenApiParameter(
                 "state", str, enum=SyncRun.State.values, description="Runs in this state."
             ),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from rest_framework import serializers
@@ -9,7 +10,7 @@ from rest_framework import serializers
 from integrations.models import Integration, Provider, Schedule, SyncRun
 from integrations.providers import CREDENTIAL_FIELDS
 from leads.filters import LeadFilterSet
-from leads.models import Lead
+from leads.models import Lead, Status
 from leads.serializers import MAX_ID, StrictFieldsMixin
 
 MAX_EXPORT_IDS = 10_000
@@ -184,8 +185,11 @@ class TestResultSerializer(serializers.Serializer):
     detail = serializers.CharField(required=False)
 
 
-class ExportRequestSerializer(serializers.Serializer):
-    """Which leads to export: ``lead_ids``, or the list filters, or nothing (all)."""
+class ExportRequestSerializer(StrictFieldsMixin, serializers.Serializer):
+    """Which leads to export: ``lead_ids``, or the list filters, or nothing (all).
+
+    The filters have the lead list's names, rules and JSON types (numbers as numbers).
+    """
 
     lead_ids = serializers.ListField(
         child=serializers.IntegerField(min_value=1, max_value=MAX_ID),
@@ -193,25 +197,18 @@ class ExportRequestSerializer(serializers.Serializer):
         allow_empty=False,
         max_length=MAX_EXPORT_IDS,
     )
-    status = serializers.CharField(required=False)
-    company_id = serializers.JSONField(required=False)
-    min_score = serializers.JSONField(required=False)
-    max_score = serializers.JSONField(required=False)
-    created_after = serializers.CharField(required=False)
-    created_before = serializers.CharField(required=False)
-    q = serializers.CharField(required=False, allow_blank=True)
-    email = serializers.CharField(required=False)
+    status = serializers.ChoiceField(choices=Status.choices, required=False)
+    company_id = serializers.IntegerField(min_value=1, max_value=MAX_ID, required=False)
+    min_score = serializers.IntegerField(min_value=0, max_value=100, required=False)
+    max_score = serializers.IntegerField(min_value=0, max_value=100, required=False)
+    created_after = serializers.DateField(input_formats=["%Y-%m-%d"], required=False)
+    created_before = serializers.DateField(input_formats=["%Y-%m-%d"], required=False)
+    q = serializers.CharField(required=False, allow_blank=True, max_length=200)
+    email = serializers.CharField(required=False, max_length=254)
 
     def __init__(self, *args, user=None, **kwargs):
         super().__init__(*args, **kwargs)
         self.user = user
-
-    def to_internal_value(self, data):
-        if isinstance(data, dict):
-            unknown = sorted(set(data) - set(self.fields))
-            if unknown:
-                raise serializers.ValidationError({name: ["Unknown field."] for name in unknown})
-        return super().to_internal_value(data)
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         lead_ids = attrs.pop("lead_ids", None)
@@ -231,7 +228,10 @@ class ExportRequestSerializer(serializers.Serializer):
                 raise serializers.ValidationError({"lead_ids": [f"No such leads: {shown}."]})
             return {"lead_ids": ids}
         if filters:
-            as_text = {k: ("" if v is None else str(v)) for k, v in filters.items()}
+            # Stored as the list's query parameters, and checked by the list's own rules.
+            as_text = {
+                k: v.isoformat() if isinstance(v, dt.date) else str(v) for k, v in filters.items()
+            }
             filterset = LeadFilterSet(data=as_text)
             if not filterset.is_valid():
                 raise serializers.ValidationError({k: list(v) for k, v in filterset.errors.items()})

@@ -10,7 +10,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from crm.api import MAX_ID, parse_query
+from crm.api import MAX_ID, MAX_LIMIT, parse_query
+from crm.schema import NOT_BLANK, SEARCH, ApiAutoSchema, string_schema
 from leads import selectors, services
 from leads.filters import CompanyFilterSet, EmptyFilterSet, LeadFilterSet
 from leads.models import Source, Status
@@ -41,19 +42,30 @@ E429 = OpenApiResponse(ErrorSerializer, description="Rate limit exceeded; see Re
 COMMON = {401: E401, 429: E429}
 
 
-def _int_param(name: str, description: str, **kwargs) -> OpenApiParameter:
-    return OpenApiParameter(name, OpenApiTypes.INT, description=description, **kwargs)
+def int_param(
+    name: str, description: str, minimum: int = 1, maximum: int = MAX_ID
+) -> OpenApiParameter:
+    schema = {"type": "integer", "format": "int64", "minimum": minimum, "maximum": maximum}
+    return OpenApiParameter(name, schema, description=description)
+
+
+def _text_param(name: str, description: str, max_length: int, blank: bool = False):
+    if blank:
+        schema = string_schema(max_length=max_length, pattern=SEARCH)
+    else:
+        schema = string_schema(min_length=1, max_length=max_length, pattern=NOT_BLANK)
+    return OpenApiParameter(name, schema, description=description)
 
 
 PAGINATION_PARAMETERS = [
-    _int_param("cursor", "The next_cursor of the previous page (objects with id < cursor)."),
-    _int_param("limit", "Page size, 1 to 200 (default 50)."),
+    int_param("cursor", "The next_cursor of the previous page (objects with id < cursor)."),
+    int_param("limit", "Page size, 1 to 200 (default 50).", maximum=MAX_LIMIT),
 ]
 LEAD_FILTER_PARAMETERS = [
     OpenApiParameter("status", str, enum=Status.values, description="One pipeline status."),
-    _int_param("company_id", "Leads of this company."),
-    _int_param("min_score", "Score at least this (0-100, inclusive)."),
-    _int_param("max_score", "Score at most this (0-100, inclusive)."),
+    int_param("company_id", "Leads of this company."),
+    int_param("min_score", "Score at least this (0-100, inclusive).", minimum=0, maximum=100),
+    int_param("max_score", "Score at most this (0-100, inclusive).", minimum=0, maximum=100),
     OpenApiParameter(
         "created_after", OpenApiTypes.DATE, description="Created on or after this day (YYYY-MM-DD)."
     ),
@@ -62,17 +74,20 @@ LEAD_FILTER_PARAMETERS = [
         OpenApiTypes.DATE,
         description="Created on or before this day (YYYY-MM-DD).",
     ),
-    OpenApiParameter(
+    _text_param(
         "q",
-        str,
-        description="Case-insensitive substring of first/last name, email or company name.",
+        "Case-insensitive substring of first/last name, email or company name.",
+        max_length=200,
+        blank=True,
     ),
-    OpenApiParameter("email", str, description="Exact email, case-insensitive."),
+    _text_param("email", "Exact email, case-insensitive.", max_length=254),
 ]
 ID_PATH = [OpenApiParameter("id", OpenApiTypes.INT, OpenApiParameter.PATH)]
 
 
 class PipelineAPIView(APIView):
+    schema = ApiAutoSchema()
+
     @staticmethod
     def object_id(raw: str) -> int:
         """The id from the path; one too large for the database is simply not found."""
@@ -193,8 +208,10 @@ class CompanyListView(PipelineAPIView):
     @extend_schema(
         operation_id="companies_list",
         parameters=[
-            OpenApiParameter("q", str, description="Case-insensitive substring of name or domain."),
-            OpenApiParameter("domain", str, description="Exact domain, case-insensitive."),
+            _text_param(
+                "q", "Case-insensitive substring of name or domain.", max_length=200, blank=True
+            ),
+            _text_param("domain", "Exact domain, case-insensitive.", max_length=253),
             *PAGINATION_PARAMETERS,
         ],
         responses={200: CompanyPageSerializer, 400: E400, **COMMON},

@@ -31,10 +31,30 @@ LEAD_READ_ONLY = {
 COMPANY_READ_ONLY = {"id", "user_id", "lead_count", "created_at", "updated_at"}
 
 
+def _json_type_error(field: serializers.Field, value: Any) -> str | None:
+    """DRF turns 5 into "5" and "5" into 5; the schema says string or integer, so must we."""
+    if value is None:
+        return None
+    if isinstance(field, serializers.CharField) and not isinstance(value, str):
+        return "Not a valid string."
+    if isinstance(field, serializers.IntegerField) and (
+        isinstance(value, bool) or not isinstance(value, int)
+    ):
+        return "A valid integer is required."
+    if isinstance(field, serializers.ListField) and isinstance(value, list):
+        for item in value:
+            error = _json_type_error(field.child, item)
+            if error:
+                return error
+    return None
+
+
 class StrictFieldsMixin:
     """Unknown body fields are a 400 naming them; read-only fields sent back are ignored.
 
     Ignoring the read-only ones lets a client GET an object, change it and send it back.
+    Values must have the JSON type the schema gives: no quiet conversion between strings and
+    numbers.
     """
 
     read_only_names: set[str] = set()
@@ -46,6 +66,14 @@ class StrictFieldsMixin:
                 raise serializers.ValidationError(
                     {name: ["Unknown field."] for name in sorted(unknown)}
                 )
+            wrong = {
+                name: [error]
+                for name, value in data.items()
+                if name in self.fields
+                and (error := _json_type_error(self.fields[name], value)) is not None
+            }
+            if wrong:
+                raise serializers.ValidationError(wrong)
         return super().to_internal_value(data)
 
 
