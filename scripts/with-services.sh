@@ -113,5 +113,11 @@ export CELERY_BROKER_URL="redis://127.0.0.1:$REDIS_PORT/0"
 export CACHE_URL="redis://127.0.0.1:$REDIS_PORT/1"
 echo "PostgreSQL on 127.0.0.1:$PG_PORT, Redis on 127.0.0.1:$REDIS_PORT (in $WORK)"
 
-# Not exec: the trap must still stop the servers when the command ends.
-"$@"
+# In the background, not exec'd: the traps must stop the servers when the command ends, and
+# a TERM or INT sent to this script alone reaches the command at once (bash runs traps only
+# between commands, and `wait` is one it interrupts).
+"$@" <&0 &
+CHILD=$!
+trap 'kill -TERM "$CHILD" 2>/dev/null; wait "$CHILD"; exit 143' TERM
+trap 'kill -INT "$CHILD" 2>/dev/null; wait "$CHILD"; exit 130' INT
+wait "$CHILD"
