@@ -78,13 +78,20 @@ class LeadFilterSet(django_filters.FilterSet):
         model = Lead
         fields: list[str] = []
 
+    @staticmethod
+    def cross_field_errors(cleaned: dict) -> dict[str, list[str]]:
+        """Errors between valid fields (crm.api.parse_query calls this too)."""
+        low, high = cleaned.get("min_score"), cleaned.get("max_score")
+        if low is not None and high is not None and low > high:
+            return {"min_score": ["min_score must not be greater than max_score."]}
+        return {}
+
     @property
     def errors(self):
         errors = dict(super().errors)
         data = self.form.cleaned_data if hasattr(self.form, "cleaned_data") else {}
-        low, high = data.get("min_score"), data.get("max_score")
-        if low is not None and high is not None and low > high and "min_score" not in errors:
-            errors["min_score"] = ["min_score must not be greater than max_score."]
+        for name, messages in self.cross_field_errors(data).items():
+            errors.setdefault(name, messages)
         return errors
 
     def is_valid(self) -> bool:
