@@ -34,7 +34,7 @@ from integrations import providers
 from integrations.records import VendorList
 from leads.tests.factories import UserFactory
 
-pytestmark = [pytest.mark.django_db, pytest.mark.slow]
+pytestmark = pytest.mark.django_db
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "contract"
 # Per operation; the coverage phase adds its own deterministic boundary cases on top.
@@ -203,6 +203,7 @@ def test_the_fuzzed_schema_is_the_served_one(db):
     assert json.loads(response.content) == DOCUMENT
 
 
+@pytest.mark.slow
 @schema.parametrize()
 @settings(max_examples=MAX_EXAMPLES, **HYPOTHESIS)
 def test_every_operation_keeps_the_contract(case, fuzz_token, counted):
@@ -210,6 +211,7 @@ def test_every_operation_keeps_the_contract(case, fuzz_token, counted):
     case.call_and_validate(headers={"Authorization": f"Bearer {fuzz_token}"}, **CHECKS)
 
 
+@pytest.mark.slow
 def test_stateful_links_keep_the_contract(fuzz_token, counted):
     headers = {"Authorization": f"Bearer {fuzz_token}"}
     links = sum(
