@@ -65,6 +65,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--leads", type=int, default=100_000)
     parser.add_argument("--keep", action="store_true", help="keep DATA_DIR afterwards")
+    parser.add_argument("--json", help="also write the figures here (bench/matrix.py reads it)")
     args = parser.parse_args()
 
     data_dir = Path(os.environ["DATA_DIR"])
@@ -86,7 +87,11 @@ def main() -> None:
     )
     try:
         info = json.loads(fakes.stdout.readline())
-        run_bench(args.leads, info)
+        rows = run_bench(args.leads, info)
+        if args.json:
+            keys = ("step", "leads", "seconds", "rate", "peak_mb", "result")
+            figures = [dict(zip(keys, r, strict=True)) for r in rows]
+            Path(args.json).write_text(json.dumps({"rows": figures}))
     finally:
         fakes.stdin.close()
         fakes.wait(timeout=10)
@@ -94,9 +99,10 @@ def main() -> None:
             shutil.rmtree(data_dir, ignore_errors=True)
 
 
-def run_bench(count: int, info: dict) -> None:
+def run_bench(count: int, info: dict) -> list[tuple]:
     from django.conf import settings
     from django.contrib.auth import get_user_model
+    from django.db import connection
 
     from integrations import engine, services
     from leads.models import Lead
@@ -150,12 +156,13 @@ def run_bench(count: int, info: dict) -> None:
     step("export to Instantly", instantly, "export")
     step("export again", instantly, "export")
 
-    print(f"\n{count:,} leads, SQLite, rate limits off, fakes in a separate process\n")
+    print(f"\n{count:,} leads, {connection.vendor}, rate limits off, fakes in a separate process\n")
     print(f"{'step':<28} {'leads':>8} {'seconds':>8} {'leads/s':>9} {'peak MB':>8}  result")
     for name, processed, seconds, rate, peak, result in rows:
         print(f"{name:<28} {processed:>8,} {seconds:>8.1f} {rate:>9,.0f} {peak:>+8.1f}  {result}")
     first, again = rows[0][2], rows[1][2]
     print(f"\nre-import is {first / again:.1f}x faster than the first import")
+    return rows
 
 
 if __name__ == "__main__":

@@ -84,7 +84,12 @@ PG_PASSWORD=$(python3 -c 'import secrets; print(secrets.token_hex(16))')
   || { cat "$WORK/initdb.log" >&2; exit 1; }
 # A test server: durability is worth nothing here, speed is.
 PG_OPTIONS="-c listen_addresses=127.0.0.1 -c port=$PG_PORT -c unix_socket_directories=$PG_DIR"
-PG_OPTIONS+=" -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+# SERVICES_DURABLE=1 (benchmarks) keeps PostgreSQL's defaults: every commit reaches the disk.
+if [ -z "${SERVICES_DURABLE:-}" ]; then
+  PG_OPTIONS+=" -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+else
+  PG_OPTIONS+=" -c shared_buffers=512MB -c effective_cache_size=4GB -c work_mem=16MB"
+fi
 PG_OPTIONS+=" -c max_connections=200"
 PG_STARTED=1
 "${AS_PG[@]}" "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -l "$PG_DIR/server.log" -o "$PG_OPTIONS" \
