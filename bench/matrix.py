@@ -258,7 +258,13 @@ def main() -> None:
         # Re-run this script for PostgreSQL inside throwaway servers, durable as in production.
         others = [b for b in backends if b != "postgresql"]
         results = [bench_backend(b, args, base) for b in others]
-        argv = [a for a in sys.argv[1:] if not a.startswith("--backends")]
+        argv = [
+            f"--sizes={','.join(map(str, args.sizes))}",
+            f"--requests={args.requests}",
+            f"--max-seconds={args.max_seconds}",
+            f"--load-seconds={args.load_seconds}",
+            f"--sync-leads={args.sync_leads}",
+        ]
         env = dict(os.environ, SERVICES_DURABLE="1")
         subprocess.run(
             [
