@@ -14,7 +14,6 @@ clears only its own username's count; the address's count and everyone else's st
 from __future__ import annotations
 
 import hashlib
-import ipaddress
 import math
 
 from django import forms
@@ -23,25 +22,13 @@ from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth.forms import AuthenticationForm
 from django.http import HttpRequest, HttpResponse
 
-from crm.throttling import window_clear, window_count, window_hit, window_remaining
-
-
-def client_address(request: HttpRequest) -> str:
-    """The client's address; an IPv6 client is counted by its /64, which one host usually owns."""
-    address = request.META.get("REMOTE_ADDR", "")
-    if settings.BEHIND_TLS_PROXY:
-        # The proxy appends the address it saw; earlier entries come from the client.
-        forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")[-1].strip()
-        address = forwarded or address
-    try:
-        parsed = ipaddress.ip_address(address)
-    except ValueError:
-        return address or "unknown"
-    if isinstance(parsed, ipaddress.IPv6Address):
-        if parsed.ipv4_mapped:
-            return str(parsed.ipv4_mapped)
-        return str(ipaddress.ip_network(f"{parsed}/64", strict=False))
-    return str(parsed)
+from crm.throttling import (
+    client_address,
+    window_clear,
+    window_count,
+    window_hit,
+    window_remaining,
+)
 
 
 def _user_key(username: str) -> str:

@@ -13,6 +13,7 @@ The same fixed-window counters count failed sign-ins (``accounts.login_throttle`
 
 from __future__ import annotations
 
+import ipaddress
 import sqlite3
 import threading
 import time
@@ -118,6 +119,27 @@ def window_remaining(period: int) -> float:
     return (int(now // period) + 1) * period - now
 
 
+def client_address(request) -> str:
+    """The client's address; an IPv6 client is counted by its /64, which one host usually owns.
+
+    X-Forwarded-For is read only behind a proxy we were told about (BEHIND_TLS_PROXY), and
+    only its last entry, the one that proxy added: earlier entries come from the client.
+    """
+    address = request.META.get("REMOTE_ADDR", "")
+    if settings.BEHIND_TLS_PROXY:
+        forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")[-1].strip()
+        address = forwarded or address
+    try:
+        parsed = ipaddress.ip_address(address)
+    except ValueError:
+        return address or "unknown"
+    if isinstance(parsed, ipaddress.IPv6Address):
+        if parsed.ipv4_mapped:
+            return str(parsed.ipv4_mapped)
+        return str(ipaddress.ip_network(f"{parsed}/64", strict=False))
+    return str(parsed)
+
+
 class UserRateLimit(BaseThrottle):
     def __init__(self) -> None:
         self.limit, self.period = parse_rate(settings.API_RATE_LIMIT)
@@ -128,7 +150,8 @@ class UserRateLimit(BaseThrottle):
         if user is not None and user.is_authenticated:
             key = f"u{user.pk}"
         else:
-            key = f"ip{self.get_ident(request)}"
+            # Not DRF's get_ident: it trusts whatever X-Forwarded-For a client sends.
+            key = f"ip{client_address(request)}"
         now = time.time()
         if window_hit(key, self.period, now) > self.limit:
             self._wait = (int(now // self.period) + 1) * self.period - now

@@ -40,3 +40,15 @@ def test_rate_limit_is_per_user(settings):
     for client in clients:
         assert [client.get("/v1/leads").status_code for _ in range(2)] == [200, 200]
     assert clients[0].get("/v1/leads").status_code == 429
+
+
+def test_anonymous_requests_are_counted_by_address_not_a_forged_header(settings):
+    # /v1/schema is open to anyone; a client cannot dodge the limit by inventing a new
+    # X-Forwarded-For on each request (DRF's own get_ident would trust it).
+    settings.API_RATE_LIMIT = "2/min"
+    settings.BEHIND_TLS_PROXY = False
+    client = Client()
+    codes = [
+        client.get("/v1/schema", HTTP_X_FORWARDED_FOR=f"10.0.0.{i}").status_code for i in range(3)
+    ]
+    assert codes == [200, 200, 429]
