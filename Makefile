@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cksum requirements.txt | cut -d' ' -f1)
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: run setup test test-sqlite test-pg lint bench clean browser
+.PHONY: run run-scaled setup test test-sqlite test-pg lint bench clean browser
 
 $(STAMP): requirements.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -23,6 +23,14 @@ setup: $(STAMP)
 ## Serve the app, a Celery worker and beat at http://127.0.0.1:8000 (Ctrl-C stops all three).
 run: setup
 	$(BIN)/honcho start
+
+## The scaled-out layout on this machine: two web processes (http://127.0.0.1:8001 and :8002),
+## two Celery workers and one beat on throwaway PostgreSQL and Redis (apt-get installs them when
+## missing); migrates, collects static files and creates the first admin first. Ctrl-C stops
+## everything, servers included (docs/deploy.md).
+SCALED_PORT ?= 8001
+run-scaled: $(STAMP)
+	SCALED_PORT=$(SCALED_PORT) scripts/with-services.sh scripts/run-scaled.sh
 
 ## Debian's Chromium for the browser tests (Playwright cannot download browsers here).
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
