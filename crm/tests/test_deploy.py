@@ -1,6 +1,7 @@
 """What docs/deploy.md tells an operator to install works with this code: the example
-environment file passes `check --deploy`, and the systemd units and Procfile.scaled start
-commands that exist, with options the installed gunicorn and Celery accept."""
+environment file passes `check --deploy`; the systemd units and Procfile.scaled start commands
+that exist, with options the installed gunicorn and Celery accept; the nginx example lets the
+largest CSV import through to the port gunicorn listens on."""
 
 from __future__ import annotations
 
@@ -14,7 +15,10 @@ from pathlib import Path
 
 import pytest
 from cryptography.fernet import Fernet
+from django.conf import settings
 from honcho.environ import expand_processes, parse_procfile
+
+from csvimport import parsing
 
 ROOT = Path(__file__).resolve().parents[2]
 ENV_EXAMPLE = ROOT / "deploy" / "env.example"
@@ -209,3 +213,19 @@ def test_run_scaled_script_parses():
         ["bash", "-n", str(ROOT / "scripts" / "run-scaled.sh")], capture_output=True, text=True
     )
     assert result.returncode == 0, result.stderr
+
+
+def test_nginx_example_fits_the_app():
+    conf = (ROOT / "deploy" / "nginx" / "crm.conf").read_text()
+    # Big enough for the largest CSV the import accepts, with room for the multipart form.
+    (size,) = re.findall(r"client_max_body_size (\d+)m;", conf)
+    assert int(size) * 1024 * 1024 > parsing.MAX_BYTES + 64 * 1024
+    assert int(size) * 1024 * 1024 > settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+    # The upstream is where crm-web.service listens.
+    argv = exec_start(read_unit(UNITS / "crm-web.service"))
+    bind = argv[argv.index("--bind") + 1]
+    assert f"server {bind};" in conf
+    # The headers BEHIND_TLS_PROXY makes the app trust are set by nginx, never passed on.
+    assert "proxy_set_header X-Forwarded-Proto $scheme;" in conf
+    assert "proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;" in conf
+    assert "proxy_set_header Host $host;" in conf
