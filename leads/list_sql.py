@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 import orjson
 from django.conf import settings
 from django.db import connection
+from django.utils import timezone
 
 from leads.models import SEARCH_INDEX_TABLE
 
@@ -73,6 +74,10 @@ def lead_where(filters, *, user_id: int, alias: str) -> tuple[list[str], list[An
     return where, params
 
 
+def _ends_in_the_past(day: dt.date | None) -> bool:
+    return day is not None and day < timezone.localdate() - dt.timedelta(days=1)
+
+
 def lead_page_sql(
     filters, *, user_id: int, cursor: int | None, limit: int, oldest_first: bool, trigram: bool
 ) -> tuple[str, list[Any]]:
@@ -92,6 +97,20 @@ def lead_page_sql(
         sql = (
             f'SELECT {_COLUMNS} {_FROM}, "{SEARCH_INDEX_TABLE}" WHERE {" AND ".join(where)} '
             f'ORDER BY "{SEARCH_INDEX_TABLE}"."rowid" {direction} LIMIT %s'
+        )
+    elif connection.vendor == "postgresql" and _ends_in_the_past(filters.created_before):
+        # A range that ends in the past: PostgreSQL takes the matches to be spread evenly
+        # along the id order and walks the primary key down from the newest lead, reading
+        # every newer one first (46 ms for one month at 200,000 leads). List the range from
+        # the (user, created_at, id) index instead, then keep the newest.
+        if cursor is not None:
+            where.append(f'u."id" {after} %s')
+            params.append(cursor)
+        sql = (
+            f'WITH r AS MATERIALIZED (SELECT u."id" FROM "leads_lead" u '  # noqa: S608
+            f"WHERE {' AND '.join(where)}) "
+            f'SELECT {_COLUMNS} {_FROM} WHERE l."id" IN ('
+            f'SELECT "id" FROM r ORDER BY "id" {direction} LIMIT %s) ORDER BY l."id" {direction}'
         )
     else:
         if cursor is not None:
