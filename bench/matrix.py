@@ -76,6 +76,7 @@ def load(env: dict[str, str], *, seconds: int, connections: int) -> dict:
             "4",
             "--log-level",
             "warning",
+            "--no-control-socket",
         ],
         cwd=ROOT,
         env=env,
