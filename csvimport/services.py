@@ -271,11 +271,15 @@ def _write_batch(
     emails = {
         p.lead["email"] for _, _, p in parsed if isinstance(p, ParsedRow) and "email" in p.lead
     }
+    # Locked until the batch commits (PostgreSQL; SQLite's write lock already holds them):
+    # an upsert merges custom attributes from what it reads here, so a change saved in
+    # between must wait rather than be overwritten.
     existing = {
         lead.email: lead
-        for lead in Lead.objects.filter(user=csv_import.user, email__in=emails).select_related(
-            "company"
-        )
+        for lead in Lead.objects.filter(user=csv_import.user, email__in=emails)
+        .select_related("company")
+        .select_for_update(of=("self",))
+        .order_by("pk")
     }
     upsert = csv_import.mode == CsvImport.Mode.UPSERT
     for index, cells, row in parsed:

@@ -17,6 +17,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from integrations.bulk import insert_rows
@@ -218,6 +219,11 @@ def _merge(
     return changes
 
 
+def _locked(leads: QuerySet[Lead]) -> QuerySet[Lead]:
+    # In id order, so two writers locking overlapping leads queue instead of deadlocking.
+    return leads.select_related("company").select_for_update(of=("self",)).order_by("pk")
+
+
 def import_records(
     *, integration: Integration, records: list[VendorRecord], source_label: str
 ) -> PageResult:
@@ -280,15 +286,15 @@ def import_records(
     leads_by_email: dict[str, Lead] = {}
     # Two indexed lookups rather than one OR: the email one repeats the partial unique
     # index's condition (email != ''), without which SQLite scans every lead of the user.
+    # The leads are locked until the page commits (PostgreSQL; SQLite's write lock already
+    # holds everything): the page writes back whole fields of what it read here, so a change
+    # a person saves in between must wait for it, or it would be overwritten with the values
+    # read before it.
     found: list[Lead] = []
     if lead_ids:
-        found += Lead.objects.filter(id__in=lead_ids, user_id=user_id).select_related("company")
+        found += _locked(Lead.objects.filter(id__in=lead_ids, user_id=user_id))
     if emails:
-        found += (
-            Lead.objects.filter(user_id=user_id, email__in=emails)
-            .exclude(email="")
-            .select_related("company")
-        )
+        found += _locked(Lead.objects.filter(user_id=user_id, email__in=emails).exclude(email=""))
     for lead in found:
         leads_by_id[lead.pk] = lead
         if lead.email:

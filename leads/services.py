@@ -11,6 +11,7 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.db import connection, transaction
+from django.http import Http404
 from django.utils import timezone
 
 from leads.models import Company, Lead, LeadEvent, Source, Status, build_search_text
@@ -113,47 +114,63 @@ def lead_update(
     source: str,
     provider: str | None = None,
 ) -> Lead:
-    """Apply a partial update. Setting the status a lead already has is not a change."""
-    now = timezone.now()
-    old_status = lead.status
-    changed: list[str] = []
-    for field, value in data.items():
-        if field not in LEAD_WRITABLE_FIELDS:
-            continue
-        if field == "email":
-            value = (value or "").lower()
-        if field == "company":
-            if value.pk != lead.company_id:
-                lead.company = value
-                changed.append("company")
-            continue
-        if getattr(lead, field) != value:
-            setattr(lead, field, value)
-            changed.append(field)
-    if "score" in data and source != Source.IMPORT and not lead.score_is_manual:
-        # A person chose this score: syncs must not overwrite it from now on.
-        lead.score_is_manual = True
-        changed.append("score_is_manual")
-    if not changed:
-        return lead
-    status_changed = lead.status != old_status
-    if status_changed:
-        lead.status_changed_at = now
-        changed.append("status_changed_at")
-    if {"first_name", "last_name", "email", "company"} & set(changed):
-        _refresh_search_text(lead, lead.company)
-        changed.append("search_text")
-    lead.updated_at = now
-    changed.append("updated_at")
-    if "company" in changed:
-        changed[changed.index("company")] = "company_id"
+    """Apply a partial update. Setting the status a lead already has is not a change.
+
+    ``lead`` is compared with its row as stored now, read again under a lock in the write's
+    own transaction: the caller read it earlier, and an import or another request may have
+    changed it since. Compared with a stale copy, a change would be skipped as "already so"
+    while the row says otherwise, or recorded with the wrong previous status. A lead deleted
+    in between is not found (404 at every door).
+    """
     with transaction.atomic():
+        try:
+            lead.refresh_from_db(from_queryset=_LOCKED_LEADS)
+        except Lead.DoesNotExist:
+            raise Http404("No such lead.") from None
+        now = timezone.now()
+        old_status = lead.status
+        changed: list[str] = []
+        for field, value in data.items():
+            if field not in LEAD_WRITABLE_FIELDS:
+                continue
+            if field == "email":
+                value = (value or "").lower()
+            if field == "company":
+                if value.pk != lead.company_id:
+                    lead.company = value
+                    changed.append("company")
+                continue
+            if getattr(lead, field) != value:
+                setattr(lead, field, value)
+                changed.append(field)
+        if "score" in data and source != Source.IMPORT and not lead.score_is_manual:
+            # A person chose this score: syncs must not overwrite it from now on.
+            lead.score_is_manual = True
+            changed.append("score_is_manual")
+        if not changed:
+            return lead
+        status_changed = lead.status != old_status
+        if status_changed:
+            lead.status_changed_at = now
+            changed.append("status_changed_at")
+        if {"first_name", "last_name", "email", "company"} & set(changed):
+            _refresh_search_text(lead, lead.company)
+            changed.append("search_text")
+        lead.updated_at = now
+        changed.append("updated_at")
+        if "company" in changed:
+            changed[changed.index("company")] = "company_id"
         lead.save(update_fields=changed)
         if status_changed:
             _status_event(
                 lead=lead, from_status=old_status, source=source, provider=provider, at=now
             ).save()
     return lead
+
+
+# The lead's row, locked until the transaction ends (PostgreSQL; on SQLite the IMMEDIATE
+# transaction already holds the write lock), with its company but without locking that.
+_LOCKED_LEADS = Lead.objects.select_related("company").select_for_update(of=("self",))
 
 
 def lead_set_status(*, lead: Lead, status: str, source: str, provider: str | None = None) -> Lead:

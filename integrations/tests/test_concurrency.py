@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -19,7 +20,8 @@ from integrations import engine, importer, services
 from integrations.models import ExternalLink, SyncRun
 from integrations.records import VendorRecord
 from integrations.tests.conftest import ScriptedClient
-from leads.models import NO_COMPANY_NAME, Company, Lead, LeadEvent
+from leads import services as services_leads
+from leads.models import NO_COMPANY_NAME, Company, Lead, LeadEvent, Source
 from leads.tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -146,3 +148,88 @@ def test_two_imports_of_one_user_at_the_same_moment_write_each_person_once(rep, 
         assert links.values("lead_id").distinct().count() == 30
     created = LeadEvent.objects.filter(user=rep, from_status__isnull=True)
     assert created.count() == 30
+
+
+def _merged_person(rep) -> tuple[Lead, ScriptedClient]:
+    """A lead of rep's, and a vendor page with the same person that the import merges into it
+    (filling names and notes, advancing the status, scoring it)."""
+    lead = services_leads.lead_create(
+        user=rep,
+        company=Company.objects.create(user=rep, name="Acme", domain="acme.com"),
+        data={"email": "ann@acme.com"},
+        source=Source.API,
+    )
+    record = VendorRecord(
+        vendor_id="h-1",
+        email="ann@acme.com",
+        first_name="Ann",
+        notes="from the vendor",
+        status_hint="contacted",
+        signals={"confidence": 70, "verification": "valid"},
+    )
+    return lead, ScriptedClient([[record]])
+
+
+def test_a_change_saved_while_an_import_merges_the_same_lead_is_kept(rep, monkeypatch):
+    """The import reads the lead, a person saves a change, the import writes its merge.
+
+    The import writes back whole fields of what it read; unless the person's save waits for
+    the import's page to commit, their change is overwritten with the values read before it
+    (PostgreSQL: the load-with-faults test lost acknowledged PATCHes this way). The page is
+    held for a moment after its read so the save really comes in between.
+    """
+    lead, client = _merged_person(rep)
+    stale = Lead.objects.get(pk=lead.pk)
+    read = threading.Event()
+    original = importer._merge
+
+    def merge_then_pause(*args, **kwargs):
+        changes = original(*args, **kwargs)
+        read.set()
+        time.sleep(1)  # the person's save comes now, or waits for this page
+        return changes
+
+    monkeypatch.setattr(importer, "_merge", merge_then_pause)
+    run = engine.run_claim(integration=_integration(rep, "hunter"), direction="import")
+
+    def person():
+        assert read.wait(timeout=30)
+        return services_leads.lead_update(
+            lead=stale,
+            data={"status": "lost", "score": 90, "notes": "Called: not now"},
+            source=Source.API,
+        )
+
+    outcome, saved = at_once(lambda: engine.run_execute(run_id=run.pk, client=client), person)
+    assert outcome == engine.Done("succeeded") and isinstance(saved, Lead), (outcome, saved)
+    lead.refresh_from_db()
+    # The person's values, and what the import filled in that the person left alone.
+    assert (lead.status, lead.score, lead.notes) == ("lost", 90, "Called: not now")
+    assert (lead.first_name, lead.score_is_manual) == ("Ann", True)
+    moves = LeadEvent.objects.filter(lead=lead, kind=LeadEvent.Kind.STATUS).order_by("id")
+    assert [(e.from_status, e.to_status) for e in moves] == [
+        (None, "new"),
+        ("new", "contacted"),
+        ("contacted", "lost"),
+    ]
+
+
+def test_a_change_to_a_lead_read_before_an_import_changed_it_is_applied(rep):
+    """A request reads the lead, an import page changes it, then the request saves values
+    that equal what it read: compared with its stale copy they look like no change, yet the
+    row holds the import's values. The update compares with the row as stored."""
+    lead, client = _merged_person(rep)
+    stale = Lead.objects.get(pk=lead.pk)  # status new, score 0
+    run = engine.run_claim(integration=_integration(rep, "hunter"), direction="import")
+    assert engine.run_execute(run_id=run.pk, client=client) == engine.Done("succeeded")
+    lead.refresh_from_db()
+    assert (lead.status, lead.score > 0) == ("contacted", True)
+
+    saved = services_leads.lead_update(
+        lead=stale, data={"status": "new", "score": 0}, source=Source.API
+    )
+    lead.refresh_from_db()
+    assert (saved.status, saved.score) == (lead.status, lead.score) == ("new", 0)
+    assert lead.score_is_manual
+    last = LeadEvent.objects.filter(lead=lead, kind=LeadEvent.Kind.STATUS).latest("id")
+    assert (last.from_status, last.to_status, last.source) == ("contacted", "new", Source.API)
