@@ -188,7 +188,17 @@ def bench_backend(backend: str, args: argparse.Namespace, base: Path) -> dict:
     return result
 
 
+def _case(name: str) -> str:
+    """Case names carry the data set's own values (the term, the page); rows match without."""
+    name = re.sub(r"q=\S+", "q, a common term", name)
+    return re.sub(r"page [\d,]+ by cursor", "deep page by cursor", name)
+
+
 def table(results: list[dict], args: argparse.Namespace) -> str:
+    for r in results:
+        for size in r["sizes"].values():
+            for row in size["latency"]["rows"]:
+                row["case"] = _case(row["case"])
     lines = []
     sizes = args.sizes
     head = "| case | " + " | ".join(
@@ -249,8 +259,15 @@ def main() -> None:
     parser.add_argument("--sync-leads", type=int, default=100_000, help="0 skips import/export")
     parser.add_argument("--data", help="working folder (default: a new temporary one)")
     parser.add_argument("--inner", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--table-from", help="only print the table of an earlier run's JSON")
     args = parser.parse_args()
     args.sizes = [int(s) for s in args.sizes.split(",")]
+    if args.table_from:
+        results = json.loads(Path(args.table_from).read_text())
+        for r in results:
+            r["sizes"] = {int(k): v for k, v in r["sizes"].items()}
+        print(table(results, args))
+        return
     backends = args.backends.split(",")
 
     base = Path(args.data or tempfile.mkdtemp(prefix="crm-bench-"))
