@@ -9,6 +9,8 @@ without being a superuser. On SQLite this migration does nothing.
 
 from django.db import migrations
 
+from leads.migrations._postgresql import on_postgresql
+
 INDEX = "lead_search_trgm"
 
 CREATE = [
@@ -19,17 +21,7 @@ CREATE = [
 DROP = [f"DROP INDEX IF EXISTS {INDEX}"]
 
 
-def _run(statements):
-    def apply(apps, schema_editor):
-        if schema_editor.connection.vendor != "postgresql":
-            return
-        for statement in statements:
-            schema_editor.execute(statement)
-
-    return apply
-
-
 class Migration(migrations.Migration):
     dependencies = [("leads", "0003_counts_index")]
 
-    operations = [migrations.RunPython(_run(CREATE), _run(DROP))]
+    operations = [migrations.RunPython(on_postgresql(CREATE), on_postgresql(DROP))]

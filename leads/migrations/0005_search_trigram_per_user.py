@@ -9,6 +9,8 @@ extension. On SQLite this migration does nothing.
 
 from django.db import migrations
 
+from leads.migrations._postgresql import on_postgresql
+
 OLD = "lead_search_trgm"
 NEW = "lead_user_search_trgm"
 
@@ -23,17 +25,7 @@ BACKWARD = [
 ]
 
 
-def _run(statements):
-    def apply(apps, schema_editor):
-        if schema_editor.connection.vendor != "postgresql":
-            return
-        for statement in statements:
-            schema_editor.execute(statement)
-
-    return apply
-
-
 class Migration(migrations.Migration):
     dependencies = [("leads", "0004_search_trigram_postgresql")]
 
-    operations = [migrations.RunPython(_run(FORWARD), _run(BACKWARD))]
+    operations = [migrations.RunPython(on_postgresql(FORWARD), on_postgresql(BACKWARD))]
