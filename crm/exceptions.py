@@ -1,6 +1,7 @@
 """One exception handler for the API: DRF's bodies, plus the cases DRF leaves to Django."""
 
-from django.core.exceptions import PermissionDenied
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, RequestDataTooBig
 from django.db import IntegrityError
 from django.http import Http404
 from rest_framework import exceptions, status
@@ -16,6 +17,14 @@ def api_exception_handler(exc, context):
         return Response(NOT_FOUND, status=status.HTTP_404_NOT_FOUND)
     if isinstance(exc, PermissionDenied):
         exc = exceptions.PermissionDenied()
+    if isinstance(exc, RequestDataTooBig):
+        # Django refuses the body before anything parses it; left to Django this would be a
+        # bare HTML "Bad Request" page.
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        return Response(
+            {"detail": f"The request body is too large: the limit is {limit} bytes."},
+            status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
+        )
     if isinstance(exc, IntegrityError):
         # A race lost against a constraint the serializer had already checked.
         return Response(

@@ -92,5 +92,6 @@ urlpatterns = [
     path("", include("leads.pages.urls_board")),
 ]
 
+handler400 = "crm.views.bad_request"
 handler404 = "crm.views.not_found"
 handler500 = "crm.views.server_error"

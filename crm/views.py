@@ -1,7 +1,10 @@
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
+from django.template.defaultfilters import filesizeformat
 from django.views.decorators.http import require_GET
 
 from crm.exceptions import NOT_FOUND
@@ -24,6 +27,27 @@ def not_found(request: HttpRequest, exception=None) -> HttpResponse:
     if _is_api(request):
         return _json(NOT_FOUND, 404)
     return render(request, "404.html", status=404)
+
+
+def bad_request(request: HttpRequest, exception=None) -> HttpResponse:
+    """Requests Django refuses as it reads them: a form body over DATA_UPLOAD_MAX_MEMORY_SIZE,
+    too many fields, a malformed request. Left to Django, a bare "Bad Request (400)"."""
+    if isinstance(exception, RequestDataTooBig):
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        status = 413
+        message = (
+            f"The request is too large: a form may send at most {filesizeformat(limit)} "
+            "besides the files it uploads."
+        )
+    elif isinstance(exception, TooManyFieldsSent):
+        status = 400
+        message = "The request has too many fields."
+    else:
+        status = 400
+        message = "The request could not be understood."
+    if _is_api(request):
+        return _json({"detail": message}, status)
+    return render(request, "400.html", {"message": message}, status=status)
 
 
 def server_error(request: HttpRequest) -> HttpResponse:
