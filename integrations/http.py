@@ -218,6 +218,13 @@ class HttpClient:
             raise TransientError(f"{self.provider} did not answer in time") from None
         except requests.ConnectionError:
             raise TransientError(f"could not connect to {self.provider}") from None
+        except requests.TooManyRedirects as exc:
+            # With max_redirects = 0, requests refuses even to prepare the redirect it was
+            # told not to follow. Nothing was sent elsewhere: report the vendor's 3xx itself
+            # (a wrong API URL, said in words), not a retryable "request failed".
+            if exc.response is None:
+                raise TransientError(f"{self.provider} request failed: redirect") from None
+            return self.handle(exc.response)
         except requests.RequestException as exc:
             raise TransientError(f"{self.provider} request failed: {type(exc).__name__}") from None
         return self.handle(response)

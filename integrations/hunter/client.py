@@ -143,6 +143,15 @@ def _vendor_id(value: Any) -> str:
     return ""
 
 
+def _email(value: Any) -> str:
+    """The address as text. A list or object where the address belongs is kept as its JSON,
+    so the importer refuses it as an invalid email (a failed record that says why) rather
+    than importing the person as if they had no email."""
+    if isinstance(value, list | dict):
+        return attribute_value(value) or ""
+    return clean_text(value).lower()
+
+
 def parse_lead(item: Any) -> VendorRecord | None:
     """One Hunter lead as a ``VendorRecord``; None when it has no usable id."""
     if not isinstance(item, Mapping):
@@ -184,7 +193,7 @@ def parse_lead(item: Any) -> VendorRecord | None:
 
     return VendorRecord(
         vendor_id=vendor_id,
-        email=clean_text(item.get("email")).lower(),
+        email=_email(item.get("email")),
         first_name=clean_text(item.get("first_name")),
         last_name=clean_text(item.get("last_name")),
         position=clean_text(item.get("position")),
@@ -201,6 +210,12 @@ def parse_lead(item: Any) -> VendorRecord | None:
         signals=signals,
         custom_attributes=custom,
     )
+
+
+def _unreadable(item: Any) -> VendorRecord:
+    """A record standing for a lead that cannot be imported (not an object, or no id)."""
+    email = clean_text(item.get("email")).lower() if isinstance(item, Mapping) else ""
+    return VendorRecord(vendor_id="", email=email)
 
 
 def _data(body: Any) -> Any:
@@ -351,8 +366,14 @@ class HunterClient(HttpClient):
         data = _data(body)
         items = data.get("leads") if isinstance(data, Mapping) else None
         if not isinstance(items, list):
-            items = []
-        records = [record for record in map(parse_lead, items) if record is not None]
+            # Not Hunter's envelope: taken for an empty page, it would end the import as a
+            # success with nothing read. A garbled answer, like one that is not JSON.
+            raise TransientError(
+                "hunter sent an unexpected answer for the leads list (no data.leads array)"
+            )
+        # A lead that cannot be read still counts: without an id it is recorded as a failed
+        # record (the importer names it), never silently dropped.
+        records = [parse_lead(item) or _unreadable(item) for item in items]
         meta = body.get("meta") if isinstance(body, Mapping) else None
         total = _int(meta.get("total")) if isinstance(meta, Mapping) else None
 

@@ -327,26 +327,34 @@ def test_sending_status_maps_to_hint_and_engagement(sending_status, hint, engage
 
 
 @responses.activate
-def test_fetch_page_skips_junk_items():
+def test_fetch_page_keeps_junk_items_as_records_without_an_id():
+    # The importer records each as a failed record ("without an id"): none vanishes unseen.
     responses.get(
         f"{OFFLINE_URL}/leads",
         json={
-            "data": {"leads": [1, "x", None, {"id": None}, {"id": True}, {"id": 5}]},
+            "data": {
+                "leads": [1, "x", None, {"id": None, "email": "A@b.co"}, {"id": True}, {"id": 5}]
+            },
             "meta": {"total": "abc"},
         },
     )
     page = HunterClient(KEY, base_url=OFFLINE_URL).fetch_page(None, {"offset": "oops"})
-    assert [record.vendor_id for record in page.records] == ["5"]
+    assert [record.vendor_id for record in page.records] == ["", "", "", "", "", "5"]
+    assert page.records[3].email == "a@b.co"
     assert page.total is None
     assert page.next_checkpoint is None  # a short page ends the list
     assert "offset=0" in responses.calls[0].request.url
 
 
+@pytest.mark.parametrize(
+    "body", [{"meta": {}}, {"data": {"leads": "none"}}, {"data": None}, [1, 2], "ok"]
+)
 @responses.activate
-def test_fetch_page_without_data_is_an_empty_last_page():
-    responses.get(f"{OFFLINE_URL}/leads", json={"meta": {}})
-    page = HunterClient(KEY, base_url=OFFLINE_URL).fetch_page(None, None)
-    assert page.records == [] and page.next_checkpoint is None
+def test_fetch_page_without_hunters_envelope_is_a_garbled_answer(body):
+    # Taken for an empty last page, it would end an import as a success with nothing read.
+    responses.get(f"{OFFLINE_URL}/leads", json=body)
+    with pytest.raises(TransientError, match="unexpected answer for the leads list"):
+        HunterClient(KEY, base_url=OFFLINE_URL).fetch_page(None, None)
 
 
 # --- export ---------------------------------------------------------------------------------
