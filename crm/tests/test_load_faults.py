@@ -14,8 +14,8 @@ log, every acknowledged create in the database exactly once with its last acknow
 every acknowledged delete gone, and the import complete with each vendor lead exactly once.
 The figures go to stdout and to test-artifacts/load-faults-<database>.json.
 
-    .venv/bin/pytest crm/tests/test_load_faults.py -p no:xdist -s
-    scripts/with-services.sh .venv/bin/pytest crm/tests/test_load_faults.py -p no:xdist -s
+    .venv/bin/pytest crm/tests/test_load_faults.py -n 0 -s
+    scripts/with-services.sh .venv/bin/pytest crm/tests/test_load_faults.py -n 0 -s
 """
 
 from __future__ import annotations
