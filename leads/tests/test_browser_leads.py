@@ -298,6 +298,9 @@ def test_pick_a_company_beyond_the_list_by_typing(signed_in, monkeypatch):
     # The lead page's inline company edit searches the same way.
     page = session.go(f"/leads/{lead.pk}/")
     page.get_by_test_id("edit-company").click()
+    # The swapped-in form is settled (and its search box wired by htmx) once the select has
+    # the focus: typing earlier could go unheard on a slow machine.
+    expect(page.locator("#field-company select")).to_be_focused()
     page.get_by_label("Find a company by name or domain").fill("gam")
     page.locator("#field-company select").select_option(label="Gamma")
     page.get_by_test_id("save-company").click()
