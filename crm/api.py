@@ -5,6 +5,8 @@ from __future__ import annotations
 import functools
 from typing import Any
 
+from django import forms
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import QueryDict
 from rest_framework.exceptions import ValidationError
 
@@ -61,22 +63,39 @@ def parse_query(
             limit = _parse_int("limit", query["limit"], 1, MAX_LIMIT)
 
     data = {k: v for k, v in query.items() if k not in PAGINATION_PARAMS}
-    form = _form_class(filterset_class)(data=data)
-    errors = {k: list(v) for k, v in form.errors.items()}
+    cleaned: dict[str, Any] = {}
+    errors = {}
+    for name, field in _form_fields(filterset_class).items():
+        try:
+            cleaned[name] = field.clean(field.widget.value_from_datadict(data, None, name))
+        except DjangoValidationError as error:
+            errors[name] = list(error.messages)
     check = getattr(filterset_class, "cross_field_errors", None)
-    for name, messages in (check(form.cleaned_data) if check else {}).items():
+    for name, messages in (check(cleaned) if check else {}).items():
         errors.setdefault(name, messages)
     if errors:
         raise ValidationError(errors)
-    return form.cleaned_data, cursor, limit
+    return cleaned, cursor, limit
 
 
 @functools.cache
-def _form_class(filterset_class) -> type:
-    """The FilterSet's validating form class, built once.
+def _form_fields(filterset_class) -> dict[str, forms.Field]:
+    """The fields of the FilterSet's validating form, built once and used as they are.
 
     django-filter builds a new form class (and copies every filter) for each FilterSet it
-    makes: a third of an API request's own time. The form class does not change, so the
-    API validates with it directly; the errors are the same.
+    makes, and a Django form deep-copies its fields each time it is made: together half of
+    the API's own time on a selective list request. Cleaning a value with a field changes
+    nothing in the field, so the API cleans each parameter with the form class's own fields,
+    exactly as the form would (``Form._clean_fields``); the values and errors are the same,
+    and a test holds the two to each other.
     """
-    return type(filterset_class().form)
+    form_class = type(filterset_class().form)
+    own_clean = [name for name in dir(form_class) if name.startswith("clean_")]
+    own_clean += [
+        name
+        for name in ("clean", "_post_clean")
+        if getattr(form_class, name) is not getattr(forms.Form, name)
+    ]
+    if own_clean:  # the form would run these too; this shortcut does not
+        raise TypeError(f"{form_class.__name__} defines {own_clean}; validate with the form")
+    return dict(form_class.base_fields)
