@@ -3,8 +3,10 @@
     DATA_DIR=... [DATABASE_URL=...] .venv/bin/python bench/latency.py --json out.json
 
 Run against a database loaded by ``manage.py seedleads`` (bench/matrix.py does both). Each case
-is timed in-process through django.test.Client as bench1 (URL routing, authentication,
-throttle, validation, queries, rendering), with no network in the way.
+is timed in-process as bench1, by calling the WSGI application the way gunicorn does (all
+middleware, URL routing, authentication, throttle, validation, queries, rendering) with no
+network in the way and without django.test.Client's own bookkeeping (it records every
+template rendered and keeps the request on the response).
 
 The baseline of a case is the same database work without the framework: the data statements
 the request ran (recorded once through ``connection.execute_wrapper``; the token, session and
@@ -17,6 +19,7 @@ machine; the ratio says what everything but the data costs.
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import os
 import re
@@ -50,6 +53,7 @@ from django.db import connection  # noqa: E402
 from django.test import Client  # noqa: E402
 
 from accounts.services import api_token_create  # noqa: E402
+from crm.wsgi import application  # noqa: E402
 from leads.models import Lead  # noqa: E402
 
 WARMUP = 5
@@ -79,6 +83,62 @@ class Row:
 def _pct(timings: list[float], q: float) -> float:
     ordered = sorted(timings)
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))] * 1000
+
+
+@dataclass
+class Answer:
+    status_code: int
+    content: bytes
+
+    def json(self) -> Any:
+        return json.loads(self.content)
+
+
+class WsgiClient:
+    """Requests straight into the WSGI application, as a WSGI server makes them."""
+
+    def __init__(self, **headers: str) -> None:
+        self.headers = headers
+
+    def request(self, method: str, url: str, body: bytes = b"", content_type: str = "") -> Answer:
+        path, _, query = url.partition("?")
+        environ = {
+            "REQUEST_METHOD": method,
+            "PATH_INFO": path,
+            "QUERY_STRING": query,
+            "SERVER_NAME": "127.0.0.1",
+            "SERVER_PORT": "8000",
+            "SERVER_PROTOCOL": "HTTP/1.1",
+            "HTTP_HOST": "127.0.0.1",
+            "REMOTE_ADDR": "127.0.0.1",
+            "wsgi.version": (1, 0),
+            "wsgi.url_scheme": "http",
+            "wsgi.input": io.BytesIO(body),
+            "wsgi.errors": sys.stderr,
+            "wsgi.multithread": True,
+            "wsgi.multiprocess": True,
+            "wsgi.run_once": False,
+            **self.headers,
+        }
+        if body:
+            environ["CONTENT_LENGTH"] = str(len(body))
+            environ["CONTENT_TYPE"] = content_type
+        status: list[str] = []
+        chunks = application(environ, lambda line, headers, exc_info=None: status.append(line))
+        try:
+            content = b"".join(chunks)
+        finally:
+            getattr(chunks, "close", lambda: None)()
+        return Answer(int(status[0].split()[0]), content)
+
+    def get(self, url: str) -> Answer:
+        return self.request("GET", url)
+
+    def post(self, url: str, data: Any, content_type: str) -> Answer:
+        return self.request("POST", url, json.dumps(data).encode(), content_type)
+
+    def patch(self, url: str, data: Any, content_type: str) -> Answer:
+        return self.request("PATCH", url, json.dumps(data).encode(), content_type)
 
 
 class Recorder:
@@ -123,6 +183,8 @@ class RawDriver:
                 password=db["PASSWORD"],
                 autocommit=True,
                 cursor_factory=psycopg.ClientCursor,  # client-side binding, as Django does
+                # The same session settings as the app's connections (crm/settings.py).
+                options=db.get("OPTIONS", {}).get("options", ""),
             )
 
     def sql(self, text: str) -> str:
@@ -255,7 +317,8 @@ def list_cases(user) -> dict[str, dict[str, Any]]:
             "created_after": (last["created_at"].date().replace(day=1)).isoformat(),
             "q": sample["last_name"].lower()[:4],
         },
-        f"list: q={common}": {"q": common},
+        # The most common 4-letter start of a recent last name: many matches, the hard case.
+        "list: q (common term)": {"q": common},
     }
 
 
@@ -278,18 +341,23 @@ def main() -> None:
     if user is None:
         raise SystemExit("No user bench1: run manage.py seedleads first (see bench/README.md)")
     token, raw = api_token_create(user=user, name="bench")
-    api = Client(HTTP_AUTHORIZATION=f"Bearer {raw}")
-    web = Client()
-    web.force_login(user)
+    api = WsgiClient(HTTP_AUTHORIZATION=f"Bearer {raw}")
+    login = Client()
+    login.force_login(user)
+    session = login.cookies[settings.SESSION_COOKIE_NAME].value
+    web = WsgiClient(HTTP_COOKIE=f"{settings.SESSION_COOKIE_NAME}={session}")
     bench = Bench(args.requests, args.max_seconds)
     total = Lead.objects.filter(user=user).count()
     print(f"{connection.vendor}: bench1 has {total:,} leads; {args.requests} requests per case")
     try:
         for name, params in list_cases(user).items():
             url = f"/v1/leads?{urlencode(params)}" if params else "/v1/leads"
+            if "q" in params:
+                print(f"  ({name}: {url})")
             bench.case(name, lambda url=url: api.get(url))
         page, cursor = deep_cursor(user)
-        bench.case(f"list: page {page:,} by cursor", lambda: api.get(f"/v1/leads?cursor={cursor}"))
+        print(f"  (deep page: page {page:,}, cursor {cursor})")
+        bench.case("list: deep page by cursor", lambda: api.get(f"/v1/leads?cursor={cursor}"))
 
         company_id = Lead.objects.filter(user=user).values_list("company_id", flat=True).first()
         created: list[int] = []

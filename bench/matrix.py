@@ -189,7 +189,7 @@ def bench_backend(backend: str, args: argparse.Namespace, base: Path) -> dict:
 
 
 def _case(name: str) -> str:
-    """Case names carry the data set's own values (the term, the page); rows match without."""
+    """Older result files name cases with the data set's own values (the term, the page)."""
     name = re.sub(r"q=\S+", "q, a common term", name)
     return re.sub(r"page [\d,]+ by cursor", "deep page by cursor", name)
 

@@ -109,6 +109,14 @@ if DATABASE_IS_SQLITE:
             ),
         }
     )
+else:
+    # The leads of one user lie scattered among everyone's in the table, while ids follow
+    # the table's order; with the default random_page_cost (4, for spinning disks) the
+    # planner then prefers walking the primary key and skipping other users' leads over the
+    # (user, status, id) index: 35 ms instead of 7 for a search with a status at 1,000,000
+    # leads. 1.1 is the usual value for SSDs and a cached database. (Behind PgBouncer, set it
+    # on the role instead: ALTER ROLE crm SET random_page_cost = 1.1.)
+    DATABASES["default"].setdefault("OPTIONS", {}).setdefault("options", "-c random_page_cost=1.1")
 # Keep connections between requests: a new PostgreSQL connection costs ~7 ms here, and a new
 # SQLite one reruns the PRAGMAs above and starts with an empty page cache.
 DATABASES["default"].setdefault("CONN_MAX_AGE", env_int("CONN_MAX_AGE", 600, minimum=0))

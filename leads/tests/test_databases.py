@@ -164,3 +164,15 @@ def test_null_characters_from_a_vendor_are_dropped_not_a_failed_import(user):
     lead = Lead.objects.select_related("company").get(user=user)
     assert (lead.first_name, lead.company.name) == ("Ann", "Acme")
     assert lead.custom_attributes == {"note": "ab"}
+
+
+def test_postgresql_connections_plan_for_a_cached_database():
+    """crm/settings.py sets random_page_cost for the app's connections: with the default (4)
+    a search with a status walked the primary key, 35 ms instead of 7 at 1,000,000 leads."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("a PostgreSQL planner setting")
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW random_page_cost")
+        assert cursor.fetchone()[0] == "1.1"

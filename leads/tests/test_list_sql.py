@@ -11,8 +11,10 @@ import datetime as dt
 import itertools
 
 import pytest
+from django.db import connection
 from django.utils import timezone
 
+from leads import list_sql
 from leads.models import Lead
 from leads.selectors import LeadFilters, filter_leads, lead_list, lead_queryset, lead_to_dict
 from leads.tests.factories import CompanyFactory, make_lead
@@ -115,3 +117,55 @@ def test_rows_are_serialised_like_the_detail_view(user, data):
         lead = Lead.objects.select_related("company").get(pk=row["id"])
         assert row == lead_to_dict(lead)
         assert row["created_at"].tzinfo is not None
+
+
+# PostgreSQL chooses a search plan inside the statement (list_sql._postgresql_search_sql).
+# With the data here the probe settles every search; shrinking the probe and the thresholds
+# sends the same searches down each of the other branches, which must find the same pages.
+# branch: (settings, the plans that run: past the cap, the listing is cut short for the walk)
+BRANCHES = {
+    "probe": ({}, "probe"),
+    "listed": ({"SEARCH_PROBE": 1}, "listed"),
+    "walk, common term": ({"SEARCH_PROBE": 1, "SEARCH_WALK_FROM": 0}, "walk"),
+    "walk, too many listed": ({"SEARCH_PROBE": 1, "SEARCH_LIST_CAP": 0}, "listed and walk"),
+}
+
+
+def _branch_run(user, filters: LeadFilters) -> str:
+    """Which of the search's plans the statement ran, from EXPLAIN ANALYZE."""
+    sql, params = list_sql.lead_page_sql(
+        filters, user_id=user.pk, cursor=None, limit=2, oldest_first=False, trigram=False
+    )
+    with connection.cursor() as cursor:
+        cursor.execute("EXPLAIN (ANALYZE, COSTS OFF) " + sql, params)
+        plan = [row[0] for row in cursor.fetchall()]
+    ran = set()
+    for name in ("listed", "walk"):
+        head = next(i for i, line in enumerate(plan) if line.strip() == f"CTE {name}")
+        if "never executed" not in plan[head + 1]:
+            ran.add(name)
+    return " and ".join(sorted(ran)) or "probe"
+
+
+@pytest.mark.parametrize("branch", BRANCHES)
+def test_every_postgresql_search_plan_finds_the_same_pages(user, data, branch, monkeypatch):
+    if connection.vendor != "postgresql":
+        pytest.skip("the search plans are PostgreSQL's; SQLite searches its FTS5 index")
+    settings, plans = BRANCHES[branch]
+    for name, value in settings.items():
+        monkeypatch.setattr(list_sql, name, value)
+    assert _branch_run(user, LeadFilters(q="smith")) == plans
+    tried = 0
+    for combination in _combinations(data):
+        if len(combination.get("q") or "") < 3:
+            continue
+        filters = LeadFilters(**combination)
+        expected = list(
+            filter_leads(lead_queryset(user=user), filters)
+            .order_by("id")
+            .values_list("id", flat=True)
+        )
+        assert _walk(user, filters, oldest_first=True) == expected, combination
+        assert _walk(user, filters, oldest_first=False) == expected[::-1], combination
+        tried += 1
+    assert tried >= 12
