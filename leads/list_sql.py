@@ -31,9 +31,18 @@ _COLUMNS = (
 _FROM = 'FROM "leads_lead" l INNER JOIN "leads_company" c ON c."id" = l."company_id"'
 
 
+def start_of_day(day: dt.date) -> dt.datetime:
+    """Midnight at the start of ``day`` in the CRM's time zone: where a date filter cuts."""
+    return dt.datetime.combine(day, dt.time.min, tzinfo=ZoneInfo(settings.TIME_ZONE))
+
+
 def _start_of_day(day: dt.date) -> Any:
-    moment = dt.datetime.combine(day, dt.time.min, tzinfo=ZoneInfo(settings.TIME_ZONE))
-    return connection.ops.adapt_datetimefield_value(moment)
+    return connection.ops.adapt_datetimefield_value(start_of_day(day))
+
+
+def fts5_phrase(q: str) -> str:
+    """``q`` as one FTS5 phrase (quotes doubled), lower-cased as the index stores text."""
+    return '"' + q.lower().replace('"', '""') + '"'
 
 
 def _like_pattern(text: str) -> str:
@@ -169,7 +178,7 @@ def lead_page_sql(
         # keyset and the order apply to it directly. The LIKE stays as the exact test.
         where.append(f'"{SEARCH_INDEX_TABLE}"."rowid" = l."id"')
         where.append(f'"{SEARCH_INDEX_TABLE}"."search_text" MATCH %s')
-        params.append('"' + filters.q.lower().replace('"', '""') + '"')
+        params.append(fts5_phrase(filters.q))
         if cursor is not None:
             where.append(f'"{SEARCH_INDEX_TABLE}"."rowid" {after} %s')
             params.append(cursor)

@@ -10,9 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from typing import Any
-from zoneinfo import ZoneInfo
 
-from django.conf import settings
 from django.db import connection
 from django.db.models import Count, Q, QuerySet
 from django.db.models.expressions import RawSQL
@@ -48,8 +46,7 @@ class Page:
         return {"data": self.data, "next_cursor": self.next_cursor}
 
 
-def _start_of_day(day: dt.date) -> dt.datetime:
-    return dt.datetime.combine(day, dt.time.min, tzinfo=ZoneInfo(settings.TIME_ZONE))
+_start_of_day = list_sql.start_of_day
 
 
 def filter_leads(qs: QuerySet[Lead], filters: LeadFilters) -> QuerySet[Lead]:
@@ -188,7 +185,7 @@ def _use_trigram_index(filters: LeadFilters) -> bool:
 
 def _join_trigram_index(qs: QuerySet[Lead], q: str) -> QuerySet[Lead]:
     """Only the leads whose search text has ``q`` in the SQLite trigram index."""
-    phrase = '"' + q.lower().replace('"', '""') + '"'
+    phrase = list_sql.fts5_phrase(q)
     # Only constants are spliced into the SQL; the search term is a parameter.
     return qs.extra(  # noqa: S610
         tables=[SEARCH_INDEX_TABLE],
@@ -209,7 +206,7 @@ def narrow_by_search_index(qs: QuerySet, filters: LeadFilters, field: str = "id"
     """
     if not _use_trigram_index(filters):
         return qs
-    phrase = '"' + filters.q.lower().replace('"', '""') + '"'
+    phrase = list_sql.fts5_phrase(filters.q)
     # Only constants are spliced into the SQL; the search term is a parameter.
     sql = f'SELECT "rowid" FROM "{SEARCH_INDEX_TABLE}" WHERE "search_text" MATCH %s'  # noqa: S608
     matches = RawSQL(sql, (phrase,))  # noqa: S611
