@@ -10,6 +10,7 @@ from drf_spectacular.extensions import (
 from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.plumbing import build_basic_type
 from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiResponse
 from rest_framework import serializers
 
 
@@ -150,7 +151,9 @@ class ApiAutoSchema(AutoSchema):
 
     * a string field of a request body says which strings it refuses (NUL, only whitespace);
     * a request body of a serializer that refuses unknown fields says so;
-    * a create operation links to what can be done with the object it returns.
+    * a create operation links to what can be done with the object it returns;
+    * an operation that reads a body answers 413 when the body is over the size limit
+      (Django refuses it as it is read; operations that read no body never see it).
     """
 
     def _map_serializer_field(self, field, direction, bypass_extensions=False):
@@ -181,6 +184,14 @@ class ApiAutoSchema(AutoSchema):
         operation = super().get_operation(*args, **kwargs)
         if operation is None:
             return operation
+        if "requestBody" in operation and "413" not in operation["responses"]:
+            from leads.serializers import ErrorSerializer
+
+            too_large = OpenApiResponse(
+                ErrorSerializer,
+                description="The body is over the limit (DATA_UPLOAD_MAX_MEMORY_SIZE bytes).",
+            )
+            operation["responses"]["413"] = self._get_response_for_code(too_large, "413")
         for status, response in operation.get("responses", {}).items():
             links = LINKS.get((operation["operationId"], status))
             if links:

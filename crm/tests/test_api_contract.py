@@ -369,6 +369,9 @@ def _error(operation_id: str, status: int, w: dict):
         if method == "get":
             return api.call(operation_id, id=object_id, query={"bogus": "1"})
         return api.call(operation_id, id=object_id, body={"bogus": 1})
+    if status == 413:
+        limit = w["settings"].DATA_UPLOAD_MAX_MEMORY_SIZE
+        return api.call(operation_id, id=object_id, body={"notes": "x" * (limit + 1)})
     if (operation_id, status) == ("companies_destroy", 409):
         return api.call(operation_id, id=w["company"].pk)
     if (operation_id, status) == ("integrations_import", 409):
