@@ -115,12 +115,25 @@ def iter_rows(text: str, delimiter: str) -> Iterator[list[str]]:
         raise CsvFileError(f"Line {reader.line_num} could not be read as CSV: {exc}.")
 
 
+def size_text(size: int) -> str:
+    """A file size for people: ``10 MB``, ``1.5 MB``, ``900 KB`` or ``10 bytes``."""
+    for unit, scale in (("MB", 1024 * 1024), ("KB", 1024)):
+        if size >= scale:
+            return f"{size / scale:.1f}".removesuffix(".0") + f" {unit}"
+    return f"{size} bytes"
+
+
+def too_big_message(size: int) -> str:
+    over, limit = size_text(size), size_text(MAX_BYTES)
+    if over == limit:  # just over: rounded, the two would read the same
+        over, limit = f"{size:,} bytes", f"{MAX_BYTES:,} bytes"
+    return f"The file is {over}; the limit is {limit}. Split it in parts."
+
+
 def parse(raw: bytes) -> ParsedFile:
     """Check a whole upload: readable, a header and at least one row, within the limits."""
     if len(raw) > MAX_BYTES:
-        raise CsvFileError(
-            f"The file is {len(raw) / 1024 / 1024:.1f} MB; the limit is 10 MB. Split it in parts."
-        )
+        raise CsvFileError(too_big_message(len(raw)))
     text, note = decode(raw)
     delimiter = sniff_delimiter(text)
     rows = iter_rows(text, delimiter)

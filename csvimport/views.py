@@ -24,10 +24,7 @@ def csv_import_upload(request: HttpRequest) -> HttpResponse:
         if upload is None:
             error = "Choose a CSV file to upload."
         elif upload.size and upload.size > parsing.MAX_BYTES:
-            error = (
-                f"The file is {upload.size / 1024 / 1024:.1f} MB; the limit is 10 MB. "
-                "Split it in parts."
-            )
+            error = parsing.too_big_message(upload.size)
         else:
             try:
                 csv_import = services.csv_import_create(
@@ -41,6 +38,7 @@ def csv_import_upload(request: HttpRequest) -> HttpResponse:
         "error": error,
         "recent": selectors.csv_import_recent(user=request.user),
         "max_rows": parsing.MAX_ROWS,
+        "max_size": parsing.size_text(parsing.MAX_BYTES),
     }
     return render(request, "csvimport/upload.html", context, status=400 if error else 200)
 

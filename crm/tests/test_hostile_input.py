@@ -108,7 +108,7 @@ def test_an_oversized_csv_upload_is_refused_with_a_message(web):
     body = b"email\n" + b"a@b.co\n" * (parsing.MAX_BYTES // 7 + 1)
     response = web.post("/leads/import/", {"file": SimpleUploadedFile("big.csv", body)})
     assert response.status_code == 400
-    assert "the limit is 10 MB" in response.content.decode()
+    assert f"the limit is {parsing.MAX_BYTES:,} bytes" in response.content.decode()
     assert CsvImport.objects.count() == 0
 
 

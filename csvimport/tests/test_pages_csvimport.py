@@ -83,7 +83,8 @@ def test_no_file_and_too_big_a_file(web, monkeypatch):
     assert "Choose a CSV file" in response.content.decode()
     monkeypatch.setattr(parsing, "MAX_BYTES", 10)
     response = upload(web, b"email\na@example.com\n")
-    assert "the limit is 10 MB" in response.content.decode()
+    assert "The file is 20 bytes; the limit is 10 bytes." in response.content.decode()
+    assert "Up to 10 bytes and" in response.content.decode()
     assert CsvImport.objects.count() == 0
 
 

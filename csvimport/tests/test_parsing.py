@@ -57,7 +57,8 @@ def test_garbage_is_refused_with_a_reason(raw, message):
 
 
 def test_limits_on_size_and_rows():
-    with pytest.raises(CsvFileError, match="limit is 10 MB"):
+    just_over = r"The file is 10,485,763 bytes; the limit is 10,485,760 bytes\."
+    with pytest.raises(CsvFileError, match=just_over):
         parsing.parse(b"a\n" + b"x" * (parsing.MAX_BYTES + 1))
     too_many = "email\n" + "x\n" * (parsing.MAX_ROWS + 1)
     with pytest.raises(CsvFileError, match="more than 100,000 rows"):
@@ -135,3 +136,16 @@ def test_mapping_validation():
     }
     errors, _ = parsing.validate_mapping({"0": "custom:Region", "1": "custom:Region"}, 2)
     assert errors == {"1": "Custom attribute “Region” is already chosen for column 1."}
+
+
+@pytest.mark.parametrize(
+    ("size", "text"),
+    [
+        (10 * 1024 * 1024, "10 MB"),
+        (1536 * 1024, "1.5 MB"),
+        (900 * 1024, "900 KB"),
+        (10, "10 bytes"),
+    ],
+)
+def test_sizes_read_as_people_write_them(size, text):
+    assert parsing.size_text(size) == text
