@@ -65,7 +65,11 @@ def parse_query(
     data = {k: v for k, v in query.items() if k not in PAGINATION_PARAMS}
     cleaned: dict[str, Any] = {}
     errors = {}
+    absent = _absent_values(filterset_class)
     for name, field in _form_fields(filterset_class).items():
+        if name not in data and name in absent:
+            cleaned[name] = absent[name]
+            continue
         try:
             cleaned[name] = field.clean(field.widget.value_from_datadict(data, None, name))
         except DjangoValidationError as error:
@@ -99,3 +103,19 @@ def _form_fields(filterset_class) -> dict[str, forms.Field]:
     if own_clean:  # the form would run these too; this shortcut does not
         raise TypeError(f"{form_class.__name__} defines {own_clean}; validate with the form")
     return dict(form_class.base_fields)
+
+
+@functools.cache
+def _absent_values(filterset_class) -> dict[str, Any]:
+    """What each field cleans a missing parameter to, worked out once (most requests give
+    one or two of the parameters). A field that refuses a missing value, or cleans it to
+    something a caller could change (a list), is left out and cleaned on every request."""
+    values = {}
+    for name, field in _form_fields(filterset_class).items():
+        try:
+            value = field.clean(field.widget.value_from_datadict({}, None, name))
+        except DjangoValidationError:
+            continue
+        if value is None or isinstance(value, str | int | bool):
+            values[name] = value
+    return values
