@@ -76,15 +76,38 @@ class _SQLiteCounters:
         db.execute("DELETE FROM hits WHERE key = ?", (key,))
 
 
+_redis = threading.local()
+
+
+def _redis_client():
+    """One Redis client per thread, kept: Django's RedisCache builds a new client object for
+    every call (a third of a millisecond each here), on the same connection pool."""
+    client = getattr(_redis, "client", None)
+    if client is None or _redis.cache is not cache._cache:
+        _redis.cache = cache._cache
+        client = _redis.client = cache._cache.get_client(write=True)
+    return client
+
+
 def _cache_hit(key: str, window: int, period: int) -> int:
     window_key = f"throttle:{key}:{window}"
-    if cache.add(window_key, 1, period + 1):
-        return 1
-    try:
-        return cache.incr(window_key)
-    except ValueError:  # expired between add() and incr()
-        cache.add(window_key, 1, period + 1)
-        return 1
+    if not hasattr(cache, "_cache") or not hasattr(cache._cache, "get_client"):
+        # Another cache backend: its own add/incr (two round trips, not atomic together).
+        if cache.add(window_key, 1, period + 1):
+            return 1
+        try:
+            return cache.incr(window_key)
+        except ValueError:  # expired between add() and incr()
+            cache.add(window_key, 1, period + 1)
+            return 1
+    # Redis: create the counter with its expiry if it is missing, then count, in one
+    # MULTI/EXEC round trip. Stored as a plain integer under the cache's own key, so
+    # cache.get() and cache.delete() read and clear it.
+    name = cache.make_and_validate_key(window_key)
+    pipe = _redis_client().pipeline(transaction=True)
+    pipe.set(name, 0, ex=period + 1, nx=True)
+    pipe.incr(name)
+    return pipe.execute()[1]
 
 
 _sqlite_counters = _SQLiteCounters()

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import time
+
 import pytest
 from django.test import Client
 
@@ -52,3 +54,34 @@ def test_anonymous_requests_are_counted_by_address_not_a_forged_header(settings)
         client.get("/v1/schema", HTTP_X_FORWARDED_FOR=f"10.0.0.{i}").status_code for i in range(3)
     ]
     assert codes == [200, 200, 429]
+
+
+def test_redis_counters_count_every_hit_once_and_expire_with_their_window(settings):
+    """On Redis a hit is one MULTI/EXEC (create with expiry if missing, then INCR) on a kept
+    client; the counter is the cache's own key, so the cache reads and clears it too."""
+    import threading
+
+    from django.core.cache import cache
+
+    from crm import throttling
+
+    if not settings.CACHES["default"]["BACKEND"].endswith("RedisCache"):
+        pytest.skip("needs the suite's Redis (make test-pg)")
+    settings.RATE_LIMIT_DB = ""
+    # A window of about eleven days: the test never straddles two.
+    key, period = f"test-{threading.get_ident()}", 10**6
+
+    def hits():
+        for _ in range(25):
+            throttling.window_hit(key, period)
+
+    threads = [threading.Thread(target=hits) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert throttling.window_count(key, period) == 200
+    name = cache.make_and_validate_key(f"throttle:{key}:{int(time.time() // period)}")
+    assert 0 < throttling._redis_client().ttl(name) <= period + 1
+    throttling.window_clear(key, period)
+    assert throttling.window_count(key, period) == 0
