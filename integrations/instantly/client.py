@@ -196,6 +196,12 @@ def parse_lead(item: Any) -> VendorRecord | None:
     )
 
 
+def _unreadable(item: Any) -> VendorRecord:
+    """A record standing for a lead that cannot be imported (not an object, or no id)."""
+    email = clean_text(item.get("email")).lower() if isinstance(item, dict) else ""
+    return VendorRecord(vendor_id="", email=email)
+
+
 def _container(list_id: str) -> tuple[str, str]:
     """``"campaign:<uuid>"`` → ("campaign", uuid); any other id → ("list", id)."""
     if list_id.startswith(CAMPAIGN_PREFIX):
@@ -280,6 +286,18 @@ class InstantlyClient(HttpClient):
             raise TransientError(f"{self.provider} sent an unexpected answer (not an object)")
         return body
 
+    def _items(self, answer: dict[str, Any]) -> list[Any]:
+        """The leads array of a /leads/list answer. Without one the answer is garbled: taken
+        for an empty page it would end an import as a success with nothing read."""
+        items = answer.get("items")
+        if not isinstance(items, list):
+            items = answer.get("leads")  # the seed's name for the same array
+        if not isinstance(items, list):
+            raise TransientError(
+                f"{self.provider} sent an unexpected answer for the leads list (no items array)"
+            )
+        return items
+
     # --- reading ----------------------------------------------------------------------------
 
     def check(self) -> None:
@@ -342,11 +360,10 @@ class InstantlyClient(HttpClient):
             body["campaign" if kind == "campaign" else "list_id"] = container_id
         # Reference: https://developer.instantly.ai/api-reference/lead/list-leads
         answer = self._object(self.request("POST", "/leads/list", json=body))
-        items = answer.get("items")
-        if not isinstance(items, list):
-            items = answer.get("leads")  # the seed's name for the same array
-        items = items if isinstance(items, list) else []
-        records = [record for record in map(parse_lead, items) if record is not None]
+        items = self._items(answer)
+        # A lead that cannot be read still counts: the importer records it as a failed record
+        # without an id, so none vanishes unseen.
+        records = [parse_lead(item) or _unreadable(item) for item in items]
         next_cursor = clean_text(answer.get("next_starting_after"))
         if not items or not next_cursor or next_cursor == cursor:
             return Page(records=records, next_checkpoint=None)
@@ -365,10 +382,7 @@ class InstantlyClient(HttpClient):
                     body["starting_after"] = cursor
                 # Reference: https://developer.instantly.ai/api-reference/lead/list-leads
                 answer = self._object(self.request("POST", "/leads/list", json=body))
-                items = answer.get("items")
-                if not isinstance(items, list):
-                    items = answer.get("leads")
-                items = items if isinstance(items, list) else []
+                items = self._items(answer)
                 for item in items:
                     record = parse_lead(item)
                     if record is not None and record.email:

@@ -238,6 +238,12 @@ def _first_job(prospect: dict[str, Any]) -> dict[str, Any]:
     return {}
 
 
+def _unreadable(item: Any) -> VendorRecord:
+    """A record standing for a prospect that cannot be imported (not an object, or no id)."""
+    email = clean_text(item.get("email")).lower() if isinstance(item, dict) else ""
+    return VendorRecord(vendor_id="", email=email)
+
+
 def parse_prospect(prospect: Any) -> VendorRecord | None:
     """One Snov.io prospect as a ``VendorRecord``; None when it has no id to link it by."""
     if not isinstance(prospect, dict):
@@ -504,8 +510,14 @@ class SnovioClient(HttpClient):
         if not isinstance(body, dict):
             raise TransientError("snovio sent an unexpected answer for the prospect list")
         prospects = body.get("prospects")
-        prospects = prospects if isinstance(prospects, list) else []
-        records = [record for record in map(parse_prospect, prospects) if record is not None]
+        if not isinstance(prospects, list):
+            # Taken for an empty page, it would end the import as a success with nothing read.
+            raise TransientError(
+                "snovio sent an unexpected answer for the prospect list (no prospects array)"
+            )
+        # A prospect that cannot be read still counts: the importer records it as a failed
+        # record without an id, so none vanishes unseen.
+        records = [parse_prospect(item) or _unreadable(item) for item in prospects]
         list_info = body.get("list")
         total = _int(list_info.get("contacts")) if isinstance(list_info, dict) else None
         # No cursor: a short page (counted before dropping unusable prospects) is the last.

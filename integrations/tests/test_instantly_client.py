@@ -230,7 +230,7 @@ def test_fetch_page_with_malformed_checkpoint_starts_over(fake, client):
 
 
 @responses.activate
-def test_fetch_page_accepts_the_seed_leads_key_and_skips_junk():
+def test_fetch_page_accepts_the_seed_leads_key_and_keeps_junk_as_records_without_an_id():
     base = "https://api.instantly.test/api/v2"
     responses.post(
         f"{base}/leads/list",
@@ -241,10 +241,31 @@ def test_fetch_page_accepts_the_seed_leads_key_and_skips_junk():
         },
     )
     page = InstantlyClient(API_KEY, base_url=base).fetch_page("list-1", None)
-    assert [(r.vendor_id, r.email) for r in page.records] == [("a", "a@x.example")]
+    # The importer fails each record without an id with a reason: none vanishes unseen.
+    assert [(r.vendor_id, r.email) for r in page.records] == [
+        ("a", "a@x.example"),
+        ("", ""),
+        ("", "x"),
+    ]
     assert page.next_checkpoint is None
     sent = responses.calls[0].request
     assert sent.body and b'"list_id": "list-1"' in sent.body and b'"limit": 100' in sent.body
+
+
+@pytest.mark.parametrize(
+    "body", [{"next_starting_after": None}, {"items": None}, {"items": {"a": 1}, "leads": "x"}]
+)
+@responses.activate
+def test_a_leads_answer_without_an_items_array_is_garbled(body):
+    # Taken for an empty last page, it would end an import (or an export's duplicate check)
+    # as if the list were empty.
+    base = "https://api.instantly.test/api/v2"
+    responses.post(f"{base}/leads/list", json=body)
+    client = InstantlyClient(API_KEY, base_url=base)
+    with pytest.raises(TransientError, match="no items array"):
+        client.fetch_page("list-1", None)
+    with pytest.raises(TransientError, match="no items array"):
+        client._find_in_container("list", "list-1", ["a@x.example"])
 
 
 # --- parsing ------------------------------------------------------------------------------------

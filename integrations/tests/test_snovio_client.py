@@ -422,7 +422,10 @@ def test_odd_prospects_are_parsed_defensively(fake, client):
     )
     page = client.fetch_page(str(LIST_ID), None)
     assert page.total is None and page.next_checkpoint is None
-    mary, bare, solo = page.records
+    mary, bare, solo, *unreadable = page.records
+    # The three that cannot be linked stay as records without an id (the importer fails each
+    # with a reason) instead of vanishing.
+    assert [record.vendor_id for record in unreadable] == ["", "", ""]
 
     assert mary.vendor_id == "123"
     assert mary.email == "mary@example.com"  # equal probabilities: the first wins
@@ -452,10 +455,21 @@ def test_odd_prospects_are_parsed_defensively(fake, client):
     assert solo.custom_attributes == {"other_emails": "a@x.io, c@x.io"}
 
 
-def test_a_page_without_prospects_ends_the_import(fake, client):
-    fake.script(200, {"success": True, "prospects": None}, path="prospect")
+def test_an_empty_prospects_array_ends_the_import(fake, client):
+    fake.script(200, {"success": True, "prospects": []}, path="prospect")
     page = client.fetch_page(str(LIST_ID), {"page": 4})
     assert page.records == [] and page.next_checkpoint is None
+
+
+@pytest.mark.parametrize(
+    "body",
+    [{"success": True, "prospects": None}, {"success": True}, {"prospects": {"0": {"id": "a"}}}],
+)
+def test_an_answer_without_a_prospects_array_is_garbled(fake, client, body):
+    # Taken for an empty last page, it would end an import as a success with nothing read.
+    fake.script(200, body, path="prospect")
+    with pytest.raises(TransientError, match="no prospects array"):
+        client.fetch_page(str(LIST_ID), {"page": 4})
 
 
 def test_parse_prospect_rejects_what_cannot_be_linked():
