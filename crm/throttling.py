@@ -7,13 +7,20 @@ one atomic increment:
 * scaled out (Redis cache), ``cache.add`` + ``cache.incr``, shared by every web process;
 * on the embedded default, an UPSERT into a small SQLite file of its own, beside the main
   database, so counting never competes with real writes for the database's write lock.
+  Writers take turns through an flock on a file beside it first: SQLite's own busy handler
+  sleeps 1, 2, 5, 10 ms... before it retries, and with 32 clients on two gunicorn processes
+  those sleeps cut requests/s by half to two thirds (measured: 240-780 req/s with them,
+  1,080-1,200 without counting at all). The kernel wakes the next writer as soon as the
+  lock is free.
 
 The same fixed-window counters count failed sign-ins (``accounts.login_throttle``).
 """
 
 from __future__ import annotations
 
+import fcntl
 import ipaddress
+import os
 import sqlite3
 import threading
 import time
@@ -52,16 +59,36 @@ class _SQLiteCounters:
             connections[path] = db
         return db
 
+    def _turn(self, path: Path) -> int:
+        """This thread's descriptor of the lock file that writers take turns on (its own open
+        file, so that threads of one process exclude each other as processes do)."""
+        turns = getattr(self._local, "turns", None)
+        if turns is None:
+            turns = self._local.turns = {}
+        fd = turns.get(path)
+        if fd is None:
+            fd = turns[path] = os.open(f"{path}.lock", os.O_RDWR | os.O_CREAT, 0o600)
+        return fd
+
+    def _write(self, sql: str, params: tuple) -> list[tuple]:
+        path = Path(settings.RATE_LIMIT_DB)
+        db = self._connection(path)
+        fd = self._turn(path)
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        try:
+            return db.execute(sql, params).fetchall()
+        finally:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+
     def hit(self, key: str, window: int) -> int:
-        db = self._connection(Path(settings.RATE_LIMIT_DB))
-        (count,) = db.execute(
+        ((count,),) = self._write(
             "INSERT INTO hits (key, window, count) VALUES (?, ?, 1) "
             "ON CONFLICT (key) DO UPDATE SET "
             "count = CASE WHEN window = excluded.window THEN count + 1 ELSE 1 END, "
             "window = excluded.window "
             "RETURNING count",
             (key, window),
-        ).fetchone()
+        )
         return count
 
     def count(self, key: str, window: int) -> int:
@@ -72,8 +99,7 @@ class _SQLiteCounters:
         return row[0] if row else 0
 
     def clear(self, key: str) -> None:
-        db = self._connection(Path(settings.RATE_LIMIT_DB))
-        db.execute("DELETE FROM hits WHERE key = ?", (key,))
+        self._write("DELETE FROM hits WHERE key = ?", (key,))
 
 
 _redis = threading.local()

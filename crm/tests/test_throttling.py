@@ -85,3 +85,45 @@ def test_redis_counters_count_every_hit_once_and_expire_with_their_window(settin
     assert 0 < throttling._redis_client().ttl(name) <= period + 1
     throttling.window_clear(key, period)
     assert throttling.window_count(key, period) == 0
+
+
+def test_sqlite_counters_take_turns_through_a_lock_file_and_count_every_hit(settings, tmp_path):
+    """Writers queue on an flock beside the counter file, which the kernel hands to the next
+    writer at once, instead of meeting on SQLite's write lock, whose busy handler sleeps 1, 2,
+    5, 10 ms... between tries (a halving of requests/s with 32 clients)."""
+    import fcntl
+    import os
+    import threading
+
+    from crm import throttling
+
+    settings.RATE_LIMIT_DB = str(tmp_path / "counters.sqlite3")
+    key, period = "turns", 10**6
+    assert throttling.window_hit(key, period) == 1
+
+    # While another process holds the lock, a hit waits for it rather than writing.
+    holder = os.open(f"{settings.RATE_LIMIT_DB}.lock", os.O_RDWR)
+    fcntl.flock(holder, fcntl.LOCK_EX)
+    waiting = threading.Thread(target=throttling.window_hit, args=(key, period))
+    waiting.start()
+    waiting.join(0.3)
+    assert waiting.is_alive()
+    assert throttling.window_count(key, period) == 1
+    fcntl.flock(holder, fcntl.LOCK_UN)
+    os.close(holder)
+    waiting.join(5)
+    assert not waiting.is_alive()
+    assert throttling.window_count(key, period) == 2
+
+    def hits():
+        for _ in range(25):
+            throttling.window_hit(key, period)
+
+    threads = [threading.Thread(target=hits) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert throttling.window_count(key, period) == 202
+    throttling.window_clear(key, period)
+    assert throttling.window_count(key, period) == 0
