@@ -77,6 +77,9 @@ def load(env: dict[str, str], *, seconds: int, connections: int) -> dict:
             "--log-level",
             "warning",
             "--no-control-socket",
+            # As deploy/systemd/crm-web.service: a socket per worker, so the 32 keep-alive
+            # connections spread over the workers instead of all landing on one.
+            "--reuse-port",
         ],
         cwd=ROOT,
         env=env,

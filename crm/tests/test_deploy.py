@@ -9,8 +9,10 @@ import re
 import secrets
 import shlex
 import shutil
+import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -229,3 +231,49 @@ def test_nginx_example_fits_the_app():
     assert "proxy_set_header X-Forwarded-Proto $scheme;" in conf
     assert "proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;" in conf
     assert "proxy_set_header Host $host;" in conf
+
+
+def _listening_sockets(port: int) -> int:
+    """How many TCP sockets listen on ``port`` (any address), from /proc/net/tcp."""
+    count = 0
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        local, state = line.split()[1], line.split()[3]
+        if state == "0A" and int(local.rsplit(":", 1)[1], 16) == port:
+            count += 1
+    return count
+
+
+@pytest.mark.skipif(not Path("/proc/net/tcp").exists(), reason="reads Linux's /proc/net/tcp")
+def test_each_web_worker_listens_on_its_own_socket(tmp_path):
+    # With one shared socket, whichever worker wakes first accepts, and a burst of keep-alive
+    # connections (nginx's upstream pool, 32 clients in the bench) can all stay on one worker
+    # while the others idle. --reuse-port gives each worker its own socket, which the kernel
+    # spreads connections over: as many listening sockets as workers.
+    argv = exec_start(read_unit(UNITS / "crm-web.service"))
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    argv[argv.index("--bind") + 1] = f"127.0.0.1:{port}"
+    argv[argv.index("--workers") + 1] = "3"
+    local = [str(VENV_BIN / Path(argv[0]).name), *argv[1:]]
+    server = subprocess.Popen(
+        local,
+        cwd=ROOT,
+        env=production_env(tmp_path),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while _listening_sockets(port) < 3 and time.monotonic() < deadline:
+            assert server.poll() is None, "gunicorn exited"
+            time.sleep(0.2)
+        assert _listening_sockets(port) == 3
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def test_the_scaled_web_processes_listen_as_the_unit_does():
+    procfile = parse_procfile((ROOT / "Procfile.scaled").read_text())
+    assert "--reuse-port" in shlex.split(procfile.processes["web"])
