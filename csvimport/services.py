@@ -25,7 +25,7 @@ from csvimport import parsing
 from csvimport.models import CsvImport, CsvRejection
 from leads.models import NO_COMPANY_NAME, Company, Lead, Source, Status
 from leads.serializers import normalize_domain
-from leads.services import lead_create, lead_update, leads_import_lock
+from leads.services import PlannerStatistics, lead_create, lead_update, leads_import_lock
 
 logger = logging.getLogger(__name__)
 
@@ -345,6 +345,14 @@ def csv_import_run(*, import_id: int, after_batch: Callable[[int], None] | None 
         state = CsvImport.objects.filter(pk=import_id).values_list("state", flat=True).first()
         return state or "missing"
     companies = _Companies(csv_import.user)
+    statistics = PlannerStatistics({Lead: ["user", "email"], Company: ["user", "domain", "name"]})
+
+    def commit(batch: list[tuple[int, list[str]]]) -> bool:
+        created = csv_import.created
+        committed = _commit_batch(csv_import, batch, companies)
+        statistics.wrote(csv_import.created - created)
+        return committed
+
     rows = parsing.iter_rows(csv_import.content, csv_import.delimiter)
     try:
         next(rows, None)  # the header
@@ -354,12 +362,12 @@ def csv_import_run(*, import_id: int, after_batch: Callable[[int], None] | None 
                 continue
             batch.append((index, cells))
             if len(batch) >= BATCH_SIZE:
-                if not _commit_batch(csv_import, batch, companies):
+                if not commit(batch):
                     return csv_import.state
                 batch = []
                 if after_batch:
                     after_batch(csv_import.next_row)
-        if batch and not _commit_batch(csv_import, batch, companies):
+        if batch and not commit(batch):
             return csv_import.state
     except parsing.CsvFileError as exc:
         return _finish(csv_import, error=str(exc))

@@ -31,8 +31,9 @@ from integrations.importer import import_records
 from integrations.models import ExternalLink, Integration, SyncFailure, SyncRun
 from integrations.records import ExportLead, Page, ProviderClient
 from leads.filters import LeadFilterSet
-from leads.models import Lead
+from leads.models import Company, Lead
 from leads.selectors import LeadFilters, filter_leads
+from leads.services import PlannerStatistics
 
 logger = logging.getLogger(__name__)
 
@@ -283,6 +284,13 @@ def _execute_import(
     # While one page is written, the next is already being fetched: the run takes about
     # max(fetch, write) per page instead of their sum. The checkpoint only ever moves after
     # a page is written, so a fault in a prefetch resumes exactly where it should.
+    statistics = PlannerStatistics(
+        {
+            Lead: ["user", "email"],
+            ExternalLink: ["integration", "vendor_id", "lead"],
+            Company: ["user", "domain", "name"],
+        }
+    )
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"sync-{run.pk}") as pool:
         pending: Future[Page] | None = pool.submit(fetch, run.checkpoint)
         try:
@@ -295,7 +303,7 @@ def _execute_import(
                     if page.next_checkpoint is not None
                     else None
                 )
-                _write_import_page(run, integration, page, owner, label)
+                statistics.wrote(_write_import_page(run, integration, page, owner, label))
                 if on_progress is not None:
                     run.refresh_from_db()
                     on_progress(run)
@@ -306,7 +314,8 @@ def _execute_import(
 
 def _write_import_page(
     run: SyncRun, integration: Integration, page: Page, owner: str, label: str
-) -> None:
+) -> int:
+    """Write and commit one page with the run's progress; the number of leads it created."""
     with transaction.atomic():
         result = import_records(integration=integration, records=page.records, source_label=label)
         if result.failures:
@@ -327,6 +336,7 @@ def _write_import_page(
         if page.total is not None:
             fields["total"] = page.total
         _renew_and_save_progress(run, owner, fields)
+    return result.created
 
 
 def export_queryset(run: SyncRun):

@@ -49,6 +49,48 @@ def leads_import_lock(*, user_id: int) -> None:
     list(user_model.objects.select_for_update(no_key=True).filter(pk=user_id).values_list("pk"))
 
 
+class PlannerStatistics:
+    """Keeps PostgreSQL's planner statistics up with an import that grows the lead tables.
+
+    An import page looks its emails up in the (user, email) index and its vendor ids in the
+    link index: a few index probes, if the planner knows how many leads the user has. For a
+    user who had few or none when the tables were last analyzed, it believes there is about
+    one, reads all of the user's leads for each page instead, and a large first import slows
+    as it goes (a page of 100 at 20,000 leads: 9 ms for the email look-up, 0.1 ms with the
+    index). Autovacuum's ANALYZE comes a minute or more later. This one runs after the
+    import has written ``first`` rows, then each time the count has grown ``factor`` times:
+    a handful of ANALYZEs for any import, each keeping the estimate within that factor.
+    Only the columns the look-ups filter on are analyzed (a tenth of the cost of whole
+    tables, whose text and JSON columns autovacuum gets to later).
+    """
+
+    def __init__(
+        self, columns: Mapping[type, Iterable[str]], *, first: int = 1_000, factor: int = 4
+    ) -> None:
+        quote = connection.ops.quote_name
+        self.tables = ", ".join(
+            f"{quote(model._meta.db_table)} "
+            f"({', '.join(quote(model._meta.get_field(name).column) for name in names)})"
+            for model, names in columns.items()
+        )
+        self.written = 0
+        self.next = first
+        self.factor = factor
+        self.runs = 0
+
+    def wrote(self, rows: int) -> None:
+        """Count rows the import has committed; ANALYZE when a threshold is crossed."""
+        if connection.vendor != "postgresql" or rows <= 0:
+            return
+        self.written += rows
+        if self.written < self.next:
+            return
+        with connection.cursor() as cursor:
+            cursor.execute(f"ANALYZE {self.tables}")
+        self.runs += 1
+        self.next = self.written * self.factor
+
+
 class CompanyHasLeads(Exception):
     def __init__(self, count: int) -> None:
         self.count = count

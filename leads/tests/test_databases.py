@@ -4,6 +4,8 @@ requests inserting the same email at the same moment."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from django.db import IntegrityError, transaction
 from django.db.models.fields.json import KeyTextTransform
@@ -176,3 +178,54 @@ def test_postgresql_connections_plan_for_a_cached_database():
     with connection.cursor() as cursor:
         cursor.execute("SHOW random_page_cost")
         assert cursor.fetchone()[0] == "1.1"
+
+
+def test_an_import_refreshes_the_planner_statistics_as_it_grows(user, other_user):
+    """A user who had no leads when the table was last analyzed looks, to the planner, like
+    one with a single lead: a page's email look-up then reads every lead of the user instead
+    of probing the (user, email) index, and a large first import slows as it goes."""
+    from django.db import connection
+
+    from leads.services import PlannerStatistics
+
+    if connection.vendor != "postgresql":
+        pytest.skip("PostgreSQL's planner statistics; SQLite plans these by its index alone")
+    now = timezone.now()
+
+    def leads(owner, count: int) -> None:
+        company = CompanyFactory(user=owner)
+        Lead.objects.bulk_create(
+            Lead(
+                user=owner,
+                company=company,
+                email=f"{owner.username}{i}@example.com",
+                status_changed_at=now,
+                created_at=now,
+                updated_at=now,
+            )
+            for i in range(count)
+        )
+
+    leads(other_user, 2000)
+    with connection.cursor() as cursor:
+        cursor.execute('ANALYZE "leads_lead"')
+    leads(user, 4000)  # as an import's first pages would, since that ANALYZE
+
+    def probes_the_emails() -> bool:
+        """Whether the plan looks the emails up in the index, rather than reading every lead
+        of the user (by either index) and testing each."""
+        emails = [f"new{i}@example.com" for i in range(100)]
+        plan = Lead.objects.filter(user=user, email__in=emails).exclude(email="").explain()
+        return bool(re.search(r"Index Cond: \(\(user_id = \d+\) AND \(\(email\)", plan))
+
+    assert not probes_the_emails()  # the stale statistics
+    statistics = PlannerStatistics({Lead: ["user", "email"]}, first=1000, factor=4)
+    statistics.wrote(999)
+    assert statistics.runs == 0
+    statistics.wrote(3001)
+    assert statistics.runs == 1
+    assert probes_the_emails()
+    statistics.wrote(11_999)  # the next ANALYZE waits for four times as many rows
+    assert statistics.runs == 1
+    statistics.wrote(1)
+    assert statistics.runs == 2
