@@ -25,7 +25,13 @@ from csvimport import parsing
 from csvimport.models import CsvImport, CsvRejection
 from leads.models import NO_COMPANY_NAME, Company, Lead, Source, Status
 from leads.serializers import normalize_domain
-from leads.services import PlannerStatistics, lead_create, lead_update, leads_import_lock
+from leads.services import (
+    PlannerStatistics,
+    lead_create,
+    lead_update,
+    leads_import_lock,
+    locked_in_id_order,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -274,12 +280,15 @@ def _write_batch(
     # Locked until the batch commits (PostgreSQL; SQLite's write lock already holds them):
     # an upsert merges custom attributes from what it reads here, so a change saved in
     # between must wait rather than be overwritten.
+    # The email condition repeats the partial unique index's (email != ''), without which
+    # SQLite cannot use it and reads every lead of the user.
     existing = {
         lead.email: lead
-        for lead in Lead.objects.filter(user=csv_import.user, email__in=emails)
-        .select_related("company")
-        .select_for_update(of=("self",))
-        .order_by("pk")
+        for lead in locked_in_id_order(
+            Lead.objects.filter(user=csv_import.user, email__in=emails)
+            .exclude(email="")
+            .select_related("company")
+        )
     }
     upsert = csv_import.mode == CsvImport.Mode.UPSERT
     for index, cells, row in parsed:

@@ -35,7 +35,7 @@ from leads.models import (
     build_search_text,
 )
 from leads.serializers import normalize_domain
-from leads.services import leads_import_lock
+from leads.services import leads_import_lock, locked_in_id_order
 
 # Webmail domains say nothing about the company a person works for.
 WEBMAIL_DOMAINS = frozenset(
@@ -220,8 +220,7 @@ def _merge(
 
 
 def _locked(leads: QuerySet[Lead]) -> QuerySet[Lead]:
-    # In id order, so two writers locking overlapping leads queue instead of deadlocking.
-    return leads.select_related("company").select_for_update(of=("self",)).order_by("pk")
+    return locked_in_id_order(leads.select_related("company"))
 
 
 def import_records(

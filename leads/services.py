@@ -11,6 +11,7 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.db import connection, transaction
+from django.db.models import QuerySet
 from django.http import Http404
 from django.utils import timezone
 
@@ -47,6 +48,21 @@ def leads_import_lock(*, user_id: int) -> None:
         return  # SQLite: the transaction's IMMEDIATE write lock already orders imports
     user_model = get_user_model()
     list(user_model.objects.select_for_update(no_key=True).filter(pk=user_id).values_list("pk"))
+
+
+def locked_in_id_order(leads: QuerySet[Lead]) -> QuerySet[Lead]:
+    """``leads`` locked until the transaction ends, where the database locks rows.
+
+    On PostgreSQL in id order, so two writers locking overlapping leads queue instead of
+    deadlocking. SQLite locks nothing by row (its write lock holds the whole database) and
+    gets no ORDER BY: for it, walking the (user, id) index to skip a sort beats probing the
+    (user, email) index, and a page of 100 emails then read all of the user's leads (35 ms
+    at 100,000 leads against 1 ms, and a first import four times slower at the end than at
+    the start).
+    """
+    if not connection.features.has_select_for_update:
+        return leads
+    return leads.select_for_update(of=("self",)).order_by("pk")
 
 
 class PlannerStatistics:

@@ -229,3 +229,26 @@ def test_an_import_refreshes_the_planner_statistics_as_it_grows(user, other_user
     assert statistics.runs == 1
     statistics.wrote(1)
     assert statistics.runs == 2
+
+
+def test_an_import_looks_a_pages_emails_up_in_the_email_index(user):
+    """The look-up each import page makes (vendor syncs and CSV files): probes of the
+    (user, email) index, locked in id order where rows are locked. On SQLite an ORDER BY id
+    made it walk the (user, id) index instead, reading every lead of the user per page."""
+    from django.db import connection
+
+    from leads.services import locked_in_id_order
+
+    emails = [f"new{i}@example.com" for i in range(100)]
+    leads = locked_in_id_order(
+        Lead.objects.filter(user=user, email__in=emails).exclude(email="").select_related("company")
+    )
+    with transaction.atomic():
+        plan = leads.explain()
+    if connection.vendor == "sqlite":
+        assert "USING INDEX lead_unique_email_per_user (user_id=? AND email=?)" in plan
+    else:
+        # Which index depends on the statistics (the test above); the order does not.
+        assert plan.startswith("LockRows")
+        tail = 'ORDER BY "leads_lead"."id" ASC FOR UPDATE OF "leads_lead"'
+        assert str(leads.query).endswith(tail)
