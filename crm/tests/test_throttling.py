@@ -56,6 +56,23 @@ def test_anonymous_requests_are_counted_by_address_not_a_forged_header(settings)
     assert codes == [200, 200, 429]
 
 
+def _hit_from_threads(key: str, period: int, threads: int = 8, each: int = 25) -> None:
+    """``threads`` threads counting ``each`` hits at once."""
+    import threading
+
+    from crm import throttling
+
+    def hits():
+        for _ in range(each):
+            throttling.window_hit(key, period)
+
+    running = [threading.Thread(target=hits) for _ in range(threads)]
+    for thread in running:
+        thread.start()
+    for thread in running:
+        thread.join()
+
+
 def test_redis_counters_count_every_hit_once_and_expire_with_their_window(settings):
     """On Redis a hit is one MULTI/EXEC (create with expiry if missing, then INCR) on a kept
     client; the counter is the cache's own key, so the cache reads and clears it too."""
@@ -71,15 +88,7 @@ def test_redis_counters_count_every_hit_once_and_expire_with_their_window(settin
     # A window of about eleven days: the test never straddles two.
     key, period = f"test-{threading.get_ident()}", 10**6
 
-    def hits():
-        for _ in range(25):
-            throttling.window_hit(key, period)
-
-    threads = [threading.Thread(target=hits) for _ in range(8)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    _hit_from_threads(key, period)
     assert throttling.window_count(key, period) == 200
     name = cache.make_and_validate_key(f"throttle:{key}:{int(time.time() // period)}")
     assert 0 < throttling._redis_client().ttl(name) <= period + 1
@@ -115,15 +124,7 @@ def test_sqlite_counters_take_turns_through_a_lock_file_and_count_every_hit(sett
     assert not waiting.is_alive()
     assert throttling.window_count(key, period) == 2
 
-    def hits():
-        for _ in range(25):
-            throttling.window_hit(key, period)
-
-    threads = [threading.Thread(target=hits) for _ in range(8)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    _hit_from_threads(key, period)
     assert throttling.window_count(key, period) == 202
     throttling.window_clear(key, period)
     assert throttling.window_count(key, period) == 0
