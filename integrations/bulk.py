@@ -74,10 +74,10 @@ def insert_rows(
             chunk = rows[start : start + per_chunk]
             # Only table and column names from the model are spliced in; values are parameters.
             if unnest:
-                if any(len(row) != len(columns) for row in chunk):
-                    raise ValueError(f"every row needs {len(columns)} values, one per column")
+                # One list per column; strict zips refuse a row without one value per column.
                 params: list[Any] = [
-                    [convert(row[i]) for row in chunk] for i, convert in enumerate(converters)
+                    [convert(value) for value in values]
+                    for convert, values in zip(converters, zip(*chunk, strict=True), strict=True)
                 ]
                 sql = f"INSERT INTO {table} ({column_sql}) SELECT * FROM unnest({arrays})"  # noqa: S608
             else:

@@ -6,8 +6,11 @@ names, and builds its vendor's payloads from ``ExportLead``.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
+
+from integrations.parsing import text
 
 
 @dataclass
@@ -35,6 +38,13 @@ class VendorRecord:
     signals: dict[str, Any] = field(default_factory=dict)
     # Vendor fields the CRM has no column for, as string → string.
     custom_attributes: dict[str, str] = field(default_factory=dict)
+
+
+def unreadable_record(item: Any) -> VendorRecord:
+    """A record standing for a vendor item that cannot be imported (not an object, or no id):
+    the importer fails it with a reason, so none vanishes unseen. Its email, if any, names it."""
+    email = text(item.get("email")).lower() if isinstance(item, Mapping) else ""
+    return VendorRecord(vendor_id="", email=email)
 
 
 @dataclass

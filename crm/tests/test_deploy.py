@@ -243,7 +243,6 @@ def _listening_sockets(port: int) -> int:
     return count
 
 
-@pytest.mark.skipif(not Path("/proc/net/tcp").exists(), reason="reads Linux's /proc/net/tcp")
 def test_each_web_worker_listens_on_its_own_socket(tmp_path):
     # With one shared socket, whichever worker wakes first accepts, and a burst of keep-alive
     # connections (nginx's upstream pool, 32 clients in the bench) can all stay on one worker

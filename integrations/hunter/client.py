@@ -49,7 +49,14 @@ from integrations.http import (
 )
 from integrations.parsing import attribute_value
 from integrations.parsing import text as clean_text
-from integrations.records import ExportLead, ExportOutcome, Page, VendorList, VendorRecord
+from integrations.records import (
+    ExportLead,
+    ExportOutcome,
+    Page,
+    VendorList,
+    VendorRecord,
+    unreadable_record,
+)
 
 PAGE_SIZE = 100  # Hunter allows 1000, but its own tooling pages by 100; pages stay small.
 LISTS_PAGE_SIZE = 100  # /leads_lists caps limit at 100.
@@ -212,12 +219,6 @@ def parse_lead(item: Any) -> VendorRecord | None:
     )
 
 
-def _unreadable(item: Any) -> VendorRecord:
-    """A record standing for a lead that cannot be imported (not an object, or no id)."""
-    email = clean_text(item.get("email")).lower() if isinstance(item, Mapping) else ""
-    return VendorRecord(vendor_id="", email=email)
-
-
 def _data(body: Any) -> Any:
     return body.get("data") if isinstance(body, Mapping) else None
 
@@ -373,7 +374,7 @@ class HunterClient(HttpClient):
             )
         # A lead that cannot be read still counts: without an id it is recorded as a failed
         # record (the importer names it), never silently dropped.
-        records = [parse_lead(item) or _unreadable(item) for item in items]
+        records = [parse_lead(item) or unreadable_record(item) for item in items]
         meta = body.get("meta") if isinstance(body, Mapping) else None
         total = _int(meta.get("total")) if isinstance(meta, Mapping) else None
 

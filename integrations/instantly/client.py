@@ -38,7 +38,14 @@ from integrations.http import (
 )
 from integrations.parsing import attribute_value
 from integrations.parsing import text as clean_text
-from integrations.records import ExportLead, ExportOutcome, Page, VendorList, VendorRecord
+from integrations.records import (
+    ExportLead,
+    ExportOutcome,
+    Page,
+    VendorList,
+    VendorRecord,
+    unreadable_record,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -194,12 +201,6 @@ def parse_lead(item: Any) -> VendorRecord | None:
         signals=signals,
         custom_attributes=attributes,
     )
-
-
-def _unreadable(item: Any) -> VendorRecord:
-    """A record standing for a lead that cannot be imported (not an object, or no id)."""
-    email = clean_text(item.get("email")).lower() if isinstance(item, dict) else ""
-    return VendorRecord(vendor_id="", email=email)
 
 
 def _container(list_id: str) -> tuple[str, str]:
@@ -363,7 +364,7 @@ class InstantlyClient(HttpClient):
         items = self._items(answer)
         # A lead that cannot be read still counts: the importer records it as a failed record
         # without an id, so none vanishes unseen.
-        records = [parse_lead(item) or _unreadable(item) for item in items]
+        records = [parse_lead(item) or unreadable_record(item) for item in items]
         next_cursor = clean_text(answer.get("next_starting_after"))
         if not items or not next_cursor or next_cursor == cursor:
             return Page(records=records, next_checkpoint=None)

@@ -57,7 +57,14 @@ from integrations.http import (
 )
 from integrations.parsing import attribute_value
 from integrations.parsing import text as clean_text
-from integrations.records import ExportLead, ExportOutcome, Page, VendorList, VendorRecord
+from integrations.records import (
+    ExportLead,
+    ExportOutcome,
+    Page,
+    VendorList,
+    VendorRecord,
+    unreadable_record,
+)
 
 PAGE_SIZE = 100  # perPage: Snov.io's maximum for /v1/prospect-list.
 TOKEN_RENEW_MARGIN = 60.0  # seconds: renew a token with less than this left.
@@ -236,12 +243,6 @@ def _first_job(prospect: dict[str, Any]) -> dict[str, Any]:
     if isinstance(jobs, list) and jobs and isinstance(jobs[0], dict):
         return jobs[0]
     return {}
-
-
-def _unreadable(item: Any) -> VendorRecord:
-    """A record standing for a prospect that cannot be imported (not an object, or no id)."""
-    email = clean_text(item.get("email")).lower() if isinstance(item, dict) else ""
-    return VendorRecord(vendor_id="", email=email)
 
 
 def parse_prospect(prospect: Any) -> VendorRecord | None:
@@ -517,7 +518,7 @@ class SnovioClient(HttpClient):
             )
         # A prospect that cannot be read still counts: the importer records it as a failed
         # record without an id, so none vanishes unseen.
-        records = [parse_prospect(item) or _unreadable(item) for item in prospects]
+        records = [parse_prospect(item) or unreadable_record(item) for item in prospects]
         list_info = body.get("list")
         total = _int(list_info.get("contacts")) if isinstance(list_info, dict) else None
         # No cursor: a short page (counted before dropping unusable prospects) is the last.
