@@ -108,6 +108,18 @@ class BrowserSession:
         self.page.goto(f"{self.base}{path}")
         return self.page
 
+    def htmx_settled(self) -> None:
+        """Wait until htmx has no request, swap or settle under way.
+
+        Content htmx swaps in gets its hx-* behaviour only when it settles (20 ms later by
+        default), while Chromium may already have given an autofocus element the focus. Typing
+        into a swapped-in control before then goes unheard by htmx.
+        """
+        self.page.wait_for_function(
+            "() => !document.querySelector("
+            "'.htmx-request, .htmx-swapping, .htmx-added, .htmx-settling')"
+        )
+
     def screenshot(self, name: str) -> Path:
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         path = SCREENSHOTS / f"{name}.png"

@@ -168,6 +168,7 @@ def test_inline_edit_shows_the_error_then_saves_the_fix(signed_in):
     page.get_by_test_id("edit-score").click()
     score = page.locator("#field-score input[name=score]")
     expect(score).to_be_focused()
+    session.htmx_settled()
     score.fill("150")
     score.press("Enter")
     expect(page.locator("#field-score .error")).to_contain_text("less than or equal to 100")
@@ -178,6 +179,7 @@ def test_inline_edit_shows_the_error_then_saves_the_fix(signed_in):
     expect(page.get_by_test_id("edit-score")).to_be_focused()
 
     page.get_by_test_id("edit-email").click()
+    session.htmx_settled()
     email = page.locator("#field-email input[name=email]")
     email.fill("broken@")
     email.press("Enter")
@@ -187,10 +189,12 @@ def test_inline_edit_shows_the_error_then_saves_the_fix(signed_in):
 
     # The page head follows a saved name or position without a reload.
     page.get_by_test_id("edit-first_name").click()
+    session.htmx_settled()
     page.locator("#field-first_name input[name=first_name]").fill("Annie")
     page.get_by_test_id("save-first_name").click()
     expect(page.get_by_test_id("lead-name")).to_have_text("Annie Archer")
     page.get_by_test_id("edit-position").click()
+    session.htmx_settled()
     page.locator("#field-position input[name=position]").fill("CFO")
     page.get_by_test_id("save-position").click()
     expect(page.locator("#head-role")).to_have_text("CFO at Acme Corp")
@@ -298,9 +302,10 @@ def test_pick_a_company_beyond_the_list_by_typing(signed_in, monkeypatch):
     # The lead page's inline company edit searches the same way.
     page = session.go(f"/leads/{lead.pk}/")
     page.get_by_test_id("edit-company").click()
-    # The swapped-in form is settled (and its search box wired by htmx) once the select has
-    # the focus: typing earlier could go unheard on a slow machine.
+    # The swapped-in search box answers typing only once htmx has settled the swap: the
+    # select's autofocus can come earlier, so it is no sign of that.
     expect(page.locator("#field-company select")).to_be_focused()
+    session.htmx_settled()
     page.get_by_label("Find a company by name or domain").fill("gam")
     page.locator("#field-company select").select_option(label="Gamma")
     page.get_by_test_id("save-company").click()
