@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from django.core.validators import validate_email
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
@@ -83,6 +84,33 @@ def test_reimport_changes_nothing(hunter_integration):
     assert (again.created, again.updated, again.unchanged) == (0, 0, 10)
     assert (Lead.objects.count(), Company.objects.count(), LeadEvent.objects.count()) == counts
     assert list(Lead.objects.order_by("id").values()) == snapshot
+
+
+def test_reimport_checks_only_the_emails_of_changed_records(hunter_integration, monkeypatch):
+    from integrations import importer
+
+    checked: list[str] = []
+
+    def counting(value):
+        checked.append(value)
+        return validate_email(value)
+
+    monkeypatch.setattr(importer, "validate_email", counting)
+    first = [rec("1", "a@x.com", first_name="A"), rec("2", "b@x.com", first_name="B")]
+    run_import(hunter_integration, ScriptedClient([first]))
+    assert sorted(checked) == ["a@x.com", "b@x.com"]
+    checked.clear()
+    # Record 1 is as imported: its email was checked then, and the digest covers it. Record 2
+    # now carries an address that is no email: it is checked, fails, and its lead keeps the
+    # address it had.
+    again = run_import(
+        hunter_integration,
+        ScriptedClient([[rec("1", "a@x.com", first_name="A"), rec("2", "b@", first_name="B")]]),
+    )
+    assert checked == ["b@"]
+    assert (again.unchanged, again.updated, again.failed) == (1, 0, 1)
+    assert SyncFailure.objects.get(run=again).detail == "invalid email 'b@'"
+    assert sorted(Lead.objects.values_list("email", flat=True)) == ["a@x.com", "b@x.com"]
 
 
 def test_existing_lead_matched_by_email_and_local_edits_survive(hunter_integration, rep):
