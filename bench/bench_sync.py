@@ -14,8 +14,10 @@ page cache is capped at 64 MB by the connection's cache_size; it fills as the da
 from __future__ import annotations
 
 import argparse
+import copy
 import json
 import os
+import resource
 import shutil
 import subprocess
 import sys
@@ -66,6 +68,11 @@ def main() -> None:
     parser.add_argument("--leads", type=int, default=100_000)
     parser.add_argument("--keep", action="store_true", help="keep DATA_DIR afterwards")
     parser.add_argument("--json", help="also write the figures here (bench/matrix.py reads it)")
+    parser.add_argument(
+        "--parts",
+        action="store_true",
+        help="instead: where an import page's time goes (fetch alone, write alone), per page",
+    )
     args = parser.parse_args()
 
     data_dir = Path(os.environ["DATA_DIR"])
@@ -87,6 +94,9 @@ def main() -> None:
     )
     try:
         info = json.loads(fakes.stdout.readline())
+        if args.parts:
+            run_parts(args.leads, info)
+            return
         rows = run_bench(args.leads, info)
         if args.json:
             keys = ("step", "leads", "seconds", "rate", "peak_mb", "result")
@@ -163,6 +173,106 @@ def run_bench(count: int, info: dict) -> list[tuple]:
     first, again = rows[0][2], rows[1][2]
     print(f"\nre-import is {first / again:.1f}x faster than the first import")
     return rows
+
+
+def cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def run_parts(count: int, info: dict) -> None:
+    """Time the real import runs, then the two halves of a page apart.
+
+    * the real runs (into an empty database, as in the main benchmark), where the next page
+      is fetched while one is written;
+    * fetch: the Hunter client reading every page over HTTP from the fake, nothing written;
+    * write: the engine writing the same pages held in memory (no HTTP), for a second user,
+      first as new leads, then again unchanged.
+
+    Per page of 100: wall time and this process's CPU time (both threads). The fake runs in
+    its own process, so its time shows in fetch's wall time, not in its CPU time.
+    """
+    from django.conf import settings
+    from django.contrib.auth import get_user_model
+
+    from integrations import engine, services
+    from integrations.hunter.client import HunterClient
+    from integrations.records import Page
+
+    settings.HUNTER_API_URL = info["hunter_url"]
+
+    def integration(username: str):
+        return services.integration_create(
+            user=get_user_model().objects.create_user(username),
+            provider="hunter",
+            credentials={"api_key": info["hunter_key"]},
+            settings={"import_list_id": info["hunter_list"]},
+        )
+
+    pages: list[list] = []
+
+    class HeldPages:
+        """The fetched pages, served from memory: the engine's write path alone."""
+
+        provider = "hunter"
+
+        def __init__(self) -> None:
+            self.held = [copy.deepcopy(records) for records in pages]
+
+        def fetch_page(self, list_id, checkpoint) -> Page:
+            index = (checkpoint or {}).get("page", 0)
+            more = index + 1 < len(self.held)
+            return Page(self.held[index], {"page": index + 1} if more else None, count)
+
+    def fetch_all() -> None:
+        client = HunterClient(info["hunter_key"], base_url=info["hunter_url"])
+        pages.clear()
+        checkpoint = None
+        while True:
+            page = client.fetch_page(str(info["hunter_list"]), checkpoint)
+            pages.append(page.records)
+            checkpoint = page.next_checkpoint
+            if checkpoint is None:
+                return
+
+    def import_run(hunter, client=None) -> None:
+        run = engine.run_claim(integration=hunter, direction="import", trigger="command")
+        outcome = engine.run_execute(run_id=run.pk, client=client)
+        assert isinstance(outcome, engine.Done) and outcome.state == "succeeded", outcome
+
+    n_pages = -(-count // 100)
+    figures: dict[str, float] = {}
+
+    def timed(name: str, action) -> None:
+        cpu, started = cpu_seconds(), time.perf_counter()
+        action()
+        wall = (time.perf_counter() - started) / n_pages * 1000
+        used = (cpu_seconds() - cpu) / n_pages * 1000
+        figures[name] = wall
+        print(f"{name:<36} {wall:>7.2f} {used:>7.2f}", flush=True)
+
+    print(f"\n{count:,} leads, {connection_vendor()}, ms per page of 100\n")
+    print(f"{'part':<36} {'wall':>7} {'CPU':>7}")
+    # The real runs first, into an empty database as in the main benchmark; then the parts,
+    # as a second user with an integration of their own (the same records, new leads).
+    real, parts = integration("sync-parts-real"), integration("sync-parts")
+    timed("first import (fetch and write)", lambda: import_run(real))
+    timed("re-import (fetch and write)", lambda: import_run(real))
+    timed("fetch only (HTTP, nothing written)", fetch_all)
+    held = HeldPages()  # copied outside the timing: the importer normalises records in place
+    timed("write only, first import", lambda: import_run(parts, held))
+    held = HeldPages()
+    timed("write only, unchanged", lambda: import_run(parts, held))
+    timed("fetch only, again", fetch_all)
+    alone = figures["write only, first import"] / figures["write only, unchanged"]
+    whole = figures["first import (fetch and write)"] / figures["re-import (fetch and write)"]
+    print(f"\nunchanged pages: {alone:.1f}x faster to write, {whole:.1f}x faster to import")
+
+
+def connection_vendor() -> str:
+    from django.db import connection
+
+    return connection.vendor
 
 
 if __name__ == "__main__":
