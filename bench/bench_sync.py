@@ -194,10 +194,11 @@ def run_parts(count: int, info: dict) -> None:
     """
     from django.conf import settings
     from django.contrib.auth import get_user_model
+    from django.db import connection
 
     from integrations import engine, services
     from integrations.hunter.client import HunterClient
-    from integrations.records import Page
+    from integrations.tests.conftest import ScriptedClient
 
     settings.HUNTER_API_URL = info["hunter_url"]
 
@@ -211,18 +212,10 @@ def run_parts(count: int, info: dict) -> None:
 
     pages: list[list] = []
 
-    class HeldPages:
-        """The fetched pages, served from memory: the engine's write path alone."""
-
-        provider = "hunter"
-
-        def __init__(self) -> None:
-            self.held = [copy.deepcopy(records) for records in pages]
-
-        def fetch_page(self, list_id, checkpoint) -> Page:
-            index = (checkpoint or {}).get("page", 0)
-            more = index + 1 < len(self.held)
-            return Page(self.held[index], {"page": index + 1} if more else None, count)
+    def held_pages() -> ScriptedClient:
+        """The fetched pages, served from memory: the engine's write path alone. Copied
+        outside the timing: the importer normalises records in place."""
+        return ScriptedClient([copy.deepcopy(records) for records in pages], total=count)
 
     def fetch_all() -> None:
         client = HunterClient(info["hunter_key"], base_url=info["hunter_url"])
@@ -251,7 +244,7 @@ def run_parts(count: int, info: dict) -> None:
         figures[name] = wall
         print(f"{name:<36} {wall:>7.2f} {used:>7.2f}", flush=True)
 
-    print(f"\n{count:,} leads, {connection_vendor()}, ms per page of 100\n")
+    print(f"\n{count:,} leads, {connection.vendor}, ms per page of 100\n")
     print(f"{'part':<36} {'wall':>7} {'CPU':>7}")
     # The real runs first, into an empty database as in the main benchmark; then the parts,
     # as a second user with an integration of their own (the same records, new leads).
@@ -259,20 +252,14 @@ def run_parts(count: int, info: dict) -> None:
     timed("first import (fetch and write)", lambda: import_run(real))
     timed("re-import (fetch and write)", lambda: import_run(real))
     timed("fetch only (HTTP, nothing written)", fetch_all)
-    held = HeldPages()  # copied outside the timing: the importer normalises records in place
+    held = held_pages()
     timed("write only, first import", lambda: import_run(parts, held))
-    held = HeldPages()
+    held = held_pages()
     timed("write only, unchanged", lambda: import_run(parts, held))
     timed("fetch only, again", fetch_all)
     alone = figures["write only, first import"] / figures["write only, unchanged"]
     whole = figures["first import (fetch and write)"] / figures["re-import (fetch and write)"]
     print(f"\nunchanged pages: {alone:.1f}x faster to write, {whole:.1f}x faster to import")
-
-
-def connection_vendor() -> str:
-    from django.db import connection
-
-    return connection.vendor
 
 
 if __name__ == "__main__":
