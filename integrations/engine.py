@@ -27,7 +27,7 @@ from django.utils import timezone
 
 from integrations import providers
 from integrations.http import AuthError, ProviderError, TransientError
-from integrations.importer import import_records
+from integrations.importer import import_records, record_digest
 from integrations.models import ExternalLink, Integration, SyncFailure, SyncRun
 from integrations.records import ExportLead, Page, ProviderClient
 from leads.filters import LeadFilterSet
@@ -202,10 +202,14 @@ def run_execute(
             raise RunCancelled()
         if client is None:
             client = providers.client_for(integration)
+        stopped_short = None
         if run.direction == Direction.IMPORT:
-            _execute_import(run, integration, client, owner, on_progress)
+            stopped_short = _execute_import(run, integration, client, owner, on_progress)
         else:
             _execute_export(run, integration, client, owner, on_progress)
+        if stopped_short:
+            # The vendor could not serve the whole list: never a plain success.
+            return _finish(run, owner, State.PARTIAL, stopped_short)
         return _finish(run, owner, _final_state(run))
     except RunCancelled:
         return _finish(run, owner, State.CANCELLED, "Cancelled.")
@@ -269,14 +273,15 @@ def _execute_import(
     client: ProviderClient,
     owner: str,
     on_progress: ProgressCallback | None,
-) -> None:
+) -> str | None:
+    """Import every page; the page's ``stopped_short`` message if the list was cut short."""
     list_id = integration.import_list_id
     list_arg = None if list_id in (None, "") else str(list_id)
     label = providers.SOURCE_LABELS.get(integration.provider, integration.provider)
 
     def fetch(checkpoint: dict[str, Any] | None) -> Page:
         try:
-            return client.fetch_page(list_arg, checkpoint)
+            return client.fetch_page(list_arg, _vendor_checkpoint(checkpoint))
         finally:
             # The Snov.io token store may have written from this thread: give it back.
             db_connection.close()
@@ -291,8 +296,10 @@ def _execute_import(
             Company: ["user", "domain", "name"],
         }
     )
+    checkpoint = run.checkpoint
+    stopped_short: str | None = None
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"sync-{run.pk}") as pool:
-        pending: Future[Page] | None = pool.submit(fetch, run.checkpoint)
+        pending: Future[Page] | None = pool.submit(fetch, checkpoint)
         try:
             while pending is not None:
                 if _cancel_requested(run):
@@ -303,13 +310,110 @@ def _execute_import(
                     if page.next_checkpoint is not None
                     else None
                 )
-                statistics.wrote(_write_import_page(run, integration, page, owner, label))
+                stopped_short = page.stopped_short or stopped_short
+                if any(record.needs_details for record in page.records):
+                    created = _import_detailed_page(
+                        run, integration, client, page, checkpoint, owner, label, on_progress
+                    )
+                else:
+                    created = _write_import_page(run, integration, page, owner, label)
+                statistics.wrote(created)
+                checkpoint = page.next_checkpoint
                 if on_progress is not None:
                     run.refresh_from_db()
                     on_progress(run)
         finally:
             if pending is not None:
                 pending.cancel()
+    return stopped_short
+
+
+# Inside a run's checkpoint: how many records of the page at that checkpoint are written
+# already (a page whose records are fetched in detail is written in chunks).
+WITHIN_KEY = "within_page"
+
+
+def _vendor_checkpoint(checkpoint: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The checkpoint as the client made it, without the engine's own key."""
+    if not checkpoint or WITHIN_KEY not in checkpoint:
+        return checkpoint
+    rest = {key: value for key, value in checkpoint.items() if key != WITHIN_KEY}
+    return rest or None
+
+
+def _import_detailed_page(
+    run: SyncRun,
+    integration: Integration,
+    client: ProviderClient,
+    page: Page,
+    checkpoint: dict[str, Any] | None,
+    owner: str,
+    label: str,
+    on_progress: ProgressCallback | None,
+) -> int:
+    """A page of summaries: details are fetched only for records that are new or whose
+    summary changed since the last import, a chunk at a time, each chunk written (with the
+    position reached inside the page) before the next is fetched. A slow detail endpoint
+    (Snov.io: one request a prospect, 60 a minute) still shows progress and resumes where it
+    stopped."""
+    fill_details = getattr(client, "fill_details", None)
+    chunk_size = max(1, int(getattr(client, "details_chunk", 10)))
+    done = 0
+    try:
+        done = max(0, int((checkpoint or {}).get(WITHIN_KEY, 0)))
+    except (TypeError, ValueError):
+        done = 0
+    records = page.records
+    created = 0
+    position = min(done, len(records))
+    while position < len(records):
+        if _cancel_requested(run):
+            raise RunCancelled()
+        chunk = records[position : position + chunk_size]
+        summary_digests = {
+            id(record): record_digest(record) for record in chunk if record.vendor_id
+        }
+        stored = dict(
+            ExternalLink.objects.filter(
+                integration=integration,
+                vendor_id__in=[record.vendor_id for record in chunk if record.vendor_id],
+            ).values_list("vendor_id", "record_hash")
+        )
+        wanted = [
+            record
+            for record in chunk
+            if record.needs_details
+            and record.vendor_id
+            and stored.get(record.vendor_id) != summary_digests[id(record)]
+        ]
+        if wanted and fill_details is not None:
+            fill_details(wanted)
+        for record in chunk:
+            if id(record) in summary_digests:
+                record.digest = summary_digests[id(record)]
+        position += len(chunk)
+        last = position >= len(records)
+        part = Page(
+            records=chunk,
+            next_checkpoint=(
+                page.next_checkpoint if last else {**(checkpoint or {}), WITHIN_KEY: position}
+            ),
+            total=page.total,
+        )
+        created += _write_import_page(run, integration, part, owner, label)
+        if on_progress is not None and not last:
+            run.refresh_from_db()
+            on_progress(run)
+    if not records or done >= len(records):
+        # Nothing left to write on this page (or it was empty): still move the checkpoint.
+        created += _write_import_page(
+            run,
+            integration,
+            Page(records=[], next_checkpoint=page.next_checkpoint, total=page.total),
+            owner,
+            label,
+        )
+    return created
 
 
 def _write_import_page(
@@ -387,42 +491,74 @@ def _execute_export(
         )
         if not leads:
             return
-        links = dict(
-            ExternalLink.objects.filter(
+        # lead id → (link id, vendor id, what its last export sent)
+        links: dict[int, tuple[int, str, Any]] = {
+            lead_id: (link_id, vendor_id, exported)
+            for link_id, lead_id, vendor_id, exported in ExternalLink.objects.filter(
                 integration=integration, lead_id__in=[lead.pk for lead in leads]
-            ).values_list("lead_id", "vendor_id")
+            ).values_list("id", "lead_id", "vendor_id", "exported")
+        }
+        # A do-not-contact lead never reaches a vendor, whatever the export names.
+        sendable = [lead for lead in leads if not lead.do_not_contact]
+        outcomes = (
+            client.export_batch(target, [_export_lead(lead, links) for lead in sendable])
+            if sendable
+            else []
         )
-        outcomes = client.export_batch(target, [_export_lead(lead, links) for lead in leads])
         by_lead = {outcome.lead_id: outcome for outcome in outcomes}
-        created = updated = 0
+        created = updated = unchanged = skipped = 0
         failures: list[SyncFailure] = []
         new_links: list[ExternalLink] = []
+        changed_links: list[ExternalLink] = []
         for lead in leads:
+            if lead.do_not_contact:
+                skipped += 1
+                continue
             outcome = by_lead.get(lead.pk)
             if outcome is None:
                 failures.append(
-                    SyncFailure(run=run, record=_record_name(lead), detail="no answer for it")
+                    SyncFailure(
+                        run=run, lead=lead, record=_record_name(lead), detail="no answer for it"
+                    )
                 )
                 continue
             if not outcome.ok:
                 failures.append(
-                    SyncFailure(run=run, record=_record_name(lead), detail=outcome.detail[:2000])
+                    SyncFailure(
+                        run=run,
+                        lead=lead,
+                        record=_record_name(lead),
+                        detail=outcome.detail[:2000] or "refused",
+                    )
                 )
                 continue
-            if outcome.created:
+            if outcome.skipped:
+                skipped += 1
+            elif outcome.unchanged:
+                unchanged += 1
+            elif outcome.created:
                 created += 1
             else:
                 updated += 1
-            if outcome.vendor_id and lead.pk not in links:
-                new_links.append(
-                    ExternalLink(
-                        integration=integration, vendor_id=str(outcome.vendor_id), lead=lead
+            link = links.get(lead.pk)
+            if link is None:
+                if outcome.vendor_id:
+                    new_links.append(
+                        ExternalLink(
+                            integration=integration,
+                            vendor_id=str(outcome.vendor_id)[:128],
+                            lead=lead,
+                            exported=outcome.exported,
+                        )
                     )
-                )
+            elif outcome.exported is not None and outcome.exported != link[2]:
+                changed_links.append(ExternalLink(id=link[0], exported=outcome.exported))
         after = leads[-1].pk
         with transaction.atomic():
             if new_links:
                 ExternalLink.objects.bulk_create(new_links, ignore_conflicts=True)
+            if changed_links:
+                ExternalLink.objects.bulk_update(changed_links, ["exported"], batch_size=500)
             if failures:
                 SyncFailure.objects.bulk_create(failures)
             _renew_and_save_progress(
@@ -433,6 +569,8 @@ def _execute_export(
                     "processed": F("processed") + len(leads),
                     "created": F("created") + created,
                     "updated": F("updated") + updated,
+                    "unchanged": F("unchanged") + unchanged,
+                    "skipped": F("skipped") + skipped,
                     "failed": F("failed") + len(failures),
                     "error": None,
                 },
@@ -448,8 +586,9 @@ def _record_name(lead: Lead) -> str:
     return (lead.email or f"lead {lead.pk}")[:255]
 
 
-def _export_lead(lead: Lead, links: dict[int, str]) -> ExportLead:
+def _export_lead(lead: Lead, links: dict[int, tuple[int, str, Any]]) -> ExportLead:
     company = lead.company
+    link = links.get(lead.pk)
     return ExportLead(
         lead_id=lead.pk,
         email=lead.email,
@@ -465,7 +604,8 @@ def _export_lead(lead: Lead, links: dict[int, str]) -> ExportLead:
         status=lead.status,
         notes=lead.notes,
         custom_attributes=dict(lead.custom_attributes or {}),
-        vendor_id=links.get(lead.pk),
+        vendor_id=link[1] if link else None,
+        last_exported=link[2] if link else None,
     )
 
 

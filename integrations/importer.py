@@ -28,6 +28,7 @@ from leads.models import (
     CLOSED_STATUSES,
     NO_COMPANY_NAME,
     Company,
+    EmailStatus,
     Lead,
     LeadEvent,
     Source,
@@ -35,7 +36,7 @@ from leads.models import (
     build_search_text,
 )
 from leads.serializers import normalize_domain
-from leads.services import leads_import_lock, locked_in_id_order
+from leads.services import company_update, leads_import_lock, locked_in_id_order
 
 # Webmail domains say nothing about the company a person works for.
 WEBMAIL_DOMAINS = frozenset(
@@ -114,11 +115,23 @@ def _company_domain(record: VendorRecord) -> str:
 _DIGEST_ENCODER = json.JSONEncoder(sort_keys=True, default=str)
 
 
+# Fields added to VendorRecord after digests were first stored: left out of the digest while
+# they hold their default, so a record that does not use them keeps the digest it had.
+_LATER_FIELDS = ("email_status", "email_verified_at", "do_not_contact_reason", "needs_details")
+_EMAIL_STATUSES = frozenset(EmailStatus.values)
+
+
 def record_digest(record: VendorRecord) -> str:
     """A stable digest of everything the import reads from a vendor record."""
     # vars() rather than dataclasses.asdict(): the fields are flat values and two small
     # dicts, and asdict's deep copy would cost more than the whole digest.
-    payload = _DIGEST_ENCODER.encode(vars(record))
+    fields = vars(record)
+    payload = {
+        key: value
+        for key, value in fields.items()
+        if key != "digest" and not (key in _LATER_FIELDS and value in (None, False))
+    }
+    payload = _DIGEST_ENCODER.encode(payload)
     return hashlib.blake2b(payload.encode(), digest_size=16).hexdigest()
 
 
@@ -169,7 +182,12 @@ class _Companies:
             domain = _company_domain(record)
         name = _clip(record.company_name, _COMPANY_MAX["name"])
         if domain and domain in self.by_domain:
-            return self.by_domain[domain]
+            company = self.by_domain[domain]
+            if name and company.name == domain and name != domain:
+                # An earlier import knew only the domain (a Snov.io list entry without its
+                # profile); the vendor now gives the company's real name.
+                company_update(company=company, data={"name": name})
+            return company
         if not domain and name and name.lower() in self.by_name:
             return self.by_name[name.lower()]
         if not domain and not name:
@@ -221,6 +239,32 @@ def _merge(
         if score != lead.score:
             changes["score"] = [lead.score, score]
             lead.score = score
+    if record.do_not_contact_reason and not lead.do_not_contact:
+        reason = _clip(record.do_not_contact_reason, 255)
+        changes["do_not_contact"] = [False, True]
+        changes["do_not_contact_reason"] = [lead.do_not_contact_reason, reason]
+        lead.do_not_contact = True
+        lead.do_not_contact_reason = reason
+    return changes
+
+
+def _apply_verification(
+    lead: Lead, record: VendorRecord, email: str, provider: str, now: Any
+) -> dict[str, Any]:
+    """The vendor's verification of the email, when it is about the lead's email and not
+    older than the one the lead holds; {field: [old, new]} of what changed."""
+    status = record.email_status
+    if status not in _EMAIL_STATUSES or not lead.email or email != lead.email:
+        return {}
+    checked_at = record.email_verified_at or now
+    if lead.email_verified_at is not None and checked_at < lead.email_verified_at:
+        return {}
+    if status == lead.email_status and lead.email_verified_by == provider:
+        return {}
+    changes = {"email_status": [lead.email_status, status]}
+    lead.email_status = status
+    lead.email_verified_at = checked_at
+    lead.email_verified_by = provider
     return changes
 
 
@@ -261,7 +305,7 @@ def import_records(
             integration=integration, vendor_id__in=vendor_ids
         ).values_list("id", "vendor_id", "lead_id", "record_hash")
     }
-    digests = {record.vendor_id: record_digest(record) for record in usable}
+    digests = {record.vendor_id: record.digest or record_digest(record) for record in usable}
     # Records the vendor has not changed since they were imported are done: their leads are
     # not even read, so a re-import costs little and never re-applies what a person undid.
     # Their email passed the check below when they were imported (the digest covers it), so
@@ -355,6 +399,13 @@ def import_records(
                 created_at=now,
                 updated_at=now,
             )
+            if record.do_not_contact_reason:
+                lead.do_not_contact = True
+                lead.do_not_contact_reason = _clip(record.do_not_contact_reason, 255)
+            if email and record.email_status in _EMAIL_STATUSES:
+                lead.email_status = record.email_status
+                lead.email_verified_at = record.email_verified_at or now
+                lead.email_verified_by = provider
             for name in FILLABLE_FIELDS:
                 setattr(lead, name, _clip(getattr(record, name), _MAX_LENGTHS.get(name)))
             lead.search_text = build_search_text(
@@ -374,6 +425,10 @@ def import_records(
         changes = _merge(lead, record, email, source_label, email_free=email_free)
         if "email" in changes:
             leads_by_email[email] = lead
+        verified = _apply_verification(lead, record, email, provider, now)
+        if verified:
+            changes.update(verified)
+            update_fields.update({"email_verified_at", "email_verified_by"})
         old_status = lead.status
         new_status = advanced_status(old_status, record.status_hint)
         if new_status != old_status:
@@ -470,6 +525,8 @@ _LEAD_COLUMNS = (
     "user_id", "company_id", "status", "score", "score_is_manual", "notes", "email",
     "first_name", "last_name", "position", "phone", "linkedin_url", "source",
     "custom_attributes", "status_changed_at", "created_at", "updated_at", "search_text",
+    "do_not_contact", "do_not_contact_reason", "email_status", "email_verified_at",
+    "email_verified_by",
 )  # fmt: skip
 _EVENT_COLUMNS = (
     "lead_id", "user_id", "kind", "from_status", "to_status", "source", "provider", "changes",

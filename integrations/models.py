@@ -43,6 +43,8 @@ class Integration(models.Model):
     export_campaign_id = models.JSONField(null=True, blank=True)
     schedule = models.CharField(max_length=8, choices=Schedule.choices, default=Schedule.MANUAL)
     state = models.CharField(max_length=20, choices=State.choices, default=State.ACTIVE)
+    # Per-provider settings beyond the common ones (Snov.io: full_profiles, custom_field_map).
+    options = models.JSONField(default=dict, blank=True)
     last_error = models.TextField(blank=True, default="")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -67,6 +69,9 @@ class ExternalLink(models.Model):
     # A digest of the vendor record as last imported: an unchanged record is skipped without
     # reading its lead, and a local edit is not overwritten by the same vendor data again.
     record_hash = models.CharField(max_length=32, blank=True, default="")
+    # What the client reported as sent on the last export (ExportOutcome.exported): the next
+    # export sends only what changed since. Null until the lead is first exported.
+    exported = models.JSONField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -149,6 +154,10 @@ class SyncRun(models.Model):
 
 class SyncFailure(models.Model):
     run = models.ForeignKey(SyncRun, on_delete=models.CASCADE, related_name="failures")
+    # The lead an export failure is about, so the failures table can name and link it.
+    lead = models.ForeignKey(
+        Lead, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
     record = models.CharField(max_length=255)
     detail = models.TextField()
     at = models.DateTimeField(auto_now_add=True)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, Protocol
 
 from integrations.parsing import text
@@ -38,6 +39,21 @@ class VendorRecord:
     signals: dict[str, Any] = field(default_factory=dict)
     # Vendor fields the CRM has no column for, as string → string.
     custom_attributes: dict[str, str] = field(default_factory=dict)
+    # Delivery facts (api.md, "Live vendor events, do-not-contact and email verification").
+    # The CRM's verification value (leads.models.EmailStatus); a bounce is "invalid". None:
+    # the vendor says nothing.
+    email_status: str | None = None
+    # When the vendor checked the email; None: unknown (the importer uses the import's time).
+    email_verified_at: datetime | None = None
+    # Set (e.g. "unsubscribed") when the vendor says the person must not be contacted.
+    do_not_contact_reason: str | None = None
+    # The record holds only the summary a vendor's list page gives (Snov.io): the engine has
+    # the client fill the details (ProviderClient.fill_details) when the summary is new or
+    # changed since the last import.
+    needs_details: bool = False
+    # The digest to store for this record instead of computing it (the engine sets the
+    # summary's digest, so an unchanged summary is recognised without fetching details).
+    digest: str | None = None
 
 
 def unreadable_record(item: Any) -> VendorRecord:
@@ -56,6 +72,9 @@ class Page:
     next_checkpoint: dict[str, Any] | None
     # Total records in the list when the vendor says, else None.
     total: int | None = None
+    # On the last page a client can read when the vendor cannot serve the rest of the list
+    # (Hunter's offset cap): why, and how much was read. The run ends partial with it.
+    stopped_short: str | None = None
 
 
 @dataclass
@@ -86,6 +105,9 @@ class ExportLead:
     custom_attributes: dict[str, str]
     # The vendor id already linked to this lead, if any.
     vendor_id: str | None = None
+    # For a linked lead: the ``exported`` of its last export outcome (None: never exported
+    # through this integration, e.g. linked by an import). Clients send only what changed.
+    last_exported: dict[str, Any] | None = None
 
 
 @dataclass
@@ -97,6 +119,13 @@ class ExportOutcome:
     vendor_id: str | None = None
     created: bool = False  # a new vendor record, as opposed to one updated or already there
     detail: str = ""
+    # Not sent: nothing changed since the last export (counted unchanged).
+    unchanged: bool = False
+    # Not taken by the vendor, and not an error (counted skipped).
+    skipped: bool = False
+    # What is now at the vendor for this lead, in the client's own terms: stored on the link
+    # and handed back as ExportLead.last_exported on the next export.
+    exported: dict[str, Any] | None = None
 
 
 class ProviderClient(Protocol):
@@ -121,4 +150,17 @@ class ProviderClient(Protocol):
         Per-record problems come back as outcomes with ok=False; an error that stops the
         whole call (auth, rate limit, outage) is raised.
         """
+        ...
+
+
+class DetailedProviderClient(ProviderClient, Protocol):
+    """A client whose list pages carry summaries (``VendorRecord.needs_details``)."""
+
+    # How many records one fill_details call should receive: the engine writes each chunk in
+    # its own transaction, so a slow detail endpoint still shows progress.
+    details_chunk: int
+
+    def fill_details(self, records: list[VendorRecord]) -> None:
+        """Fill the records in place from the vendor's detail endpoint; a record whose details
+        are gone stays as it was. Auth, quota, rate limit and outages raise as usual."""
         ...

@@ -29,6 +29,17 @@ NO_COMPANY_NAME = "No company"
 CLOSED_STATUSES = {Status.CONVERTED.value, Status.LOST.value}
 
 
+class EmailStatus(models.TextChoices):
+    """What the last verification of a lead's email said (vendors.md, "Email verification")."""
+
+    VALID = "valid", "Valid"
+    INVALID = "invalid", "Invalid"
+    ACCEPT_ALL = "accept_all", "Accept-all"
+    WEBMAIL = "webmail", "Webmail"
+    DISPOSABLE = "disposable", "Disposable"
+    UNKNOWN = "unknown", "Unknown"
+
+
 class Source(models.TextChoices):
     """Where a change came from; every door names itself."""
 
@@ -97,6 +108,19 @@ class Lead(models.Model):
     linkedin_url = models.CharField(max_length=500, blank=True, default="")
     source = models.CharField(max_length=255, blank=True, default="")
     custom_attributes = models.JSONField(default=dict, blank=True)
+    # Never exported to any provider while set (an unsubscribe, or a person's decision).
+    # db_default as well: the bulk paths insert rows with explicit column lists.
+    do_not_contact = models.BooleanField(default=False, db_default=False)
+    do_not_contact_reason = models.CharField(max_length=255, blank=True, default="", db_default="")
+    # The last verification fact about the email, and who gave it (a provider name).
+    email_status = models.CharField(
+        max_length=16,
+        choices=EmailStatus.choices,
+        default=EmailStatus.UNKNOWN,
+        db_default=EmailStatus.UNKNOWN,
+    )
+    email_verified_at = models.DateTimeField(null=True, blank=True)
+    email_verified_by = models.CharField(max_length=16, null=True, blank=True)
     status_changed_at = models.DateTimeField()
     created_at = models.DateTimeField()
     updated_at = models.DateTimeField()

@@ -81,3 +81,13 @@ def hunter_integration(rep):
         credentials={"api_key": "hk_test_0123456789abcdef"},
         settings={"import_list_id": 7, "export_list_id": 8},
     )
+
+
+@pytest.fixture
+def snovio_integration(rep):
+    return services.integration_create(
+        user=rep,
+        provider="snovio",
+        credentials={"client_id": "snov-id-0123456789", "client_secret": "snov-secret-0123"},
+        settings={"import_list_id": "77", "export_list_id": "78"},
+    )
