@@ -245,11 +245,12 @@ def _transient(run: SyncRun, owner: str, exc: Exception) -> Outcome:
     run.refresh_from_db(fields=["attempts"])
     reason = getattr(exc, "message", None) or f"database busy ({type(exc).__name__})"
     if run.attempts >= settings.SYNC_MAX_ATTEMPTS:
+        give_up = getattr(exc, "give_up_message", None)
         return _finish(
             run,
             owner,
             State.FAILED,
-            f"Gave up after {run.attempts} attempts; last problem: {reason}",
+            give_up or f"Gave up after {run.attempts} attempts; last problem: {reason}",
         )
     retry_after = getattr(exc, "retry_after", None)
     delay = (

@@ -50,7 +50,23 @@ class TransientError(ProviderError):
 
 
 class RateLimited(TransientError):
-    """The vendor said slow down (429, or Hunter's 403 rate limit)."""
+    """The vendor said slow down (429, or Hunter's 403 rate limit).
+
+    ``give_up_message``, when set, is what the run says if the retries run out: for an answer
+    that may also mean something other than a rate limit (Hunter's 403), "gave up after N
+    attempts" would hide what a person should check.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int | None = None,
+        retry_after: float | None = None,
+        give_up_message: str | None = None,
+    ) -> None:
+        super().__init__(message, status=status, retry_after=retry_after)
+        self.give_up_message = give_up_message
 
 
 class AuthError(ProviderError):

@@ -26,8 +26,10 @@ Decisions worth knowing:
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Mapping
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -86,7 +88,9 @@ KNOWN_LEAD_FIELDS = frozenset(
         "sending_status",
         "verification",
         "leads_list",
+        "company_type",
         "created_at",
+        "updated_at",
         "last_activity_at",
         "last_contacted_at",
         "custom_attributes",
@@ -106,6 +110,25 @@ ENGAGEMENT_BY_SENDING_STATUS: dict[str, dict[str, int]] = {
 }
 # Error ids of a 403 that mean the key is refused, as opposed to Hunter's 403 rate limit.
 AUTH_ERROR_MARKERS = ("authentication", "unauthorized", "forbidden_api_key", "invalid_api_key")
+# Words of a 429 that say the plan's monthly usage is spent (Hunter's docs call 429 "usage
+# limit reached"): waiting for Retry-After would retry for hours, so the run stops at once.
+USAGE_LIMIT_PATTERN = re.compile(r"usage|quota|monthly|month|plan|credit", re.IGNORECASE)
+AUTH_MESSAGE = (
+    "Hunter refused the API key: enter a valid key (Hunter → API) in the integration settings"
+)
+QUOTA_MESSAGE = "Hunter's quota for this account is used up (HTTP 402): upgrade or wait for it"
+MONTHLY_QUOTA_MESSAGE = (
+    "Hunter's monthly quota is used up: the import stops until the quota renews or the plan "
+    "is upgraded"
+)
+REFUSED_OR_RATE_MESSAGE = (
+    "Hunter refused the key or the rate limit (HTTP 403, repeatedly): check the API key in "
+    "the integration settings, then start the run again"
+)
+# Delivery facts of ``sending_status`` (vendors.md, "Delivery status, unsubscribes and bounces").
+BOUNCED, UNSUBSCRIBED = "bounced", "unsubscribed"
+# Hunter's verification statuses that are verdicts; "pending" says nothing yet.
+VERDICTS = frozenset({"valid", "accept_all", "webmail", "unknown", "invalid", "disposable"})
 
 
 # --- defensive parsing helpers --------------------------------------------------------------
@@ -173,11 +196,22 @@ def parse_lead(item: Any) -> VendorRecord | None:
     if confidence is not None:
         signals["confidence"] = min(100, max(0, confidence))
     verification = item.get("verification")
+    email_status: str | None = None
+    verified_at: datetime | None = None
     if isinstance(verification, Mapping):
         status = clean_text(verification.get("status")).lower()
         if status in VERIFICATION_STATUSES:
             signals["verification"] = status
+        if status in VERDICTS:
+            email_status = status
+            verified_at = _moment(verification.get("date"))
     sending_status = clean_text(item.get("sending_status")).lower()
+    do_not_contact_reason = None
+    if sending_status == BOUNCED:
+        # A bounce outweighs an earlier "valid": the address does not take mail.
+        email_status, verified_at = "invalid", _moment(item.get("last_activity_at"))
+    elif sending_status == UNSUBSCRIBED:
+        do_not_contact_reason = "unsubscribed (Hunter)"
     signals.update(ENGAGEMENT_BY_SENDING_STATUS.get(sending_status, {}))
 
     custom: dict[str, str] = {}
@@ -216,6 +250,30 @@ def parse_lead(item: Any) -> VendorRecord | None:
         status_hint="contacted" if sending_status in CONTACTED_SENDING_STATUSES else None,
         signals=signals,
         custom_attributes=custom,
+        email_status=email_status,
+        email_verified_at=verified_at,
+        do_not_contact_reason=do_not_contact_reason,
+    )
+
+
+def _moment(value: Any) -> datetime | None:
+    """An aware datetime from Hunter's ISO 8601 text (a date alone is midnight UTC)."""
+    text = clean_text(value)
+    if not text:
+        return None
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _cut_short(read: int, total: int | None) -> str:
+    of_total = f" of {total:,}" if total is not None else ""
+    return (
+        f"Hunter serves only the newest {MAX_OFFSET + PAGE_SIZE:,} leads of a list through its "
+        f"API (its offset stops at {MAX_OFFSET:,}): read {read:,}{of_total}. Split the list in "
+        "Hunter to import the rest."
     )
 
 
@@ -289,18 +347,28 @@ class HunterClient(HttpClient):
         error_id, details = _first_error(body)
         message = self._scrub(details or error_id or reason or f"HTTP {status}")
         text = f"{self.provider}: {message[:300]}"
+        # Reference: https://hunter.io/api-documentation/v2#errors (401 no valid key, 403
+        # rate limit reached, 429 usage limit reached); Hunter's own client code (vendors.md)
+        # reads 402 as the quota and honours Retry-After on 429.
         if status == 401 or error_id == "authentication_failed":
-            return AuthError(text, status=status)
+            return AuthError(f"{AUTH_MESSAGE} ({message[:200]})", status=status)
         if status == 402:
-            return QuotaExceeded(text, status=status)
+            return QuotaExceeded(f"{QUOTA_MESSAGE} ({message[:200]})", status=status)
         if status == 429:
+            if USAGE_LIMIT_PATTERN.search(f"{error_id} {details}"):
+                return QuotaExceeded(f"{MONTHLY_QUOTA_MESSAGE} ({message[:200]})", status=status)
             return RateLimited(text, status=status, retry_after=retry_after)
         if status == 403:
             # Hunter documents 403 as "rate limit reached"; only an auth error id means the
-            # key itself is refused.
+            # key itself is refused. A 403 that outlasts the retries may be either.
             if any(marker in error_id for marker in AUTH_ERROR_MARKERS):
-                return AuthError(text, status=status)
-            return RateLimited(text, status=status, retry_after=retry_after)
+                return AuthError(f"{AUTH_MESSAGE} ({message[:200]})", status=status)
+            return RateLimited(
+                text,
+                status=status,
+                retry_after=retry_after,
+                give_up_message=REFUSED_OR_RATE_MESSAGE,
+            )
         if status == 404:
             return NotFound(text, status=status)
         if status >= 500 or status == 408:
@@ -358,7 +426,7 @@ class HunterClient(HttpClient):
         offset = max(0, offset)
         if offset > MAX_OFFSET:
             # Beyond what Hunter can page to (see the module docstring).
-            return Page(records=[], next_checkpoint=None)
+            return Page(records=[], next_checkpoint=None, stopped_short=_cut_short(offset, None))
         params: dict[str, Any] = {"limit": PAGE_SIZE, "offset": offset}
         if list_id:
             params["leads_list_id"] = list_id
@@ -384,10 +452,15 @@ class HunterClient(HttpClient):
             or (total is not None and next_offset >= total)
             or next_offset > MAX_OFFSET
         )
+        stopped_short = None
+        more = total is None or next_offset < total
+        if next_offset > MAX_OFFSET and len(items) >= PAGE_SIZE and more:
+            stopped_short = _cut_short(next_offset, total)
         return Page(
             records=records,
             next_checkpoint=None if done else {"offset": next_offset},
             total=total,
+            stopped_short=stopped_short,
         )
 
     def export_batch(self, target: dict[str, Any], leads: list[ExportLead]) -> list[ExportOutcome]:

@@ -320,3 +320,44 @@ def test_export_failures_name_their_lead(hunter_integration, rep):
 
 def test_page_carries_no_stopped_short_by_default():
     assert Page(records=[], next_checkpoint=None).stopped_short is None
+
+
+# --- give-up messages and the Hunter field migration ----------------------------------------
+
+
+def test_a_rate_limit_that_outlasts_the_retries_says_what_to_check(hunter_integration, settings):
+    from integrations.http import RateLimited
+
+    settings.SYNC_MAX_ATTEMPTS = 2
+    client = ScriptedClient([[rec("1", "a@x.com")]])
+    refusal = RateLimited("hunter: 403", status=403, give_up_message="check the key")
+    client.fail_next = [refusal, refusal]
+    sync = engine.run_claim(integration=hunter_integration, direction="import")
+    assert isinstance(engine.run_execute(run_id=sync.pk, client=client), engine.Retry)
+    assert isinstance(engine.run_execute(run_id=sync.pk, client=client), engine.Done)
+    sync.refresh_from_db()
+    assert (sync.state, sync.error) == ("failed", "check the key")
+
+
+def test_migration_drops_hunter_fields_from_linked_leads_only(hunter_integration, rep):
+    import importlib
+
+    from django.apps import apps
+
+    migration = importlib.import_module("integrations.migrations.0004_hunter_known_fields")
+    company = CompanyFactory(user=rep, name="Acme", domain="acme.com")
+    linked = make_lead(
+        user=rep,
+        company=company,
+        email="a@acme.com",
+        custom_attributes={"company_type": "privately held", "updated_at": "x", "plan": "pro"},
+    )
+    mine = make_lead(
+        user=rep, company=company, email="b@acme.com", custom_attributes={"updated_at": "mine"}
+    )
+    ExternalLink.objects.create(integration=hunter_integration, vendor_id="1", lead=linked)
+    migration.drop_hunter_fields(apps, None)
+    linked.refresh_from_db()
+    mine.refresh_from_db()
+    assert linked.custom_attributes == {"plan": "pro"}
+    assert mine.custom_attributes == {"updated_at": "mine"}

@@ -563,3 +563,67 @@ def test_hunters_documented_403_rate_limit_backs_off(fake: FakeHunter, client: H
             client.check()
     assert caught.value.status == 403
     assert caught.value.retryable
+
+
+# --- issue 12: known fields, errors in words, the offset cap, delivery facts ----------------
+
+
+def test_company_type_and_updated_at_are_fields_not_custom_attributes(
+    fake: FakeHunter, client: HunterClient
+):
+    fake.seed(KEY, 5)
+    page = client.fetch_page(None, None)
+    for record in page.records:
+        assert "company_type" not in record.custom_attributes
+        assert "updated_at" not in record.custom_attributes
+    # The custom attributes Hunter returns as top-level keys are still kept.
+    assert any("favorite_color" in r.custom_attributes for r in page.records)
+
+
+def test_a_401_says_to_enter_a_valid_key(fake: FakeHunter, client: HunterClient):
+    fake.inject_error(401, "authentication_failed", "No user found for the API key supplied")
+    with pytest.raises(AuthError) as caught:
+        client.check()
+    assert "Hunter refused the API key" in caught.value.message
+
+
+def test_a_monthly_usage_429_stops_at_once_as_quota(fake: FakeHunter, client: HunterClient):
+    fake.use_up_monthly_quota()
+    with pytest.raises(QuotaExceeded) as caught:
+        client.fetch_page(None, None)
+    assert caught.value.retryable is False
+    assert "monthly quota is used up" in caught.value.message
+
+
+def test_a_persistent_403_says_key_or_rate_limit(fake: FakeHunter, client: HunterClient):
+    fake.inject_error(403, "too_many_requests", "You have reached the rate limit.")
+    with pytest.raises(RateLimited) as caught:
+        client.fetch_page(None, None)
+    assert caught.value.retryable is True
+    assert "Hunter refused the key or the rate limit" in caught.value.give_up_message
+
+
+def test_a_list_past_the_offset_cap_is_reported_cut_short(fake: FakeHunter, client: HunterClient):
+    fake.seed(KEY, MAX_OFFSET + 150)
+    last = client.fetch_page(None, {"offset": MAX_OFFSET})
+    assert last.next_checkpoint is None
+    assert last.stopped_short is not None
+    assert "read 100,100 of 100,150" in last.stopped_short
+    # A list that ends before the cap is not cut short.
+    assert client.fetch_page(None, {"offset": MAX_OFFSET - 100}).stopped_short is None
+
+
+def test_bounces_unsubscribes_and_verification_become_delivery_facts():
+    base = {"id": 1, "email": "a@acme.com"}
+    bounced = parse_lead({**base, "sending_status": "bounced",
+                          "verification": {"status": "valid", "date": "2026-01-02"}})  # fmt: skip
+    assert (bounced.email_status, bounced.do_not_contact_reason) == ("invalid", None)
+    unsubscribed = parse_lead({**base, "sending_status": "unsubscribed"})
+    assert unsubscribed.do_not_contact_reason == "unsubscribed (Hunter)"
+    verified = parse_lead(
+        {**base, "verification": {"status": "accept_all", "date": "2026-03-04T05:06:07Z"}}
+    )
+    assert verified.email_status == "accept_all"
+    assert verified.email_verified_at.isoformat() == "2026-03-04T05:06:07+00:00"
+    pending = parse_lead({**base, "verification": {"status": "pending", "date": "junk"}})
+    assert (pending.email_status, pending.email_verified_at) == (None, None)

@@ -56,12 +56,17 @@ INPUT_FIELDS = (
     "notes",
     "source",
 )
+# Hunter's own fields on every lead it returns (vendors.md "Lead fields", from Hunter's docs
+# https://hunter.io/api-documentation/v2#list-leads): company_type and updated_at included,
+# so a client that takes unknown top-level keys for custom attributes is caught.
 OUTPUT_FIELDS = (
     *INPUT_FIELDS,
     "sync_status",
     "sending_status",
     "verification",
+    "company_type",
     "created_at",
+    "updated_at",
     "last_activity_at",
     "last_contacted_at",
 )
@@ -95,6 +100,7 @@ SENDING_STATUSES = (
 VERIFICATION_STATUSES = (
     "valid", "accept_all", "webmail", "unknown", "invalid", "disposable", "pending",
 )  # fmt: skip
+COMPANY_TYPES = ("privately held", "public company", "non profit", None)
 CUSTOM_SLUGS = ("favorite_color", "deal_size", "referral_source")
 COLORS = ("teal", "orange", "violet", None)
 SEED_EPOCH = datetime(2024, 1, 1, 9, 0, tzinfo=UTC)
@@ -213,6 +219,17 @@ class FakeHunter(FakeVendor):
             self.error_faults.append(
                 ErrorFault(status, error_id, details or error_id, times, path, headers or {})
             )
+
+    def use_up_monthly_quota(self, *, times: int = 1) -> None:
+        """Answer like Hunter once the plan's monthly requests are spent: Hunter's docs list
+        429 as "usage limit reached" (https://hunter.io/api-documentation/v2#errors), unlike
+        its 403 "rate limit reached". The id and wording are this fake's, not quoted."""
+        self.inject_error(
+            429,
+            "too_many_requests",
+            "You have reached the monthly usage limit of your plan.",
+            times=times,
+        )
 
     def seed(
         self,
@@ -503,6 +520,7 @@ class FakeHunter(FakeVendor):
         lead.update(
             sync_status="pending",
             created_at=now,
+            updated_at=now,
             verification={"status": None, "date": None},
             _list=account.default_list_id,
             _custom={},
@@ -623,7 +641,9 @@ class FakeHunter(FakeVendor):
             }
             if email
             else {"status": None, "date": None},
+            "company_type": COMPANY_TYPES[i % len(COMPANY_TYPES)],
             "created_at": _iso(created),
+            "updated_at": _iso(created + timedelta(hours=i % 48)),
             "last_activity_at": contacted,
             "last_contacted_at": contacted,
             "_custom": custom,
