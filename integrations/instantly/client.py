@@ -10,8 +10,21 @@ container ``fetch_page`` reads and ``export_batch`` writes. ``export_batch`` acc
 Custom variables. Instantly keeps them flat (string, number, boolean or null). On import each
 becomes a string custom attribute (booleans as ``"true"``/``"false"``, numbers as written,
 nulls skipped); a nested value, which Instantly should never send, is JSON-encoded compactly.
-Instantly has no job title or LinkedIn field on bulk upload, so export sends them as the custom
-variables ``job_title`` and ``linkedin_url``, and import reads them back into those fields.
+The core lead fields (``first_name``, ``last_name``, ``company_name``, ``job_title``,
+``phone``, ``website``, ``personalization``) travel on the lead itself, as Instantly's own SDK
+describes bulk add (vendors.md); Instantly has no LinkedIn field, so export sends it as the
+custom variable ``linkedin_url``. Import still reads ``job_title``/``jobTitle`` custom variables
+that earlier versions of this client wrote.
+
+Export. New leads go in batches through ``POST /leads/add``. A lead already linked to an
+Instantly lead is not added again: when its CRM fields changed since its last export, the
+changed ones are sent with ``PATCH /leads/{id}``; when it is in another list or campaign than
+the one chosen (imported from list A, exported to list B), ``POST /leads/move`` moves it there;
+when nothing changed it is not sent at all. Each outcome carries ``exported``: the fields sent
+and the container, which the engine hands back next time to tell what changed.
+
+Delivery facts. Lead ``status`` -1 is a bounce (``email_status`` invalid) and -2 an
+unsubscribe (do-not-contact).
 """
 
 from __future__ import annotations
@@ -70,13 +83,18 @@ INTEREST_STATUS: dict[int, str] = {
 # The CRM pipeline pushed back to Instantly on export.
 INTEREST_VALUE_FOR_STATUS: dict[str, int] = {"qualified": 1, "converted": 4, "lost": -3}
 
-# Custom variables that carry CRM fields Instantly's bulk upload has no field for.
+# Lead status (delivery, read-only) values that are facts the CRM keeps (vendors.md).
+STATUS_BOUNCED, STATUS_UNSUBSCRIBED = -1, -2
+# The lead fields PATCH /leads/{id} and bulk add take directly (Instantly's SDK models).
+CORE_FIELDS = (
+    "first_name", "last_name", "company_name", "job_title", "phone", "website", "personalization",
+)  # fmt: skip
+# Custom variables that carry CRM fields Instantly has no field for (and, from earlier
+# versions of this client, the job title).
 POSITION_VARIABLES = ("job_title", "jobTitle")
 LINKEDIN_VARIABLES = ("linkedin_url", "linkedinUrl", "linkedIn", "linkedin")
 # Lead fields that must not be shadowed by a custom variable of the same name.
-STANDARD_LEAD_FIELDS = frozenset(
-    {"email", "first_name", "last_name", "company_name", "website", "phone", "personalization"}
-)
+STANDARD_LEAD_FIELDS = frozenset({"email", *CORE_FIELDS})
 # Only used to tell which unplaced leads Instantly most likely refused as invalid.
 _EMAIL_SHAPE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.]+$")
 
@@ -186,7 +204,12 @@ def parse_lead(item: Any) -> VendorRecord | None:
         signals["interest"] = interest
     engaged = any(signals.get(name, 0) > 0 for name in ("opens", "replies", "clicks"))
 
+    status = _integer(item.get("status"))
     return VendorRecord(
+        email_status="invalid" if status == STATUS_BOUNCED else None,
+        do_not_contact_reason=(
+            "unsubscribed (Instantly)" if status == STATUS_UNSUBSCRIBED else None
+        ),
         vendor_id=vendor_id,
         email=clean_text(item.get("email")).lower(),
         first_name=clean_text(item.get("first_name")),
@@ -408,50 +431,155 @@ class InstantlyClient(HttpClient):
         return _container(list_id)
 
     @staticmethod
-    def lead_payload(lead: ExportLead, email: str) -> dict[str, Any]:
-        """One lead of /leads/add: only the fields that have a value."""
-        payload: dict[str, Any] = {"email": email}
-        for name, value in (
-            ("first_name", lead.first_name),
-            ("last_name", lead.last_name),
-            ("company_name", lead.company_name),
-            ("website", lead.website or lead.company_domain),
-            ("phone", lead.phone),
-        ):
-            text = clean_text(value)
-            if text:
-                payload[name] = text
+    def lead_fields(lead: ExportLead) -> dict[str, Any]:
+        """The lead's fields as Instantly takes them, only those with a value (an empty CRM
+        field never wipes what Instantly holds)."""
         attributes = {
             str(key).strip(): clean_text(value)
             for key, value in (lead.custom_attributes or {}).items()
             if str(key).strip()
         }
-        personalization = attributes.pop("personalization", "")
-        if personalization:
-            payload["personalization"] = personalization
+        fields: dict[str, Any] = {}
+        for name, value in (
+            ("first_name", lead.first_name),
+            ("last_name", lead.last_name),
+            ("company_name", lead.company_name),
+            ("job_title", lead.position),
+            ("phone", lead.phone),
+            ("website", lead.website or lead.company_domain),
+            ("personalization", attributes.pop("personalization", "")),
+        ):
+            text = clean_text(value)
+            if text:
+                fields[name] = text
         variables = {
             key: value
             for key, value in attributes.items()
-            if value and key not in STANDARD_LEAD_FIELDS
+            if value and key not in STANDARD_LEAD_FIELDS and key not in POSITION_VARIABLES
         }
-        has_position = any(name in variables for name in POSITION_VARIABLES)
-        if clean_text(lead.position) and not has_position:
-            variables["job_title"] = clean_text(lead.position)
         if clean_text(lead.linkedin_url) and not any(
             name in variables for name in LINKEDIN_VARIABLES
         ):
             variables["linkedin_url"] = clean_text(lead.linkedin_url)
         if variables:
-            payload["custom_variables"] = variables
-        return payload
+            fields["custom_variables"] = variables
+        return fields
+
+    @classmethod
+    def lead_payload(cls, lead: ExportLead, email: str) -> dict[str, Any]:
+        """One lead of /leads/add."""
+        return {"email": email, **cls.lead_fields(lead)}
 
     def export_batch(self, target: dict[str, Any], leads: list[ExportLead]) -> list[ExportOutcome]:
         kind, container_id = self._export_target(target)
-        outcomes: list[ExportOutcome] = []
-        for start in range(0, len(leads), BULK_ADD_MAX):
-            outcomes.extend(
-                self._export_chunk(kind, container_id, leads[start : start + BULK_ADD_MAX])
+        container = f"{kind}:{container_id}"
+        linked = [lead for lead in leads if clean_text(lead.vendor_id)]
+        by_lead: dict[int, ExportOutcome] = {}
+        gone: list[ExportLead] = []
+        if linked:
+            for outcome in self._update_linked(kind, container_id, linked):
+                if outcome is None:
+                    continue
+                by_lead[outcome.lead_id] = outcome
+            gone = [lead for lead in linked if lead.lead_id not in by_lead]
+        fresh = [lead for lead in leads if not clean_text(lead.vendor_id)] + [
+            # A linked lead deleted at Instantly since: added again as a new lead.
+            ExportLead(**{**vars(lead), "vendor_id": None, "last_exported": None})
+            for lead in gone
+        ]
+        for start in range(0, len(fresh), BULK_ADD_MAX):
+            for outcome in self._export_chunk(
+                kind, container_id, fresh[start : start + BULK_ADD_MAX]
+            ):
+                by_lead[outcome.lead_id] = outcome
+        by_id = {lead.lead_id: lead for lead in leads}
+        for outcome in by_lead.values():
+            if outcome.ok and outcome.exported is None and not outcome.unchanged:
+                lead = by_id[outcome.lead_id]
+                outcome.exported = {
+                    "container": container,
+                    "fields": self.lead_fields(lead),
+                    "interest": INTEREST_VALUE_FOR_STATUS.get(lead.status),
+                }
+        return [by_lead[lead.lead_id] for lead in leads]
+
+    def _update_linked(
+        self, kind: str, container_id: str, leads: list[ExportLead]
+    ) -> list[ExportOutcome | None]:
+        """Outcomes for leads already linked to an Instantly lead: changed fields PATCHed,
+        leads elsewhere moved into the target, unchanged ones not sent. None for a lead
+        Instantly no longer has (the caller adds it again)."""
+        container = f"{kind}:{container_id}"
+        outcomes: list[ExportOutcome | None] = []
+        to_move: list[str] = []
+        interest: list[tuple[ExportLead, int]] = []
+        for lead in leads:
+            vendor_id = clean_text(lead.vendor_id)
+            fields = self.lead_fields(lead)
+            last = lead.last_exported if isinstance(lead.last_exported, dict) else {}
+            last_fields = last.get("fields") if isinstance(last.get("fields"), dict) else None
+            if last_fields is None:
+                changed = fields  # never exported from here: send everything once
+            else:
+                changed = {k: v for k, v in fields.items() if last_fields.get(k) != v}
+            move = last.get("container") != container
+            value = INTEREST_VALUE_FOR_STATUS.get(lead.status)
+            push = value is not None and last.get("interest") != value
+            if not changed and not move and not push:
+                outcomes.append(
+                    ExportOutcome(lead.lead_id, ok=True, vendor_id=vendor_id, unchanged=True)
+                )
+                continue
+            try:
+                if changed:
+                    # Reference: https://developer.instantly.ai/api-reference/lead/patch-lead
+                    self.request("PATCH", f"/leads/{vendor_id}", json=changed)
+                elif move:
+                    # The move is a background job that says nothing of ids it does not
+                    # know: make sure the lead is still there before counting it moved.
+                    # Reference: https://developer.instantly.ai/api-reference/lead/get-lead
+                    self._object(self.request("GET", f"/leads/{vendor_id}"))
+            except NotFound:
+                outcomes.append(None)
+                continue
+            except BadRequest as exc:
+                outcomes.append(ExportOutcome(lead.lead_id, ok=False, detail=exc.message))
+                continue
+            if move:
+                to_move.append(vendor_id)
+            if push:
+                interest.append((lead, value))
+            outcomes.append(
+                ExportOutcome(
+                    lead.lead_id,
+                    ok=True,
+                    vendor_id=vendor_id,
+                    exported={
+                        "container": container,
+                        "fields": fields,
+                        "interest": value if value is not None else last.get("interest"),
+                    },
+                )
             )
+        for start in range(0, len(to_move), BULK_ADD_MAX):
+            target_key = "to_campaign_id" if kind == "campaign" else "to_list_id"
+            body = {"ids": to_move[start : start + BULK_ADD_MAX], target_key: container_id}
+            # Reference: https://developer.instantly.ai/api-reference/lead/move-leads-to-a-campaign-or-list
+            self._object(self.request("POST", "/leads/move", json=body))
+        container_key = "campaign_id" if kind == "campaign" else "list_id"
+        for lead, value in interest:
+            email = clean_text(lead.email).lower()
+            if not email:
+                continue
+            body = {"lead_email": email, "interest_value": value, container_key: container_id}
+            try:
+                # Reference: https://developer.instantly.ai/api-reference/lead/update-the-interest-status-of-a-lead
+                self.request("POST", "/leads/update-interest-status", json=body)
+            except BadRequest as exc:
+                for outcome in outcomes:
+                    if outcome is not None and outcome.lead_id == lead.lead_id:
+                        outcome.ok = False
+                        outcome.detail = f"updated, but its interest status was not set: {exc}"
         return outcomes
 
     def _export_chunk(
@@ -526,17 +654,24 @@ class InstantlyClient(HttpClient):
 
         skipped = _count(summary.get("skipped_count"))
         invalid = _count(summary.get("invalid_email_count")) or 0
+        # Leads refused because their email or domain is on the workspace's blocklist.
+        blocked = _count(summary.get("in_blocklist")) or 0
 
         def known_id(index: int) -> str | None:
             _, lead, email = sent[index]
             return clean_text(lead.vendor_id) or id_by_email.get(email)
 
-        if invalid == len(unplaced) and not skipped:
+        if invalid == len(unplaced) and not skipped and not blocked:
             for index in unplaced:
                 position, lead, _ = sent[index]
                 outcomes[position] = ExportOutcome(lead.lead_id, ok=False, detail="invalid email")
             return outcomes
-        if invalid == 0 and skipped in (None, len(unplaced)) and all(map(known_id, unplaced)):
+        if (
+            invalid == 0
+            and not blocked
+            and skipped in (None, len(unplaced))
+            and all(map(known_id, unplaced))
+        ):
             for index in unplaced:
                 position, lead, _ = sent[index]
                 outcomes[position] = ExportOutcome(lead.lead_id, ok=True, vendor_id=known_id(index))
@@ -551,8 +686,12 @@ class InstantlyClient(HttpClient):
                 outcomes[position] = ExportOutcome(
                     lead.lead_id, ok=True, vendor_id=present[email] or known_id(index)
                 )
-            elif len(missing) <= invalid or not _EMAIL_SHAPE.match(email):
+            elif not _EMAIL_SHAPE.match(email) or (len(missing) <= invalid and not blocked):
                 outcomes[position] = ExportOutcome(lead.lead_id, ok=False, detail="invalid email")
+            elif blocked and not invalid:
+                outcomes[position] = ExportOutcome(
+                    lead.lead_id, ok=False, detail="on the Instantly workspace's blocklist"
+                )
             else:
                 outcomes[position] = ExportOutcome(
                     lead.lead_id,

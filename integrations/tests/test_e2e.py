@@ -186,9 +186,13 @@ def test_hunter_export_twice_duplicates_nothing(worker, hunter, rep_api):
     assert first["state"] in ("succeeded", "partial"), first
     assert first["processed"] == 120
     # Every lead with an email was upserted by email: none is new at Hunter.
-    with_email = Lead.objects.filter(user=rep_api.user).exclude(email="").count()
+    with_email = Lead.objects.filter(user=rep_api.user).exclude(email="")
     assert hunter.count(HUNTER_KEY) == before
-    assert first["updated"] >= with_email
+    # Leads Hunter reported unsubscribed are do-not-contact: never sent, counted skipped.
+    do_not_contact = with_email.filter(do_not_contact=True).count()
+    assert do_not_contact > 0
+    assert first["skipped"] == do_not_contact
+    assert first["updated"] >= with_email.count() - do_not_contact
     second = wait(rep_api, start(rep_api, integration.pk, "export"))
     assert second["created"] == 0
     assert hunter.count(HUNTER_KEY) == before
@@ -314,9 +318,17 @@ def test_instantly_import_maps_interest_and_export_pushes_the_pipeline_back(
     exported = wait(rep_api, start(rep_api, integration_id, "export", {"status": "converted"}))
     assert exported["state"] == "succeeded", exported
     assert exported["processed"] == by_status["converted"]
+    converted = Lead.objects.filter(user=rep_api.user, status="converted")
+    # Unsubscribed at Instantly (status -2): do-not-contact, never exported again.
+    blocked = converted.filter(do_not_contact=True).count()
+    assert exported["skipped"] == blocked
+    # The leads came from the source list and are linked: they are moved to the chosen list,
+    # not added a second time.
     in_target = instantly.count_leads(INSTANTLY_KEY, target)
-    assert in_target == exported["created"] == by_status["converted"]
+    assert exported["created"] == 0
+    assert in_target == exported["updated"] == by_status["converted"] - blocked
     assert {value for _, _, value, _ in instantly.interest_updates} == {4}
     twice = wait(rep_api, start(rep_api, integration_id, "export", {"status": "converted"}))
-    assert twice["created"] == 0
+    assert (twice["created"], twice["updated"]) == (0, 0)
+    assert twice["unchanged"] == in_target
     assert instantly.count_leads(INSTANTLY_KEY, target) == in_target

@@ -445,11 +445,9 @@ def test_export_creates_skips_and_reports_per_lead(fake, client):
     assert ann["id"] == by_id[1].vendor_id
     assert ann["first_name"] == "Ann" and ann["website"] == "acme.example"
     assert ann["personalization"] == "Hi Ann"
-    assert ann["payload"] == {
-        "city": "Oslo",
-        "job_title": "COO",
-        "linkedin_url": "https://linkedin.example/in/ann",
-    }
+    # The job title travels on the lead itself (a core field of bulk add), not as a variable.
+    assert ann["job_title"] == "COO"
+    assert ann["payload"] == {"city": "Oslo", "linkedin_url": "https://linkedin.example/in/ann"}
     assert ann["lt_interest_status"] == 1
     assert fake.find_leads(API_KEY, "bob@beta.example")[0]["lt_interest_status"] == 4
     assert fake.find_leads(API_KEY, "cy@gamma.example")[0]["lt_interest_status"] == -3
@@ -491,9 +489,11 @@ def test_reexport_with_known_ids_needs_no_lookup(fake, client):
     leads = [export_lead(n, f"k{n}@corp.example") for n in range(1, 4)]
     for lead, outcome in zip(leads, client.export_batch({"list_id": list_id}, leads), strict=True):
         lead.vendor_id = outcome.vendor_id
+        lead.last_exported = outcome.exported
     before = len(fake.requests)
     again = client.export_batch({"list_id": list_id}, leads)
-    assert len(fake.requests) - before == 1  # just /leads/add
+    assert len(fake.requests) - before == 0  # linked and unchanged: nothing to send
+    assert all(o.unchanged for o in again)
     assert [o.vendor_id for o in again] == [lead.vendor_id for lead in leads]
 
 
@@ -745,3 +745,98 @@ def test_fake_single_lead_routes_and_validation(fake):
     assert again.json()["leads_uploaded"] == 0
     assert fake.find_leads(API_KEY, "x@corp.example")[0]["phone"] == "1"
     assert fake.count_leads(API_KEY, made["id"]) == 1
+
+
+# --- issue 12: linked leads updated in place, moved to the chosen list; blocklist ------------
+
+
+def test_a_linked_lead_sends_only_what_changed_and_nothing_when_nothing_did(
+    fake: FakeInstantly, client: InstantlyClient
+):
+    list_id = fake.add_list(API_KEY, "Target")
+    [first] = client.export_batch(
+        {"list_id": list_id}, [export_lead(1, "ann@acme.example", first_name="Ann")]
+    )
+    assert first.created and first.exported["fields"] == {"first_name": "Ann"}
+    linked = {"vendor_id": first.vendor_id, "last_exported": first.exported}
+
+    fake.requests.clear()
+    [same] = client.export_batch(
+        {"list_id": list_id},
+        [export_lead(1, "ann@acme.example", first_name="Ann", **linked)],
+    )
+    assert same.ok and same.unchanged
+    assert fake.requests == []  # nothing sent at all
+
+    [edited] = client.export_batch(
+        {"list_id": list_id},
+        [export_lead(1, "ann@acme.example", first_name="Ann", position="CFO", **linked)],
+    )
+    assert edited.ok and not edited.created and not edited.unchanged
+    assert fake.patches == [(first.vendor_id, {"job_title": "CFO"})]  # the changed field only
+    assert fake.lead(API_KEY, first.vendor_id)["job_title"] == "CFO"
+    assert fake.count_leads(API_KEY, list_id) == 1
+
+
+def test_a_lead_imported_from_another_list_ends_up_in_the_chosen_one(
+    fake: FakeInstantly, client: InstantlyClient
+):
+    source = fake.add_list(API_KEY, "Imported from")
+    target = fake.add_list(API_KEY, "Chosen")
+    [vendor_id] = fake.seed(API_KEY, source, 1)
+    # Linked by an import: never exported from the CRM, so last_exported is None.
+    outcomes = client.export_batch(
+        {"list_id": target},
+        [export_lead(1, fake.lead(API_KEY, vendor_id)["email"], first_name="Zed",
+                     vendor_id=vendor_id)],
+    )  # fmt: skip
+    assert outcomes[0].ok and outcomes[0].vendor_id == vendor_id
+    assert fake.count_leads(API_KEY, target) == 1
+    assert fake.count_leads(API_KEY, source) == 0
+    assert fake.lead(API_KEY, vendor_id)["list_id"] == target
+    assert outcomes[0].exported["container"] == f"list:{target}"
+
+
+def test_a_linked_lead_deleted_at_instantly_is_added_again(
+    fake: FakeInstantly, client: InstantlyClient
+):
+    list_id = fake.add_list(API_KEY, "Target")
+    gone = "0190a000-0000-7000-8000-000000000000"
+    [outcome] = client.export_batch(
+        {"list_id": list_id}, [export_lead(1, "ann@acme.example", vendor_id=gone)]
+    )
+    assert outcome.ok and outcome.created and outcome.vendor_id != gone
+    assert fake.count_leads(API_KEY, list_id) == 1
+
+
+def test_blocklisted_leads_fail_with_a_reason_and_duplicates_are_not_failures(
+    fake: FakeInstantly, client: InstantlyClient
+):
+    list_id = fake.add_list(API_KEY, "Target")
+    fake.workspaces["w1"].blocklist.add("blocked.example")
+    outcomes = client.export_batch(
+        {"list_id": list_id},
+        [
+            export_lead(1, "ok@acme.example"),
+            export_lead(2, "no@blocked.example"),
+            export_lead(3, "ok@acme.example"),
+        ],
+    )
+    assert fake.bulk_requests[-1]["leads"][1]["email"] == "no@blocked.example"
+    assert (outcomes[0].ok, outcomes[0].created) == (True, True)
+    assert (outcomes[1].ok, outcomes[1].detail) == (False, "on the Instantly workspace's blocklist")
+    assert outcomes[2].ok and outcomes[2].vendor_id == outcomes[0].vendor_id
+
+
+def test_bounced_and_unsubscribed_leads_carry_delivery_facts():
+    bounced = parse_lead({"id": "a", "email": "a@x.example", "status": -1})
+    unsubscribed = parse_lead({"id": "b", "email": "b@x.example", "status": -2})
+    active = parse_lead({"id": "c", "email": "c@x.example", "status": 1})
+    assert (bounced.email_status, bounced.do_not_contact_reason) == ("invalid", None)
+    assert unsubscribed.do_not_contact_reason == "unsubscribed (Instantly)"
+    assert (active.email_status, active.do_not_contact_reason) == (None, None)
+
+
+def test_job_title_is_read_from_the_lead(fake: FakeInstantly, client: InstantlyClient):
+    record = parse_lead({"id": "a", "email": "a@x.example", "job_title": "CTO"})
+    assert record.position == "CTO" and "job_title" not in record.custom_attributes

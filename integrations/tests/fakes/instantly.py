@@ -53,12 +53,15 @@ STATUS_PHRASES = {
     500: "Internal Server Error",
 }
 # Fields a lead of POST /leads/add may carry; anything else is refused like the real schema.
+# job_title is one of them (Instantly's SDK generated from its OpenAPI: starter kit
+# python/sdk/instantly/generated/models.py, the bulk-add lead model; vendors.md).
 BULK_LEAD_FIELDS = frozenset(
     {
         "email",
         "first_name",
         "last_name",
         "company_name",
+        "job_title",
         "website",
         "phone",
         "personalization",
@@ -80,6 +83,12 @@ SINGLE_LEAD_FIELDS = BULK_LEAD_FIELDS | {
     "verify_leads_for_lead_finder",
     "verify_leads_on_import",
 }
+# Body of POST /leads/move (Instantly's API reference; only the fields the CRM needs are
+# implemented, the others are accepted and ignored like filters that match nothing extra).
+MOVE_FIELDS = frozenset(
+    {"ids", "to_list_id", "to_campaign_id", "copy_leads", "check_duplicates",
+     "check_duplicates_in_campaigns", "skip_leads_in_verification"}
+)  # fmt: skip
 PATCHABLE_FIELDS = frozenset(
     {
         "first_name",
@@ -255,6 +264,9 @@ class _Workspace:
     emails_in: dict[tuple[str, str], dict[str, str]] = field(default_factory=dict)
     # email → ids of its leads anywhere in the workspace.
     emails: dict[str, list[str]] = field(default_factory=dict)
+    # Emails and domains on the workspace's blocklist: bulk add refuses them and counts them
+    # as ``in_blocklist`` (the bulk-add answer in Instantly's SDK models).
+    blocklist: set[str] = field(default_factory=set)
 
 
 class _VendorError(Exception):
@@ -275,6 +287,9 @@ class FakeInstantly(FakeVendor):
         # (workspace, lead email, interest value, container) for every interest update.
         self.interest_updates: list[tuple[str, str, int | None, str | None]] = []
         self.bulk_requests: list[dict[str, Any]] = []  # the bodies of POST /leads/add
+        # (workspace, lead ids, "list:<id>" or "campaign:<id>") for every POST /leads/move.
+        self.moves: list[tuple[str, list[str], str]] = []
+        self.patches: list[tuple[str, dict[str, Any]]] = []  # (lead id, body) of each PATCH
         self._store = threading.RLock()
         self._sequence = 0
         self._local = threading.local()
@@ -286,6 +301,8 @@ class FakeInstantly(FakeVendor):
             self.workspaces.clear()
             self.interest_updates.clear()
             self.bulk_requests.clear()
+            self.moves.clear()
+            self.patches.clear()
             self.faults.clear()
             self.requests.clear()
             self._hits.clear()
@@ -678,6 +695,9 @@ class FakeInstantly(FakeVendor):
         if path == "/leads/add" and method == "POST":
             self._require(scopes, "leads", "create")
             return self._add_bulk(space, self._body(request))
+        if path == "/leads/move" and method == "POST":
+            self._require(scopes, "leads", "update")
+            return self._move(space, self._body(request))
         if path == "/leads/update-interest-status" and method == "POST":
             self._require(scopes, "leads", "update")
             return self._update_interest(space, self._body(request))
@@ -699,6 +719,7 @@ class FakeInstantly(FakeVendor):
                     400, f"body must NOT have additional properties: {sorted(unknown)}"
                 )
             self._check_variables(body.get("custom_variables"))
+            self.patches.append((lead_id, body))
             lead = self._materialize(space, lead_id)
             self._apply(lead, body)
             return self.json(dict(lead))
@@ -819,6 +840,12 @@ class FakeInstantly(FakeVendor):
             email = raw_email.strip().lower() if isinstance(raw_email, str) else ""
             if not EMAIL_SHAPE.match(email):
                 actions.append(("invalid", index, lead, email))
+            elif email in space.blocklist or email.rpartition("@")[2] in space.blocklist:
+                actions.append(("blocked", index, lead, email))
+            elif email in new_emails:
+                # The same email twice in one request: the first is taken, the others are
+                # counted as duplicated_leads.
+                actions.append(("duplicate", index, lead, email))
             elif email in in_target or email in new_emails:
                 actions.append(
                     ("skip" if skip_here or skip_anywhere else "update", index, lead, email)
@@ -833,13 +860,15 @@ class FakeInstantly(FakeVendor):
             raise _VendorError(402, "Uploading these leads would exceed your plan's lead limit")
 
         created: list[dict[str, Any]] = []
-        counts = {"invalid": 0, "skip": 0, "update": 0}
+        counts = {"invalid": 0, "skip": 0, "update": 0, "blocked": 0, "duplicate": 0}
         for action, index, lead, email in actions:
             if action == "create":
                 stored = self._insert_lead(space, kind, container_id, {**lead, "email": email})
                 created.append({"id": stored["id"], "email": email, "index": index})
                 continue
             counts[action] += 1
+            if action == "duplicate":
+                self._apply(self._materialize(space, space.emails_in[key][email]), lead)
             if action == "update":
                 existing = space.emails_in[key][email]
                 self._apply(self._materialize(space, existing), lead)
@@ -849,7 +878,8 @@ class FakeInstantly(FakeVendor):
                 "status": "success",
                 "total_sent": len(leads),
                 "leads_uploaded": len(created),
-                "in_blocklist": 0,
+                "in_blocklist": counts["blocked"],
+                "duplicated_leads": counts["duplicate"],
                 "blocklist_used": None,
                 "skipped_count": counts["skip"],
                 "invalid_email_count": counts["invalid"],
@@ -859,6 +889,47 @@ class FakeInstantly(FakeVendor):
                 "created_leads": created,
             }
         )
+
+    def _move(self, space: _Workspace, body: dict[str, Any]) -> Response:
+        """``POST /leads/move``: the leads named by ``ids`` go to ``to_list_id`` or
+        ``to_campaign_id`` (Instantly's API reference, "Move leads to a campaign or list").
+        Instantly runs it as a background job and answers with the job; here it is done at once
+        and the job answered as pending, like the real first answer."""
+        unknown = set(body) - MOVE_FIELDS
+        if unknown:
+            raise _VendorError(400, f"body must NOT have additional properties: {sorted(unknown)}")
+        ids = body.get("ids")
+        if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
+            raise _VendorError(400, "body/ids must be array of strings")
+        to_list, to_campaign = body.get("to_list_id"), body.get("to_campaign_id")
+        if (to_list is None) == (to_campaign is None):
+            raise _VendorError(400, "Provide exactly one of to_campaign_id or to_list_id")
+        kind = "campaign" if to_campaign is not None else "list"
+        container_id = self._container(space, kind, to_campaign or to_list)
+        for lead_id in ids:
+            if lead_id in space.leads:
+                self._relocate(space, lead_id, kind, container_id)
+        self.moves.append((space.name, list(ids), f"{kind}:{container_id}"))
+        return self.json(
+            {"id": self._new_id(), "type": "move-leads", "status": "pending", "progress": 0}
+        )
+
+    def _relocate(self, space: _Workspace, lead_id: str, kind: str, container_id: str) -> None:
+        lead = self._materialize(space, lead_id)
+        email = (lead.get("email") or "").lower()
+        old_kind = "campaign" if lead.get("campaign") else "list"
+        old_id = lead.get("campaign") or lead.get("list_id")
+        if old_id is not None:
+            old_key = (old_kind, old_id)
+            self._remove_sorted(space.members.get(old_key, []), lead_id)
+            if email and space.emails_in.get(old_key, {}).get(email) == lead_id:
+                del space.emails_in[old_key][email]
+        lead["campaign"] = container_id if kind == "campaign" else None
+        lead["list_id"] = container_id if kind == "list" else None
+        members = space.members.setdefault((kind, container_id), [])
+        bisect.insort(members, lead_id)
+        if email:
+            space.emails_in.setdefault((kind, container_id), {}).setdefault(email, lead_id)
 
     def _update_interest(self, space: _Workspace, body: dict[str, Any]) -> Response:
         email = body.get("lead_email")
