@@ -182,14 +182,9 @@ class _Companies:
             domain = _company_domain(record)
         name = _clip(record.company_name, _COMPANY_MAX["name"])
         if domain and domain in self.by_domain:
-            company = self.by_domain[domain]
-            if name and company.name == domain and name != domain:
-                # An earlier import knew only the domain (a Snov.io list entry without its
-                # profile); the vendor now gives the company's real name.
-                company_update(company=company, data={"name": name})
-            return company
+            return self._filled(self.by_domain[domain], record, name, domain)
         if not domain and name and name.lower() in self.by_name:
-            return self.by_name[name.lower()]
+            return self._filled(self.by_name[name.lower()], record, name, domain)
         if not domain and not name:
             existing = self.by_name.get(NO_COMPANY_NAME.lower())
             if existing is not None:
@@ -207,6 +202,22 @@ class _Companies:
         if domain:
             self.by_domain[domain] = company
         self.by_name.setdefault(company.name.lower(), company)
+        return company
+
+    def _filled(self, company: Company, record: VendorRecord, name: str, domain: str) -> Company:
+        """Fill what the company lacks from the record, never replacing a value: a later
+        record may know the country or industry the first did not."""
+        data: dict[str, str] = {}
+        if name and company.name == domain and name != domain:
+            # An earlier import knew only the domain (a Snov.io list entry without its
+            # profile); the vendor now gives the company's real name.
+            data["name"] = name
+        for field_name in ("website", "industry", "size", "country_code"):
+            value = _clip(getattr(record, field_name), _COMPANY_MAX[field_name])
+            if value and not getattr(company, field_name):
+                data[field_name] = value
+        if data:
+            company_update(company=company, data=data)
         return company
 
 

@@ -79,6 +79,8 @@ def client_for(integration: Integration, **overrides: Any) -> ProviderClient:
             base_url=settings.SNOVIO_API_URL,
             limiter=limiter_for("snovio", account, settings.SNOVIO_RATE_LIMIT),
             token_store=IntegrationTokenStore(integration),
+            full_profiles=bool((integration.options or {}).get("full_profiles", True)),
+            custom_field_map=(integration.options or {}).get("custom_field_map") or {},
             **overrides,
         )
     if integration.provider == Provider.INSTANTLY:

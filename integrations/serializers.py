@@ -44,11 +44,57 @@ class VendorIdField(serializers.Field):
         return value
 
 
+MAX_FIELD_MAP = 100
+
+
+class CustomFieldMapField(serializers.DictField):
+    """``{"crm attribute key": "Snov.io custom field label"}``: short, printable strings."""
+
+    def __init__(self, **kwargs):
+        super().__init__(child=serializers.CharField(max_length=255), **kwargs)
+
+    def to_internal_value(self, data: Any) -> dict[str, str]:
+        value = super().to_internal_value(data)
+        if len(value) > MAX_FIELD_MAP:
+            raise serializers.ValidationError(f"At most {MAX_FIELD_MAP} entries.")
+        cleaned = {}
+        for key, label in value.items():
+            key, label = str(key).strip(), label.strip()
+            if not key or not label or len(key) > 255:
+                raise serializers.ValidationError(
+                    "Keys and labels must be non-empty strings of at most 255 characters."
+                )
+            if any(ch in label for ch in "[]") or any(ord(ch) < 32 for ch in key + label):
+                raise serializers.ValidationError(
+                    f"{label!r}: a label may not contain brackets or control characters."
+                )
+            cleaned[key] = label
+        return cleaned
+
+
 class IntegrationSettingsSerializer(StrictFieldsMixin, serializers.Serializer):
     import_list_id = VendorIdField()
     export_list_id = VendorIdField()
     export_campaign_id = VendorIdField()
     schedule = serializers.ChoiceField(choices=Schedule.choices, required=False)
+    # Snov.io only: profiles fetched on import (slower, complete), and where CRM custom
+    # attributes go on export.
+    full_profiles = serializers.BooleanField(required=False)
+    custom_field_map = CustomFieldMapField(required=False)
+
+
+SNOVIO_ONLY_SETTINGS = ("full_profiles", "custom_field_map")
+
+
+def refuse_foreign_settings(provider: str, settings: dict[str, Any] | None) -> None:
+    """Snov.io's settings mean nothing to the other providers: say so rather than store them."""
+    if provider == Provider.SNOVIO or not settings:
+        return
+    named = [name for name in SNOVIO_ONLY_SETTINGS if name in settings]
+    if named:
+        raise serializers.ValidationError(
+            {"settings": [f"{', '.join(named)}: only for Snov.io integrations."]}
+        )
 
 
 class CredentialsField(serializers.Field):
@@ -105,6 +151,7 @@ class IntegrationCreateSerializer(StrictFieldsMixin, serializers.Serializer):
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         attrs["credentials"] = validate_credentials(attrs["provider"], attrs["credentials"])
+        refuse_foreign_settings(attrs["provider"], attrs.get("settings"))
         return attrs
 
 
@@ -121,6 +168,7 @@ class IntegrationUpdateSerializer(StrictFieldsMixin, serializers.Serializer):
         self.integration = integration
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        refuse_foreign_settings(self.integration.provider, attrs.get("settings"))
         if "credentials" in attrs:
             attrs["credentials"] = validate_credentials(
                 self.integration.provider, attrs["credentials"]
@@ -133,6 +181,10 @@ class IntegrationSettingsOut(serializers.Serializer):
     export_list_id = serializers.JSONField(allow_null=True)
     export_campaign_id = serializers.JSONField(allow_null=True)
     schedule = serializers.ChoiceField(choices=Schedule.choices)
+    full_profiles = serializers.BooleanField(required=False, help_text="Snov.io only")
+    custom_field_map = serializers.DictField(
+        child=serializers.CharField(), required=False, help_text="Snov.io only"
+    )
 
 
 class IntegrationSerializer(serializers.Serializer):
@@ -147,6 +199,7 @@ class IntegrationSerializer(serializers.Serializer):
 
 
 def integration_to_dict(integration: Integration) -> dict[str, Any]:
+    options = integration.options or {}
     return {
         "id": integration.pk,
         "provider": integration.provider,
@@ -156,6 +209,14 @@ def integration_to_dict(integration: Integration) -> dict[str, Any]:
             "export_list_id": integration.export_list_id,
             "export_campaign_id": integration.export_campaign_id,
             "schedule": integration.schedule,
+            **(
+                {
+                    "full_profiles": bool(options.get("full_profiles", True)),
+                    "custom_field_map": dict(options.get("custom_field_map") or {}),
+                }
+                if integration.provider == Provider.SNOVIO
+                else {}
+            ),
         },
         "state": integration.state,
         "last_error": integration.last_error,

@@ -12,6 +12,8 @@ from integrations.models import Integration, SyncRun
 from integrations.records import VendorList
 
 SETTING_FIELDS = ("import_list_id", "export_list_id", "export_campaign_id", "schedule")
+# Provider-specific settings, kept in Integration.options (Snov.io's for now).
+OPTION_FIELDS = ("full_profiles", "custom_field_map")
 
 
 def integration_create(
@@ -26,6 +28,8 @@ def integration_create(
     for name, value in settings.items():
         if name in SETTING_FIELDS:
             setattr(integration, name, value)
+        elif name in OPTION_FIELDS:
+            integration.options = {**(integration.options or {}), name: value}
     integration.save()
     return integration
 
@@ -57,6 +61,10 @@ def integration_update(
         if name in SETTING_FIELDS:
             setattr(integration, name, value)
             fields.append(name)
+        elif name in OPTION_FIELDS:
+            integration.options = {**(integration.options or {}), name: value}
+            if "options" not in fields:
+                fields.append("options")
     integration.save(update_fields=fields)
     return integration
 

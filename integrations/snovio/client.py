@@ -21,8 +21,17 @@ Decisions worth knowing:
 * Snov.io gives a prospect several emails with a ``probability`` each: the record takes the
   most probable (the first of equals); the others are kept as the ``other_emails`` attribute.
   A prospect without any email is still returned (the engine counts it as skipped).
-* ``country`` is a country name at Snov.io; only a two-letter value is taken as a country code,
-  any other is kept as the ``country`` custom attribute.
+* A prospect list entry holds only id, names and emails. Company, position, LinkedIn, country,
+  industry and size come from ``POST /v1/get-prospect-by-id``, one request a prospect: with
+  ``full_profiles`` (the default) list records are marked ``needs_details`` and the engine has
+  ``fill_details`` fetch the profiles of new or changed entries, ``details_chunk`` at a time.
+* ``country`` is a country name at Snov.io: it is turned into the ISO code with ``pycountry``
+  (a name it does not know stays the ``country`` custom attribute); export sends the English
+  name back.
+* Export sends ``customFields[<label>]`` only for the custom fields the account has
+  (``GET /v1/prospect-custom-fields``, read once per client), matched to CRM attribute keys
+  case-insensitively or through the integration's ``custom_field_map``; Snov.io refuses
+  others.
 * Custom attribute values are strings: numbers and booleans are stringified (``true`` /
   ``false``), lists and objects are JSON-encoded compactly, ``null`` and empty strings are
   skipped. The prospect's own ``customFields`` win over the extras this client adds.
@@ -40,6 +49,8 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from typing import Any, Protocol
+
+import pycountry
 
 from integrations.http import (
     CONNECT_TIMEOUT,
@@ -238,11 +249,35 @@ def _custom_fields(fields: Any) -> dict[str, str]:
 
 
 def _first_job(prospect: dict[str, Any]) -> dict[str, Any]:
-    """Snov.io's fuller prospect shape nests the job in ``currentJobs``; flat keys win."""
-    jobs = prospect.get("currentJobs")
-    if isinstance(jobs, list) and jobs and isinstance(jobs[0], dict):
-        return jobs[0]
+    """The profile's current job (``currentJob[0]``; some answers say ``currentJobs``)."""
+    for key in ("currentJob", "currentJobs"):
+        jobs = prospect.get(key)
+        if isinstance(jobs, list) and jobs and isinstance(jobs[0], dict):
+            return jobs[0]
     return {}
+
+
+def country_code(name: str) -> str:
+    """The ISO 3166 alpha-2 code of a country name (or code); "" when unknown."""
+    text = name.strip()
+    if not text:
+        return ""
+    try:
+        return pycountry.countries.lookup(text).alpha_2
+    except LookupError:
+        return ""
+
+
+def country_name(code: str) -> str:
+    """The English name Snov.io's country list uses for an ISO code; "" when unknown.
+
+    pycountry's ``common_name`` where it has one (``Vietnam``, ``South Korea``, ``Iran``,
+    ``Taiwan``, ``Bolivia``): the short name people and Snov.io's pickers use, rather than
+    the ISO long form (``Viet Nam``, ``Korea, Republic of``)."""
+    country = pycountry.countries.get(alpha_2=code.strip().upper()) if code.strip() else None
+    if country is None:
+        return ""
+    return getattr(country, "common_name", None) or country.name
 
 
 def parse_prospect(prospect: Any) -> VendorRecord | None:
@@ -287,12 +322,12 @@ def parse_prospect(prospect: Any) -> VendorRecord | None:
     phones = _phones(prospect.get("phones"))
 
     country = field("country")
-    country_code = country.upper() if len(country) == 2 and country.isalpha() else ""
+    code = country_code(country)
 
     extras: dict[str, Any] = {
         "other_emails": ", ".join(other_emails) or None,
         "phones": ", ".join(phones) if len(phones) > 1 else None,
-        "country": country if not country_code else None,
+        "country": country if not code else None,
         "locality": field("locality"),
     }
     for kind, link in social.items():
@@ -313,9 +348,9 @@ def parse_prospect(prospect: Any) -> VendorRecord | None:
         company_name=field("companyName"),
         company_domain=company_site,
         website=company_site,
-        industry=field("industry"),
+        industry=field("industry", "industry"),
         size=field("companySize", "size"),
-        country_code=country_code,
+        country_code=code,
         status_hint=None,  # The prospect list says nothing about outreach.
         signals=signals,
         custom_attributes=attributes,
@@ -328,6 +363,9 @@ def parse_prospect(prospect: Any) -> VendorRecord | None:
 class SnovioClient(HttpClient):
     provider = "snovio"
     export_batch_size = 25  # one request per lead: keep a batch short enough to checkpoint.
+    # Profiles fetched (one request each, 60 a minute) before the engine writes them: about
+    # ten seconds of work per chunk, so the run's progress moves and a stop loses little.
+    details_chunk = 10
 
     def __init__(
         self,
@@ -338,8 +376,18 @@ class SnovioClient(HttpClient):
         limiter: RateLimiter | None = None,
         token_store: TokenStore | None = None,
         timeout: tuple[float, float] = (CONNECT_TIMEOUT, READ_TIMEOUT),
+        full_profiles: bool = True,
+        custom_field_map: Mapping[str, str] | None = None,
     ) -> None:
         super().__init__(base_url, limiter=limiter, timeout=timeout)
+        self.full_profiles = full_profiles
+        # CRM attribute key (lower-case) → the Snov.io custom field label it goes to.
+        self.custom_field_map = {
+            str(key).strip().lower(): str(label).strip()
+            for key, label in (custom_field_map or {}).items()
+            if str(key).strip() and str(label).strip()
+        }
+        self._account_fields: dict[str, str] | None = None
         self._client_id = client_id
         self._client_secret = client_secret
         self.token_store: TokenStore = token_store or MemoryTokenStore()
@@ -519,41 +567,112 @@ class SnovioClient(HttpClient):
         # A prospect that cannot be read still counts: the importer records it as a failed
         # record without an id, so none vanishes unseen.
         records = [parse_prospect(item) or unreadable_record(item) for item in prospects]
+        if self.full_profiles:
+            for record in records:
+                # A prospect without an email cannot become a lead: its profile is not
+                # worth one of the minute's 60 requests.
+                record.needs_details = bool(record.vendor_id and record.email)
         list_info = body.get("list")
         total = _int(list_info.get("contacts")) if isinstance(list_info, dict) else None
         # No cursor: a short page (counted before dropping unusable prospects) is the last.
         next_checkpoint = {"page": page + 1} if len(prospects) >= PAGE_SIZE else None
         return Page(records=records, next_checkpoint=next_checkpoint, total=total)
 
+    def fill_details(self, records: list[VendorRecord]) -> None:
+        """Each record's full profile, from ``get-prospect-by-id``; a prospect Snov.io no
+        longer has keeps what its list entry said."""
+        for record in records:
+            try:
+                # Reference: https://snov.io/api#GetProspectByID
+                body = self.request("POST", "/v1/get-prospect-by-id", data={"id": record.vendor_id})
+            except NotFound:
+                continue
+            except BadRequest as exc:
+                if "not found" in exc.message.lower():
+                    continue
+                raise
+            profile = body.get("data") if isinstance(body, dict) else None
+            if isinstance(profile, list):  # some answers wrap the profile in a list
+                profile = profile[0] if profile and isinstance(profile[0], dict) else None
+            if not isinstance(profile, dict):
+                continue
+            detailed = parse_prospect({"id": record.vendor_id, **profile})
+            if detailed is None:
+                continue
+            _merge_profile(record, detailed)
+
+    def account_fields(self) -> dict[str, str]:
+        """The account's custom fields, lower-case label → label, read once per client."""
+        if self._account_fields is None:
+            # Reference: https://snov.io/api#GetCustomFields
+            body = self.request("GET", "/v1/prospect-custom-fields")
+            items = body.get("data") if isinstance(body, dict) else body
+            fields: dict[str, str] = {}
+            for item in items if isinstance(items, list) else []:
+                if not isinstance(item, dict):
+                    continue
+                label = clean_text(item.get("label"))
+                if not label:
+                    # "key" is "customFields['Label']": the label is inside the quotes.
+                    match = re.search(r"\['(.+)'\]", clean_text(item.get("key")))
+                    label = match[1] if match else ""
+                if label:
+                    fields[label.lower()] = label
+            self._account_fields = fields
+        return self._account_fields
+
     def export_batch(self, target: dict[str, Any], leads: list[ExportLead]) -> list[ExportOutcome]:
         list_id = clean_text(target.get("list_id"))
         if not list_id:
             raise BadRequest("Snov.io exports into a prospect list: choose a list")
-        return [self._export_one(list_id, lead) for lead in leads]
+        fields = self.account_fields()
+        return [self._export_one(list_id, lead, fields) for lead in leads]
 
-    def _export_one(self, list_id: str, lead: ExportLead) -> ExportOutcome:
+    def _export_one(self, list_id: str, lead: ExportLead, fields: dict[str, str]) -> ExportOutcome:
         email = (lead.email or "").strip().lower()
         if not email:
             return ExportOutcome(lead_id=lead.lead_id, ok=False, detail="no email")
         try:
             # Reference: https://snov.io/api#AddProspectToList
             body = self.request(
-                "POST", "/v1/add-prospect-to-list", data=prospect_form(list_id, lead)
+                "POST",
+                "/v1/add-prospect-to-list",
+                data=prospect_form(list_id, lead, fields, self.custom_field_map),
             )
         except NotFound:
             raise  # A missing list fails every lead alike: stop the batch.
         except BadRequest as exc:
             if DUPLICATE_MARKER in exc.message.lower():
                 return ExportOutcome(lead_id=lead.lead_id, ok=True, created=False)
-            return ExportOutcome(lead_id=lead.lead_id, ok=False, detail=exc.message)
+            return ExportOutcome(
+                lead_id=lead.lead_id, ok=False, detail=f"Snov.io refused it: {exc.message}"
+            )
         added = isinstance(body, dict) and _bool(body.get("added")) is True
         return ExportOutcome(lead_id=lead.lead_id, ok=True, created=added)
 
 
-def prospect_form(list_id: str, lead: ExportLead) -> dict[str, Any]:
+def _merge_profile(record: VendorRecord, detailed: VendorRecord) -> None:
+    """Fill the list record from the profile: the list entry's names and emails stay."""
+    for name in ("first_name", "last_name", "position", "phone", "linkedin_url", "company_name",
+                 "company_domain", "website", "industry", "size", "country_code"):  # fmt: skip
+        if not getattr(record, name) and getattr(detailed, name):
+            setattr(record, name, getattr(detailed, name))
+    for key, value in detailed.custom_attributes.items():
+        record.custom_attributes.setdefault(key, value)
+
+
+def prospect_form(
+    list_id: str,
+    lead: ExportLead,
+    account_fields: Mapping[str, str] | None = None,
+    field_map: Mapping[str, str] | None = None,
+) -> dict[str, Any]:
     """The add-prospect-to-list form for one lead; empty CRM fields are left out so they never
-    wipe what Snov.io holds."""
-    website = lead.website or lead.company_domain
+    wipe what Snov.io holds. Custom attributes go only to the account's own custom fields
+    (``account_fields``: lower-case label → label), by key or through ``field_map``."""
+    website = lead.website or (f"https://{lead.company_domain}" if lead.company_domain else "")
+    if website and "://" not in website:
+        website = f"https://{website}"
     full_name = f"{lead.first_name} {lead.last_name}".strip()
     form: dict[str, Any] = {
         "email": lead.email.strip().lower(),
@@ -564,14 +683,21 @@ def prospect_form(list_id: str, lead: ExportLead) -> dict[str, Any]:
         "position": lead.position,
         "companyName": lead.company_name,
         "companySite": website,
-        "country": lead.country_code,
+        "country": country_name(lead.country_code),
         "socialLinks[linkedIn]": lead.linkedin_url,
         "updateContact": 1,
     }
     if lead.phone:
         form["phones[]"] = [lead.phone]
+    known = account_fields or {}
+    mapped = {key.lower(): label for key, label in (field_map or {}).items()}
     for name, value in (lead.custom_attributes or {}).items():
+        if not name or value in (None, ""):
+            continue
+        label = mapped.get(name.lower()) or known.get(name.lower())
+        if label is None or (mapped.get(name.lower()) and label.lower() not in known):
+            continue  # not a field of this account: Snov.io would refuse the whole prospect
         # A bracket in the name would break the PHP-style key; such a field cannot be sent.
-        if name and "[" not in name and "]" not in name and value not in (None, ""):
-            form[f"customFields[{name}]"] = str(value)
+        if "[" not in label and "]" not in label:
+            form[f"customFields[{label}]"] = str(value)
     return {key: value for key, value in form.items() if value not in (None, "")}

@@ -361,3 +361,48 @@ def test_migration_drops_hunter_fields_from_linked_leads_only(hunter_integration
     mine.refresh_from_db()
     assert linked.custom_attributes == {"plan": "pro"}
     assert mine.custom_attributes == {"updated_at": "mine"}
+
+
+def test_a_later_record_fills_what_the_company_lacks_and_never_replaces(hunter_integration, rep):
+    company = CompanyFactory(user=rep, name="Acme", domain="acme.com", industry="Mine")
+    run(
+        hunter_integration,
+        ScriptedClient([[rec("1", "new@acme.com", website="acme.com", country_code="DE",
+                             industry="Theirs", size="11-50")]]),
+    )  # fmt: skip
+    company.refresh_from_db()
+    assert (company.country_code, company.size, company.industry) == ("DE", "11-50", "Mine")
+
+
+def test_snovio_settings_in_the_api(rep_api, rep):
+    created = rep_api.post(
+        "/v1/integrations",
+        {
+            "provider": "snovio",
+            "credentials": {"client_id": "id-0123456789", "client_secret": "secret-0123"},
+            "settings": {"full_profiles": False, "custom_field_map": {"src": "Lead source"}},
+        },
+    )
+    assert created.status_code == 201, created.content
+    settings_out = created.json()["settings"]
+    assert (settings_out["full_profiles"], settings_out["custom_field_map"]) == (
+        False,
+        {"src": "Lead source"},
+    )
+    integration_id = created.json()["id"]
+    changed = rep_api.patch(
+        f"/v1/integrations/{integration_id}", {"settings": {"full_profiles": True}}
+    )
+    assert changed.json()["settings"]["full_profiles"] is True
+    assert changed.json()["settings"]["custom_field_map"] == {"src": "Lead source"}
+    bad = rep_api.patch(
+        f"/v1/integrations/{integration_id}", {"settings": {"custom_field_map": {"a": "x[1]"}}}
+    )
+    assert bad.status_code == 400 and "custom_field_map" in bad.json()["settings"]
+    hunter = rep_api.post(
+        "/v1/integrations",
+        {"provider": "hunter", "credentials": {"api_key": "hk_0123456789abcdef"},
+         "settings": {"full_profiles": True}},
+    )  # fmt: skip
+    assert hunter.status_code == 400
+    assert "only for Snov.io" in str(hunter.json())

@@ -332,16 +332,22 @@ def test_seeded_prospects_are_parsed_into_records(fake, client):
     assert several.email == "ada.novak.0@northwind.example"
     assert several.first_name == "Ada" and several.last_name == "Novak"
     assert several.signals == {"probability": 99, "verified": True}
+    # A list entry is a summary (Snov.io's docs): the rest comes from the profile.
+    assert several.needs_details is True
+    assert (several.position, several.company_name, several.linkedin_url) == ("", "", "")
+    before = fake.profile_requests
+    client.fill_details(records)
+    assert fake.profile_requests - before == 10
     assert several.position == "CEO"
     assert several.company_name == "Northwind Traders"
     assert several.website == several.company_domain == "https://northwind.example"
     assert several.linkedin_url == "https://www.linkedin.com/in/ada-novak-0"
     assert several.phone == "+1 512 555 0000"
-    assert several.country_code == ""  # Snov.io gives a country name
+    assert several.country_code == "US"  # Snov.io gives a country name
+    assert several.industry == "Software"
     assert several.status_hint is None
     assert several.custom_attributes == {
         "other_emails": "anovak0@northwind.example, ada.novak.0@mail.example",
-        "country": "United States",
         "locality": "Austin",
         "Lead source": "Webinar",
         "Seats": "0",
@@ -502,6 +508,7 @@ def test_export_adds_then_updates_without_duplicating(fake, client):
         lead(4, "not-an-email"),
     ]
 
+    fake.custom_fields[CLIENT_ID] = ["tier"]  # the account's own field; matched ignoring case
     first = client.export_batch({"list_id": str(list_id)}, leads)
 
     assert [(o.lead_id, o.ok, o.created, o.vendor_id) for o in first] == [
@@ -515,10 +522,12 @@ def test_export_adds_then_updates_without_duplicating(fake, client):
     jane = fake.prospect_by_email(list_id, "jane@example.com")
     assert jane["firstName"] == "Jane" and jane["lastName"] == "Doe" and jane["name"] == "Jane Doe"
     assert jane["position"] == "CTO" and jane["companyName"] == "Example Inc"
-    assert jane["companySite"] == "example.com" and jane["country"] == "US"
+    # A site in http(s):// form and a country name, as Snov.io takes them.
+    assert jane["companySite"] == "https://example.com" and jane["country"] == "United States"
     assert jane["phones"] == ["+1 555 0100"]
     assert jane["social"] == {"linkedIn": "https://www.linkedin.com/in/jane"}
-    assert jane["customFields"] == {"Tier": "gold"}
+    # Only the account's custom fields are sent ("blank" is empty, "bad[name]" unknown).
+    assert jane["customFields"] == {"tier": "gold"}
     assert fake.prospect_by_email(list_id, "joe@example.org")["companySite"] == (
         "https://example.org"
     )
@@ -681,3 +690,75 @@ def test_seeding_is_deterministic():
     one.seed("a", 1, 50)
     two.seed("a", 1, 50)
     assert one.prospects(1) == two.prospects(1)
+
+
+# --- issue 12: profiles, the account's custom fields, country names -------------------------
+
+
+def test_fill_details_keeps_a_prospect_snovio_no_longer_has(fake, client):
+    fake.seed(CLIENT_ID, LIST_ID, 2)
+    records = client.fetch_page(str(LIST_ID), None).records
+    records[1].vendor_id = "f" * 64  # gone since the list was read
+    client.fill_details(records)
+    assert records[0].company_name == "Northwind Traders"
+    assert records[1].company_name == "" and records[1].first_name == "Bruno"
+
+
+def test_without_full_profiles_no_profile_is_asked_for(fake):
+    fake.seed(CLIENT_ID, LIST_ID, 3)
+    quick = make_client(fake, full_profiles=False)
+    records = quick.fetch_page(str(LIST_ID), None).records
+    assert not any(record.needs_details for record in records)
+
+
+def test_export_sends_only_the_accounts_custom_fields(fake, client):
+    list_id = fake.add_list(CLIENT_ID, "Export")
+    outcomes = client.export_batch(
+        {"list_id": str(list_id)},
+        [
+            lead(1, "a@example.com", custom_attributes={"lead SOURCE": "Fair", "twitter": "@a",
+                                                        "favorite_color": "teal"}),
+            lead(2, "b@example.com", country_code="ZZ", custom_attributes={"seats": "4"}),
+        ],
+    )  # fmt: skip
+    assert [o.ok for o in outcomes] == [True, True]
+    assert fake.prospect_by_email(list_id, "a@example.com")["customFields"] == {
+        "Lead source": "Fair"
+    }
+    b = fake.prospect_by_email(list_id, "b@example.com")
+    assert b["customFields"] == {"Seats": "4"} and "country" not in b
+
+
+def test_custom_field_map_sends_an_attribute_to_a_named_field(fake):
+    list_id = fake.add_list(CLIENT_ID, "Export")
+    mapped = make_client(fake, custom_field_map={"source_channel": "Lead source"})
+    [outcome] = mapped.export_batch(
+        {"list_id": str(list_id)},
+        [lead(1, "a@example.com", custom_attributes={"source_channel": "Ads"})],
+    )
+    assert outcome.ok
+    assert fake.prospect_by_email(list_id, "a@example.com")["customFields"] == {
+        "Lead source": "Ads"
+    }
+
+
+def test_a_refused_field_fails_that_record_only_and_names_it(fake, client):
+    list_id = fake.add_list(CLIENT_ID, "Export")
+    fake.script(400, {"success": False, "errors": "Custom field 'Seats' is invalid"},
+                path="/v1/add-prospect-to-list")  # fmt: skip
+    outcomes = client.export_batch(
+        {"list_id": str(list_id)}, [lead(1, "a@example.com"), lead(2, "b@example.com")]
+    )
+    assert (outcomes[0].ok, outcomes[1].ok) == (False, True)
+    assert "Seats" in outcomes[0].detail and "Snov.io refused it" in outcomes[0].detail
+
+
+def test_country_names_both_ways():
+    from integrations.snovio.client import country_code, country_name
+
+    assert [country_name(c) for c in ("US", "GB", "VN", "KR", "de", "ZZ", "")] == [
+        "United States", "United Kingdom", "Vietnam", "South Korea", "Germany", "", "",
+    ]  # fmt: skip
+    assert [country_code(n) for n in ("United States", "Viet Nam", "south korea", "Atlantis")] == [
+        "US", "VN", "KR", "",
+    ]  # fmt: skip

@@ -16,9 +16,22 @@ seed's snake_case:
 * Errors are ``{"success": false, "errors": "<text>"}``. ``script()`` queues any answer (a 200
   with ``success: false``, a 402, a 422...) for the next matching calls.
 
-Prospects carry, besides the fields the real list endpoint sends (id, name, firstName,
-lastName, emails), the profile fields Snov.io keeps (position, companyName, companySite,
-country, locality, phones, social, customFields), so that a round trip can be checked.
+Strict where the real API is (each rule's source: Snov.io's API page as mirrored in
+github.com/renangoulart25/snovio-api-docs, docs/06_gerenciamento-de-clientes-potenciais.md,
+and docs/vendors.md):
+
+* ``POST /v1/prospect-list`` entries hold ONLY ``id``, ``name``, ``firstName``, ``lastName``
+  and ``emails``: a client that expects company, position or LinkedIn there gets nothing.
+* ``POST /v1/get-prospect-by-id`` (``id``) answers ``{"success": true, "data": profile}``
+  with ``industry``, ``country`` (a name), ``locality``, ``social`` as a list of
+  ``{"link", "type"}``, ``currentJob`` (a list of ``{"companyName", "position", "site",
+  "size", "industry", "country"}``), ``previousJob``, ``lists``, ``campaigns``; an unknown id
+  answers ``success: false``.
+* ``GET /v1/prospect-custom-fields`` lists the account's own custom fields
+  (``{"key": "customFields['X']", "label": "X", "required", "type"}``); the add refuses a
+  ``customFields[...]`` the account does not have, and a ``country`` that is not a country
+  name (an ISO code such as ``US`` included). The wording of those refusals is this fake's:
+  Snov.io documents that they are refused, not the text.
 """
 
 from __future__ import annotations
@@ -33,6 +46,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
+import pycountry
 from werkzeug.wrappers import Request, Response
 
 from integrations.tests.fakes.base import FakeVendor
@@ -70,6 +84,69 @@ PLACES = [
     ("United Kingdom", "Leeds"),
     ("Spain", "Valencia"),
 ]
+
+
+LIST_ENTRY_KEYS = frozenset({"id", "name", "firstName", "lastName", "emails"})
+
+
+def _is_country_name(text: str) -> bool:
+    """A country name (not a code) from ISO 3166 as pycountry knows it, common names too."""
+    text = text.strip().lower()
+    for country in pycountry.countries:
+        names = {
+            country.name,
+            getattr(country, "common_name", ""),
+            getattr(country, "official_name", ""),
+        }
+        if text in {name.lower() for name in names if name}:
+            return True
+    return False
+
+
+def _profile(prospect: dict[str, Any], fake_list: FakeList) -> dict[str, Any]:
+    """The full profile of a stored prospect, shaped as get-prospect-by-id answers it."""
+    social = prospect.get("social") or {}
+    site = prospect.get("companySite")
+    return {
+        "id": prospect["id"],
+        "name": prospect.get("name"),
+        "firstName": prospect.get("firstName"),
+        "lastName": prospect.get("lastName"),
+        "industry": "Software" if prospect.get("companyName") else None,
+        "country": prospect.get("country"),
+        "locality": prospect.get("locality"),
+        "social": [{"link": link, "type": kind} for kind, link in social.items()],
+        "currentJob": [
+            {
+                "companyName": prospect.get("companyName"),
+                "position": prospect.get("position"),
+                "socialLink": None,
+                "site": site,
+                "locality": prospect.get("locality"),
+                "state": None,
+                "city": None,
+                "street": None,
+                "street2": None,
+                "postal": None,
+                "founded": None,
+                "startDate": "2020-01-01",
+                "endDate": None,
+                "size": "51-200",
+                "industry": "Software",
+                "companyType": "Privately Held",
+                "country": prospect.get("country"),
+            }
+        ]
+        if prospect.get("companyName") or prospect.get("position")
+        else [],
+        "previousJob": [],
+        "lists": [{"id": fake_list.id, "name": fake_list.name}],
+        "campaigns": [],
+        "lastUpdateDate": {"date": "2024-03-01 09:30:00.000000", "timezone_type": 3,
+                           "timezone": "UTC"},
+        "phones": prospect.get("phones") or [],
+        "customFields": prospect.get("customFields") or {},
+    }  # fmt: skip
 
 
 @dataclass
@@ -146,6 +223,11 @@ class FakeSnovio(FakeVendor):
         self._tokens: dict[str, tuple[str, float]] = {}  # token → (client_id, expires_at)
         self._scripts: list[Scripted] = []
         self._next_list_id = 9_000_001
+        # prospect id → (list id, slot), seeded prospects included (get-prospect-by-id).
+        self.by_id: dict[str, tuple[int, int]] = {}
+        # client_id → its custom field labels (every account starts with the seeds' two).
+        self.custom_fields: dict[str, list[str]] = {}
+        self.profile_requests = 0
 
     # --- helpers for tests and benchmarks ---------------------------------------------------
 
@@ -153,6 +235,7 @@ class FakeSnovio(FakeVendor):
         """Register API credentials; every account starts with one deleted list."""
         with self._store_lock:
             self.accounts[client_id] = client_secret
+            self.custom_fields[client_id] = ["Lead source", "Seats"]
         self.add_list(client_id, "Old imports", deleted=True)
 
     def add_list(
@@ -178,7 +261,10 @@ class FakeSnovio(FakeVendor):
             if list_id not in self.lists:
                 self.add_list(client_id, name or f"List {list_id}", list_id=list_id)
             slots = self.lists[list_id].slots
-            slots.extend(range(len(slots), len(slots) + n))
+            start = len(slots)
+            slots.extend(range(start, start + n))
+            for i in range(start, start + n):
+                self.by_id[_prospect_id(list_id, i)] = (list_id, i)
 
     def issue_token(self, client_id: str, lifetime: float | None = None) -> tuple[str, float]:
         """A valid token as if the client had asked for it: (token, expiry UNIX time)."""
@@ -375,6 +461,8 @@ class FakeSnovio(FakeVendor):
             "/v1/get-user-lists": ("GET", self._user_lists),
             "/v1/prospect-list": ("POST", self._prospect_list),
             "/v1/add-prospect-to-list": ("POST", self._add_prospect),
+            "/v1/get-prospect-by-id": ("POST", self._prospect_by_id),
+            "/v1/prospect-custom-fields": ("GET", self._custom_fields),
         }
         if request.path not in routes:
             return self.failure(404, "Not found")
@@ -458,18 +546,55 @@ class FakeSnovio(FakeVendor):
                 return self.failure(404, "List not found")
             start = (page - 1) * per_page
             stop = min(start + per_page, len(fake_list.slots))
-            prospects = [self._prospect_at(fake_list, i) for i in range(start, stop)]
+            # A list entry is a summary: the profile is only at get-prospect-by-id.
+            prospects = [
+                {key: value for key, value in self._prospect_at(fake_list, i).items()
+                 if key in LIST_ENTRY_KEYS}
+                for i in range(start, stop)
+            ]  # fmt: skip
             info = fake_list.as_json()
             del info["id"]
             info["emailsCount"] = []
             # Serialise under the lock: an add may update these prospects meanwhile.
             return self.json({"success": True, "list": info, "prospects": prospects})
 
+    def _prospect_by_id(self, request: Request, account: str) -> Response:
+        prospect_id = str(self._params(request).get("id") or "")
+        with self._store_lock:
+            self.profile_requests += 1
+            where = self.by_id.get(prospect_id)
+            fake_list = self.lists.get(where[0]) if where else None
+            if where is None or fake_list is None or fake_list.owner != account:
+                return self.failure(200, "Prospect not found")
+            prospect = self._prospect_at(fake_list, where[1])
+        return self.json({"success": True, "data": _profile(prospect, fake_list)})
+
+    def _custom_fields(self, request: Request, account: str) -> Response:
+        with self._store_lock:
+            labels = list(self.custom_fields.get(account, []))
+        return self.json(
+            [
+                {"key": f"customFields['{label}']", "label": label, "required": False,
+                 "type": "string"}
+                for label in labels
+            ]
+        )  # fmt: skip
+
     def _add_prospect(self, request: Request, account: str) -> Response:
         params = self._params(request)
         email = str(params.get("email") or "").strip().lower()
         if not EMAIL_PATTERN.match(email):
             return self.failure(422, "Email is invalid")
+        with self._store_lock:
+            known = {label.lower() for label in self.custom_fields.get(account, [])}
+        for name in params.get("customFields") or {}:
+            if str(name).lower() not in known:
+                return self.failure(
+                    400, f"Custom field '{name}' does not exist; create it in Snov.io first"
+                )
+        country = params.get("country")
+        if country and not _is_country_name(str(country)):
+            return self.failure(400, f"country: '{country}' is not a country name")
         with self._store_lock:
             fake_list = self._owned_list(params.get("listId"), account)
             if fake_list is None:
@@ -491,6 +616,7 @@ class FakeSnovio(FakeVendor):
             }
             self._apply(prospect, params)
             self._store(fake_list, prospect)
+            self.by_id[prospect["id"]] = (fake_list.id, len(fake_list.slots) - 1)
             return self.json({"success": True, "added": True, "updated": False})
 
     @staticmethod
