@@ -54,6 +54,8 @@ class CustomFieldMapField(serializers.DictField):
         super().__init__(child=serializers.CharField(max_length=255), **kwargs)
 
     def to_internal_value(self, data: Any) -> dict[str, str]:
+        if isinstance(data, dict) and any(not isinstance(v, str) for v in data.values()):
+            raise serializers.ValidationError("Every label must be a string.")
         value = super().to_internal_value(data)
         if len(value) > MAX_FIELD_MAP:
             raise serializers.ValidationError(f"At most {MAX_FIELD_MAP} entries.")

@@ -11,7 +11,7 @@ import datetime as dt
 import django_filters
 from django import forms
 
-from leads.models import Company, Lead, Status
+from leads.models import Company, EmailStatus, Lead, Status
 
 MAX_ID = 2**63 - 1  # beyond this a database integer overflows
 
@@ -64,6 +64,24 @@ class SearchFilter(django_filters.CharFilter):
     field_class = SearchField
 
 
+class StrictBooleanField(forms.Field):
+    """``true`` or ``false`` (``1``/``0`` too); anything else is an error, never ignored."""
+
+    def to_python(self, value):
+        if value in (None, ""):
+            return None
+        text = str(value).strip().lower()
+        if text in {"true", "1"}:
+            return True
+        if text in {"false", "0"}:
+            return False
+        raise forms.ValidationError("Must be true or false.")
+
+
+class StrictBooleanFilter(django_filters.Filter):
+    field_class = StrictBooleanField
+
+
 class LeadFilterSet(django_filters.FilterSet):
     status = django_filters.ChoiceFilter(choices=Status.choices)
     company_id = _id_filter()
@@ -73,6 +91,8 @@ class LeadFilterSet(django_filters.FilterSet):
     created_before = _date_filter(unbounded=dt.date.max)
     q = SearchFilter(max_length=200)
     email = django_filters.CharFilter(max_length=254)
+    do_not_contact = StrictBooleanFilter()
+    email_status = django_filters.ChoiceFilter(choices=EmailStatus.choices)
 
     class Meta:
         model = Lead

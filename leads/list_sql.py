@@ -30,7 +30,8 @@ _COLUMNS = (
     'l."notes", l."email", l."first_name", l."last_name", l."position", l."phone", '
     'l."linkedin_url", l."source", l."custom_attributes", '
     'CAST(l."status_changed_at" AS TEXT), CAST(l."created_at" AS TEXT), '
-    'CAST(l."updated_at" AS TEXT)'
+    'CAST(l."updated_at" AS TEXT), l."do_not_contact", l."do_not_contact_reason", '
+    'l."email_status", CAST(l."email_verified_at" AS TEXT), l."email_verified_by"'
 )
 _FROM = 'FROM "leads_lead" l INNER JOIN "leads_company" c ON c."id" = l."company_id"'
 
@@ -82,6 +83,12 @@ def lead_where(filters, *, user_id: int, alias: str) -> tuple[list[str], list[An
         # Repeating the partial unique index's condition lets SQLite use that index.
         where.append(f'{alias}."email" = %s AND NOT ({alias}."email" = \'\')')
         params.append(filters.email.lower())
+    if filters.do_not_contact is not None:
+        where.append(f'{alias}."do_not_contact" = %s')
+        params.append(bool(filters.do_not_contact))
+    if filters.email_status is not None:
+        where.append(f'{alias}."email_status" = %s')
+        params.append(filters.email_status)
     if filters.q:
         where.append(f"{alias}.\"search_text\" LIKE %s ESCAPE '\\'")
         params.append(_like_pattern(filters.q.lower()))
@@ -271,6 +278,11 @@ def _row(r: tuple) -> dict[str, Any]:
         "status_changed_at": _moment(r[16]),
         "created_at": _moment(r[17]),
         "updated_at": _moment(r[18]),
+        "do_not_contact": bool(r[19]),
+        "do_not_contact_reason": r[20],
+        "email_status": r[21],
+        "email_verified_at": _moment(r[22]),
+        "email_verified_by": r[23],
     }
 
 

@@ -30,6 +30,8 @@ class LeadFilters:
     created_before: dt.date | None = None
     q: str | None = None
     email: str | None = None
+    do_not_contact: bool | None = None
+    email_status: str | None = None
 
     @classmethod
     def from_cleaned(cls, data: dict[str, Any]) -> LeadFilters:
@@ -66,6 +68,10 @@ def filter_leads(qs: QuerySet[Lead], filters: LeadFilters) -> QuerySet[Lead]:
     if filters.email is not None:
         # Repeating the partial unique index's condition lets SQLite use that index.
         qs = qs.filter(email=filters.email.lower()).exclude(email="")
+    if filters.do_not_contact is not None:
+        qs = qs.filter(do_not_contact=filters.do_not_contact)
+    if filters.email_status is not None:
+        qs = qs.filter(email_status=filters.email_status)
     if filters.q:
         qs = qs.filter(search_text__contains=filters.q.lower())
     return qs
@@ -103,6 +109,11 @@ LEAD_VALUE_FIELDS = (
     "status_changed_at",
     "created_at",
     "updated_at",
+    "do_not_contact",
+    "do_not_contact_reason",
+    "email_status",
+    "email_verified_at",
+    "email_verified_by",
 )
 
 
@@ -130,6 +141,11 @@ def lead_row_to_dict(row: dict[str, Any]) -> dict[str, Any]:
         "status_changed_at": row["status_changed_at"],
         "created_at": row["created_at"],
         "updated_at": row["updated_at"],
+        "do_not_contact": row["do_not_contact"],
+        "do_not_contact_reason": row["do_not_contact_reason"],
+        "email_status": row["email_status"],
+        "email_verified_at": row["email_verified_at"],
+        "email_verified_by": row["email_verified_by"],
     }
 
 
@@ -251,7 +267,14 @@ def _counts_index_helps(filters: LeadFilters) -> bool:
         or filters.created_after is not None
         or filters.created_before is not None
     )
-    narrow = filters.company_id is not None or filters.email is not None or filters.q
+    narrow = (
+        filters.company_id is not None
+        or filters.email is not None
+        or filters.q
+        # Not in the lead_counts index.
+        or filters.do_not_contact is not None
+        or filters.email_status is not None
+    )
     return ranged and not narrow
 
 

@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 
 from rest_framework import serializers
 
-from leads.models import Company, Lead, Status
+from leads.models import Company, EmailStatus, Lead, Status
 from leads.selectors import lead_email_taken
 
 MAX_ID = 2**63 - 1
@@ -27,6 +27,9 @@ LEAD_READ_ONLY = {
     "status_changed_at",
     "created_at",
     "updated_at",
+    "email_status",
+    "email_verified_at",
+    "email_verified_by",
 }
 COMPANY_READ_ONLY = {"id", "user_id", "lead_count", "created_at", "updated_at"}
 
@@ -41,6 +44,8 @@ def _json_type_error(field: serializers.Field, value: Any) -> str | None:
         isinstance(value, bool) or not isinstance(value, int)
     ):
         return "A valid integer is required."
+    if isinstance(field, serializers.BooleanField) and not isinstance(value, bool):
+        return "Must be true or false."
     if isinstance(field, serializers.ListField) and isinstance(value, list):
         for item in value:
             error = _json_type_error(field.child, item)
@@ -163,6 +168,8 @@ class LeadWriteSerializer(StrictFieldsMixin, serializers.Serializer):
     linkedin_url = _text(500)
     source = _text(255)
     custom_attributes = CustomAttributesField(required=False)
+    do_not_contact = serializers.BooleanField(required=False)
+    do_not_contact_reason = _text(255)
 
     def __init__(self, *args, user=None, lead: Lead | None = None, **kwargs):
         super().__init__(*args, **kwargs)
@@ -218,6 +225,17 @@ class LeadSerializer(serializers.Serializer):
     status_changed_at = serializers.DateTimeField()
     created_at = serializers.DateTimeField()
     updated_at = serializers.DateTimeField()
+    do_not_contact = serializers.BooleanField(
+        help_text="Never exported to any provider while true (an unsubscribe, or a person's "
+        "decision); exports count such leads as skipped."
+    )
+    do_not_contact_reason = serializers.CharField(allow_blank=True)
+    email_status = serializers.ChoiceField(
+        choices=EmailStatus.choices,
+        help_text="The last verification of the email; back to unknown when the email changes.",
+    )
+    email_verified_at = serializers.DateTimeField(allow_null=True)
+    email_verified_by = serializers.CharField(allow_null=True, help_text="The provider.")
 
 
 class LeadPageSerializer(serializers.Serializer):

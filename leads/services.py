@@ -15,7 +15,15 @@ from django.db.models import QuerySet
 from django.http import Http404
 from django.utils import timezone
 
-from leads.models import Company, Lead, LeadEvent, Source, Status, build_search_text
+from leads.models import (
+    Company,
+    EmailStatus,
+    Lead,
+    LeadEvent,
+    Source,
+    Status,
+    build_search_text,
+)
 
 # Fields a person (or an API client) may write on a lead.
 LEAD_WRITABLE_FIELDS = (
@@ -31,7 +39,11 @@ LEAD_WRITABLE_FIELDS = (
     "linkedin_url",
     "source",
     "custom_attributes",
+    "do_not_contact",
+    "do_not_contact_reason",
 )
+# Changes a person makes that the history shows as field changes (besides status changes).
+HISTORY_FIELDS = ("do_not_contact", "do_not_contact_reason")
 COMPANY_WRITABLE_FIELDS = ("name", "domain", "website", "industry", "size", "country_code")
 
 
@@ -187,6 +199,7 @@ def lead_update(
             raise Http404("No such lead.") from None
         now = timezone.now()
         old_status = lead.status
+        before = {name: getattr(lead, name) for name in HISTORY_FIELDS}
         changed: list[str] = []
         for field, value in data.items():
             if field not in LEAD_WRITABLE_FIELDS:
@@ -201,12 +214,26 @@ def lead_update(
             if getattr(lead, field) != value:
                 setattr(lead, field, value)
                 changed.append(field)
+        if "do_not_contact" in changed and not lead.do_not_contact and lead.do_not_contact_reason:
+            # Cleared: the reason belonged to the mark.
+            lead.do_not_contact_reason = ""
+            if "do_not_contact_reason" not in changed:
+                changed.append("do_not_contact_reason")
+        if "email" in changed and lead.email_status != EmailStatus.UNKNOWN:
+            # A verification was about the old address.
+            lead.email_status = EmailStatus.UNKNOWN
+            lead.email_verified_at = None
+            lead.email_verified_by = None
+            changed += ["email_status", "email_verified_at", "email_verified_by"]
         if "score" in data and source != Source.IMPORT and not lead.score_is_manual:
             # A person chose this score: syncs must not overwrite it from now on.
             lead.score_is_manual = True
             changed.append("score_is_manual")
         if not changed:
             return lead
+        history = {
+            name: [before[name], getattr(lead, name)] for name in HISTORY_FIELDS if name in changed
+        }
         status_changed = lead.status != old_status
         if status_changed:
             lead.status_changed_at = now
@@ -223,6 +250,18 @@ def lead_update(
             _status_event(
                 lead=lead, from_status=old_status, source=source, provider=provider, at=now
             ).save()
+        if history:
+            LeadEvent.objects.create(
+                lead=lead,
+                user_id=lead.user_id,
+                kind=LeadEvent.Kind.UPDATE,
+                from_status=lead.status,
+                to_status=lead.status,
+                source=source,
+                provider=provider if source == Source.IMPORT else None,
+                changes=history,
+                at=now,
+            )
     return lead
 
 

@@ -32,6 +32,8 @@ SAMPLES = {
     "email": ["a@example.com", "x" * 255, ""],
     "domain": ["example.com", "x" * 254],
     "state": ["succeeded", "failed", "nope"],
+    "do_not_contact": ["true", "false", "1", "0", "True", "yes", "", "x" * 20],
+    "email_status": ["valid", "invalid", "accept_all", "unknown", "VALID", "bogus", ""],
 }
 
 

@@ -48,6 +48,8 @@ def test_create_returns_the_whole_lead_with_location(api, company):
         "id", "user_id", "company_id", "company", "status", "score", "notes", "email",
         "first_name", "last_name", "position", "phone", "linkedin_url", "source",
         "custom_attributes", "status_changed_at", "created_at", "updated_at",
+        "do_not_contact", "do_not_contact_reason", "email_status", "email_verified_at",
+        "email_verified_by",
     }  # fmt: skip
 
 

@@ -53,7 +53,13 @@ def data(user, other_user):
         created = timezone.make_aware(
             dt.datetime.combine(TODAY - dt.timedelta(days=i * 10), dt.time(12))
         )
-        Lead.objects.filter(pk=lead.pk).update(created_at=created)
+        Lead.objects.filter(pk=lead.pk).update(
+            created_at=created,
+            do_not_contact=i % 3 == 1,
+            email_status=("valid", "invalid", "unknown")[i % 3],
+            email_verified_at=created if i % 3 != 2 else None,
+            email_verified_by="hunter" if i % 3 != 2 else None,
+        )
         leads.append(lead)
     make_lead(user=other_user, company=theirs, first_name="Ann", last_name="Smith", score=55)
     return {"acme": acme.pk, "globex": globex.pk, "theirs": theirs.pk}
@@ -69,6 +75,8 @@ def _choices(data) -> dict[str, list]:
         "created_before": [TODAY - dt.timedelta(days=10), TODAY],
         "q": ["smith", "sm", "100%_", "%", "_", "back\\sl", "zzz"],
         "email": ["ANN@acme.com", "nobody@x.io"],
+        "do_not_contact": [True, False],
+        "email_status": ["invalid", "accept_all"],
     }
 
 
