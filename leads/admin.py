@@ -368,11 +368,19 @@ class LeadAdmin(admin.ModelAdmin):
         "company",
         "status",
         "score",
+        "do_not_contact",
+        "email_status",
         "user",
         "created_at",
     ]
     list_display_links = ["id", "display_name"]
-    list_filter = ["status", ("user", OwnerListFilter), "created_at"]
+    list_filter = [
+        "status",
+        "do_not_contact",
+        "email_status",
+        ("user", OwnerListFilter),
+        "created_at",
+    ]
     # Only the marker that turns the search box on: get_search_results searches search_text.
     search_fields = ["search_text"]
     search_help_text = (
@@ -406,6 +414,19 @@ class LeadAdmin(admin.ModelAdmin):
                 },
             ),
             ("Details", {"fields": ["source", "notes", "custom_attributes"]}),
+            (
+                "Contact permission and email verification",
+                {
+                    "fields": [
+                        "do_not_contact",
+                        "do_not_contact_reason",
+                        "email_status",
+                        "email_verified_at",
+                        "email_verified_by",
+                    ],
+                    "description": "A do-not-contact lead is never exported to any provider.",
+                },
+            ),
         ]
         if obj is not None:
             fieldsets.append(
@@ -415,7 +436,16 @@ class LeadAdmin(admin.ModelAdmin):
 
     def get_readonly_fields(self, request, obj=None):
         # The service sets the dates and score_is_manual; the owner is fixed once created.
-        readonly = ["score_is_manual", "created_at", "status_changed_at", "updated_at"]
+        readonly = [
+            "score_is_manual",
+            "created_at",
+            "status_changed_at",
+            "updated_at",
+            # Verification facts come from the providers; a new email resets them.
+            "email_status",
+            "email_verified_at",
+            "email_verified_by",
+        ]
         if obj is not None:
             readonly.insert(0, "user")
         return readonly

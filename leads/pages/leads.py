@@ -19,7 +19,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from leads import page_selectors, services
 from leads.filters import MAX_ID, LeadFilterSet
-from leads.models import Lead, Source, Status
+from leads.models import EmailStatus, Lead, Source, Status
 from leads.pages.forms import (
     INLINE_FIELDS,
     BulkForm,
@@ -34,6 +34,8 @@ PAGE_SIZE = 50
 FILTER_NAMES = (
     "q",
     "status",
+    "do_not_contact",
+    "email_status",
     "company_id",
     "min_score",
     "max_score",
@@ -109,6 +111,7 @@ def lead_list(request: HttpRequest) -> HttpResponse:
         "orders": page_selectors.ORDERS,
         "order_label": page_selectors.ORDERS[order],
         "statuses": STATUSES,
+        "email_statuses": EmailStatus.choices,
         "companies": companies,
         "companies_truncated": companies_truncated,
         "filtered": filtered,
@@ -291,6 +294,30 @@ def lead_status(request: HttpRequest, id: int) -> HttpResponse:
         "oob": True,
     }
     return render(request, "leads/_status.html", context)
+
+
+@login_required
+@require_POST
+def lead_contact(request: HttpRequest, id: int) -> HttpResponse:
+    """Mark a lead do-not-contact (with a reason) or clear the mark."""
+    lead = page_selectors.lead_detail(user=request.user, lead_id=id)
+    action = request.POST.get("action")
+    if action not in {"mark", "clear"}:
+        messages.error(request, "Choose to mark the lead do-not-contact or to clear the mark.")
+        return redirect("lead-detail", id=lead.pk)
+    reason = (request.POST.get("reason") or "").strip()[:255]
+    if action == "mark":
+        data = {"do_not_contact": True, "do_not_contact_reason": reason or "marked by hand"}
+    else:
+        data = {"do_not_contact": False}
+    services.lead_update(lead=lead, data=data, source=Source.UI)
+    messages.success(
+        request,
+        "Marked do-not-contact: no export will send this lead."
+        if action == "mark"
+        else "Do-not-contact cleared: exports include this lead again.",
+    )
+    return redirect("lead-detail", id=lead.pk)
 
 
 @login_required

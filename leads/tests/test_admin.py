@@ -673,7 +673,7 @@ def test_history_admin_filters(admin_client, leads):
 def test_user_list_filter_is_titled_owner(admin_client, leads):
     response = admin_client.get(LEADS_URL)
     titles = [spec.title for spec in response.context["cl"].filter_specs]
-    assert titles == ["status", "owner", "created at"]
+    assert titles == ["status", "do not contact", "email status", "owner", "created at"]
 
 
 def test_view_only_staff_gets_no_status_actions(client, leads):

@@ -76,3 +76,38 @@ def test_list_and_stats_filter_by_the_mark_and_the_email_status(api, company):
     bad = api.get("/v1/leads?do_not_contact=maybe")
     assert bad.status_code == 400 and "do_not_contact" in bad.json()
     assert api.get("/v1/leads?email_status=bogus").status_code == 400
+
+
+def test_the_admin_shows_and_filters_the_mark(admin_client, user, company):
+    lead = make_lead(user=user, company=company, email="kim@acme.com")
+    Lead.objects.filter(pk=lead.pk).update(do_not_contact=True, email_status="invalid")
+    listing = admin_client.get("/admin/leads/lead/?do_not_contact__exact=1")
+    assert listing.status_code == 200
+    assert "kim@acme.com" in listing.content.decode()
+    page = admin_client.get(f"/admin/leads/lead/{lead.pk}/change/").content.decode()
+    assert 'name="do_not_contact"' in page
+    assert 'name="email_status"' not in page  # read-only: shown, not editable
+    assert "never exported to any provider" in page
+
+
+def test_the_lead_page_marks_and_clears(client, user, company):
+    client.force_login(user)
+    lead = make_lead(user=user, company=company, email="kim@acme.com")
+    response = client.post(f"/leads/{lead.pk}/contact/", {"action": "mark", "reason": "asked"})
+    assert response.status_code == 302
+    lead.refresh_from_db()
+    assert (lead.do_not_contact, lead.do_not_contact_reason) == (True, "asked")
+    assert client.post(f"/leads/{lead.pk}/contact/", {"action": "bogus"}).status_code == 302
+    lead.refresh_from_db()
+    assert lead.do_not_contact is True
+    client.post(f"/leads/{lead.pk}/contact/", {"action": "clear"})
+    lead.refresh_from_db()
+    assert lead.do_not_contact is False
+
+
+def test_another_users_lead_cannot_be_marked(client, other_user, company, user):
+    client.force_login(other_user)
+    lead = make_lead(user=user, company=company, email="kim@acme.com")
+    assert client.post(f"/leads/{lead.pk}/contact/", {"action": "mark"}).status_code == 404
+    lead.refresh_from_db()
+    assert lead.do_not_contact is False
