@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import datetime
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 
 from leads.models import Lead
 
@@ -150,6 +153,27 @@ class SyncRun(models.Model):
     @property
     def is_active(self) -> bool:
         return self.state in self.ACTIVE_STATES
+
+    # Below these, a rate says little: the first page may be quick and the rest slow.
+    ETA_MIN_PROCESSED = 10
+    ETA_MIN_SECONDS = 5.0
+
+    @property
+    def eta(self) -> tuple[int, datetime.datetime] | None:
+        """(minutes left, when it should finish) at the pace so far, while a run with a
+        known total runs; None when there is too little to go on. A Snov.io full-profile
+        import reads 60 profiles a minute, so its 5,000 prospects take about 85 minutes."""
+        if self.state != self.State.RUNNING or not self.total or self.started_at is None:
+            return None
+        done, total = self.processed, self.total
+        if done < self.ETA_MIN_PROCESSED or done >= total:
+            return None
+        now = timezone.now()
+        elapsed = (now - self.started_at).total_seconds()
+        if elapsed < self.ETA_MIN_SECONDS:
+            return None
+        left = elapsed / done * (total - done)
+        return max(1, round(left / 60)), now + datetime.timedelta(seconds=left)
 
 
 class SyncFailure(models.Model):

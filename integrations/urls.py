@@ -23,6 +23,11 @@ urlpatterns = [
         name="integration-disconnect",
     ),
     path(
+        "integrations/<int:id>/export-all/",
+        views.integration_export_confirm,
+        name="integration-export-confirm",
+    ),
+    path(
         "integrations/<int:id>/<str:direction>/",
         views.integration_start,
         name="integration-start",

@@ -18,6 +18,7 @@ from integrations.http import ProviderError
 from integrations.models import Integration, Provider, Schedule, SyncFailure, SyncRun
 from integrations.providers import CREDENTIAL_FIELDS, SOURCE_LABELS
 from integrations.serializers import validate_credentials
+from leads.models import Lead
 
 CREDENTIAL_LABELS = {
     "api_key": "API key",
@@ -215,12 +216,47 @@ def integration_disconnect(request: HttpRequest, id: int) -> HttpResponse:
     return redirect("integration-list")
 
 
+def _export_counts(integration: Integration) -> tuple[int, int]:
+    """(leads an "Export all" sends, do-not-contact leads it skips), as the engine selects."""
+    leads = Lead.objects.filter(user_id=integration.user_id)
+    total = leads.count()
+    blocked = leads.filter(do_not_contact=True).count()
+    return total - blocked, blocked
+
+
+@login_required
+def integration_export_confirm(request: HttpRequest, id: int) -> HttpResponse:
+    """ "Export all leads" asks first, saying how many leads will go."""
+    integration = _user_integration(request.user, id)
+    sending, skipped = _export_counts(integration)
+    return render(
+        request,
+        "integrations/export_confirm.html",
+        {
+            "integration": integration,
+            "label": SOURCE_LABELS[integration.provider],
+            "sending": sending,
+            "skipped": skipped,
+        },
+    )
+
+
 @login_required
 @require_POST
 def integration_start(request: HttpRequest, id: int, direction: str) -> HttpResponse:
     if direction not in SyncRun.Direction.values:
         raise Http404
     integration = _user_integration(request.user, id)
+    if integration.state == Integration.State.NEEDS_CREDENTIALS:
+        messages.error(
+            request,
+            f"{SOURCE_LABELS[integration.provider]} refused the saved credentials: enter new "
+            "ones or test the connection before running a sync.",
+        )
+        return redirect("integration-detail", id=id)
+    if direction == SyncRun.Direction.EXPORT and request.POST.get("confirmed") != "1":
+        # Every lead at once goes only after the confirmation page said how many.
+        return redirect("integration-export-confirm", id=id)
     try:
         services.sync_start(integration=integration, direction=direction)
     except engine.RunAlreadyActive as exc:
@@ -248,7 +284,8 @@ def run_cancel(request: HttpRequest, id: int) -> HttpResponse:
 @login_required
 def run_detail(request: HttpRequest, id: int) -> HttpResponse:
     run = selectors.run_get(user=request.user, run_id=id)
-    failures = SyncFailure.objects.filter(run=run).order_by("id")[:500]
+    # The lead of each failure, for its name and a link (one query: no lookup per row).
+    failures = SyncFailure.objects.filter(run=run).select_related("lead").order_by("id")[:500]
     return render(
         request,
         "integrations/run.html",
