@@ -18,12 +18,14 @@ The same fixed-window counters count failed sign-ins (``accounts.login_throttle`
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import ipaddress
 import os
 import sqlite3
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 from django.conf import settings
@@ -77,6 +79,19 @@ class _SQLiteCounters:
         fcntl.flock(fd, fcntl.LOCK_EX)
         try:
             return db.execute(sql, params).fetchall()
+        finally:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+
+    @contextlib.contextmanager
+    def exclusive(self) -> Iterator[sqlite3.Connection]:
+        """The counters' database, this writer's turn held (for a few statements that must
+        run as one: the vendor rate limiter's read-then-insert)."""
+        path = Path(settings.RATE_LIMIT_DB)
+        db = self._connection(path)
+        fd = self._turn(path)
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        try:
+            yield db
         finally:
             fcntl.flock(fd, fcntl.LOCK_UN)
 
@@ -137,6 +152,10 @@ def _cache_hit(key: str, window: int, period: int) -> int:
 
 
 _sqlite_counters = _SQLiteCounters()
+# For other shared counters (integrations.ratelimit): the same file and turn-taking, and the
+# same kept Redis client.
+sqlite_exclusive = _sqlite_counters.exclusive
+redis_client = _redis_client
 
 
 def window_hit(key: str, period: int, now: float | None = None) -> int:

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from django.conf import settings
 
 from integrations import crypto
-from integrations.http import limiter_for
+from integrations.http import ProviderError
 from integrations.models import Integration, Provider
+from integrations.ratelimit import SharedRateLimiter, account_key
 from integrations.records import ProviderClient
 
 # Which credential fields each provider takes (api.md, "Integrations and sync runs").
@@ -55,9 +57,30 @@ class IntegrationTokenStore:
         )
 
 
+logger = logging.getLogger(__name__)
+
+
+def _instantly_account(integration: Integration, client: Any, api_key: str) -> str:
+    """The Instantly workspace the key belongs to: its rate limit is the workspace's, shared
+    by every key (Instantly's docs). Asked once (``GET /workspaces/current``) and kept in the
+    integration's options; a key that may not read it is limited on its own (a hash of it),
+    which keeps each key under the limit but cannot see other keys of the workspace."""
+    options = integration.options or {}
+    workspace = options.get("workspace_id")
+    if isinstance(workspace, str) and workspace:
+        return f"instantly:{workspace}"
+    try:
+        workspace = client.workspace_id()
+    except ProviderError as exc:
+        logger.info("instantly integration %s: no workspace id (%s)", integration.pk, exc)
+        return account_key("instantly", api_key)
+    integration.options = {**options, "workspace_id": workspace}
+    Integration.objects.filter(pk=integration.pk).update(options=integration.options)
+    return f"instantly:{workspace}"
+
+
 def client_for(integration: Integration, **overrides: Any) -> ProviderClient:
     credentials = crypto.decrypt_json(integration.credentials_encrypted)
-    account = f"{integration.user_id}:{integration.pk}"
     overrides.setdefault(
         "timeout", (float(settings.VENDOR_CONNECT_TIMEOUT), float(settings.VENDOR_READ_TIMEOUT))
     )
@@ -67,7 +90,9 @@ def client_for(integration: Integration, **overrides: Any) -> ProviderClient:
         return HunterClient(
             credentials["api_key"],
             base_url=settings.HUNTER_API_URL,
-            limiter=limiter_for("hunter", account, settings.HUNTER_RATE_LIMIT),
+            limiter=SharedRateLimiter(
+                account_key("hunter", credentials["api_key"]), settings.HUNTER_RATE_LIMIT
+            ),
             **overrides,
         )
     if integration.provider == Provider.SNOVIO:
@@ -77,7 +102,9 @@ def client_for(integration: Integration, **overrides: Any) -> ProviderClient:
             credentials["client_id"],
             credentials["client_secret"],
             base_url=settings.SNOVIO_API_URL,
-            limiter=limiter_for("snovio", account, settings.SNOVIO_RATE_LIMIT),
+            limiter=SharedRateLimiter(
+                account_key("snovio", credentials["client_id"]), settings.SNOVIO_RATE_LIMIT
+            ),
             token_store=IntegrationTokenStore(integration),
             full_profiles=bool((integration.options or {}).get("full_profiles", True)),
             custom_field_map=(integration.options or {}).get("custom_field_map") or {},
@@ -86,10 +113,10 @@ def client_for(integration: Integration, **overrides: Any) -> ProviderClient:
     if integration.provider == Provider.INSTANTLY:
         from integrations.instantly.client import InstantlyClient
 
-        return InstantlyClient(
-            credentials["api_key"],
-            base_url=settings.INSTANTLY_API_URL,
-            limiter=limiter_for("instantly", account, settings.INSTANTLY_RATE_LIMIT),
-            **overrides,
+        client = InstantlyClient(
+            credentials["api_key"], base_url=settings.INSTANTLY_API_URL, **overrides
         )
+        key = _instantly_account(integration, client, credentials["api_key"])
+        client.limiter = SharedRateLimiter(key, settings.INSTANTLY_RATE_LIMIT)
+        return client
     raise ValueError(f"unknown provider {integration.provider!r}")

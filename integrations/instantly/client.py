@@ -328,6 +328,20 @@ class InstantlyClient(HttpClient):
         # Reference: https://developer.instantly.ai/api-reference/leadlist/list-lead-list
         self._object(self.request("GET", "/lead-lists", params={"limit": 1}))
 
+    def workspace_id(self) -> str:
+        """The id of the workspace this key belongs to (one unthrottled call: it names the
+        account whose rate limit the limiter then shares)."""
+        limiter, self.limiter = self.limiter, None
+        try:
+            # Reference: https://developer.instantly.ai/api-reference/workspace/get-current-workspace
+            body = self._object(self.request("GET", "/workspaces/current"))
+        finally:
+            self.limiter = limiter
+        workspace = clean_text(body.get("id"))
+        if not workspace:
+            raise TransientError("instantly sent no workspace id")
+        return workspace
+
     def _paged_get(self, path: str) -> Iterator[dict[str, Any]]:
         """Every item of a GET endpoint paged with ``limit``/``starting_after``."""
         cursor: str | None = None

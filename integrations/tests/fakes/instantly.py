@@ -695,6 +695,9 @@ class FakeInstantly(FakeVendor):
         if path == "/leads/add" and method == "POST":
             self._require(scopes, "leads", "create")
             return self._add_bulk(space, self._body(request))
+        if path == "/workspaces/current" and method == "GET":
+            # Instantly API V2 "Get current workspace": the workspace the key belongs to.
+            return self.json({"id": space.organization_id, "name": space.name})
         if path == "/leads/move" and method == "POST":
             self._require(scopes, "leads", "update")
             return self._move(space, self._body(request))
