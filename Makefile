@@ -59,12 +59,15 @@ test-pg: $(STAMP) browser
 
 ## SQLite and PostgreSQL at 10k, 100k and 1M leads: latency beside a raw baseline, requests/s
 ## with 32 clients, import and export throughput; one table (see bench/README.md). ~30 min.
+## Then the shared vendor rate limit on the SQLite file and on Redis (about a minute each).
 BENCH_ARGS ?=
 bench: $(STAMP)
 	@command -v wrk >/dev/null 2>&1 || { echo "Installing Debian's wrk for the load figures"; \
 	  $(SUDO) apt-get update -qq && $(SUDO) DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; }
 	$(BIN)/python manage.py collectstatic --noinput --verbosity 0
 	$(BIN)/python bench/matrix.py $(BENCH_ARGS)
+	$(BIN)/python bench/bench_ratelimit.py
+	scripts/with-services.sh $(BIN)/python bench/bench_ratelimit.py
 
 clean:
 	rm -rf $(VENV) staticfiles

@@ -24,7 +24,7 @@ from leads.models import Lead
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 
 
-def test_import_of_500_prospects_lands_their_profiles(worker, snovio, rep_api):  # noqa: F811
+def test_import_of_500_prospects_lands_their_profiles(worker, snovio, rep_api):
     snovio.seed(SNOV_ID, 501, 500, name="Webinar")
     integration_id = connect(
         rep_api, "snovio", {"client_id": SNOV_ID, "client_secret": SNOV_SECRET},
@@ -65,7 +65,7 @@ def test_import_of_500_prospects_lands_their_profiles(worker, snovio, rep_api): 
     assert snovio.profile_requests == 450
 
 
-def test_export_sends_only_the_accounts_fields(worker, snovio, rep_api):  # noqa: F811
+def test_export_sends_only_the_accounts_fields(worker, snovio, rep_api):
     """Leads carrying other vendors' attributes: 0 failures, only the account's fields."""
     company = rep_api.post(
         "/v1/companies", {"name": "Acme", "domain": "acme.example", "country_code": "GB"}
