@@ -125,14 +125,16 @@ def record_digest(record: VendorRecord) -> str:
     """A stable digest of everything the import reads from a vendor record."""
     # vars() rather than dataclasses.asdict(): the fields are flat values and two small
     # dicts, and asdict's deep copy would cost more than the whole digest.
-    fields = vars(record)
-    payload = {
-        key: value
-        for key, value in fields.items()
-        if key != "digest" and not (key in _LATER_FIELDS and value in (None, False))
-    }
-    payload = _DIGEST_ENCODER.encode(payload)
-    return hashlib.blake2b(payload.encode(), digest_size=16).hexdigest()
+    payload = vars(record).copy()  # a copy and five deletions: cheaper than a comprehension
+    del payload["digest"]
+    for key in _LATER_FIELDS:
+        value = payload[key]
+        if value is None or value is False:
+            del payload[key]
+        elif key == "email_verified_at":
+            payload[key] = str(value)  # what the encoder's default=str would write, sooner
+    text = _DIGEST_ENCODER.encode(payload)
+    return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
 
 
 def _clean_email(raw: str) -> tuple[str, str | None]:

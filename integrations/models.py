@@ -162,7 +162,7 @@ class SyncRun(models.Model):
     def eta(self) -> tuple[int, datetime.datetime] | None:
         """(minutes left, when it should finish) at the pace so far, while a run with a
         known total runs; None when there is too little to go on. A Snov.io full-profile
-        import reads 60 profiles a minute, so its 5,000 prospects take about 85 minutes."""
+        import reads 58 profiles a minute, so its 5,000 prospects take about 87 minutes."""
         if self.state != self.State.RUNNING or not self.total or self.started_at is None:
             return None
         done, total = self.processed, self.total
