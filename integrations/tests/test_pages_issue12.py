@@ -127,3 +127,23 @@ def test_services_keep_the_connect_flow(rep):
         user=rep, provider="hunter", credentials={"api_key": "hk_0123456789abcdef"}, settings={}
     )
     assert integration.state == Integration.State.ACTIVE
+
+
+def test_snovio_settings_page_turns_full_profiles_off(web, snovio_integration, monkeypatch):
+    from integrations.records import VendorList
+
+    monkeypatch.setattr(
+        services, "integration_lists", lambda integration: [VendorList(id="77", name="Fair")]
+    )
+    url = f"/integrations/{snovio_integration.pk}/"
+    page = web.get(url).content.decode()
+    assert 'name="full_profiles"' in page and "checked" in page
+    web.post(f"{url}settings/", {"import_list_id": "77", "export_target": "", "schedule": "manual"})
+    snovio_integration.refresh_from_db()
+    assert snovio_integration.options["full_profiles"] is False
+    web.post(
+        f"{url}settings/",
+        {"import_list_id": "77", "export_target": "", "schedule": "manual", "full_profiles": "on"},
+    )
+    snovio_integration.refresh_from_db()
+    assert snovio_integration.options["full_profiles"] is True
