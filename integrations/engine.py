@@ -31,7 +31,7 @@ from integrations.importer import import_records, record_digest
 from integrations.models import ExternalLink, Integration, SyncFailure, SyncRun
 from integrations.records import ExportLead, Page, ProviderClient
 from leads.filters import LeadFilterSet
-from leads.models import Company, Lead
+from leads.models import Company, EmailStatus, Lead
 from leads.selectors import LeadFilters, filter_leads
 from leads.services import PlannerStatistics
 
@@ -499,8 +499,9 @@ def _execute_export(
                 integration=integration, lead_id__in=[lead.pk for lead in leads]
             ).values_list("id", "lead_id", "vendor_id", "exported")
         }
-        # A do-not-contact lead never reaches a vendor, whatever the export names.
-        sendable = [lead for lead in leads if not lead.do_not_contact]
+        # A do-not-contact lead never reaches a vendor, whatever the export names; nor does an
+        # address known to bounce (it would only hurt the sender's reputation there).
+        sendable = [lead for lead in leads if not _held_back(lead)]
         outcomes = (
             client.export_batch(target, [_export_lead(lead, links) for lead in sendable])
             if sendable
@@ -512,7 +513,7 @@ def _execute_export(
         new_links: list[ExternalLink] = []
         changed_links: list[ExternalLink] = []
         for lead in leads:
-            if lead.do_not_contact:
+            if _held_back(lead):
                 skipped += 1
                 continue
             outcome = by_lead.get(lead.pk)
@@ -581,6 +582,16 @@ def _execute_export(
             on_progress(run)
         if len(leads) < batch_size:
             return
+
+
+def _held_back(lead: Lead) -> bool:
+    """Never exported: marked do-not-contact, or an email known to bounce."""
+    return lead.do_not_contact or lead.email_status == EmailStatus.INVALID
+
+
+def held_back_q() -> Q:
+    """The same rule as a filter (the export page counts with it)."""
+    return Q(do_not_contact=True) | Q(email_status=EmailStatus.INVALID)
 
 
 def _record_name(lead: Lead) -> str:

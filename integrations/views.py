@@ -227,10 +227,11 @@ def integration_disconnect(request: HttpRequest, id: int) -> HttpResponse:
 
 
 def _export_counts(integration: Integration) -> tuple[int, int]:
-    """(leads an "Export all" sends, do-not-contact leads it skips), as the engine selects."""
+    """(leads an "Export all" sends, leads it holds back), as the engine selects: do-not-contact
+    leads and emails known to bounce are never sent."""
     leads = Lead.objects.filter(user_id=integration.user_id)
     total = leads.count()
-    blocked = leads.filter(do_not_contact=True).count()
+    blocked = leads.filter(engine.held_back_q()).count()
     return total - blocked, blocked
 
 

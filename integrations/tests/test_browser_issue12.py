@@ -36,6 +36,6 @@ def test_a_refused_key_then_a_working_one_and_a_confirmed_export(signed_in, hunt
 
     page.get_by_test_id("start-export").click()
     expect(page.get_by_test_id("export-count")).to_contain_text("2 leads will be sent to Hunter")
-    expect(page.get_by_test_id("export-skipped")).to_contain_text("1 do-not-contact lead")
+    expect(page.get_by_test_id("export-skipped")).to_contain_text("1 lead marked do-not-contact")
     expect(page.get_by_test_id("confirm-export")).to_have_text("Export 2 leads")
     assert session.console_errors == []

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 import pytest
 from celery.contrib.testing.worker import start_worker
 from django.db import connection
+from django.db.models import Q
 
 from crm.celery import app as celery_app
 from integrations.models import ExternalLink, Integration, SyncRun
@@ -188,11 +189,14 @@ def test_hunter_export_twice_duplicates_nothing(worker, hunter, rep_api):
     # Every lead with an email was upserted by email: none is new at Hunter.
     with_email = Lead.objects.filter(user=rep_api.user).exclude(email="")
     assert hunter.count(HUNTER_KEY) == before
-    # Leads Hunter reported unsubscribed are do-not-contact: never sent, counted skipped.
-    do_not_contact = with_email.filter(do_not_contact=True).count()
-    assert do_not_contact > 0
-    assert first["skipped"] == do_not_contact
-    assert first["updated"] >= with_email.count() - do_not_contact
+    # Leads Hunter reported unsubscribed (do-not-contact) or bounced (an invalid email) are
+    # never sent: counted skipped.
+    held = Lead.objects.filter(user=rep_api.user).filter(
+        Q(do_not_contact=True) | Q(email_status="invalid")
+    )
+    assert held.filter(do_not_contact=True).exists()
+    assert first["skipped"] == held.count()
+    assert first["updated"] >= with_email.exclude(pk__in=held).count()
     second = wait(rep_api, start(rep_api, integration.pk, "export"))
     assert second["created"] == 0
     assert hunter.count(HUNTER_KEY) == before
@@ -319,8 +323,9 @@ def test_instantly_import_maps_interest_and_export_pushes_the_pipeline_back(
     assert exported["state"] == "succeeded", exported
     assert exported["processed"] == by_status["converted"]
     converted = Lead.objects.filter(user=rep_api.user, status="converted")
-    # Unsubscribed at Instantly (status -2): do-not-contact, never exported again.
-    blocked = converted.filter(do_not_contact=True).count()
+    # Unsubscribed at Instantly (status -2: do-not-contact) or bounced (-1: an invalid email):
+    # never exported again.
+    blocked = converted.filter(Q(do_not_contact=True) | Q(email_status="invalid")).count()
     assert exported["skipped"] == blocked
     # The leads came from the source list and are linked: they are moved to the chosen list,
     # not added a second time.

@@ -281,6 +281,17 @@ def test_export_never_sends_a_do_not_contact_lead(hunter_integration, rep):
     assert not ExternalLink.objects.filter(lead=gone).exists()
 
 
+def test_export_never_sends_an_email_known_to_bounce(hunter_integration, rep):
+    company = CompanyFactory(user=rep, name="Acme", domain="acme.com")
+    make_lead(user=rep, company=company, email="keep@acme.com")
+    bounced = make_lead(user=rep, company=company, email="bounced@acme.com")
+    Lead.objects.filter(pk=bounced.pk).update(email_status="invalid")
+    client = RecordingClient()
+    sync = run(hunter_integration, client, "export")
+    assert [lead.email for _, batch in client.exported for lead in batch] == ["keep@acme.com"]
+    assert (sync.created, sync.skipped) == (1, 1)
+
+
 def test_export_stores_what_was_sent_and_hands_it_back(hunter_integration, rep):
     company = CompanyFactory(user=rep, name="Acme", domain="acme.com")
     ann = make_lead(user=rep, company=company, email="ann@acme.com", first_name="Ann")

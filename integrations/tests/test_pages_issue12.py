@@ -69,9 +69,10 @@ def test_export_all_asks_first_with_the_count_without_do_not_contact(
 ):
     monkeypatch.setattr("integrations.tasks.enqueue_run", lambda run: None)
     company = CompanyFactory(user=rep, name="Acme", domain="acme.com")
-    for n in range(4):
+    for n in range(5):
         make_lead(user=rep, company=company, email=f"p{n}@acme.com")
     Lead.objects.filter(email="p0@acme.com").update(do_not_contact=True)
+    Lead.objects.filter(email="p4@acme.com").update(email_status="invalid")
     url = f"/integrations/{hunter_integration.pk}/"
     # One click without the confirmation starts nothing: it lands on the question.
     response = web.post(f"{url}export/")
@@ -79,7 +80,7 @@ def test_export_all_asks_first_with_the_count_without_do_not_contact(
     assert not SyncRun.objects.exists()
     page = web.get(f"{url}export-all/").content.decode()
     assert "<strong>3</strong> leads will be sent to Hunter" in page
-    assert "1 do-not-contact lead will be skipped" in page
+    assert "2 leads marked do-not-contact or with an email known to bounce" in page
     web.post(f"{url}export/", {"confirmed": "1"})
     assert SyncRun.objects.filter(direction="export").count() == 1
 
