@@ -39,12 +39,14 @@ local key = KEYS[1]
 local clock = redis.call('TIME')
 local now = tonumber(clock[1]) + tonumber(clock[2]) / 1000000
 local longest = tonumber(ARGV[1])
-redis.call('ZREMRANGEBYSCORE', key, '-inf', now - longest)
+redis.call('ZREMRANGEBYSCORE', key, '-inf', string.format('%.6f', now - longest))
 local wait = 0
 for i = 3, #ARGV, 2 do
   local count = tonumber(ARGV[i])
   local period = tonumber(ARGV[i + 1])
-  local rows = redis.call('ZREVRANGEBYSCORE', key, '+inf', '(' .. (now - period),
+  -- Numbers formatted by hand: Lua's own conversion keeps 14 digits, a tenth of a
+  -- millisecond at today's UNIX times.
+  local rows = redis.call('ZREVRANGEBYSCORE', key, '+inf', string.format('(%.6f', now - period),
                           'WITHSCORES', 'LIMIT', count - 1, 1)
   if #rows > 0 then
     local w = tonumber(rows[2]) + period - now
@@ -55,7 +57,7 @@ if wait <= 0 then
   redis.call('ZADD', key, now, ARGV[2])
   redis.call('EXPIRE', key, math.ceil(longest) + 1)
 end
-return tostring(wait)
+return {string.format("%.6f", wait), string.format("%.6f", now)}
 """
 
 
@@ -98,20 +100,23 @@ class SharedRateLimiter:
         self._sleep = sleep
         self._script = None
         self._lock = threading.Lock()
+        self._granted_at = 0.0
 
     def try_acquire(self) -> float:
         """Take a slot and return 0, or return the seconds until one may be free."""
         if not self.windows:
+            self._granted_at = time.time()
             return 0.0
         if settings.RATE_LIMIT_DB:
             return self._sqlite_try()
         return self._redis_try()
 
-    def acquire(self) -> None:
+    def acquire(self) -> float:
+        """Wait for a slot and take it; the time it was taken (as the store counts it)."""
         while True:
             wait = self.try_acquire()
             if wait <= 0:
-                return
+                return self._granted_at
             self._sleep(min(wait, MAX_SLEEP))
 
     # --- stores -----------------------------------------------------------------------------
@@ -141,6 +146,7 @@ class SharedRateLimiter:
                         wait = max(wait, row[0] + period - now)
                 if wait <= 0:
                     db.execute("INSERT INTO vendor_calls (key, at) VALUES (?, ?)", (self.key, now))
+                    self._granted_at = now
                 db.execute("COMMIT")
             except BaseException:
                 db.execute("ROLLBACK")
@@ -156,8 +162,9 @@ class SharedRateLimiter:
         args: list[float | str] = [longest, secrets.token_hex(8)]
         for count, period in self.windows:
             args += [count, period]
-        result = self._script(keys=[f"vendor-rate:{self.key}"], args=args, client=client)
-        return float(result)
+        wait, now = self._script(keys=[f"vendor-rate:{self.key}"], args=args, client=client)
+        self._granted_at = float(now)
+        return float(wait)
 
 
 _tables_ready: set[int] = set()

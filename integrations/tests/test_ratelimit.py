@@ -28,7 +28,7 @@ def store(settings, tmp_path):
 def _over_limit(times: list[float], count: int, period: float) -> int:
     """How many calls had ``count`` or more others in the ``period`` before them."""
     times = sorted(times)
-    slack = 0.01  # two clocks (Redis's and ours) read a little apart
+    slack = 1e-6
     return sum(1 for i in range(count, len(times)) if times[i] - times[i - count] < period - slack)
 
 
@@ -39,9 +39,9 @@ def test_threads_together_stay_under_the_limit(store):
 
     def work() -> None:
         for _ in range(10):
-            limiter.acquire()
+            granted = limiter.acquire()
             with lock:
-                times.append(time.time())
+                times.append(granted)
 
     threads = [threading.Thread(target=work) for _ in range(4)]
     started = time.monotonic()
@@ -58,8 +58,9 @@ def test_threads_together_stay_under_the_limit(store):
 def _process(key: str, windows, n: int, queue) -> None:
     limiter = SharedRateLimiter(key, windows)
     for _ in range(n):
-        limiter.acquire()
-        queue.put(time.time())
+        # The time the store counted the call: the property under test is the store's, and
+        # a clock read after acquire() returns may come late on a busy machine.
+        queue.put(limiter.acquire())
 
 
 def test_two_processes_share_one_window(store):
