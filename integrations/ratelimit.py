@@ -100,13 +100,15 @@ class SharedRateLimiter:
         self._sleep = sleep
         self._script = None
         self._lock = threading.Lock()
-        self._granted_at = 0.0
 
     def try_acquire(self) -> float:
         """Take a slot and return 0, or return the seconds until one may be free."""
+        return self._try()[0]
+
+    def _try(self) -> tuple[float, float]:
+        """(seconds to wait, 0 when a slot was taken; the store's time of the attempt)."""
         if not self.windows:
-            self._granted_at = time.time()
-            return 0.0
+            return 0.0, time.time()
         if settings.RATE_LIMIT_DB:
             return self._sqlite_try()
         return self._redis_try()
@@ -114,20 +116,21 @@ class SharedRateLimiter:
     def acquire(self) -> float:
         """Wait for a slot and take it; the time it was taken (as the store counts it)."""
         while True:
-            wait = self.try_acquire()
+            wait, at = self._try()
             if wait <= 0:
-                return self._granted_at
+                return at
             self._sleep(min(wait, MAX_SLEEP))
 
     # --- stores -----------------------------------------------------------------------------
 
-    def _sqlite_try(self) -> float:
+    def _sqlite_try(self) -> tuple[float, float]:
         longest = max(period for _, period in self.windows)
         with throttling.sqlite_exclusive() as db:
             # Read the clock once the turn is ours: a time read before waiting for it would
             # record the call earlier than it is made, and let the window overfill.
             now = time.time()
-            _ensure_table(db)
+            db.execute(_CREATE_TABLE)  # cheap when it exists; a new file may lack it
+            db.execute("CREATE INDEX IF NOT EXISTS vendor_calls_key_at ON vendor_calls (key, at)")
             db.execute("BEGIN")
             try:
                 db.execute(
@@ -146,14 +149,13 @@ class SharedRateLimiter:
                         wait = max(wait, row[0] + period - now)
                 if wait <= 0:
                     db.execute("INSERT INTO vendor_calls (key, at) VALUES (?, ?)", (self.key, now))
-                    self._granted_at = now
                 db.execute("COMMIT")
             except BaseException:
                 db.execute("ROLLBACK")
                 raise
-        return wait
+        return wait, now
 
-    def _redis_try(self) -> float:
+    def _redis_try(self) -> tuple[float, float]:
         client = throttling.redis_client()
         with self._lock:
             if self._script is None:
@@ -163,16 +165,7 @@ class SharedRateLimiter:
         for count, period in self.windows:
             args += [count, period]
         wait, now = self._script(keys=[f"vendor-rate:{self.key}"], args=args, client=client)
-        self._granted_at = float(now)
-        return float(wait)
+        return float(wait), float(now)
 
 
-_tables_ready: set[int] = set()
-
-
-def _ensure_table(db) -> None:
-    if id(db) in _tables_ready:
-        return
-    db.execute("CREATE TABLE IF NOT EXISTS vendor_calls (key TEXT NOT NULL, at REAL NOT NULL)")
-    db.execute("CREATE INDEX IF NOT EXISTS vendor_calls_key_at ON vendor_calls (key, at)")
-    _tables_ready.add(id(db))
+_CREATE_TABLE = "CREATE TABLE IF NOT EXISTS vendor_calls (key TEXT NOT NULL, at REAL NOT NULL)"
