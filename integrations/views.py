@@ -44,6 +44,34 @@ class SettingsForm(forms.Form):
         "about an hour and a half. Off: names and emails only, in a minute or two.",
     )
 
+    custom_field_map = forms.CharField(
+        required=False,
+        label="Custom attributes to Snov.io custom fields",
+        widget=forms.Textarea(attrs={"rows": 3, "placeholder": "lead_source = Source"}),
+        help_text="One per line: CRM attribute = Snov.io field. Attributes named like one of "
+        "your Snov.io custom fields go there anyway; Snov.io refuses all others.",
+    )
+
+    def clean_custom_field_map(self) -> dict[str, str]:
+        mapping: dict[str, str] = {}
+        for number, line in enumerate(self.cleaned_data["custom_field_map"].splitlines(), 1):
+            if not line.strip():
+                continue
+            key, sep, label = line.partition("=")
+            key, label = key.strip(), label.strip()
+            if not sep or not key or not label:
+                raise forms.ValidationError(
+                    f"Line {number}: write it as “CRM attribute = Snov.io field”."
+                )
+            if "[" in label or "]" in label or len(key) > 255 or len(label) > 255:
+                raise forms.ValidationError(
+                    f"Line {number}: names of at most 255 characters, without brackets."
+                )
+            mapping[key] = label
+        if len(mapping) > 100:
+            raise forms.ValidationError("At most 100 lines.")
+        return mapping
+
     def __init__(self, *args, lists=None, **kwargs):
         super().__init__(*args, **kwargs)
         lists = lists or []
@@ -132,6 +160,7 @@ def integration_detail(request: HttpRequest, id: int) -> HttpResponse:
         export_target = f"campaign:{integration.export_campaign_id}"
     elif integration.export_list_id not in (None, ""):
         export_target = f"list:{integration.export_list_id}"
+    field_map = (integration.options or {}).get("custom_field_map") or {}
     form = SettingsForm(
         lists=lists,
         initial={
@@ -141,6 +170,7 @@ def integration_detail(request: HttpRequest, id: int) -> HttpResponse:
             "export_target": export_target,
             "schedule": integration.schedule,
             "full_profiles": bool((integration.options or {}).get("full_profiles", True)),
+            "custom_field_map": "\n".join(f"{key} = {label}" for key, label in field_map.items()),
         },
     )
     runs = SyncRun.objects.filter(integration=integration).order_by("-id")[:20]
@@ -190,6 +220,7 @@ def integration_settings(request: HttpRequest, id: int) -> HttpResponse:
     }
     if integration.provider == Provider.SNOVIO:
         settings["full_profiles"] = data["full_profiles"]
+        settings["custom_field_map"] = data["custom_field_map"]
     if import_id and import_id not in by_id:
         messages.error(request, "That import list is no longer offered by the vendor.")
         return redirect("integration-detail", id=id)

@@ -148,3 +148,24 @@ def test_snovio_settings_page_turns_full_profiles_off(web, snovio_integration, m
     )
     snovio_integration.refresh_from_db()
     assert snovio_integration.options["full_profiles"] is True
+
+
+def test_snovio_settings_page_maps_attributes_to_snov_fields(web, snovio_integration, monkeypatch):
+    from integrations.records import VendorList
+
+    monkeypatch.setattr(
+        services, "integration_lists", lambda integration: [VendorList(id="77", name="Fair")]
+    )
+    url = f"/integrations/{snovio_integration.pk}/"
+    form = {"import_list_id": "77", "export_target": "", "schedule": "manual"}
+    mapped = {"lead_source": "Source", "plan": "Plan"}
+    web.post(f"{url}settings/", {**form, "custom_field_map": "lead_source = Source\n\nplan=Plan"})
+    snovio_integration.refresh_from_db()
+    assert snovio_integration.options["custom_field_map"] == mapped
+    assert "lead_source = Source" in web.get(url).content.decode()
+    response = web.post(
+        f"{url}settings/", {**form, "custom_field_map": "no equals sign"}, follow=True
+    )
+    assert "Line 1: write it as" in response.content.decode()
+    snovio_integration.refresh_from_db()
+    assert snovio_integration.options["custom_field_map"] == mapped
