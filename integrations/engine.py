@@ -359,7 +359,6 @@ def _import_detailed_page(
     stopped."""
     fill_details = getattr(client, "fill_details", None)
     chunk_size = max(1, int(getattr(client, "details_chunk", 10)))
-    done = 0
     try:
         done = max(0, int((checkpoint or {}).get(WITHIN_KEY, 0)))
     except (TypeError, ValueError):
@@ -501,7 +500,8 @@ def _execute_export(
         }
         # A do-not-contact lead never reaches a vendor, whatever the export names; nor does an
         # address known to bounce (it would only hurt the sender's reputation there).
-        sendable = [lead for lead in leads if not _held_back(lead)]
+        held = {lead.pk for lead in leads if _held_back(lead)}
+        sendable = [lead for lead in leads if lead.pk not in held]
         outcomes = (
             client.export_batch(target, [_export_lead(lead, links) for lead in sendable])
             if sendable
@@ -513,7 +513,7 @@ def _execute_export(
         new_links: list[ExternalLink] = []
         changed_links: list[ExternalLink] = []
         for lead in leads:
-            if _held_back(lead):
+            if lead.pk in held:
                 skipped += 1
                 continue
             outcome = by_lead.get(lead.pk)

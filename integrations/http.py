@@ -15,7 +15,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Protocol
 
 import requests
 
@@ -104,11 +104,20 @@ def parse_retry_after(value: str | None) -> float | None:
 # --- client-side rate limit -----------------------------------------------------------------
 
 
-class RateLimiter:
-    """Sliding-window limits such as ``[(10, 1.0), (450, 60.0)]`` (10/s and 450/min).
+class Limiter(Protocol):
+    """What a client needs of a rate limiter: ``acquire`` blocks until a call may go."""
 
-    ``acquire`` blocks until a call is allowed under every window. It is thread-safe; the
-    worker runs sync tasks in threads, and each account has one limiter per process.
+    def acquire(self) -> object: ...
+
+
+class RateLimiter:
+    """Sliding-window limits such as ``[(10, 1.0), (450, 60.0)]`` (10/s and 450/min), kept in
+    this process only.
+
+    ``acquire`` blocks until a call is allowed under every window. It is thread-safe. The sync
+    engine limits each vendor account across every process with
+    ``integrations.ratelimit.SharedRateLimiter``; this one serves clients built by hand (tests,
+    and the benchmark's contrast).
     """
 
     def __init__(self, windows: list[tuple[int, float]], clock=time.monotonic, sleep=time.sleep):
@@ -142,20 +151,6 @@ class RateLimiter:
             self._sleep(wait)
 
 
-_limiters: dict[tuple[str, str], RateLimiter] = {}
-_limiters_lock = threading.Lock()
-
-
-def limiter_for(provider: str, account: str, windows: list[tuple[int, float]]) -> RateLimiter:
-    """One limiter per vendor account in this process, shared by all its clients."""
-    key = (provider, account)
-    with _limiters_lock:
-        limiter = _limiters.get(key)
-        if limiter is None or limiter.windows != [(c, p) for c, p in windows if c > 0]:
-            limiter = _limiters[key] = RateLimiter(windows)
-        return limiter
-
-
 def parse_limits(text: str) -> list[tuple[int, float]]:
     """``"10/s,450/min"`` → ``[(10, 1.0), (450, 60.0)]``; ``"off"`` → no limit."""
     periods = {"s": 1.0, "sec": 1.0, "m": 60.0, "min": 60.0, "h": 3600.0, "hour": 3600.0}
@@ -186,7 +181,7 @@ class HttpClient:
         self,
         base_url: str,
         *,
-        limiter: RateLimiter | None = None,
+        limiter: Limiter | None = None,
         timeout: tuple[float, float] = (CONNECT_TIMEOUT, READ_TIMEOUT),
         session: requests.Session | None = None,
     ) -> None:

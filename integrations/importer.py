@@ -252,12 +252,21 @@ def _merge(
         if score != lead.score:
             changes["score"] = [lead.score, score]
             lead.score = score
-    if record.do_not_contact_reason and not lead.do_not_contact:
-        reason = _clip(record.do_not_contact_reason, 255)
-        changes["do_not_contact"] = [False, True]
-        changes["do_not_contact_reason"] = [lead.do_not_contact_reason, reason]
-        lead.do_not_contact = True
-        lead.do_not_contact_reason = reason
+    changes.update(_apply_do_not_contact(lead, record))
+    return changes
+
+
+def _apply_do_not_contact(lead: Lead, record: VendorRecord) -> dict[str, Any]:
+    """Mark the lead do-not-contact when the vendor says so; {field: [old, new]}."""
+    if not record.do_not_contact_reason or lead.do_not_contact:
+        return {}
+    reason = _clip(record.do_not_contact_reason, 255)
+    changes = {
+        "do_not_contact": [False, True],
+        "do_not_contact_reason": [lead.do_not_contact_reason, reason],
+    }
+    lead.do_not_contact = True
+    lead.do_not_contact_reason = reason
     return changes
 
 
@@ -412,13 +421,8 @@ def import_records(
                 created_at=now,
                 updated_at=now,
             )
-            if record.do_not_contact_reason:
-                lead.do_not_contact = True
-                lead.do_not_contact_reason = _clip(record.do_not_contact_reason, 255)
-            if email and record.email_status in _EMAIL_STATUSES:
-                lead.email_status = record.email_status
-                lead.email_verified_at = record.email_verified_at or now
-                lead.email_verified_by = provider
+            _apply_do_not_contact(lead, record)
+            _apply_verification(lead, record, email, provider, now)
             for name in FILLABLE_FIELDS:
                 setattr(lead, name, _clip(getattr(record, name), _MAX_LENGTHS.get(name)))
             lead.search_text = build_search_text(

@@ -22,6 +22,7 @@ from __future__ import annotations
 import hashlib
 import math
 import secrets
+import sqlite3
 import threading
 import time
 from collections.abc import Callable
@@ -124,36 +125,46 @@ class SharedRateLimiter:
     # --- stores -----------------------------------------------------------------------------
 
     def _sqlite_try(self) -> tuple[float, float]:
-        longest = max(period for _, period in self.windows)
         with throttling.sqlite_exclusive() as db:
             # Read the clock once the turn is ours: a time read before waiting for it would
             # record the call earlier than it is made, and let the window overfill.
             now = time.time()
-            db.execute(_CREATE_TABLE)  # cheap when it exists; a new file may lack it
-            db.execute("CREATE INDEX IF NOT EXISTS vendor_calls_key_at ON vendor_calls (key, at)")
-            db.execute("BEGIN")
             try:
-                db.execute(
-                    "DELETE FROM vendor_calls WHERE key = ? AND at <= ?", (self.key, now - longest)
-                )
-                wait = 0.0
-                for count, period in self.windows:
-                    # The count-th newest call inside the window: while it is there, the
-                    # window is full, until it leaves.
-                    row = db.execute(
-                        "SELECT at FROM vendor_calls WHERE key = ? AND at > ? "
-                        "ORDER BY at DESC LIMIT 1 OFFSET ?",
-                        (self.key, now - period, count - 1),
-                    ).fetchone()
-                    if row is not None:
-                        wait = max(wait, row[0] + period - now)
-                if wait <= 0:
-                    db.execute("INSERT INTO vendor_calls (key, at) VALUES (?, ?)", (self.key, now))
-                db.execute("COMMIT")
-            except BaseException:
-                db.execute("ROLLBACK")
-                raise
-        return wait, now
+                return self._sqlite_window(db, now), now
+            except sqlite3.OperationalError as exc:
+                if "no such table" not in str(exc):
+                    raise
+            # A new counters file: its table is made once, not checked on every call.
+            db.execute(_CREATE_TABLE)
+            db.execute(_CREATE_INDEX)
+            return self._sqlite_window(db, now), now
+
+    def _sqlite_window(self, db: sqlite3.Connection, now: float) -> float:
+        """Check every window and take the slot if all have room, in one transaction."""
+        longest = max(period for _, period in self.windows)
+        db.execute("BEGIN")
+        try:
+            db.execute(
+                "DELETE FROM vendor_calls WHERE key = ? AND at <= ?", (self.key, now - longest)
+            )
+            wait = 0.0
+            for count, period in self.windows:
+                # The count-th newest call inside the window: while it is there, the window
+                # is full, until it leaves.
+                row = db.execute(
+                    "SELECT at FROM vendor_calls WHERE key = ? AND at > ? "
+                    "ORDER BY at DESC LIMIT 1 OFFSET ?",
+                    (self.key, now - period, count - 1),
+                ).fetchone()
+                if row is not None:
+                    wait = max(wait, row[0] + period - now)
+            if wait <= 0:
+                db.execute("INSERT INTO vendor_calls (key, at) VALUES (?, ?)", (self.key, now))
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        return wait
 
     def _redis_try(self) -> tuple[float, float]:
         client = throttling.redis_client()
@@ -169,3 +180,4 @@ class SharedRateLimiter:
 
 
 _CREATE_TABLE = "CREATE TABLE IF NOT EXISTS vendor_calls (key TEXT NOT NULL, at REAL NOT NULL)"
+_CREATE_INDEX = "CREATE INDEX IF NOT EXISTS vendor_calls_key_at ON vendor_calls (key, at)"

@@ -9,15 +9,17 @@ from __future__ import annotations
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.db.models import Count
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
+from rest_framework import serializers as drf_serializers
 
 from integrations import crypto, engine, selectors, services
 from integrations.http import ProviderError
 from integrations.models import Integration, Provider, Schedule, SyncFailure, SyncRun
 from integrations.providers import CREDENTIAL_FIELDS, SOURCE_LABELS
-from integrations.serializers import validate_credentials
+from integrations.serializers import CustomFieldMapField, validate_credentials
 from leads.models import Lead
 
 CREDENTIAL_LABELS = {
@@ -58,19 +60,16 @@ class SettingsForm(forms.Form):
             if not line.strip():
                 continue
             key, sep, label = line.partition("=")
-            key, label = key.strip(), label.strip()
-            if not sep or not key or not label:
+            if not sep or not key.strip() or not label.strip():
                 raise forms.ValidationError(
                     f"Line {number}: write it as “CRM attribute = Snov.io field”."
                 )
-            if "[" in label or "]" in label or len(key) > 255 or len(label) > 255:
-                raise forms.ValidationError(
-                    f"Line {number}: names of at most 255 characters, without brackets."
-                )
-            mapping[key] = label
-        if len(mapping) > 100:
-            raise forms.ValidationError("At most 100 lines.")
-        return mapping
+            mapping[key.strip()] = label.strip()
+        # The limits on a mapping are the API's, checked in one place.
+        try:
+            return CustomFieldMapField().run_validation(mapping)
+        except drf_serializers.ValidationError as error:
+            raise forms.ValidationError([str(message) for message in error.detail]) from None
 
     def __init__(self, *args, lists=None, **kwargs):
         super().__init__(*args, **kwargs)
@@ -260,10 +259,10 @@ def integration_disconnect(request: HttpRequest, id: int) -> HttpResponse:
 def _export_counts(integration: Integration) -> tuple[int, int]:
     """(leads an "Export all" sends, leads it holds back), as the engine selects: do-not-contact
     leads and emails known to bounce are never sent."""
-    leads = Lead.objects.filter(user_id=integration.user_id)
-    total = leads.count()
-    blocked = leads.filter(engine.held_back_q()).count()
-    return total - blocked, blocked
+    counts = Lead.objects.filter(user_id=integration.user_id).aggregate(
+        total=Count("id"), held=Count("id", filter=engine.held_back_q())
+    )
+    return counts["total"] - counts["held"], counts["held"]
 
 
 @login_required

@@ -41,11 +41,11 @@ from integrations.http import (
     AuthError,
     BadRequest,
     HttpClient,
+    Limiter,
     NotFound,
     ProviderError,
     QuotaExceeded,
     RateLimited,
-    RateLimiter,
     TransientError,
     parse_retry_after,
 )
@@ -306,7 +306,7 @@ class HunterClient(HttpClient):
         api_key: str,
         *,
         base_url: str,
-        limiter: RateLimiter | None = None,
+        limiter: Limiter | None = None,
         timeout: tuple[float, float] = (CONNECT_TIMEOUT, READ_TIMEOUT),
         session: requests.Session | None = None,
     ) -> None:

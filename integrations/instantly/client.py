@@ -41,11 +41,11 @@ from integrations.http import (
     AuthError,
     BadRequest,
     HttpClient,
+    Limiter,
     NotFound,
     ProviderError,
     QuotaExceeded,
     RateLimited,
-    RateLimiter,
     TransientError,
     parse_retry_after,
 )
@@ -245,7 +245,7 @@ class InstantlyClient(HttpClient):
         api_key: str,
         *,
         base_url: str,
-        limiter: RateLimiter | None = None,
+        limiter: Limiter | None = None,
         timeout: tuple[float, float] = (5.0, 30.0),
     ) -> None:
         super().__init__(base_url, limiter=limiter, timeout=timeout)
@@ -526,7 +526,7 @@ class InstantlyClient(HttpClient):
         container = f"{kind}:{container_id}"
         outcomes: list[ExportOutcome | None] = []
         to_move: list[str] = []
-        interest: list[tuple[ExportLead, int]] = []
+        interest: list[tuple[ExportLead, str, ExportOutcome]] = []
         for lead in leads:
             vendor_id = clean_text(lead.vendor_id)
             fields = self.lead_fields(lead)
@@ -561,39 +561,26 @@ class InstantlyClient(HttpClient):
                 continue
             if move:
                 to_move.append(vendor_id)
-            if push:
-                interest.append((lead, value))
-            outcomes.append(
-                ExportOutcome(
-                    lead.lead_id,
-                    ok=True,
-                    vendor_id=vendor_id,
-                    exported={
-                        "container": container,
-                        "fields": fields,
-                        "interest": value if value is not None else last.get("interest"),
-                    },
-                )
+            outcome = ExportOutcome(
+                lead.lead_id,
+                ok=True,
+                vendor_id=vendor_id,
+                exported={
+                    "container": container,
+                    "fields": fields,
+                    "interest": value if value is not None else last.get("interest"),
+                },
             )
+            email = clean_text(lead.email).lower()
+            if push and email:
+                interest.append((lead, email, outcome))
+            outcomes.append(outcome)
         for start in range(0, len(to_move), BULK_ADD_MAX):
             target_key = "to_campaign_id" if kind == "campaign" else "to_list_id"
             body = {"ids": to_move[start : start + BULK_ADD_MAX], target_key: container_id}
             # Reference: https://developer.instantly.ai/api-reference/lead/move-leads-to-a-campaign-or-list
             self._object(self.request("POST", "/leads/move", json=body))
-        container_key = "campaign_id" if kind == "campaign" else "list_id"
-        for lead, value in interest:
-            email = clean_text(lead.email).lower()
-            if not email:
-                continue
-            body = {"lead_email": email, "interest_value": value, container_key: container_id}
-            try:
-                # Reference: https://developer.instantly.ai/api-reference/lead/update-the-interest-status-of-a-lead
-                self.request("POST", "/leads/update-interest-status", json=body)
-            except BadRequest as exc:
-                for outcome in outcomes:
-                    if outcome is not None and outcome.lead_id == lead.lead_id:
-                        outcome.ok = False
-                        outcome.detail = f"updated, but its interest status was not set: {exc}"
+        self._push_interest(kind, container_id, interest, done="updated")
         return outcomes
 
     def _export_chunk(
@@ -618,7 +605,12 @@ class InstantlyClient(HttpClient):
             # Reference: https://developer.instantly.ai/api-reference/lead/add-leads-in-bulk-to-a-campaign-or-list
             summary = self._object(self.request("POST", "/leads/add", json=body))
             outcomes.update(self._place_outcomes(kind, container_id, sent, summary))
-            self._push_interest(kind, container_id, sent, outcomes)
+            self._push_interest(
+                kind,
+                container_id,
+                [(lead, email, outcomes[position]) for position, lead, email in sent],
+                done="added",
+            )
         return [outcomes[position] for position in range(len(leads))]
 
     def _place_outcomes(
@@ -718,14 +710,15 @@ class InstantlyClient(HttpClient):
         self,
         kind: str,
         container_id: str,
-        sent: list[tuple[int, ExportLead, str]],
-        outcomes: dict[int, ExportOutcome],
+        leads: list[tuple[ExportLead, str, ExportOutcome]],
+        *,
+        done: str,
     ) -> None:
-        """Tell Instantly the pipeline status of the exported leads that have one to tell."""
+        """Tell Instantly the pipeline status of the exported leads (lead, email, outcome)
+        that have one to tell; ``done`` names what already happened to them, for a failure."""
         container_key = "campaign_id" if kind == "campaign" else "list_id"
-        for position, lead, email in sent:
+        for lead, email, outcome in leads:
             value = INTEREST_VALUE_FOR_STATUS.get(lead.status)
-            outcome = outcomes[position]
             if value is None or not outcome.ok:
                 continue
             body = {"lead_email": email, "interest_value": value, container_key: container_id}
@@ -735,4 +728,4 @@ class InstantlyClient(HttpClient):
             except BadRequest as exc:
                 # This lead only; auth, quota, rate limit and outages stop the batch.
                 outcome.ok = False
-                outcome.detail = f"added, but its interest status was not set: {exc.message}"
+                outcome.detail = f"{done}, but its interest status was not set: {exc.message}"

@@ -58,11 +58,11 @@ from integrations.http import (
     AuthError,
     BadRequest,
     HttpClient,
+    Limiter,
     NotFound,
     ProviderError,
     QuotaExceeded,
     RateLimited,
-    RateLimiter,
     TransientError,
     parse_retry_after,
 )
@@ -373,7 +373,7 @@ class SnovioClient(HttpClient):
         client_secret: str,
         *,
         base_url: str,
-        limiter: RateLimiter | None = None,
+        limiter: Limiter | None = None,
         token_store: TokenStore | None = None,
         timeout: tuple[float, float] = (CONNECT_TIMEOUT, READ_TIMEOUT),
         full_profiles: bool = True,
@@ -694,8 +694,10 @@ def prospect_form(
     for name, value in (lead.custom_attributes or {}).items():
         if not name or value in (None, ""):
             continue
-        label = mapped.get(name.lower()) or known.get(name.lower())
-        if label is None or (mapped.get(name.lower()) and label.lower() not in known):
+        key = name.lower()
+        # Mapped or not, the field must be one of the account's, spelled as the account does.
+        label = known.get(mapped[key].lower()) if key in mapped else known.get(key)
+        if label is None:
             continue  # not a field of this account: Snov.io would refuse the whole prospect
         # A bracket in the name would break the PHP-style key; such a field cannot be sent.
         if "[" not in label and "]" not in label:

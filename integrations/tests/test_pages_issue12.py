@@ -169,3 +169,19 @@ def test_snovio_settings_page_maps_attributes_to_snov_fields(web, snovio_integra
     assert "Line 1: write it as" in response.content.decode()
     snovio_integration.refresh_from_db()
     assert snovio_integration.options["custom_field_map"] == mapped
+
+
+def test_snovio_settings_page_keeps_the_apis_limits_on_the_mapping(
+    web, snovio_integration, monkeypatch
+):
+    from integrations.records import VendorList
+
+    monkeypatch.setattr(
+        services, "integration_lists", lambda integration: [VendorList(id="77", name="Fair")]
+    )
+    url = f"/integrations/{snovio_integration.pk}/"
+    form = {"import_list_id": "77", "export_target": "", "schedule": "manual"}
+    response = web.post(f"{url}settings/", {**form, "custom_field_map": "a = x[1]"}, follow=True)
+    assert "may not contain brackets" in response.content.decode()
+    snovio_integration.refresh_from_db()
+    assert "custom_field_map" not in snovio_integration.options
