@@ -219,7 +219,9 @@ def lead_update(
             lead.do_not_contact_reason = ""
             if "do_not_contact_reason" not in changed:
                 changed.append("do_not_contact_reason")
-        if "email" in changed and lead.email_status != EmailStatus.UNKNOWN:
+        if "email" in changed and (
+            lead.email_status != EmailStatus.UNKNOWN or lead.email_verified_by is not None
+        ):
             # A verification was about the old address.
             lead.email_status = EmailStatus.UNKNOWN
             lead.email_verified_at = None

@@ -53,6 +53,15 @@ def test_verification_fields_are_read_only_and_reset_by_a_new_email(api, company
     )
 
 
+def test_a_vendors_unknown_verdict_is_reset_with_the_email_too(api, company):
+    lead = make_lead(user=api.user, company=company, email="kim@acme.com")
+    Lead.objects.filter(pk=lead.pk).update(
+        email_status="unknown", email_verified_at=timezone.now(), email_verified_by="hunter"
+    )
+    moved = api.patch(f"/v1/leads/{lead.pk}", {"email": "kim@newco.com"}).json()
+    assert (moved["email_verified_at"], moved["email_verified_by"]) == (None, None)
+
+
 def test_the_mark_must_be_a_boolean(api, company):
     lead = make_lead(user=api.user, company=company)
     response = api.patch(f"/v1/leads/{lead.pk}", {"do_not_contact": "yes"})
