@@ -2,7 +2,10 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
+# What is installed, by the content of the requirement files: runtime (make run) and, on top
+# of it, what the tests, the linters and the benchmarks need (make test, lint, bench).
 STAMP := $(VENV)/.installed-$(shell cksum requirements.txt | cut -d' ' -f1)
+DEV_STAMP := $(VENV)/.installed-dev-$(shell cat requirements.txt requirements-dev.txt | cksum | cut -d' ' -f1)
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
 .PHONY: run run-scaled setup test test-sqlite test-pg lint bench clean browser
@@ -11,8 +14,13 @@ $(STAMP): requirements.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -r requirements.txt
-	@rm -f $(VENV)/.installed-*
+	@rm -f $(VENV)/.installed-[0-9]*
 	@touch $(STAMP)
+
+$(DEV_STAMP): $(STAMP) requirements-dev.txt
+	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
+	@rm -f $(VENV)/.installed-dev-*
+	@touch $(DEV_STAMP)
 
 setup: $(STAMP)
 	$(BIN)/python manage.py migrate --noinput
@@ -39,9 +47,10 @@ browser:
 	  echo "Installing Debian's chromium for the browser tests"; \
 	  $(SUDO) apt-get update -qq && $(SUDO) DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 
-lint: $(STAMP)
+lint: $(DEV_STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy .
 
 ## Run the whole suite on a fresh machine: on the embedded SQLite default, then again on
 ## PostgreSQL and Redis. PYTEST_ARGS narrows either run, e.g. PYTEST_ARGS="leads -k cursor".
@@ -49,19 +58,19 @@ PYTEST_ARGS ?=
 test: test-sqlite test-pg
 
 ## The suite on the embedded default (SQLite, in-memory broker), whatever the shell exports.
-test-sqlite: $(STAMP) lint browser
+test-sqlite: $(DEV_STAMP) lint browser
 	$(BIN)/python manage.py makemigrations --check --dry-run
 	env -u DATABASE_URL -u CACHE_URL -u CELERY_BROKER_URL $(BIN)/pytest $(PYTEST_ARGS)
 
 ## The suite on throwaway PostgreSQL and Redis servers (installed with apt-get when missing).
-test-pg: $(STAMP) browser
+test-pg: $(DEV_STAMP) browser
 	scripts/with-services.sh $(BIN)/pytest $(PYTEST_ARGS)
 
 ## SQLite and PostgreSQL at 10k, 100k and 1M leads: latency beside a raw baseline, requests/s
 ## with 32 clients, import and export throughput; one table (see bench/README.md). ~30 min.
 ## Then the shared vendor rate limit on the SQLite file and on Redis (about a minute each).
 BENCH_ARGS ?=
-bench: $(STAMP)
+bench: $(DEV_STAMP)
 	@command -v wrk >/dev/null 2>&1 || { echo "Installing Debian's wrk for the load figures"; \
 	  $(SUDO) apt-get update -qq && $(SUDO) DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; }
 	$(BIN)/python manage.py collectstatic --noinput --verbosity 0

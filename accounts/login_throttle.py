@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+from typing import Any
 
 from django import forms
 from django.conf import settings
@@ -71,7 +72,7 @@ class ThrottledLoginMixin:
 
     request: HttpRequest | None
     cleaned_data: dict
-    user_cache: object
+    user_cache: Any
     # Seconds the client must wait; set when this form refused a throttled attempt.
     throttled_for = 0
 

@@ -1,15 +1,15 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser
 from django.utils import timezone
 
 from accounts.models import ApiToken, hash_token, new_raw_token
 
 
 def api_token_create(
-    *, user: AbstractBaseUser, name: str, expires_at: datetime | None = None
+    *, user: Any, name: str, expires_at: datetime | None = None
 ) -> tuple[ApiToken, str]:
     """Create a token and return it with its raw value, which is never stored or shown again."""
     raw = new_raw_token()

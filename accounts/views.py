@@ -82,7 +82,7 @@ def token_list(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_POST
 def token_revoke(request: HttpRequest, id: int) -> HttpResponse:
-    token = ApiToken.objects.filter(user=request.user, pk=id).first()
+    token = ApiToken.objects.filter(user_id=request.user.pk or 0, pk=id).first()
     if token is None:
         raise Http404
     api_token_revoke(token=token)

@@ -198,7 +198,23 @@ def run_parts(count: int, info: dict) -> None:
 
     from integrations import engine, services
     from integrations.hunter.client import HunterClient
-    from integrations.tests.conftest import ScriptedClient
+    from integrations.records import Page
+
+    class HeldPages:
+        """Pages already fetched, served from memory: the engine's write path alone."""
+
+        provider = "hunter"
+
+        def __init__(self, held: list[list], total: int) -> None:
+            self.held, self.total = held, total
+
+        def check(self) -> None:
+            return None
+
+        def fetch_page(self, list_id: str | None, checkpoint: dict | None) -> Page:
+            index = (checkpoint or {}).get("page", 0)
+            after = {"page": index + 1} if index + 1 < len(self.held) else None
+            return Page(list(self.held[index]) if self.held else [], after, self.total)
 
     settings.HUNTER_API_URL = info["hunter_url"]
 
@@ -212,10 +228,10 @@ def run_parts(count: int, info: dict) -> None:
 
     pages: list[list] = []
 
-    def held_pages() -> ScriptedClient:
+    def held_pages() -> HeldPages:
         """The fetched pages, served from memory: the engine's write path alone. Copied
         outside the timing: the importer normalises records in place."""
-        return ScriptedClient([copy.deepcopy(records) for records in pages], total=count)
+        return HeldPages([copy.deepcopy(records) for records in pages], total=count)
 
     def fetch_all() -> None:
         client = HunterClient(info["hunter_key"], base_url=info["hunter_url"])

@@ -1,16 +1,27 @@
-"""Shared pieces of the /v1 API: strict query parameters and keyset pagination."""
+"""The /v1 API toolkit that every app's API imports: strict bodies and query parameters,
+keyset pagination, the base view, and the OpenAPI descriptions of errors and parameters.
+
+No app imports another app's API module; what two of them share lives here.
+"""
 
 from __future__ import annotations
 
 import functools
 from typing import Any
 
+import django_filters
 from django import forms
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.http import QueryDict
+from django.http import Http404, QueryDict
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
+from rest_framework import serializers
 from rest_framework.exceptions import ValidationError
+from rest_framework.views import APIView
 
-MAX_ID = 2**63 - 1
+from crm.schema import NOT_BLANK, SEARCH, ApiAutoSchema, string_schema
+
+MAX_ID = 2**63 - 1  # beyond this a database integer overflows
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 200
 PAGINATION_PARAMS = ("cursor", "limit")
@@ -58,9 +69,9 @@ def parse_query(
     limit = DEFAULT_LIMIT
     if paginated:
         if "cursor" in query:
-            cursor = _parse_int("cursor", query["cursor"], 1, MAX_ID)
+            cursor = _parse_int("cursor", str(query["cursor"]), 1, MAX_ID)
         if "limit" in query:
-            limit = _parse_int("limit", query["limit"], 1, MAX_LIMIT)
+            limit = _parse_int("limit", str(query["limit"]), 1, MAX_LIMIT)
 
     data = {k: v for k, v in query.items() if k not in PAGINATION_PARAMS}
     cleaned: dict[str, Any] = {}
@@ -119,3 +130,121 @@ def _absent_values(filterset_class) -> dict[str, Any]:
         if value is None or isinstance(value, str | int | bool):
             values[name] = value
     return values
+
+
+# --- Filters ----------------------------------------------------------------------------------
+
+
+class IntegerFilter(django_filters.NumberFilter):
+    field_class = forms.IntegerField
+
+
+def id_filter() -> IntegerFilter:
+    """An object id in a query string: 1 up to the largest id a database can hold."""
+    return IntegerFilter(min_value=1, max_value=MAX_ID)
+
+
+# --- Bodies -----------------------------------------------------------------------------------
+
+
+def _json_type_error(field: serializers.Field, value: Any) -> str | None:
+    """DRF turns 5 into "5" and "5" into 5; the schema says string or integer, so must we."""
+    if value is None:
+        return None
+    if isinstance(field, serializers.CharField) and not isinstance(value, str):
+        return "Not a valid string."
+    if isinstance(field, serializers.IntegerField) and (
+        isinstance(value, bool) or not isinstance(value, int)
+    ):
+        return "A valid integer is required."
+    if isinstance(field, serializers.BooleanField) and not isinstance(value, bool):
+        return "Must be true or false."
+    if isinstance(field, serializers.ListField) and isinstance(value, list):
+        for item in value:
+            error = _json_type_error(field.child, item)
+            if error:
+                return error
+    return None
+
+
+class StrictFieldsMixin:
+    """Unknown body fields are a 400 naming them; read-only fields sent back are ignored.
+
+    Ignoring the read-only ones lets a client GET an object, change it and send it back.
+    Values must have the JSON type the schema gives: no quiet conversion between strings and
+    numbers.
+    """
+
+    read_only_names: set[str] = set()
+    fields: Any  # the serializer's, which this mixes into
+
+    def to_internal_value(self, data):
+        if isinstance(data, dict):
+            unknown = set(data) - set(self.fields) - self.read_only_names
+            if unknown:
+                raise serializers.ValidationError(
+                    {name: ["Unknown field."] for name in sorted(unknown)}
+                )
+            wrong = {
+                name: [error]
+                for name, value in data.items()
+                if name in self.fields
+                and (error := _json_type_error(self.fields[name], value)) is not None
+            }
+            if wrong:
+                raise serializers.ValidationError(wrong)
+        return super().to_internal_value(data)  # type: ignore[misc]
+
+
+class ErrorSerializer(serializers.Serializer):
+    detail = serializers.CharField()
+
+
+# --- OpenAPI descriptions of errors and parameters ----------------------------------------------
+
+E400 = OpenApiResponse(
+    OpenApiTypes.OBJECT,
+    description='Validation error: {"<field or parameter>": ["message", ...]}',
+)
+E401 = OpenApiResponse(
+    ErrorSerializer, description="Missing, invalid, expired or revoked credentials."
+)
+E404 = OpenApiResponse(ErrorSerializer, description="No such object among the user's own.")
+E429 = OpenApiResponse(ErrorSerializer, description="Rate limit exceeded; see Retry-After.")
+COMMON = {401: E401, 429: E429}
+
+
+def int_param(
+    name: str, description: str, minimum: int = 1, maximum: int = MAX_ID
+) -> OpenApiParameter:
+    schema = {"type": "integer", "format": "int64", "minimum": minimum, "maximum": maximum}
+    return OpenApiParameter(name, schema, description=description)
+
+
+def text_param(name: str, description: str, max_length: int, blank: bool = False):
+    if blank:
+        schema = string_schema(max_length=max_length, pattern=SEARCH)
+    else:
+        schema = string_schema(min_length=1, max_length=max_length, pattern=NOT_BLANK)
+    return OpenApiParameter(name, schema, description=description)
+
+
+PAGINATION_PARAMETERS = [
+    int_param("cursor", "The next_cursor of the previous page (objects with id < cursor)."),
+    int_param("limit", "Page size, 1 to 200 (default 50).", maximum=MAX_LIMIT),
+]
+ID_PATH = [OpenApiParameter("id", OpenApiTypes.INT, OpenApiParameter.PATH)]
+
+
+class PipelineAPIView(APIView):
+    """The base of every /v1 view: the API's schema generator, and ids read from the path."""
+
+    schema = ApiAutoSchema()
+
+    @staticmethod
+    def object_id(raw: str) -> int:
+        """The id from the path; one too large for the database is simply not found."""
+        value = int(raw)
+        if value > MAX_ID:
+            raise Http404
+        return value

@@ -24,12 +24,4 @@ def _nav_items() -> list[dict[str, str]]:
 def navigation(request) -> dict:
     if not getattr(request, "user", None) or not request.user.is_authenticated:
         return {}
-    user = request.user
-
-    def export_targets():
-        # Evaluated only by a template that shows export controls: no query on other pages.
-        from integrations.models import Integration
-
-        return list(Integration.objects.filter(user=user).order_by("provider"))
-
-    return {"nav_items": _nav_items(), "export_targets": export_targets}
+    return {"nav_items": _nav_items()}

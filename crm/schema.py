@@ -1,15 +1,15 @@
-"""OpenAPI descriptions for the pieces drf-spectacular cannot infer."""
+"""OpenAPI descriptions for the pieces drf-spectacular cannot infer, shared by every app.
+
+What only one app's API has (its own serializer fields and bodies) is described in that app's
+``schema`` module, which its ``api`` module imports.
+"""
 
 import copy
 
 from drf_spectacular.extensions import (
     OpenApiAuthenticationExtension,
-    OpenApiSerializerExtension,
-    OpenApiSerializerFieldExtension,
 )
 from drf_spectacular.openapi import AutoSchema
-from drf_spectacular.plumbing import build_basic_type
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse
 from rest_framework import serializers
 
@@ -26,56 +26,12 @@ class BearerTokenScheme(OpenApiAuthenticationExtension):
         }
 
 
-class CustomAttributesFieldSchema(OpenApiSerializerFieldExtension):
-    target_class = "leads.serializers.CustomAttributesField"
-
-    def map_serializer_field(self, auto_schema, direction):
-        schema = build_basic_type(OpenApiTypes.OBJECT)
-        schema["additionalProperties"] = {"type": "string", "maxLength": 2000, "pattern": NO_NUL}
-        schema["maxProperties"] = 100
-        # OpenAPI 3.0 has no propertyNames: the rule for keys can only be said in words.
-        schema["description"] = (
-            "String keys (1 to 100 characters, not only whitespace, no NUL) to string values."
-        )
-        return schema
-
-
 def document_paths_without_trailing_slash(endpoints):
     """Both forms answer; the schema lists the plain one (``/v1/leads``, not ``/v1/leads/``)."""
     return [
         (path.rstrip("/") if path != "/" else path, regex, method, callback)
         for path, regex, method, callback in endpoints
     ]
-
-
-class CredentialsFieldSchema(OpenApiSerializerFieldExtension):
-    target_class = "integrations.serializers.CredentialsField"
-
-    def map_serializer_field(self, auto_schema, direction):
-        from integrations.providers import CREDENTIAL_FIELDS
-
-        shapes = {tuple(names): credentials_schema(names) for names in CREDENTIAL_FIELDS.values()}
-        return {
-            "oneOf": list(shapes.values()),
-            "writeOnly": True,
-            "description": (
-                'Hunter and Instantly: {"api_key"}; Snov.io: {"client_id", "client_secret"}.'
-            ),
-        }
-
-
-class VendorIdFieldSchema(OpenApiSerializerFieldExtension):
-    target_class = "integrations.serializers.VendorIdField"
-
-    def map_serializer_field(self, auto_schema, direction):
-        return {
-            "oneOf": [
-                {"type": "string", "maxLength": 128, "pattern": NO_NUL},
-                {"type": "integer", "format": "int64", "minimum": 0, "maximum": 2**63 - 1},
-            ],
-            "nullable": True,
-            "description": "The vendor's id, as the vendor gives it.",
-        }
 
 
 # --- Exact string rules, so that clients and fuzzers know what the API accepts ---------------
@@ -89,6 +45,10 @@ NOT_BLANK = rf"^[^\x00]*[^\x00{_SPACE}][^\x00]*$"
 SEARCH = rf"^[{_SPACE}]*[^\x00-\x1f]*[{_SPACE}]*$"
 # A credential: printable (no control character anywhere) and not only whitespace.
 PRINTABLE_NOT_BLANK = rf"^[^\x00-\x1f]*[^\x00-\x20{_UNICODE_SPACE}][^\x00-\x1f]*$"
+
+
+# gunicorn's --limit-request-line in the Procfiles and the systemd unit.
+REQUEST_LINE_LIMIT = 8190
 
 
 def string_schema(*, min_length: int = 0, max_length: int, pattern: str) -> dict:
@@ -153,7 +113,8 @@ class ApiAutoSchema(AutoSchema):
     * a request body of a serializer that refuses unknown fields says so;
     * a create operation links to what can be done with the object it returns;
     * an operation that reads a body answers 413 when the body is over the size limit
-      (Django refuses it as it is read; operations that read no body never see it).
+      (Django refuses it as it is read; operations that read no body never see it);
+    * every operation answers 414 when the request line is over gunicorn's limit.
     """
 
     def _map_serializer_field(self, field, direction, bypass_extensions=False):
@@ -169,7 +130,7 @@ class ApiAutoSchema(AutoSchema):
         return schema
 
     def _map_serializer(self, serializer, direction, bypass_extensions=False):
-        from leads.serializers import StrictFieldsMixin
+        from crm.api import StrictFieldsMixin  # crm.api builds on this module
 
         schema = super()._map_serializer(serializer, direction, bypass_extensions)
         if (
@@ -184,83 +145,27 @@ class ApiAutoSchema(AutoSchema):
         operation = super().get_operation(*args, **kwargs)
         if operation is None:
             return operation
-        if "requestBody" in operation and "413" not in operation["responses"]:
-            from leads.serializers import ErrorSerializer
+        from crm.api import ErrorSerializer
 
+        responses = operation["responses"]
+        if "requestBody" in operation and "413" not in responses:
             too_large = OpenApiResponse(
                 ErrorSerializer,
                 description="The body is over the limit (DATA_UPLOAD_MAX_MEMORY_SIZE bytes).",
             )
-            operation["responses"]["413"] = self._get_response_for_code(too_large, "413")
+            responses["413"] = self._get_response_for_code(too_large, "413")
+        if "414" not in responses:
+            # Answered by gunicorn before the app sees the request: a plain text body.
+            responses["414"] = {
+                "description": (
+                    f"The request line (method, path and query string) is longer than "
+                    f"{REQUEST_LINE_LIMIT} bytes, gunicorn's --limit-request-line; the server "
+                    "answers before reading the request."
+                ),
+                "content": {"text/plain": {"schema": {"type": "string"}}},
+            }
         for status, response in operation.get("responses", {}).items():
             links = LINKS.get((operation["operationId"], status))
             if links:
                 response["links"] = copy.deepcopy(links)
         return operation
-
-
-class IntegrationCreateSchema(OpenApiSerializerExtension):
-    """One shape per provider: the credentials a provider takes depend on the provider."""
-
-    target_class = "integrations.serializers.IntegrationCreateSerializer"
-
-    def map_serializer(self, auto_schema, direction):
-        from integrations.providers import CREDENTIAL_FIELDS
-        from integrations.serializers import IntegrationSettingsSerializer
-
-        settings_ref = auto_schema.resolve_serializer(IntegrationSettingsSerializer, direction).ref
-        return {
-            "type": "object",
-            "required": ["provider", "credentials"],
-            "oneOf": [
-                {
-                    "type": "object",
-                    "properties": {
-                        # allOf keeps the one-value enum out of the shared ProviderEnum.
-                        "provider": {"allOf": [{"type": "string", "enum": [str(provider)]}]},
-                        "credentials": credentials_schema(names),
-                        "settings": settings_ref,
-                    },
-                    "required": ["provider", "credentials"],
-                    "additionalProperties": False,
-                }
-                for provider, names in CREDENTIAL_FIELDS.items()
-            ],
-            "description": "Connect a provider: one integration per provider and user.",
-        }
-
-
-def credentials_schema(names) -> dict:
-    return {
-        "type": "object",
-        "writeOnly": True,
-        "properties": {
-            name: string_schema(max_length=500, pattern=PRINTABLE_NOT_BLANK) for name in names
-        },
-        "required": list(names),
-        "additionalProperties": False,
-    }
-
-
-class ExportRequestSchema(OpenApiSerializerExtension):
-    """Either ``lead_ids`` or the lead list's filters (or nothing: every lead), never both."""
-
-    target_class = "integrations.serializers.ExportRequestSerializer"
-
-    def map_serializer(self, auto_schema, direction):
-        whole = auto_schema._map_serializer(self.target, direction, bypass_extensions=True)
-        properties = dict(whole["properties"])
-        lead_ids = {**properties.pop("lead_ids"), "minItems": 1}
-        properties["q"] = {**properties["q"], "pattern": SEARCH}
-        return {
-            "oneOf": [
-                {
-                    "type": "object",
-                    "properties": {"lead_ids": lead_ids},
-                    "required": ["lead_ids"],
-                    "additionalProperties": False,
-                },
-                {"type": "object", "properties": properties, "additionalProperties": False},
-            ],
-            "description": whole.get("description", ""),
-        }

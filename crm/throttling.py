@@ -27,6 +27,7 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
@@ -123,10 +124,12 @@ _redis = threading.local()
 def _redis_client():
     """One Redis client per thread, kept: Django's RedisCache builds a new client object for
     every call (a third of a millisecond each here), on the same connection pool."""
+    # RedisCache keeps its client in _cache (a private attribute the stubs do not list).
+    backend: Any = getattr(cache, "_cache")  # noqa: B009
     client = getattr(_redis, "client", None)
-    if client is None or _redis.cache is not cache._cache:
-        _redis.cache = cache._cache
-        client = _redis.client = cache._cache.get_client(write=True)
+    if client is None or _redis.cache is not backend:
+        _redis.cache = backend
+        client = _redis.client = backend.get_client(write=True)
     return client
 
 

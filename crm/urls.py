@@ -6,6 +6,7 @@ from accounts import views as accounts_views
 from crm import views
 from integrations import api as integrations_api
 from leads import api as leads_api
+from leads.pages import home
 
 api_v1 = [
     re_path(r"^leads/?$", leads_api.LeadListView.as_view(), name="leads"),
@@ -77,7 +78,7 @@ api_v1 = [
 ]
 
 urlpatterns = [
-    path("", views.home, name="home"),
+    path("", home.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
     path("admin/", admin.site.urls),
     # Before Django's own: the same sign-in page with failed attempts throttled.

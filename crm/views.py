@@ -1,5 +1,4 @@
 from django.conf import settings
-from django.contrib.auth.decorators import login_required
 from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
@@ -9,7 +8,6 @@ from django.views.decorators.http import require_GET
 
 from crm.exceptions import NOT_FOUND
 from crm.renderers import FastJSONRenderer
-from leads import selectors
 
 
 def _is_api(request: HttpRequest) -> bool:
@@ -61,9 +59,3 @@ def healthz(request: HttpRequest) -> HttpResponse:
     with connection.cursor() as cursor:
         cursor.execute("SELECT 1")
     return JsonResponse({"ok": True})
-
-
-@login_required
-def home(request: HttpRequest) -> HttpResponse:
-    stats = selectors.lead_stats(user=request.user, filters=selectors.LeadFilters())
-    return render(request, "home.html", {"stats": stats})

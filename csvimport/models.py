@@ -9,7 +9,10 @@ from django.db import models
 class CsvImport(models.Model):
     class Mode(models.TextChoices):
         CREATE = "create", "Create only"
-        UPSERT = "upsert", "Create or update by email"
+        # An existing lead (same email) gets what it lacks: empty fields filled, missing
+        # custom attributes added, the status only moved forward.
+        UPSERT = "upsert", "Create, or fill the empty fields of the lead with that email"
+        OVERWRITE = "overwrite", "Create, or overwrite the lead with that email"
 
     class State(models.TextChoices):
         PENDING = "pending", "Waiting for a mapping"
@@ -37,7 +40,7 @@ class CsvImport(models.Model):
     headers = models.JSONField(default=list)
     # {"0": "email", "1": "custom:Region", "2": "ignore", …}: column index → field.
     mapping = models.JSONField(default=dict, blank=True)
-    mode = models.CharField(max_length=8, choices=Mode.choices, default=Mode.CREATE)
+    mode = models.CharField(max_length=12, choices=Mode.choices, default=Mode.CREATE)
     state = models.CharField(max_length=12, choices=State.choices, default=State.PENDING)
     total_rows = models.PositiveIntegerField(default=0)
     processed = models.PositiveIntegerField(default=0)

@@ -2,27 +2,28 @@
 
 from __future__ import annotations
 
-from django.http import Http404
-
+from crm.errors import NotFound
 from csvimport.models import CsvImport, CsvRejection
+from leads.scope import Scope
 
 REJECTIONS_PAGE = 100
 
 
 def csv_import_get(*, user, import_id: int, with_content: bool = False) -> CsvImport:
     """The user's import; another user's answers 404 exactly like a missing one."""
-    queryset = CsvImport.objects.filter(user=user, pk=import_id)
+    queryset = Scope.of(user).own(CsvImport).filter(pk=import_id)
     if not with_content:
         queryset = queryset.defer("content")
     csv_import = queryset.first()
     if csv_import is None:
-        raise Http404("No such import.")
+        raise NotFound("import")
     return csv_import
 
 
 def csv_import_recent(*, user, limit: int = 10) -> list[CsvImport]:
     return list(
-        CsvImport.objects.filter(user=user)
+        Scope.of(user)
+        .own(CsvImport)
         .only(
             "id",
             "filename",

@@ -1,7 +1,8 @@
 """Writes for CSV imports: store an upload, start it, and run it in checkpointed batches.
 
-Every lead is written through leads.services (source "csv"), so an imported lead has the
-same history as one made in the UI or the API.
+Every batch of rows is written by the pipeline's bulk upsert (``leads.bulk``, source "csv"),
+so an imported lead has the same history as one made in the UI or the API, and every field
+an import changes on an existing lead is in that lead's history.
 """
 
 from __future__ import annotations
@@ -14,24 +15,24 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.validators import validate_email
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.timezone import now
-from rest_framework.exceptions import ValidationError as DRFValidationError
 
 from csvimport import parsing
 from csvimport.models import CsvImport, CsvRejection
-from leads.models import NO_COMPANY_NAME, Company, Lead, Source, Status
-from leads.serializers import normalize_domain
-from leads.services import (
-    PlannerStatistics,
-    lead_create,
-    lead_update,
-    leads_import_lock,
-    locked_in_id_order,
+from leads.bulk import (
+    COMPANY_MAX_LENGTH,
+    LEAD_MAX_LENGTH,
+    CompanyFacts,
+    LeadRow,
+    Outcome,
+    lead_bulk_upsert,
 )
+from leads.models import Company, Lead, MergePolicy, Source, Status
+from leads.normalize import domain_or_empty, normalize_email
+from leads.services import PlannerStatistics
 
 logger = logging.getLogger(__name__)
 
@@ -51,9 +52,9 @@ _STATUS_BY_TEXT = {
     **{s.label.lower(): s.value for s in Status},
 }
 _MAX_LENGTH = {
-    **{name: Lead._meta.get_field(name).max_length for name in LEAD_TEXT_FIELDS},
-    "company": Company._meta.get_field("name").max_length,
-    "company_domain": Company._meta.get_field("domain").max_length,
+    **{name: LEAD_MAX_LENGTH[name] for name in LEAD_TEXT_FIELDS},
+    "company": COMPANY_MAX_LENGTH["name"],
+    "company_domain": COMPANY_MAX_LENGTH["domain"],
 }
 
 
@@ -166,12 +167,12 @@ def parse_row(cells: list[str], mapping: Mapping[str, str]) -> ParsedRow:
             label = parsing.field_label(target)
             raise RowRejected(f"{label} is longer than {limit} characters.")
         if target == "email":
-            value = value.lower()
             try:
-                validate_email(value)
+                row.lead["email"] = normalize_email(value)
             except ValidationError:
-                raise RowRejected(f"“{cells[index].strip()}” is not a valid email address.")
-            row.lead["email"] = value
+                raise RowRejected(
+                    f"“{cells[index].strip()}” is not a valid email address."
+                ) from None
         elif target == "status":
             status = _STATUS_BY_TEXT.get(value.lower())
             if status is None:
@@ -182,10 +183,7 @@ def parse_row(cells: list[str], mapping: Mapping[str, str]) -> ParsedRow:
         elif target == "company":
             row.company_name = value
         elif target == "company_domain":
-            try:
-                domain = normalize_domain(value)
-            except DRFValidationError:
-                domain = ""
+            domain = domain_or_empty(value)
             if not domain:
                 raise RowRejected(f"“{value}” is not a valid company domain.")
             row.company_domain = domain
@@ -214,49 +212,6 @@ def _score(value: str) -> int:
 # --- the job ------------------------------------------------------------------------------------
 
 
-class _Companies:
-    """Find or create the user's companies, remembering them across a run's batches."""
-
-    def __init__(self, user) -> None:
-        self.user = user
-        self.by_domain: dict[str, Company] = {}
-        self.by_name: dict[str, Company] = {}
-
-    def forget(self) -> None:
-        # After a rolled-back batch, remembered companies may not exist any more.
-        self.by_domain.clear()
-        self.by_name.clear()
-
-    def get(self, row: ParsedRow) -> Company:
-        if row.company_domain:
-            return self._by_domain(row.company_domain, row.company_name)
-        return self._by_name(row.company_name or NO_COMPANY_NAME)
-
-    def _by_domain(self, domain: str, name: str) -> Company:
-        company = self.by_domain.get(domain)
-        if company is None:
-            company = Company.objects.filter(user=self.user, domain=domain).first()
-        if company is None:
-            try:
-                with transaction.atomic():  # a savepoint: a concurrent insert loses cleanly
-                    company = Company.objects.create(
-                        user=self.user, name=name or domain, domain=domain
-                    )
-            except IntegrityError:
-                company = Company.objects.get(user=self.user, domain=domain)
-        self.by_domain[domain] = company
-        return company
-
-    def _by_name(self, name: str) -> Company:
-        company = self.by_name.get(name)
-        if company is None:
-            company = Company.objects.filter(user=self.user, name=name).order_by(
-                "id"
-            ).first() or Company.objects.create(user=self.user, name=name)
-        self.by_name[name] = company
-        return company
-
-
 @dataclass
 class _Counts:
     created: int = 0
@@ -264,70 +219,67 @@ class _Counts:
     rejections: list[CsvRejection] = field(default_factory=list)
 
 
-def _write_batch(
-    *, csv_import: CsvImport, batch: list[tuple[int, list[str]]], companies: _Companies
-) -> _Counts:
+def _lead_row(row: ParsedRow) -> LeadRow:
+    values = row.lead
+    return LeadRow(
+        email=values.get("email", ""),
+        first_name=values.get("first_name", ""),
+        last_name=values.get("last_name", ""),
+        position=values.get("position", ""),
+        phone=values.get("phone", ""),
+        linkedin_url=values.get("linkedin_url", ""),
+        notes=values.get("notes", ""),
+        source=values.get("source", ""),
+        custom_attributes=row.custom,
+        status=values.get("status"),
+        score=values.get("score"),
+        company=CompanyFacts(name=row.company_name, domain=row.company_domain),
+    )
+
+
+def _write_batch(*, csv_import: CsvImport, batch: list[tuple[int, list[str]]]) -> _Counts:
+    """Write one batch of rows through the pipeline's bulk upsert (leads.bulk)."""
     counts = _Counts()
-    parsed: list[tuple[int, list[str], ParsedRow | str]] = []
+    todo: list[tuple[int, list[str], LeadRow]] = []
     for index, cells in batch:
         try:
-            parsed.append((index, cells, parse_row(cells, csv_import.mapping)))
+            todo.append((index, cells, _lead_row(parse_row(cells, csv_import.mapping))))
         except RowRejected as exc:
-            parsed.append((index, cells, str(exc)))
-    emails = {
-        p.lead["email"] for _, _, p in parsed if isinstance(p, ParsedRow) and "email" in p.lead
-    }
-    # Locked until the batch commits (PostgreSQL; SQLite's write lock already holds them):
-    # an upsert merges custom attributes from what it reads here, so a change saved in
-    # between must wait rather than be overwritten.
-    # The email condition repeats the partial unique index's (email != ''), without which
-    # SQLite cannot use it and reads every lead of the user.
-    existing = {
-        lead.email: lead
-        for lead in locked_in_id_order(
-            Lead.objects.filter(user=csv_import.user, email__in=emails)
-            .exclude(email="")
-            .select_related("company")
+            counts.rejections.append(_rejection(csv_import, index, cells, str(exc)))
+    create_only = csv_import.mode == CsvImport.Mode.CREATE
+    policy = (
+        MergePolicy.OVERWRITE if csv_import.mode == CsvImport.Mode.OVERWRITE else MergePolicy.FILL
+    )
+    while todo:
+        results = lead_bulk_upsert(
+            user_id=csv_import.user_id,
+            rows=[row for _, _, row in todo],
+            policy=policy,
+            source=Source.CSV,
+            create_only=create_only,
+            score_is_manual=True,
         )
-    }
-    upsert = csv_import.mode == CsvImport.Mode.UPSERT
-    for index, cells, row in parsed:
-        if isinstance(row, ParsedRow):
-            email = row.lead.get("email")
-            lead = existing.get(email) if email else None
-            if lead is not None and not upsert:
-                row = f"A lead with the email {email} already exists."
-            elif lead is not None:
-                if _update(lead, row, companies):
-                    counts.updated += 1
-                continue
-            else:
-                data: dict[str, Any] = dict(row.lead)
-                if row.custom:
-                    data["custom_attributes"] = row.custom
-                lead = lead_create(
-                    user=csv_import.user, company=companies.get(row), data=data, source=Source.CSV
-                )
-                if email:
-                    existing[email] = lead
+        again: list[tuple[int, list[str], LeadRow]] = []
+        for (index, cells, row), result in zip(todo, results, strict=True):
+            outcome = result.outcome
+            if outcome is Outcome.CREATED:
                 counts.created += 1
-                continue
-        counts.rejections.append(
-            CsvRejection(csv_import=csv_import, row_number=index + 2, values=cells, reason=row)
-        )
+            elif outcome is Outcome.UPDATED:
+                counts.updated += 1
+            elif outcome is Outcome.EXISTS or (outcome is Outcome.DUPLICATE and create_only):
+                reason = f"A lead with the email {row.email} already exists."
+                counts.rejections.append(_rejection(csv_import, index, cells, reason))
+            elif outcome is Outcome.DUPLICATE:
+                # The same email again further down the batch: it updates the lead the
+                # earlier row made, as it would in a batch of its own.
+                again.append((index, cells, row))
+        todo = again
+    counts.rejections.sort(key=lambda rejection: rejection.row_number)
     return counts
 
 
-def _update(lead: Lead, row: ParsedRow, companies: _Companies) -> bool:
-    """Update an existing lead with the row's non-empty fields; True if anything changed."""
-    data: dict[str, Any] = dict(row.lead)
-    if row.has_company:
-        data["company"] = companies.get(row)
-    if row.custom:
-        data["custom_attributes"] = {**lead.custom_attributes, **row.custom}
-    before = lead.updated_at
-    lead_update(lead=lead, data=data, source=Source.CSV)
-    return lead.updated_at != before
+def _rejection(csv_import: CsvImport, index: int, cells: list[str], reason: str) -> CsvRejection:
+    return CsvRejection(csv_import=csv_import, row_number=index + 2, values=cells, reason=reason)
 
 
 def _claim(import_id: int) -> CsvImport | None:
@@ -353,12 +305,11 @@ def csv_import_run(*, import_id: int, after_batch: Callable[[int], None] | None 
     if csv_import is None:
         state = CsvImport.objects.filter(pk=import_id).values_list("state", flat=True).first()
         return state or "missing"
-    companies = _Companies(csv_import.user)
     statistics = PlannerStatistics({Lead: ["user", "email"], Company: ["user", "domain", "name"]})
 
     def commit(batch: list[tuple[int, list[str]]]) -> bool:
         created = csv_import.created
-        committed = _commit_batch(csv_import, batch, companies)
+        committed = _commit_batch(csv_import, batch)
         statistics.wrote(csv_import.created - created)
         return committed
 
@@ -392,9 +343,7 @@ def csv_import_run(*, import_id: int, after_batch: Callable[[int], None] | None 
     return _finish(csv_import)
 
 
-def _commit_batch(
-    csv_import: CsvImport, batch: list[tuple[int, list[str]]], companies: _Companies
-) -> bool:
+def _commit_batch(csv_import: CsvImport, batch: list[tuple[int, list[str]]]) -> bool:
     """Write one batch with its checkpoint. False if another run got there first."""
     start = batch[0][0]
     try:
@@ -409,9 +358,7 @@ def _commit_batch(
                 # A second delivery of the task is ahead of us, or the import was stopped.
                 csv_import.refresh_from_db(fields=["state", "next_row"])
                 return False
-            # Another import of this user's (a vendor sync, another file) writes after us.
-            leads_import_lock(user_id=csv_import.user_id)
-            counts = _write_batch(csv_import=csv_import, batch=batch, companies=companies)
+            counts = _write_batch(csv_import=csv_import, batch=batch)
             CsvRejection.objects.bulk_create(counts.rejections)
             csv_import.processed += len(batch)
             csv_import.created += counts.created
@@ -430,7 +377,6 @@ def _commit_batch(
                 ]
             )
     except Exception:
-        companies.forget()
         csv_import.refresh_from_db()
         raise
     return True

@@ -5,12 +5,15 @@ Thin doors: csvimport.parsing and csvimport.services do the work, csvimport.sele
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
+from crm.htmx import HtmxRequest
 from csvimport import parsing, selectors, services
 from csvimport.models import CsvImport
 
@@ -107,13 +110,14 @@ def csv_import_preview(request: HttpRequest, id: int) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET"])
-def csv_import_progress(request: HttpRequest, id: int) -> HttpResponse:
+def csv_import_progress(request: HtmxRequest, id: int) -> HttpResponse:
     csv_import = selectors.csv_import_get(user=request.user, import_id=id)
     try:
         after = max(int(request.GET.get("after", "0")), 0)
     except ValueError:
         after = 0
-    rejections, next_after = [], None
+    rejections: list[Any] = []
+    next_after = None
     if csv_import.rejected and not csv_import.is_active:
         rejections, next_after = selectors.csv_rejection_page(csv_import=csv_import, after=after)
     context = {

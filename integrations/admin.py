@@ -56,7 +56,7 @@ class IntegrationAdmin(admin.ModelAdmin):
 class SyncFailureInline(admin.TabularInline):
     model = SyncFailure
     fields = ["record", "detail", "at"]
-    readonly_fields = fields
+    readonly_fields = ("record", "detail", "at")
     extra = 0
     max_num = 0
     can_delete = False

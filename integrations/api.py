@@ -12,8 +12,19 @@ from rest_framework import status
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from crm.api import parse_query
+from crm.api import (
+    COMMON,
+    E400,
+    E404,
+    ID_PATH,
+    PAGINATION_PARAMETERS,
+    ErrorSerializer,
+    PipelineAPIView,
+    int_param,
+    parse_query,
+)
 from integrations import crypto, engine, selectors, services
+from integrations import schema as _schema  # noqa: F401  (registers its OpenAPI extensions)
 from integrations.filters import SyncRunFilterSet
 from integrations.http import AuthError, ProviderError, RateLimited
 from integrations.models import SyncRun
@@ -32,17 +43,7 @@ from integrations.serializers import (
     integration_to_dict,
     run_to_dict,
 )
-from leads.api import (
-    COMMON,
-    E400,
-    E404,
-    ID_PATH,
-    PAGINATION_PARAMETERS,
-    PipelineAPIView,
-    int_param,
-)
 from leads.filters import EmptyFilterSet
-from leads.serializers import ErrorSerializer
 
 E424 = OpenApiResponse(ErrorSerializer, description="The vendor refused or failed the request.")
 E409_RUN = OpenApiResponse(

@@ -32,6 +32,7 @@ from integrations.models import ExternalLink, Integration, SyncFailure, SyncRun
 from integrations.records import ExportLead, Page, ProviderClient
 from leads.filters import LeadFilterSet
 from leads.models import Company, EmailStatus, Lead
+from leads.scope import Scope
 from leads.selectors import LeadFilters, filter_leads
 from leads.services import PlannerStatistics
 
@@ -234,7 +235,7 @@ def run_execute(
 
 
 def _auth_message(integration: Integration, exc: AuthError) -> str:
-    name = providers.SOURCE_LABELS.get(integration.provider, integration.provider)
+    name = integration.spec.label
     return (
         f"{name} refused the saved credentials ({exc.message}). "
         "Enter new credentials for this integration, then start the run again."
@@ -278,7 +279,7 @@ def _execute_import(
     """Import every page; the page's ``stopped_short`` message if the list was cut short."""
     list_id = integration.import_list_id
     list_arg = None if list_id in (None, "") else str(list_id)
-    label = providers.SOURCE_LABELS.get(integration.provider, integration.provider)
+    label = integration.spec.label
 
     def fetch(checkpoint: dict[str, Any] | None) -> Page:
         try:
@@ -445,7 +446,7 @@ def _write_import_page(
 
 def export_queryset(run: SyncRun):
     params = run.params or {}
-    qs = Lead.objects.filter(user_id=run.user_id)
+    qs = Scope.of_user_id(run.user_id).leads()
     if params.get("lead_ids"):
         qs = qs.filter(id__in=params["lead_ids"])
     elif params.get("filters"):
@@ -462,9 +463,9 @@ def _export_target(integration: Integration) -> dict[str, Any]:
         return {"campaign_id": integration.export_campaign_id}
     if integration.export_list_id not in (None, ""):
         return {"list_id": integration.export_list_id}
-    if integration.provider == "hunter":
-        return {"list_id": None}  # Hunter keeps leads outside lists too
-    name = providers.SOURCE_LABELS.get(integration.provider, integration.provider)
+    if integration.spec.exports_without_list:
+        return {"list_id": None}  # e.g. Hunter keeps leads outside lists too
+    name = integration.spec.label
     raise ProviderError(
         f"Choose the {name} list (or campaign) to export to in the integration's settings."
     )

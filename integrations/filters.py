@@ -1,11 +1,11 @@
 import django_filters
 
+from crm.api import id_filter
 from integrations.models import SyncRun
-from leads.filters import _id_filter
 
 
 class SyncRunFilterSet(django_filters.FilterSet):
-    integration_id = _id_filter()
+    integration_id = id_filter()
     state = django_filters.ChoiceFilter(choices=SyncRun.State.choices)
 
     class Meta:

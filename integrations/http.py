@@ -151,20 +151,6 @@ class RateLimiter:
             self._sleep(wait)
 
 
-def parse_limits(text: str) -> list[tuple[int, float]]:
-    """``"10/s,450/min"`` → ``[(10, 1.0), (450, 60.0)]``; ``"off"`` → no limit."""
-    periods = {"s": 1.0, "sec": 1.0, "m": 60.0, "min": 60.0, "h": 3600.0, "hour": 3600.0}
-    if text.strip().lower() in {"", "off", "none"}:
-        return []
-    windows = []
-    for part in text.split(","):
-        count, _, unit = part.strip().partition("/")
-        if not count.strip().isdigit() or unit.strip() not in periods:
-            raise ValueError(f"bad rate {part!r}: expected forms like 10/s or 450/min")
-        windows.append((int(count), periods[unit.strip()]))
-    return windows
-
-
 # --- the doorway ----------------------------------------------------------------------------
 
 

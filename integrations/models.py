@@ -9,13 +9,14 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from integrations.registry import PROVIDERS
+from integrations.spec import ProviderSpec
 from leads.models import Lead
 
-
-class Provider(models.TextChoices):
-    HUNTER = "hunter", "Hunter"
-    SNOVIO = "snovio", "Snov.io"
-    INSTANTLY = "instantly", "Instantly"
+# The vendors of ``integrations.registry``, as model choices (Provider.HUNTER == "hunter").
+Provider = models.TextChoices(  # type: ignore[call-overload]
+    "Provider", [(key.upper(), (key, spec.label)) for key, spec in PROVIDERS.items()]
+)
 
 
 class Schedule(models.TextChoices):
@@ -61,6 +62,11 @@ class Integration(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_provider_display()} ({self.user})"
+
+    @property
+    def spec(self) -> ProviderSpec:
+        """What the vendor package says about itself (``integrations.registry``)."""
+        return PROVIDERS[self.provider]
 
 
 class ExternalLink(models.Model):

@@ -4,6 +4,7 @@ belong, and nested values where flat ones were promised."""
 from __future__ import annotations
 
 import json
+import math
 from typing import Any
 
 
@@ -38,3 +39,25 @@ def attribute_value(value: Any) -> str | None:
         return json.dumps(value, separators=(",", ":"), sort_keys=True, default=str)
     except (TypeError, ValueError):
         return None
+
+
+def integer(value: Any) -> int | None:
+    """An integer field, the same in every client: ints, integral floats and strings that
+    spell an integer ("42", " 42 ", "42.0"); None for anything else, 1.7 included (a count or
+    an id with a fraction is not one we can trust, and rounding would invent a value)."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str):
+        value = value.strip()
+        try:
+            return int(value)
+        except ValueError:
+            try:
+                value = float(value)
+            except ValueError:
+                return None
+    if isinstance(value, float) and math.isfinite(value) and value.is_integer():
+        return int(value)
+    return None

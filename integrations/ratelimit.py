@@ -26,6 +26,7 @@ import sqlite3
 import threading
 import time
 from collections.abc import Callable
+from typing import Any
 
 from django.conf import settings
 
@@ -99,7 +100,7 @@ class SharedRateLimiter:
         self.key = key
         self.windows = smoothed([(count, period) for count, period in windows if count > 0])
         self._sleep = sleep
-        self._script = None
+        self._script: Any = None
         self._lock = threading.Lock()
 
     def try_acquire(self) -> float:

@@ -2,39 +2,39 @@
 
 from __future__ import annotations
 
-from django.http import Http404
-
+from crm.errors import NotFound
 from integrations.models import Integration, SyncFailure, SyncRun
 from integrations.serializers import RUN_FIELDS, integration_to_dict
+from leads.scope import Scope
 from leads.selectors import Page, keyset_page
 
 
 def integration_get(*, user, integration_id: int) -> Integration:
-    integration = Integration.objects.filter(user=user, pk=integration_id).first()
+    integration = Scope.of(user).own(Integration).filter(pk=integration_id).first()
     if integration is None:
-        raise Http404
+        raise NotFound
     return integration
 
 
 def integration_list(*, user) -> Page:
     # One per provider at most: three rows, no paging needed beyond the envelope.
     return Page(
-        [integration_to_dict(i) for i in Integration.objects.filter(user=user).order_by("-id")],
+        [integration_to_dict(i) for i in Scope.of(user).own(Integration).order_by("-id")],
         None,
     )
 
 
 def run_get(*, user, run_id: int) -> SyncRun:
-    run = SyncRun.objects.filter(user=user, pk=run_id).first()
+    run = Scope.of(user).own(SyncRun).filter(pk=run_id).first()
     if run is None:
-        raise Http404
+        raise NotFound
     return run
 
 
 def run_list(
     *, user, integration_id: int | None, state: str | None, cursor: int | None, limit: int
 ) -> Page:
-    qs = SyncRun.objects.filter(user=user)
+    qs = Scope.of(user).own(SyncRun)
     if integration_id is not None:
         qs = qs.filter(integration_id=integration_id)
     if state:

@@ -7,11 +7,13 @@ from typing import Any
 
 from rest_framework import serializers
 
+from crm.api import MAX_ID, StrictFieldsMixin
 from integrations.models import Integration, Provider, Schedule, SyncRun
 from integrations.providers import CREDENTIAL_FIELDS
+from integrations.registry import PROVIDERS, provider_spec
 from leads.filters import LeadFilterSet
-from leads.models import Lead, Status
-from leads.serializers import MAX_ID, StrictFieldsMixin
+from leads.models import Status
+from leads.scope import Scope
 
 MAX_EXPORT_IDS = 10_000
 
@@ -85,18 +87,22 @@ class IntegrationSettingsSerializer(StrictFieldsMixin, serializers.Serializer):
     custom_field_map = CustomFieldMapField(required=False)
 
 
-SNOVIO_ONLY_SETTINGS = ("full_profiles", "custom_field_map")
+def _option(value: Any) -> Any:
+    """A vendor option as the API shows it: a copy, never the stored object itself."""
+    return dict(value) if isinstance(value, dict) else value
 
 
 def refuse_foreign_settings(provider: str, settings: dict[str, Any] | None) -> None:
-    """Snov.io's settings mean nothing to the other providers: say so rather than store them."""
-    if provider == Provider.SNOVIO or not settings:
+    """One vendor's own settings mean nothing to the others: say so rather than store them."""
+    if not settings:
         return
-    named = [name for name in SNOVIO_ONLY_SETTINGS if name in settings]
-    if named:
-        raise serializers.ValidationError(
-            {"settings": [f"{', '.join(named)}: only for Snov.io integrations."]}
-        )
+    own = provider_spec(provider).options
+    for spec in PROVIDERS.values():
+        named = [name for name in spec.options if name in settings and name not in own]
+        if named:
+            raise serializers.ValidationError(
+                {"settings": [f"{', '.join(named)}: only for {spec.label} integrations."]}
+            )
 
 
 class CredentialsField(serializers.Field):
@@ -145,7 +151,7 @@ class IntegrationCreateSerializer(StrictFieldsMixin, serializers.Serializer):
         self.user = user
 
     def validate_provider(self, value: str) -> str:
-        if Integration.objects.filter(user=self.user, provider=value).exists():
+        if Scope.of(self.user).own(Integration).filter(provider=value).exists():
             raise serializers.ValidationError(
                 f"You already have a {value} integration: change it instead (PATCH)."
             )
@@ -170,6 +176,7 @@ class IntegrationUpdateSerializer(StrictFieldsMixin, serializers.Serializer):
         self.integration = integration
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        assert self.integration is not None  # an update always names its integration
         refuse_foreign_settings(self.integration.provider, attrs.get("settings"))
         if "credentials" in attrs:
             attrs["credentials"] = validate_credentials(
@@ -211,14 +218,10 @@ def integration_to_dict(integration: Integration) -> dict[str, Any]:
             "export_list_id": integration.export_list_id,
             "export_campaign_id": integration.export_campaign_id,
             "schedule": integration.schedule,
-            **(
-                {
-                    "full_profiles": bool(options.get("full_profiles", True)),
-                    "custom_field_map": dict(options.get("custom_field_map") or {}),
-                }
-                if integration.provider == Provider.SNOVIO
-                else {}
-            ),
+            **{
+                name: _option(options.get(name, default))
+                for name, default in integration.spec.options.items()
+            },
         },
         "state": integration.state,
         "last_error": integration.last_error,
@@ -228,7 +231,7 @@ def integration_to_dict(integration: Integration) -> dict[str, Any]:
 
 
 class IntegrationPageSerializer(serializers.Serializer):
-    data = IntegrationSerializer(many=True)
+    data = IntegrationSerializer(many=True)  # type: ignore[assignment]
     next_cursor = serializers.IntegerField(allow_null=True)
 
 
@@ -240,7 +243,7 @@ class VendorListSerializer(serializers.Serializer):
 
 
 class VendorListsSerializer(serializers.Serializer):
-    data = VendorListSerializer(many=True)
+    data = VendorListSerializer(many=True)  # type: ignore[assignment]
 
 
 class TestResultSerializer(serializers.Serializer):
@@ -282,9 +285,7 @@ class ExportRequestSerializer(StrictFieldsMixin, serializers.Serializer):
             )
         if lead_ids is not None:
             ids = sorted(set(lead_ids))
-            found = set(
-                Lead.objects.filter(user=self.user, id__in=ids).values_list("id", flat=True)
-            )
+            found = set(Scope.of(self.user).leads().filter(id__in=ids).values_list("id", flat=True))
             missing = [i for i in ids if i not in found]
             if missing:
                 shown = ", ".join(str(i) for i in missing[:20])
@@ -331,7 +332,7 @@ def run_to_dict(run: SyncRun) -> dict[str, Any]:
 
 
 class SyncRunPageSerializer(serializers.Serializer):
-    data = SyncRunSerializer(many=True)
+    data = SyncRunSerializer(many=True)  # type: ignore[assignment]
     next_cursor = serializers.IntegerField(allow_null=True)
 
 
@@ -349,5 +350,5 @@ class SyncFailureSerializer(serializers.Serializer):
 
 
 class SyncFailurePageSerializer(serializers.Serializer):
-    data = SyncFailureSerializer(many=True)
+    data = SyncFailureSerializer(many=True)  # type: ignore[assignment]
     next_cursor = serializers.IntegerField(allow_null=True)

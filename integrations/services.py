@@ -10,10 +10,9 @@ from integrations import crypto, engine, providers
 from integrations.http import AuthError, ProviderError
 from integrations.models import Integration, SyncRun
 from integrations.records import VendorList
+from integrations.registry import provider_spec
 
 SETTING_FIELDS = ("import_list_id", "export_list_id", "export_campaign_id", "schedule")
-# Provider-specific settings, kept in Integration.options (Snov.io's for now).
-OPTION_FIELDS = ("full_profiles", "custom_field_map")
 
 
 def integration_create(
@@ -23,12 +22,12 @@ def integration_create(
         user=user,
         provider=provider,
         credentials_encrypted=crypto.encrypt_json(credentials),
-        credentials_hint=providers.credentials_hint(credentials),
+        credentials_hint=providers.credentials_hint(provider, credentials),
     )
     for name, value in settings.items():
         if name in SETTING_FIELDS:
             setattr(integration, name, value)
-        elif name in OPTION_FIELDS:
+        elif name in provider_spec(provider).options:
             integration.options = {**(integration.options or {}), name: value}
     integration.save()
     return integration
@@ -43,7 +42,7 @@ def integration_update(
     fields = ["updated_at"]
     if credentials is not None:
         integration.credentials_encrypted = crypto.encrypt_json(credentials)
-        integration.credentials_hint = providers.credentials_hint(credentials)
+        integration.credentials_hint = providers.credentials_hint(integration.provider, credentials)
         # New credentials: forget the old session token and the old complaint.
         integration.access_token_encrypted = ""
         integration.access_token_expires_at = None
@@ -61,7 +60,7 @@ def integration_update(
         if name in SETTING_FIELDS:
             setattr(integration, name, value)
             fields.append(name)
-        elif name in OPTION_FIELDS:
+        elif name in integration.spec.options:
             integration.options = {**(integration.options or {}), name: value}
             if "options" not in fields:
                 fields.append("options")

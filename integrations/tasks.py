@@ -43,7 +43,10 @@ def recover_stalled_runs() -> int:
     return len(ids)
 
 
-_PERIODS = {Schedule.HOURLY: timedelta(hours=1), Schedule.DAILY: timedelta(days=1)}
+_PERIODS: dict[str, timedelta] = {
+    Schedule.HOURLY: timedelta(hours=1),
+    Schedule.DAILY: timedelta(days=1),
+}
 
 
 @shared_task(name="integrations.tasks.dispatch_scheduled_syncs")
@@ -80,8 +83,8 @@ def dispatch_scheduled_syncs() -> int:
 
 
 def _scheduled_directions(integration: Integration) -> list[str]:
-    directions = []
-    if integration.import_list_id not in (None, "") or integration.provider == "hunter":
+    directions: list[str] = []
+    if integration.import_list_id not in (None, "") or integration.spec.imports_without_list:
         directions.append(SyncRun.Direction.IMPORT)
     if integration.export_list_id not in (None, "") or integration.export_campaign_id not in (
         None,

@@ -6,6 +6,8 @@ here is the same run the API or the scheduler starts.
 
 from __future__ import annotations
 
+from typing import Any
+
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -15,23 +17,15 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 from rest_framework import serializers as drf_serializers
 
+from crm.htmx import HtmxRequest
+from crm.redirects import safe_next
 from integrations import crypto, engine, selectors, services
 from integrations.http import ProviderError
 from integrations.models import Integration, Provider, Schedule, SyncFailure, SyncRun
-from integrations.providers import CREDENTIAL_FIELDS, SOURCE_LABELS
+from integrations.registry import provider_spec
 from integrations.serializers import CustomFieldMapField, validate_credentials
-from leads.models import Lead
-
-CREDENTIAL_LABELS = {
-    "api_key": "API key",
-    "client_id": "API user ID (client id)",
-    "client_secret": "API secret (client secret)",
-}
-HELP = {
-    Provider.HUNTER: "Hunter → API: copy your secret API key.",
-    Provider.SNOVIO: "Snov.io → Account settings → API: copy the user ID and the secret.",
-    Provider.INSTANTLY: "Instantly → Settings → Integrations → API: a V2 key with leads scope.",
-}
+from integrations.spec import CREDENTIAL_LABELS
+from leads.scope import Scope
 
 
 class SettingsForm(forms.Form):
@@ -75,11 +69,12 @@ class SettingsForm(forms.Form):
         super().__init__(*args, **kwargs)
         lists = lists or []
         none = [("", "— choose —")]
-        self.fields["import_list_id"].choices = none + [
+        fields: Any = self.fields
+        fields["import_list_id"].choices = none + [
             (item.id, f"{item.name} ({item.count})" if item.count is not None else item.name)
             for item in lists
         ]
-        self.fields["export_target"].choices = none + [
+        fields["export_target"].choices = none + [
             (f"{item.kind}:{item.id}", f"{item.name} ({item.kind})") for item in lists
         ]
 
@@ -89,7 +84,7 @@ def _user_integration(user, integration_id: int) -> Integration:
 
 
 def _credential_values(request: HttpRequest, provider: str) -> dict[str, str]:
-    return {name: request.POST.get(name, "") for name in CREDENTIAL_FIELDS[provider]}
+    return {name: request.POST.get(name, "") for name in provider_spec(provider).credential_fields}
 
 
 def _credential_errors(provider: str, values: dict[str, str]) -> list[str]:
@@ -98,24 +93,28 @@ def _credential_errors(provider: str, values: dict[str, str]) -> list[str]:
     try:
         validate_credentials(provider, values)
     except ValidationError as exc:
-        return [str(message) for message in exc.detail["credentials"]]
+        detail: Any = exc.detail
+        return [str(message) for message in detail["credentials"]]
     return []
 
 
 @login_required
 def integration_list(request: HttpRequest) -> HttpResponse:
-    connected = {i.provider: i for i in Integration.objects.filter(user=request.user)}
+    connected = {i.provider: i for i in Scope.of(request.user).own(Integration)}
     providers = [
         {
             "key": provider.value,
-            "label": SOURCE_LABELS[provider],
+            "label": provider_spec(provider).label,
             "integration": connected.get(provider.value),
-            "fields": [(name, CREDENTIAL_LABELS[name]) for name in CREDENTIAL_FIELDS[provider]],
-            "help": HELP[provider],
+            "fields": [
+                (name, CREDENTIAL_LABELS[name])
+                for name in provider_spec(provider).credential_fields
+            ],
+            "help": provider_spec(provider).credential_help,
         }
         for provider in Provider
     ]
-    runs = SyncRun.objects.filter(user=request.user).order_by("-id")[:15]
+    runs = Scope.of(request.user).own(SyncRun).order_by("-id")[:15]
     return render(request, "integrations/list.html", {"providers": providers, "runs": runs})
 
 
@@ -126,10 +125,10 @@ def integration_connect(request: HttpRequest, provider: str) -> HttpResponse:
         raise Http404
     values = _credential_values(request, provider)
     errors = _credential_errors(provider, values)
-    existing = Integration.objects.filter(user=request.user, provider=provider).first()
+    existing = Scope.of(request.user).own(Integration).filter(provider=provider).first()
     if errors:
         for error in errors:
-            messages.error(request, f"{SOURCE_LABELS[provider]}: {error}")
+            messages.error(request, f"{provider_spec(provider).label}: {error}")
         return redirect("integration-list")
     cleaned = {name: value.strip() for name, value in values.items()}
     if existing is None:
@@ -140,9 +139,13 @@ def integration_connect(request: HttpRequest, provider: str) -> HttpResponse:
         integration = services.integration_update(integration=existing, credentials=cleaned)
     ok, detail = services.integration_test(integration=integration)
     if ok:
-        messages.success(request, f"{SOURCE_LABELS[provider]} connected: the credentials work.")
+        messages.success(
+            request, f"{provider_spec(provider).label} connected: the credentials work."
+        )
     else:
-        messages.error(request, f"{SOURCE_LABELS[provider]} saved, but the test failed: {detail}")
+        messages.error(
+            request, f"{provider_spec(provider).label} saved, but the test failed: {detail}"
+        )
     return redirect("integration-detail", id=integration.pk)
 
 
@@ -179,13 +182,15 @@ def integration_detail(request: HttpRequest, id: int) -> HttpResponse:
         "integrations/detail.html",
         {
             "integration": integration,
-            "label": SOURCE_LABELS[integration.provider],
+            "label": provider_spec(integration.provider).label,
             "form": form,
+            "option_fields": [form[name] for name in integration.spec.options],
             "lists_error": lists_error,
             "runs": runs,
             "active": active,
             "fields": [
-                (name, CREDENTIAL_LABELS[name]) for name in CREDENTIAL_FIELDS[integration.provider]
+                (name, CREDENTIAL_LABELS[name])
+                for name in provider_spec(integration.provider).credential_fields
             ],
         },
     )
@@ -204,7 +209,8 @@ def integration_settings(request: HttpRequest, id: int) -> HttpResponse:
     form = SettingsForm(request.POST, lists=lists)
     if not form.is_valid():
         for field, errors in form.errors.items():
-            messages.error(request, f"{form.fields[field].label}: {' '.join(errors)}")
+            text = " ".join(str(error) for error in errors)
+            messages.error(request, f"{form.fields[field].label}: {text}")
         return redirect("integration-detail", id=id)
     data = form.cleaned_data
     kind, _, target = data["export_target"].partition(":")
@@ -217,9 +223,8 @@ def integration_settings(request: HttpRequest, id: int) -> HttpResponse:
         "export_campaign_id": _vendor_id(target) if kind == "campaign" else None,
         "schedule": data["schedule"],
     }
-    if integration.provider == Provider.SNOVIO:
-        settings["full_profiles"] = data["full_profiles"]
-        settings["custom_field_map"] = data["custom_field_map"]
+    for name in integration.spec.options:
+        settings[name] = data[name]
     if import_id and import_id not in by_id:
         messages.error(request, "That import list is no longer offered by the vendor.")
         return redirect("integration-detail", id=id)
@@ -228,8 +233,8 @@ def integration_settings(request: HttpRequest, id: int) -> HttpResponse:
     return redirect("integration-detail", id=id)
 
 
-def _vendor_id(value: str | None):
-    if value in (None, ""):
+def _vendor_id(value: str | None) -> int | str | None:
+    if not value:
         return None
     return int(value) if value.isdigit() else value
 
@@ -250,7 +255,7 @@ def integration_test(request: HttpRequest, id: int) -> HttpResponse:
 @require_POST
 def integration_disconnect(request: HttpRequest, id: int) -> HttpResponse:
     integration = _user_integration(request.user, id)
-    label = SOURCE_LABELS[integration.provider]
+    label = provider_spec(integration.provider).label
     services.integration_delete(integration=integration)
     messages.success(request, f"{label} disconnected. Your leads stay.")
     return redirect("integration-list")
@@ -259,8 +264,10 @@ def integration_disconnect(request: HttpRequest, id: int) -> HttpResponse:
 def _export_counts(integration: Integration) -> tuple[int, int]:
     """(leads an "Export all" sends, leads it holds back), as the engine selects: do-not-contact
     leads and emails known to bounce are never sent."""
-    counts = Lead.objects.filter(user_id=integration.user_id).aggregate(
-        total=Count("id"), held=Count("id", filter=engine.held_back_q())
+    counts = (
+        Scope.of_user_id(integration.user_id)
+        .leads()
+        .aggregate(total=Count("id"), held=Count("id", filter=engine.held_back_q()))
     )
     return counts["total"] - counts["held"], counts["held"]
 
@@ -275,7 +282,7 @@ def integration_export_confirm(request: HttpRequest, id: int) -> HttpResponse:
         "integrations/export_confirm.html",
         {
             "integration": integration,
-            "label": SOURCE_LABELS[integration.provider],
+            "label": provider_spec(integration.provider).label,
             "sending": sending,
             "skipped": skipped,
         },
@@ -291,7 +298,7 @@ def integration_start(request: HttpRequest, id: int, direction: str) -> HttpResp
     if integration.state == Integration.State.NEEDS_CREDENTIALS:
         messages.error(
             request,
-            f"{SOURCE_LABELS[integration.provider]} refused the saved credentials: enter new "
+            f"{provider_spec(integration.provider).label} refused the saved credentials: enter new "
             "ones or test the connection before running a sync.",
         )
         return redirect("integration-detail", id=id)
@@ -314,7 +321,7 @@ def run_progress(request: HttpRequest, id: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def run_cancel(request: HttpRequest, id: int) -> HttpResponse:
+def run_cancel(request: HtmxRequest, id: int) -> HttpResponse:
     run = selectors.run_get(user=request.user, run_id=id)
     run = engine.run_cancel(run=run)
     if request.htmx:
@@ -330,7 +337,7 @@ def run_detail(request: HttpRequest, id: int) -> HttpResponse:
     return render(
         request,
         "integrations/run.html",
-        {"run": run, "failures": failures, "label": SOURCE_LABELS[run.provider]},
+        {"run": run, "failures": failures, "label": provider_spec(run.provider).label},
     )
 
 
@@ -339,17 +346,14 @@ def run_detail(request: HttpRequest, id: int) -> HttpResponse:
 def export_selected(request: HttpRequest) -> HttpResponse:
     """Export chosen leads (``lead_ids``) or the list's current filters to one integration."""
     from leads.filters import LeadFilterSet
-    from leads.models import Lead
 
     integration = _user_integration(request.user, _int_or_404(request.POST.get("integration")))
-    back = request.POST.get("next") or "/leads/"
-    if not back.startswith("/") or back.startswith("//"):
-        back = "/leads/"
+    back = safe_next(request, "/leads/")
     chosen = request.POST.getlist("lead_ids") or request.POST.getlist("ids")  # list checkboxes
     ids = [value for value in chosen if value.isdigit()]
     if ids:
         owned = sorted(
-            Lead.objects.filter(user=request.user, id__in=ids).values_list("id", flat=True)
+            Scope.of(request.user).leads().filter(id__in=ids).values_list("id", flat=True)
         )
         if not owned:
             messages.error(request, "None of the selected leads exist any more.")
@@ -370,7 +374,7 @@ def export_selected(request: HttpRequest) -> HttpResponse:
     except engine.RunAlreadyActive as exc:
         messages.error(request, f"An export to this provider is already {exc.run.state}.")
         return redirect(back)
-    label = SOURCE_LABELS[integration.provider]
+    label = provider_spec(integration.provider).label
     messages.success(request, f"Export #{run.pk} to {label} started.")
     return redirect("integration-detail", id=integration.pk)
 

@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from typing import Any
 from urllib.parse import urlencode
 
 from django import forms
@@ -19,22 +20,21 @@ from django.contrib.admin.widgets import AutocompleteSelect
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.core.validators import validate_email
 from django.db.models import Count, Exists, Model, OuterRef, QuerySet
 from django.forms.models import BaseInlineFormSet
 from django.utils.functional import cached_property
-from rest_framework import serializers as drf_serializers
 
 from leads.models import Company, Lead, LeadEvent, Source, Status
-from leads.selectors import lead_email_taken
-from leads.serializers import CustomAttributesField, normalize_domain
+from leads.normalize import normalize_custom_attributes, normalize_domain, normalize_email
 from leads.services import (
     COMPANY_WRITABLE_FIELDS,
     LEAD_WRITABLE_FIELDS,
     company_create,
+    company_domain_check,
     company_update,
     lead_bulk_set_status,
     lead_create,
+    lead_email_check,
     lead_update,
 )
 
@@ -108,17 +108,6 @@ def _has_control_characters(text: str) -> bool:
     return any(ord(ch) < 32 or ord(ch) == 127 for ch in text)
 
 
-def _drf_error_to_django(error: drf_serializers.ValidationError) -> ValidationError:
-    detail = error.detail
-    if isinstance(detail, dict):
-        detail = [str(message) for messages_ in detail.values() for message in messages_]
-    elif isinstance(detail, list):
-        detail = [str(message) for message in detail]
-    else:
-        detail = [str(detail)]
-    return ValidationError(detail)
-
-
 class OwnerListFilter(admin.RelatedFieldListFilter):
     """The ``user`` filter, titled for what it means here."""
 
@@ -136,18 +125,16 @@ class CompanyAdminForm(forms.ModelForm):
         fields = ["user", *COMPANY_WRITABLE_FIELDS]
 
     def clean_domain(self) -> str:
-        try:
-            return normalize_domain(self.cleaned_data.get("domain") or "")
-        except drf_serializers.ValidationError as error:
-            raise _drf_error_to_django(error)
+        return normalize_domain(self.cleaned_data.get("domain") or "")
 
     def clean(self):
-        cleaned = super().clean()
+        cleaned = super().clean() or {}
         owner = cleaned.get("user") if "user" in self.fields else self.instance.user
         domain = cleaned.get("domain")
         if owner is not None and domain:
-            clash = Company.objects.filter(user=owner, domain=domain).exclude(pk=self.instance.pk)
-            if clash.exists():
+            try:
+                company_domain_check(user_id=owner.pk, domain=domain, exclude_id=self.instance.pk)
+            except ValidationError:
                 self.add_error("domain", "This owner already has a company with this domain.")
         return cleaned
 
@@ -223,6 +210,7 @@ class CompanyAdmin(admin.ModelAdmin):
         Leads are protected (on_delete=PROTECT). Django's own check would load every
         protected lead to list it; this names the companies and their lead counts instead.
         """
+        selected: Any
         if isinstance(objs, QuerySet):
             selected = objs.order_by().values("pk")
         else:
@@ -274,10 +262,7 @@ class LeadAdminForm(forms.ModelForm):
         fields = ["user", *LEAD_WRITABLE_FIELDS]
 
     def clean_email(self) -> str:
-        email = (self.cleaned_data.get("email") or "").strip().lower()
-        if email:
-            validate_email(email)
-        return email
+        return normalize_email(self.cleaned_data.get("email"))
 
     def clean_score(self):
         score = self.cleaned_data.get("score")
@@ -289,10 +274,7 @@ class LeadAdminForm(forms.ModelForm):
         value = self.cleaned_data.get("custom_attributes")
         if value is None:
             return {}
-        try:
-            return CustomAttributesField().run_validation(value)
-        except drf_serializers.ValidationError as error:
-            raise _drf_error_to_django(error)
+        return normalize_custom_attributes(value)
 
     def _owner(self):
         if "user" in self.fields:
@@ -300,7 +282,7 @@ class LeadAdminForm(forms.ModelForm):
         return self.instance.user if self.instance.user_id else None
 
     def clean(self):
-        cleaned = super().clean()
+        cleaned = super().clean() or {}
         owner = self._owner()
         if owner is None:
             return cleaned
@@ -311,8 +293,11 @@ class LeadAdminForm(forms.ModelForm):
                 f"“{company}” belongs to another user. A lead's company must belong to the "
                 f"lead's owner ({owner}): pick one of {owner}'s companies.",
             )
-        email = cleaned.get("email")
-        if email and lead_email_taken(user=owner, email=email, exclude_id=self.instance.pk):
+        try:
+            lead_email_check(
+                user_id=owner.pk, email=cleaned.get("email") or "", exclude_id=self.instance.pk
+            )
+        except ValidationError:
             self.add_error("email", f"{owner} already has a lead with this email.")
         return cleaned
 
@@ -332,7 +317,7 @@ class LeadEventInline(admin.TabularInline):
     verbose_name = "history entry"
     verbose_name_plural = f"history (latest {INLINE_EVENTS}, newest first)"
     fields = ["at", "kind", "from_status", "to_status", "source", "provider", "changes"]
-    readonly_fields = fields
+    readonly_fields = ("at", "kind", "from_status", "to_status", "source", "provider", "changes")
     ordering = ["-id"]
     extra = 0
     max_num = 0
@@ -573,7 +558,17 @@ class LeadEventAdmin(admin.ModelAdmin):
         "at",
         "changes",
     ]
-    readonly_fields = fields
+    readonly_fields = (
+        "lead",
+        "user",
+        "kind",
+        "from_status",
+        "to_status",
+        "source",
+        "provider",
+        "at",
+        "changes",
+    )
 
     @admin.display(description="status")
     def transition(self, event: LeadEvent) -> str:

@@ -2,16 +2,24 @@
 
 from __future__ import annotations
 
-from django.http import Http404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
-from crm.api import MAX_ID, MAX_LIMIT, parse_query
-from crm.schema import NOT_BLANK, SEARCH, ApiAutoSchema, string_schema
+from crm.api import (
+    COMMON,
+    E400,
+    E404,
+    ID_PATH,
+    PAGINATION_PARAMETERS,
+    PipelineAPIView,
+    int_param,
+    parse_query,
+    text_param,
+)
+from leads import schema as _schema  # noqa: F401  (registers its OpenAPI extensions)
 from leads import selectors, services
 from leads.filters import CompanyFilterSet, EmptyFilterSet, LeadFilterSet
 from leads.models import Source, Status
@@ -20,7 +28,6 @@ from leads.serializers import (
     CompanyPageSerializer,
     CompanySerializer,
     CompanyWriteSerializer,
-    ErrorSerializer,
     LeadEventPageSerializer,
     LeadPageSerializer,
     LeadSerializer,
@@ -28,39 +35,9 @@ from leads.serializers import (
     LeadWriteSerializer,
 )
 
-# --- OpenAPI descriptions of errors and parameters -------------------------------------------
-
-E400 = OpenApiResponse(
-    OpenApiTypes.OBJECT,
-    description='Validation error: {"<field or parameter>": ["message", ...]}',
-)
-E401 = OpenApiResponse(
-    ErrorSerializer, description="Missing, invalid, expired or revoked credentials."
-)
-E404 = OpenApiResponse(ErrorSerializer, description="No such object among the user's own.")
-E429 = OpenApiResponse(ErrorSerializer, description="Rate limit exceeded; see Retry-After.")
-COMMON = {401: E401, 429: E429}
+# --- Parameters -----------------------------------------------------------------------------
 
 
-def int_param(
-    name: str, description: str, minimum: int = 1, maximum: int = MAX_ID
-) -> OpenApiParameter:
-    schema = {"type": "integer", "format": "int64", "minimum": minimum, "maximum": maximum}
-    return OpenApiParameter(name, schema, description=description)
-
-
-def _text_param(name: str, description: str, max_length: int, blank: bool = False):
-    if blank:
-        schema = string_schema(max_length=max_length, pattern=SEARCH)
-    else:
-        schema = string_schema(min_length=1, max_length=max_length, pattern=NOT_BLANK)
-    return OpenApiParameter(name, schema, description=description)
-
-
-PAGINATION_PARAMETERS = [
-    int_param("cursor", "The next_cursor of the previous page (objects with id < cursor)."),
-    int_param("limit", "Page size, 1 to 200 (default 50).", maximum=MAX_LIMIT),
-]
 LEAD_FILTER_PARAMETERS = [
     OpenApiParameter("status", str, enum=Status.values, description="One pipeline status."),
     int_param("company_id", "Leads of this company."),
@@ -74,29 +51,14 @@ LEAD_FILTER_PARAMETERS = [
         OpenApiTypes.DATE,
         description="Created on or before this day (YYYY-MM-DD).",
     ),
-    _text_param(
+    text_param(
         "q",
         "Case-insensitive substring of first/last name, email or company name.",
         max_length=200,
         blank=True,
     ),
-    _text_param("email", "Exact email, case-insensitive.", max_length=254),
+    text_param("email", "Exact email, case-insensitive.", max_length=254),
 ]
-ID_PATH = [OpenApiParameter("id", OpenApiTypes.INT, OpenApiParameter.PATH)]
-
-
-class PipelineAPIView(APIView):
-    schema = ApiAutoSchema()
-
-    @staticmethod
-    def object_id(raw: str) -> int:
-        """The id from the path; one too large for the database is simply not found."""
-        value = int(raw)
-        if value > MAX_ID:
-            raise Http404
-        return value
-
-
 # --- Leads ----------------------------------------------------------------------------------
 
 
@@ -208,10 +170,10 @@ class CompanyListView(PipelineAPIView):
     @extend_schema(
         operation_id="companies_list",
         parameters=[
-            _text_param(
+            text_param(
                 "q", "Case-insensitive substring of name or domain.", max_length=200, blank=True
             ),
-            _text_param("domain", "Exact domain, case-insensitive.", max_length=253),
+            text_param("domain", "Exact domain, case-insensitive.", max_length=253),
             *PAGINATION_PARAMETERS,
         ],
         responses={200: CompanyPageSerializer, 400: E400, **COMMON},

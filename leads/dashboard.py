@@ -17,7 +17,8 @@ from django.db import connection
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
-from leads.models import STATUS_ORDER, Company, LeadEvent, Status
+from leads.models import STATUS_ORDER, LeadEvent, Source, Status
+from leads.scope import Scope
 from leads.selectors import LeadFilters, filter_leads, lead_queryset, narrow_by_search_index
 
 WEEKS = 12
@@ -44,7 +45,7 @@ def _events(*, user, filters: LeadFilters) -> QuerySet[LeadEvent]:
     and each event's lead checked by primary key, so a LIMIT stops the walk early instead of
     first listing every matching lead.
     """
-    qs = LeadEvent.objects.filter(user=user)
+    qs = Scope.of(user).events()
     if _has_lead_filters(filters):
         leads = filter_leads(lead_queryset(user=user), filters).filter(id=OuterRef("lead_id"))
         qs = qs.filter(Exists(leads.order_by().values("id")))
@@ -231,7 +232,7 @@ def leadevent_recent(
             "lead__email",
         )[:limit]
     )
-    sources = dict(LeadEvent._meta.get_field("source").choices)
+    sources = dict(Source.choices)
     result = []
     for row in rows:
         name = f"{row['lead__first_name']} {row['lead__last_name']}".strip()
@@ -256,4 +257,4 @@ def leadevent_recent(
 
 def company_name_get(*, user, company_id: int) -> str | None:
     """The name of one of the user's companies (for a filter chip), or None."""
-    return Company.objects.filter(user=user, id=company_id).values_list("name", flat=True).first()
+    return Scope.of(user).companies().filter(id=company_id).values_list("name", flat=True).first()

@@ -11,17 +11,8 @@ import datetime as dt
 import django_filters
 from django import forms
 
+from crm.api import MAX_ID, IntegerFilter, id_filter  # noqa: F401  (MAX_ID for the pages)
 from leads.models import Company, EmailStatus, Lead, Status
-
-MAX_ID = 2**63 - 1  # beyond this a database integer overflows
-
-
-class IntegerFilter(django_filters.NumberFilter):
-    field_class = forms.IntegerField
-
-
-def _id_filter() -> IntegerFilter:
-    return IntegerFilter(min_value=1, max_value=MAX_ID)
 
 
 def _score_filter() -> IntegerFilter:
@@ -84,7 +75,7 @@ class StrictBooleanFilter(django_filters.Filter):
 
 class LeadFilterSet(django_filters.FilterSet):
     status = django_filters.ChoiceFilter(choices=Status.choices)
-    company_id = _id_filter()
+    company_id = id_filter()
     min_score = _score_filter()
     max_score = _score_filter()
     created_after = _date_filter(unbounded=dt.date.min)

@@ -20,6 +20,7 @@ from django.db import connection
 from django.utils import timezone
 
 from leads.models import SEARCH_INDEX_TABLE
+from leads.scope import Scope
 
 # The page's columns, in the order _row() reads them. The timestamps come as text and are
 # parsed by datetime.fromisoformat (C): the drivers' own converters are Python (Django's
@@ -56,10 +57,12 @@ def _like_pattern(text: str) -> str:
     return f"%{escaped}%"
 
 
-def lead_where(filters, *, user_id: int, alias: str) -> tuple[list[str], list[Any]]:
-    """The WHERE terms of ``selectors.filter_leads`` for the table called ``alias``."""
-    where = [f'{alias}."user_id" = %s']
-    params: list[Any] = [user_id]
+def lead_where(filters, *, scope: Scope, alias: str) -> tuple[list[str], list[Any]]:
+    """The WHERE terms of ``selectors.filter_leads`` for the table called ``alias``, within
+    the scope."""
+    owner_term, owner_params = scope.owner_sql(f'{alias}."user_id"')
+    where = [owner_term]
+    params: list[Any] = [*owner_params]
     if filters.status is not None:
         where.append(f'{alias}."status" = %s')
         params.append(filters.status)
@@ -110,7 +113,7 @@ SEARCH_LIST_CAP = 4000
 
 
 def _postgresql_search_sql(
-    filters, *, user_id: int, cursor: int | None, page: int, direction: str, after: str
+    filters, *, scope: Scope, cursor: int | None, page: int, direction: str, after: str
 ) -> tuple[str, list[Any]]:
     """One page of a PostgreSQL search, choosing its plan by how common the term is.
 
@@ -132,7 +135,7 @@ def _postgresql_search_sql(
     branches not taken are never run: each sits behind a one-time filter on the probe's
     count, and a MATERIALIZED CTE is only computed when read.
     """
-    where, params = lead_where(dataclasses.replace(filters, q=None), user_id=user_id, alias="u")
+    where, params = lead_where(dataclasses.replace(filters, q=None), scope=scope, alias="u")
     if cursor is not None:
         where.append(f'u."id" {after} %s')
         params.append(cursor)
@@ -178,10 +181,10 @@ def _postgresql_search_sql(
 
 
 def lead_page_sql(
-    filters, *, user_id: int, cursor: int | None, limit: int, oldest_first: bool, trigram: bool
+    filters, *, scope: Scope, cursor: int | None, limit: int, oldest_first: bool, trigram: bool
 ) -> tuple[str, list[Any]]:
     """The statement and parameters of one page (``limit`` rows plus one, to see if more)."""
-    where, params = lead_where(filters, user_id=user_id, alias="l" if trigram else "u")
+    where, params = lead_where(filters, scope=scope, alias="l" if trigram else "u")
     direction = "ASC" if oldest_first else "DESC"
     after = ">" if oldest_first else "<"
     if trigram:
@@ -205,7 +208,7 @@ def lead_page_sql(
     ):
         return _postgresql_search_sql(
             filters,
-            user_id=user_id,
+            scope=scope,
             cursor=cursor,
             page=limit + 1,
             direction=direction,
@@ -287,11 +290,11 @@ def _row(r: tuple) -> dict[str, Any]:
 
 
 def lead_page_rows(
-    filters, *, user_id: int, cursor: int | None, limit: int, oldest_first: bool, trigram: bool
+    filters, *, scope: Scope, cursor: int | None, limit: int, oldest_first: bool, trigram: bool
 ) -> list[dict[str, Any]]:
     sql, params = lead_page_sql(
         filters,
-        user_id=user_id,
+        scope=scope,
         cursor=cursor,
         limit=limit,
         oldest_first=oldest_first,

@@ -7,9 +7,6 @@ from django.db import models
 from django.db.models import F, Q
 from django.db.models.functions import Lower
 
-# Joins the searchable fields of a lead into one column. It is a control character that a
-# search term may not contain, so a match can never span two fields.
-SEARCH_SEPARATOR = "\x1f"
 # On SQLite, an FTS5 trigram index over Lead.search_text kept in step by triggers
 # (migration 0002), so `q` finds substrings without reading every lead.
 SEARCH_INDEX_TABLE = "leads_lead_search"
@@ -48,6 +45,13 @@ class Source(models.TextChoices):
     ADMIN = "admin", "Admin"
     IMPORT = "import", "Import"
     CSV = "csv", "CSV"
+
+
+class MergePolicy(models.TextChoices):
+    """How an import treats a lead that already exists."""
+
+    FILL = "fill", "Fill empty fields only"
+    OVERWRITE = "overwrite", "Overwrite with the file's values"
 
 
 class Company(models.Model):
@@ -164,12 +168,6 @@ class Lead(models.Model):
     @property
     def full_name(self) -> str:
         return f"{self.first_name} {self.last_name}".strip()
-
-
-def build_search_text(*, first_name: str, last_name: str, email: str, company_name: str) -> str:
-    return SEARCH_SEPARATOR.join(
-        part.lower() for part in (first_name, last_name, email, company_name)
-    )
 
 
 class LeadEvent(models.Model):

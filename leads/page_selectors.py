@@ -9,11 +9,12 @@ from __future__ import annotations
 from typing import Any
 
 from django.db.models import Count, F, Q
-from django.http import Http404
 
+from crm.errors import NotFound
 from leads import selectors
 from leads.filters import MAX_ID
-from leads.models import Company, Lead, LeadEvent, Source
+from leads.models import Company, Lead, Source
+from leads.scope import Scope
 from leads.selectors import LeadFilters, Page
 
 # The two list orders: both walk an index that ends in id, so both stay fast at any size.
@@ -50,27 +51,30 @@ def lead_page(*, user, filters: LeadFilters, cursor: int | None, order: str, lim
 
 def lead_has_any(*, user) -> bool:
     """Whether the user has any lead at all: tells "no leads yet" from "no match"."""
-    return Lead.objects.filter(user=user).exists()
+    return Scope.of(user).leads().exists()
 
 
 def lead_detail(*, user, lead_id: int) -> Lead:
     """The lead with its company, or 404 (another user's lead is exactly a missing one)."""
     if lead_id > MAX_ID:
-        raise Http404
+        raise NotFound
     return selectors.lead_get(user=user, lead_id=lead_id)
 
 
 def lead_timeline(*, user, lead_id: int, limit: int = HISTORY_LIMIT) -> list[dict[str, Any]]:
     """The lead's history, newest first: status changes and fields changed by imports."""
     rows = (
-        LeadEvent.objects.filter(user=user, lead_id=lead_id)
+        Scope.of(user)
+        .events()
+        .filter(lead_id=lead_id)
         .order_by("-id")
         .values("id", "kind", "from_status", "to_status", "source", "provider", "changes", "at")[
             :limit
         ]
     )
-    events = []
-    for row in rows:
+    events: list[dict[str, Any]] = []
+    for values in rows:
+        row: dict[str, Any] = dict(values)
         changes = row["changes"] or {}
         row["change_list"] = [
             {"field": name.replace("_", " "), "old": pair[0], "new": pair[1]}
@@ -85,11 +89,10 @@ def lead_timeline(*, user, lead_id: int, limit: int = HISTORY_LIMIT) -> list[dic
 def lead_external_links(*, lead: Lead) -> list[dict[str, Any]]:
     """The vendor records linked to the lead (read through the reverse relation, so this
     module never imports ``integrations``)."""
-    return list(
-        lead.external_links.order_by("id").values(
-            "id", "vendor_id", "created_at", provider=F("integration__provider")
-        )
+    rows = lead.external_links.order_by("id").values(
+        "id", "vendor_id", "created_at", provider=F("integration__provider")
     )
+    return [dict(row) for row in rows]
 
 
 def _company_label(name: str, domain: str) -> str:
@@ -102,14 +105,15 @@ def company_choices(*, user, include_id: int | None = None) -> tuple[list[tuple[
     Also says whether the list was cut short, so the page can offer a search instead.
     """
     rows = list(
-        Company.objects.filter(user=user)
+        Scope.of(user)
+        .companies()
         .order_by("name", "id")
         .values_list("id", "name", "domain")[: COMPANY_CHOICES_LIMIT + 1]
     )
     truncated = len(rows) > COMPANY_CHOICES_LIMIT
     rows = rows[:COMPANY_CHOICES_LIMIT]
     if include_id is not None and all(r[0] != include_id for r in rows):
-        extra = Company.objects.filter(user=user, id=include_id).values_list("id", "name", "domain")
+        extra = Scope.of(user).companies().filter(id=include_id).values_list("id", "name", "domain")
         rows = list(extra) + rows
     return [(pk, _company_label(name, domain)) for pk, name, domain in rows], truncated
 
@@ -122,7 +126,7 @@ def company_options(
 
     ``include_id`` (the current choice) stays first, so narrowing the list never drops it.
     """
-    matches = Company.objects.filter(user=user)
+    matches = Scope.of(user).companies()
     if q:
         matches = matches.filter(Q(name__icontains=q) | Q(domain__icontains=q))
     limit = COMPANY_OPTIONS_LIMIT
@@ -130,14 +134,14 @@ def company_options(
     more = len(rows) > limit
     rows = rows[:limit]
     if include_id is not None and all(r[0] != include_id for r in rows):
-        current = Company.objects.filter(user=user, id=include_id)
+        current = Scope.of(user).companies().filter(id=include_id)
         rows = list(current.values_list("id", "name", "domain")) + rows
     return [(pk, _company_label(name, domain)) for pk, name, domain in rows], more
 
 
 def company_get(*, user, company_id: int) -> Company:
     if company_id > MAX_ID:
-        raise Http404
+        raise NotFound
     return selectors.company_get(user=user, company_id=company_id)
 
 
@@ -160,12 +164,15 @@ def company_lead_counts_by_status(*, company: Company) -> dict[str, int]:
 
 def leads_for_confirmation(*, user, lead_ids: list[int]) -> list[dict[str, Any]]:
     """The user's leads among ``lead_ids`` (others' ids simply drop out), for a confirm page."""
-    return list(
-        Lead.objects.filter(user=user, id__in=lead_ids)
+    rows = (
+        Scope.of(user)
+        .leads()
+        .filter(id__in=lead_ids)
         .order_by("-id")
         .values("id", "first_name", "last_name", "email", "company__name")
     )
+    return [dict(row) for row in rows]
 
 
 def leads_owned(*, user, lead_ids: list[int]) -> list[Lead]:
-    return list(Lead.objects.filter(user=user, id__in=lead_ids).order_by("id"))
+    return list(Scope.of(user).leads().filter(id__in=lead_ids).order_by("id"))

@@ -8,17 +8,14 @@ the two agree.
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import urlsplit
 
+from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import serializers
 
+from crm.api import MAX_ID, ErrorSerializer, StrictFieldsMixin  # noqa: F401
+from leads import normalize
 from leads.models import Company, EmailStatus, Lead, Status
-from leads.selectors import lead_email_taken
-
-MAX_ID = 2**63 - 1
-MAX_CUSTOM_ATTRIBUTES = 100
-MAX_CUSTOM_KEY = 100
-MAX_CUSTOM_VALUE = 2000
+from leads.scope import Scope
 
 LEAD_READ_ONLY = {
     "id",
@@ -34,112 +31,16 @@ LEAD_READ_ONLY = {
 COMPANY_READ_ONLY = {"id", "user_id", "lead_count", "created_at", "updated_at"}
 
 
-def _json_type_error(field: serializers.Field, value: Any) -> str | None:
-    """DRF turns 5 into "5" and "5" into 5; the schema says string or integer, so must we."""
-    if value is None:
-        return None
-    if isinstance(field, serializers.CharField) and not isinstance(value, str):
-        return "Not a valid string."
-    if isinstance(field, serializers.IntegerField) and (
-        isinstance(value, bool) or not isinstance(value, int)
-    ):
-        return "A valid integer is required."
-    if isinstance(field, serializers.BooleanField) and not isinstance(value, bool):
-        return "Must be true or false."
-    if isinstance(field, serializers.ListField) and isinstance(value, list):
-        for item in value:
-            error = _json_type_error(field.child, item)
-            if error:
-                return error
-    return None
-
-
-class StrictFieldsMixin:
-    """Unknown body fields are a 400 naming them; read-only fields sent back are ignored.
-
-    Ignoring the read-only ones lets a client GET an object, change it and send it back.
-    Values must have the JSON type the schema gives: no quiet conversion between strings and
-    numbers.
-    """
-
-    read_only_names: set[str] = set()
-
-    def to_internal_value(self, data):
-        if isinstance(data, dict):
-            unknown = set(data) - set(self.fields) - self.read_only_names
-            if unknown:
-                raise serializers.ValidationError(
-                    {name: ["Unknown field."] for name in sorted(unknown)}
-                )
-            wrong = {
-                name: [error]
-                for name, value in data.items()
-                if name in self.fields
-                and (error := _json_type_error(self.fields[name], value)) is not None
-            }
-            if wrong:
-                raise serializers.ValidationError(wrong)
-        return super().to_internal_value(data)
-
-
-def normalize_domain(value: str) -> str:
-    """``https://ACME.com/about`` → ``acme.com``: a lower-case host, no scheme, port or path."""
-    text = value.strip()
-    if not text:
-        return ""
-    if "://" not in text:
-        text = "//" + text
-    try:
-        host = urlsplit(text).hostname or ""
-    except ValueError:
-        host = ""
-    host = host.rstrip(".").lower()
-    try:
-        ascii_host = host.encode("idna").decode("ascii")
-    except UnicodeError:
-        ascii_host = ""
-    labels = ascii_host.split(".")
-    valid = (
-        len(labels) >= 2
-        and len(ascii_host) <= 253
-        and all(
-            0 < len(label) <= 63
-            and label[0] != "-"
-            and label[-1] != "-"
-            and all(ch.isalnum() or ch == "-" for ch in label)
-            for label in labels
-        )
-    )
-    if not valid:
-        raise serializers.ValidationError("Enter a domain such as acme.com.")
-    return host
-
-
 class CustomAttributesField(serializers.Field):
     default_error_messages = {
         "not_object": "Must be an object of string keys to string values.",
     }
 
     def to_internal_value(self, data: Any) -> dict[str, str]:
-        if not isinstance(data, dict):
-            self.fail("not_object")
-        if len(data) > MAX_CUSTOM_ATTRIBUTES:
-            raise serializers.ValidationError(
-                f"At most {MAX_CUSTOM_ATTRIBUTES} attributes are allowed."
-            )
-        errors = []
-        for key, value in data.items():
-            if not key.strip() or len(key) > MAX_CUSTOM_KEY:
-                errors.append(f"Key {key[:40]!r} must be 1 to {MAX_CUSTOM_KEY} characters.")
-            elif not isinstance(value, str):
-                errors.append(f"Value of {key!r} must be a string.")
-            elif len(value) > MAX_CUSTOM_VALUE:
-                errors.append(f"Value of {key!r} is longer than {MAX_CUSTOM_VALUE} characters.")
-            elif "\x00" in key or "\x00" in value:
-                errors.append(f"{key!r} contains a null character.")
-        if errors:
-            raise serializers.ValidationError(errors)
-        return dict(data)
+        try:
+            return normalize.normalize_custom_attributes(data)
+        except DjangoValidationError as error:
+            raise serializers.ValidationError(error.messages) from None
 
     def to_representation(self, value: dict[str, str]) -> dict[str, str]:
         return value
@@ -166,7 +67,7 @@ class LeadWriteSerializer(StrictFieldsMixin, serializers.Serializer):
     position = _text(255)
     phone = _text(64)
     linkedin_url = _text(500)
-    source = _text(255)
+    source = _text(255)  # type: ignore[assignment]
     custom_attributes = CustomAttributesField(required=False)
     do_not_contact = serializers.BooleanField(required=False)
     do_not_contact_reason = _text(255)
@@ -177,15 +78,11 @@ class LeadWriteSerializer(StrictFieldsMixin, serializers.Serializer):
         self.lead = lead
 
     def validate_email(self, value: str) -> str:
-        value = value.lower()
-        if value and lead_email_taken(
-            user=self.user, email=value, exclude_id=self.lead.pk if self.lead else None
-        ):
-            raise serializers.ValidationError("A lead with this email already exists.")
-        return value
+        # Uniqueness is the services' rule (leads.services.lead_email_check).
+        return value.lower()
 
     def validate_company_id(self, value: int) -> Company:
-        company = Company.objects.filter(user=self.user, pk=value).first()
+        company = Scope.of(self.user).companies().filter(pk=value).first()
         if company is None:
             # Another user's company reads exactly like a missing one.
             raise serializers.ValidationError("No such company.")
@@ -220,7 +117,7 @@ class LeadSerializer(serializers.Serializer):
     position = serializers.CharField(allow_blank=True)
     phone = serializers.CharField(allow_blank=True)
     linkedin_url = serializers.CharField(allow_blank=True)
-    source = serializers.CharField(allow_blank=True)
+    source = serializers.CharField(allow_blank=True)  # type: ignore[assignment]
     custom_attributes = serializers.DictField(child=serializers.CharField(allow_blank=True))
     status_changed_at = serializers.DateTimeField()
     created_at = serializers.DateTimeField()
@@ -239,7 +136,7 @@ class LeadSerializer(serializers.Serializer):
 
 
 class LeadPageSerializer(serializers.Serializer):
-    data = LeadSerializer(many=True)
+    data = LeadSerializer(many=True)  # type: ignore[assignment]
     next_cursor = serializers.IntegerField(allow_null=True)
 
 
@@ -248,12 +145,15 @@ class LeadEventSerializer(serializers.Serializer):
     from_status = serializers.ChoiceField(choices=Status.choices, allow_null=True)
     to_status = serializers.ChoiceField(choices=Status.choices)
     changed_at = serializers.DateTimeField()
-    source = serializers.ChoiceField(choices=["api", "ui", "admin", "import", "csv"])
+    # A field named like DRF's own ``Field.source`` attribute: the API's name wins.
+    source = serializers.ChoiceField(  # type: ignore[assignment]
+        choices=["api", "ui", "admin", "import", "csv"]
+    )
     provider = serializers.CharField(allow_null=True)
 
 
 class LeadEventPageSerializer(serializers.Serializer):
-    data = LeadEventSerializer(many=True)
+    data = LeadEventSerializer(many=True)  # type: ignore[assignment]
     next_cursor = serializers.IntegerField(allow_null=True)
 
 
@@ -286,14 +186,11 @@ class CompanyWriteSerializer(StrictFieldsMixin, serializers.Serializer):
         self.company = company
 
     def validate_domain(self, value: str) -> str:
-        domain = normalize_domain(value)
-        if domain:
-            clash = Company.objects.filter(user=self.user, domain=domain)
-            if self.company is not None:
-                clash = clash.exclude(pk=self.company.pk)
-            if clash.exists():
-                raise serializers.ValidationError("A company with this domain already exists.")
-        return domain
+        # Uniqueness is the services' rule (leads.services.company_domain_check).
+        try:
+            return normalize.normalize_domain(value)
+        except DjangoValidationError as error:
+            raise serializers.ValidationError(error.messages) from None
 
 
 class CompanySerializer(serializers.Serializer):
@@ -311,12 +208,8 @@ class CompanySerializer(serializers.Serializer):
 
 
 class CompanyPageSerializer(serializers.Serializer):
-    data = CompanySerializer(many=True)
+    data = CompanySerializer(many=True)  # type: ignore[assignment]
     next_cursor = serializers.IntegerField(allow_null=True)
-
-
-class ErrorSerializer(serializers.Serializer):
-    detail = serializers.CharField()
 
 
 class CompanyConflictSerializer(serializers.Serializer):

@@ -56,7 +56,7 @@ def test_upload_map_start_and_read_the_rejected_rows(signed_in, worker):
     page.get_by_label("Field for column “Favourite colour”").select_option(
         label="Ignore this column"
     )
-    page.get_by_label("Create or update by email").check()
+    page.get_by_label("Create, or fill the empty fields of the lead with that email").check()
     session.screenshot("csv-import-preview")
     page.get_by_test_id("start-import").click()
 

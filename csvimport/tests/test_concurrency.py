@@ -14,11 +14,12 @@ import pytest
 from csvimport import services
 from csvimport.models import CsvImport
 from csvimport.tests.conftest import make_import
-from integrations import engine, importer
+from integrations import engine
 from integrations import services as integration_services
 from integrations.records import VendorRecord
 from integrations.tests.conftest import ScriptedClient
 from integrations.tests.test_concurrency import at_once
+from leads import bulk
 from leads.models import NO_COMPANY_NAME, Company, Lead, LeadEvent
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -99,7 +100,8 @@ def test_a_csv_import_and_a_vendor_sync_of_the_same_people_at_once(user, monkeyp
         )
     run = engine.run_claim(integration=integration, direction="import")
     # Each side after reading which leads exist, before creating any.
-    _meet_after_reading(monkeypatch, (services, "lead_create"), (importer._Companies, "__init__"))
+    # Both write through leads.bulk: each holds once it has read which leads exist.
+    _meet_after_reading(monkeypatch, (bulk._Batch, "create"))
     outcome, _ = at_once(
         lambda: engine.run_execute(run_id=run.pk, client=ScriptedClient([records])),
         lambda: services.csv_import_run(import_id=csv_import.pk),

@@ -113,7 +113,7 @@ def test_create_mode_imports_with_companies_history_and_rejections(user):
     assert CsvRejection.objects.get(row_number=7).values == ["bad-email", "Eve", "", "", "", "", ""]
 
 
-def test_upsert_updates_mapped_non_empty_fields_through_the_service(user):
+def test_overwrite_updates_mapped_non_empty_fields_through_the_service(user):
     lead = make_lead(
         user=user,
         email="ann@acme.com",
@@ -127,23 +127,63 @@ def test_upsert_updates_mapped_non_empty_fields_through_the_service(user):
         "new@acme.com,Neo,,,\n"
         "ann@acme.com,,CEO,qualified,EU\n"  # the same again: unchanged
     )
-    csv_import = make_import(user, text, mode="upsert")
+    csv_import = make_import(user, text, mode="overwrite")
     assert run_csv_import(csv_import.pk) == "succeeded"
     csv_import.refresh_from_db()
     assert (csv_import.created, csv_import.updated, csv_import.unchanged) == (1, 1, 1)
     lead.refresh_from_db()
     assert (lead.first_name, lead.position, lead.status) == ("Ann", "CEO", "qualified")
     assert lead.custom_attributes == {"a": 1, "Region": "EU"}
-    event = LeadEvent.objects.filter(lead=lead).latest("id")
-    assert (event.from_status, event.to_status, event.source) == ("new", "qualified", "csv")
+    status, fields = LeadEvent.objects.filter(lead=lead, source="csv").order_by("id")
+    assert (status.from_status, status.to_status) == ("new", "qualified")
+    # Each value the file replaced is in the history, with what it was.
+    assert fields.changes == {
+        "position": ["CTO", "CEO"],
+        "custom_attributes": [None, {"Region": "EU"}],
+    }
 
 
-def test_upsert_moves_the_lead_to_the_mapped_company(user):
+def test_fill_only_fills_what_the_lead_lacks_and_says_so_in_the_history(user):
+    lead = make_lead(
+        user=user,
+        email="ann@acme.com",
+        first_name="Ann",
+        position="CTO",
+        status="qualified",
+        custom_attributes={"Region": "US"},
+    )
+    text = (
+        "email,first_name,last_name,position,status,Region,Tier\n"
+        "ann@acme.com,Anna,Lee,CEO,contacted,EU,gold\n"
+    )
+    csv_import = make_import(user, text, mode="upsert")
+    assert run_csv_import(csv_import.pk) == "succeeded"
+    lead.refresh_from_db()
+    # Typed values stay; the empty last name and the missing attribute are filled; the
+    # status does not move back.
+    assert (lead.first_name, lead.last_name, lead.position) == ("Ann", "Lee", "CTO")
+    assert lead.status == "qualified"
+    assert lead.custom_attributes == {"Region": "US", "Tier": "gold"}
+    event = LeadEvent.objects.filter(lead=lead, source="csv").get()
+    assert event.changes == {
+        "last_name": ["", "Lee"],
+        "custom_attributes": [None, {"Tier": "gold"}],
+    }
+
+
+def test_overwrite_moves_the_lead_to_the_mapped_company_and_fill_does_not(user):
     lead = make_lead(user=user, email="ann@acme.com")
+    before = lead.company_id
     csv_import = make_import(user, "email,domain\nann@acme.com,globex.com\n", mode="upsert")
     run_csv_import(csv_import.pk)
     lead.refresh_from_db()
+    assert lead.company_id == before
+    csv_import = make_import(user, "email,domain\nann@acme.com,globex.com\n", mode="overwrite")
+    run_csv_import(csv_import.pk)
+    lead.refresh_from_db()
     assert lead.company.domain == "globex.com"
+    event = LeadEvent.objects.filter(lead=lead, source="csv").get()
+    assert event.changes["company"][1] == "globex.com"
 
 
 def test_companies_are_per_user(user, other_user):
@@ -186,15 +226,15 @@ def test_resume_after_a_crash_writes_no_row_twice(user, monkeypatch):
 def test_an_unexpected_error_rolls_back_the_batch_and_fails_with_a_message(user, monkeypatch):
     monkeypatch.setattr(services, "BATCH_SIZE", 2)
     calls = {"n": 0}
-    real = services.lead_create
+    real = services.lead_bulk_upsert
 
     def flaky(**kwargs):
         calls["n"] += 1
-        if calls["n"] == 3:
+        if calls["n"] == 2:
             raise RuntimeError("disk full")
         return real(**kwargs)
 
-    monkeypatch.setattr(services, "lead_create", flaky)
+    monkeypatch.setattr(services, "lead_bulk_upsert", flaky)
     text = "email\n" + "".join(f"l{i}@x.io\n" for i in range(4))
     csv_import = make_import(user, text)
     assert run_csv_import(csv_import.pk) == "failed"

@@ -49,7 +49,7 @@ from integrations.http import (
     TransientError,
     parse_retry_after,
 )
-from integrations.parsing import attribute_value
+from integrations.parsing import attribute_value, integer
 from integrations.parsing import text as clean_text
 from integrations.records import (
     ExportLead,
@@ -134,20 +134,6 @@ VERDICTS = frozenset({"valid", "accept_all", "webmail", "unknown", "invalid", "d
 # --- defensive parsing helpers --------------------------------------------------------------
 
 
-def _int(value: Any) -> int | None:
-    """An int from an int, a float or a numeric string; None otherwise."""
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value
-    if isinstance(value, float | str):
-        try:
-            return int(float(value))
-        except (ValueError, OverflowError):  # "abc", NaN, infinity
-            return None
-    return None
-
-
 def _host(website: str) -> str:
     """The host of a website (``https://www.acme.com/x`` → ``acme.com``); "" when none."""
     if not website:
@@ -192,7 +178,7 @@ def parse_lead(item: Any) -> VendorRecord | None:
     website = clean_text(item.get("website"))
 
     signals: dict[str, Any] = {}
-    confidence = _int(item.get("confidence_score"))
+    confidence = integer(item.get("confidence_score"))
     if confidence is not None:
         signals["confidence"] = min(100, max(0, confidence))
     verification = item.get("verification")
@@ -338,7 +324,7 @@ class HunterClient(HttpClient):
             errors = body["errors"]
             code = None
             if isinstance(errors, list) and errors and isinstance(errors[0], Mapping):
-                code = _int(errors[0].get("code"))
+                code = integer(errors[0].get("code"))
             raise self._error(code if code and code >= 400 else 400, body, None, "")
 
     def _error(
@@ -411,18 +397,18 @@ class HunterClient(HttpClient):
                     VendorList(
                         id=list_id,
                         name=clean_text(item.get("name")) or f"List {list_id}",
-                        count=_int(item.get("leads_count")),
+                        count=integer(item.get("leads_count")),
                     )
                 )
             offset += len(items)
             meta = body.get("meta") if isinstance(body, Mapping) else None
-            total = _int(meta.get("total")) if isinstance(meta, Mapping) else None
+            total = integer(meta.get("total")) if isinstance(meta, Mapping) else None
             if len(items) < LISTS_PAGE_SIZE or (total is not None and offset >= total):
                 break
         return found
 
     def fetch_page(self, list_id: str | None, checkpoint: dict[str, Any] | None) -> Page:
-        offset = _int((checkpoint or {}).get("offset")) or 0
+        offset = integer((checkpoint or {}).get("offset")) or 0
         offset = max(0, offset)
         if offset > MAX_OFFSET:
             # Beyond what Hunter can page to (see the module docstring).
@@ -444,7 +430,7 @@ class HunterClient(HttpClient):
         # record (the importer names it), never silently dropped.
         records = [parse_lead(item) or unreadable_record(item) for item in items]
         meta = body.get("meta") if isinstance(body, Mapping) else None
-        total = _int(meta.get("total")) if isinstance(meta, Mapping) else None
+        total = integer(meta.get("total")) if isinstance(meta, Mapping) else None
 
         next_offset = offset + len(items)
         done = (
@@ -536,6 +522,6 @@ class HunterClient(HttpClient):
         if custom:
             payload["custom_attributes"] = custom
         if list_id not in (None, ""):
-            list_number = _int(list_id)
+            list_number = integer(list_id)
             payload["leads_list_id"] = list_number if list_number is not None else list_id
         return payload

@@ -49,7 +49,7 @@ from integrations.http import (
     TransientError,
     parse_retry_after,
 )
-from integrations.parsing import attribute_value
+from integrations.parsing import attribute_value, integer
 from integrations.parsing import text as clean_text
 from integrations.records import (
     ExportLead,
@@ -102,24 +102,8 @@ _EMAIL_SHAPE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.]+$")
 # --- parsing at the boundary ----------------------------------------------------------------
 
 
-def _integer(value: Any) -> int | None:
-    """An integer field: ints, integral floats and numeric strings; anything else None."""
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    if isinstance(value, str):
-        try:
-            return int(value.strip())
-        except ValueError:
-            return None
-    return None
-
-
 def _count(value: Any) -> int | None:
-    number = _integer(value)
+    number = integer(value)
     return None if number is None else max(0, number)
 
 
@@ -199,12 +183,12 @@ def parse_lead(item: Any) -> VendorRecord | None:
         count = _count(item.get(field_name))
         if count is not None:
             signals[signal] = count
-    interest = _integer(item.get("lt_interest_status"))
+    interest = integer(item.get("lt_interest_status"))
     if interest is not None:
         signals["interest"] = interest
     engaged = any(signals.get(name, 0) > 0 for name in ("opens", "replies", "clicks"))
 
-    status = _integer(item.get("status"))
+    status = integer(item.get("status"))
     return VendorRecord(
         email_status="invalid" if status == STATUS_BOUNCED else None,
         do_not_contact_reason=(
@@ -636,13 +620,13 @@ class InstantlyClient(HttpClient):
             if not isinstance(entry, dict):
                 continue
             lead_id = clean_text(entry.get("id"))
-            index = _integer(entry.get("index"))
-            if index is None or not 0 <= index < len(sent) or index in created:
+            position = integer(entry.get("index"))
+            if position is None or not 0 <= position < len(sent) or position in created:
                 # No usable index: match it by email to the first lead not yet placed.
                 candidates = unclaimed_by_email.get(clean_text(entry.get("email")).lower(), [])
-                index = next((i for i in candidates if i not in created), None)
-            if lead_id and index is not None:
-                created[index] = lead_id
+                position = next((i for i in candidates if i not in created), None)
+            if lead_id and position is not None:
+                created[position] = lead_id
 
         outcomes: dict[int, ExportOutcome] = {}
         id_by_email: dict[str, str] = {}

@@ -66,7 +66,7 @@ from integrations.http import (
     TransientError,
     parse_retry_after,
 )
-from integrations.parsing import attribute_value
+from integrations.parsing import attribute_value, integer
 from integrations.parsing import text as clean_text
 from integrations.records import (
     ExportLead,
@@ -137,11 +137,6 @@ def _number(value: Any) -> float | None:
             return None
         return number if number == number and abs(number) != float("inf") else None
     return None
-
-
-def _int(value: Any) -> int | None:
-    number = _number(value)
-    return None if number is None else int(number)
 
 
 def _bool(value: Any) -> bool | None:
@@ -540,7 +535,7 @@ class SnovioClient(HttpClient):
                 VendorList(
                     id=list_id,
                     name=clean_text(item.get("name")) or f"List {list_id}",
-                    count=_int(item.get("contacts")),
+                    count=integer(item.get("contacts")),
                 )
             )
         return result
@@ -548,7 +543,7 @@ class SnovioClient(HttpClient):
     def fetch_page(self, list_id: str | None, checkpoint: dict[str, Any] | None) -> Page:
         if not list_id:
             raise BadRequest("Snov.io imports one prospect list at a time: choose a list")
-        page = _int((checkpoint or {}).get("page")) or 1
+        page = integer((checkpoint or {}).get("page")) or 1
         page = max(page, 1)
         # Reference: https://snov.io/api#ViewProspectsInList
         body = self.request(
@@ -573,7 +568,7 @@ class SnovioClient(HttpClient):
                 # worth one of the minute's 60 requests.
                 record.needs_details = bool(record.vendor_id and record.email)
         list_info = body.get("list")
-        total = _int(list_info.get("contacts")) if isinstance(list_info, dict) else None
+        total = integer(list_info.get("contacts")) if isinstance(list_info, dict) else None
         # No cursor: a short page (counted before dropping unusable prospects) is the last.
         next_checkpoint = {"page": page + 1} if len(prospects) >= PAGE_SIZE else None
         return Page(records=records, next_checkpoint=next_checkpoint, total=total)

@@ -16,10 +16,11 @@ from typing import Any
 import pytest
 from django.db import connection
 
-from integrations import engine, importer, services
+from integrations import engine, services
 from integrations.models import ExternalLink, SyncRun
 from integrations.records import VendorRecord
 from integrations.tests.conftest import ScriptedClient
+from leads import bulk
 from leads import services as services_leads
 from leads.models import NO_COMPANY_NAME, Company, Lead, LeadEvent, Source
 from leads.tests.factories import UserFactory
@@ -111,7 +112,7 @@ def test_two_imports_of_one_user_at_the_same_moment_write_each_person_once(rep, 
     """
     hunter, instantly = _integration(rep, "hunter"), _integration(rep, "instantly")
     meet = threading.Barrier(2)
-    original = importer._Companies.__init__
+    original = bulk.CompanyResolver.__init__
 
     def read_then_meet(self, *args, **kwargs):
         original(self, *args, **kwargs)
@@ -119,7 +120,7 @@ def test_two_imports_of_one_user_at_the_same_moment_write_each_person_once(rep, 
         with contextlib.suppress(threading.BrokenBarrierError):
             meet.wait(timeout=2)
 
-    monkeypatch.setattr(importer._Companies, "__init__", read_then_meet)
+    monkeypatch.setattr(bulk.CompanyResolver, "__init__", read_then_meet)
     runs = [
         engine.run_claim(integration=integration, direction="import")
         for integration in (hunter, instantly)
@@ -181,7 +182,7 @@ def test_a_change_saved_while_an_import_merges_the_same_lead_is_kept(rep, monkey
     lead, client = _merged_person(rep)
     stale = Lead.objects.get(pk=lead.pk)
     read = threading.Event()
-    original = importer._merge
+    original = bulk._merge
 
     def merge_then_pause(*args, **kwargs):
         changes = original(*args, **kwargs)
@@ -189,7 +190,7 @@ def test_a_change_saved_while_an_import_merges_the_same_lead_is_kept(rep, monkey
         time.sleep(1)  # the person's save comes now, or waits for this page
         return changes
 
-    monkeypatch.setattr(importer, "_merge", merge_then_pause)
+    monkeypatch.setattr(bulk, "_merge", merge_then_pause)
     run = engine.run_claim(integration=_integration(rep, "hunter"), direction="import")
 
     def person():

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-from django.core.validators import validate_email
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
@@ -87,15 +86,16 @@ def test_reimport_changes_nothing(hunter_integration):
 
 
 def test_reimport_checks_only_the_emails_of_changed_records(hunter_integration, monkeypatch):
-    from integrations import importer
+    from leads import normalize
 
     checked: list[str] = []
+    real = normalize.normalize_email
 
     def counting(value):
         checked.append(value)
-        return validate_email(value)
+        return real(value)
 
-    monkeypatch.setattr(importer, "validate_email", counting)
+    monkeypatch.setattr(normalize, "normalize_email", counting)
     first = [rec("1", "a@x.com", first_name="A"), rec("2", "b@x.com", first_name="B")]
     run_import(hunter_integration, ScriptedClient([first]))
     assert sorted(checked) == ["a@x.com", "b@x.com"]

@@ -11,7 +11,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from leads.filters import LeadFilterSet
-from leads.models import Lead
+from leads.scope import Scope
 from leads.selectors import LeadFilters, filter_leads
 
 COLUMNS = [
@@ -70,14 +70,14 @@ def csv_rows(queryset) -> Iterator[str]:
 
 @login_required
 @require_GET
-def lead_export_csv(request: HttpRequest) -> HttpResponse:
+def lead_export_csv(request: HttpRequest) -> HttpResponse | StreamingHttpResponse:
     data = {k: v for k, v in request.GET.items() if k in LeadFilterSet.base_filters and v != ""}
     filterset = LeadFilterSet(data=data)
     if not filterset.is_valid():
         problems = "; ".join(f"{k}: {' '.join(v)}" for k, v in filterset.errors.items())
         return HttpResponse(f"Cannot export: {problems}", status=400, content_type="text/plain")
     queryset = filter_leads(
-        Lead.objects.filter(user=request.user),
+        Scope.of(request.user).leads(),
         LeadFilters.from_cleaned(filterset.form.cleaned_data),
     )
     filename = f"leads-{timezone.localdate().isoformat()}.csv"

@@ -5,14 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.core.exceptions import ValidationError
 from django.db import transaction
-from rest_framework import serializers as drf_serializers
 
 from leads import page_selectors, services
 from leads.filters import MAX_ID
 from leads.models import Company, Lead, Source, Status
-from leads.selectors import lead_email_taken
-from leads.serializers import normalize_domain
+from leads.normalize import normalize_domain
+from leads.scope import Scope
 
 # Lead fields a person edits one at a time on the lead page, in display order.
 INLINE_FIELDS = (
@@ -64,7 +64,7 @@ class CompanyChoiceField(forms.ModelChoiceField):
     finder_empty = ""
 
     def set_user(self, user, include_id: int | None = None) -> None:
-        self.queryset = Company.objects.filter(user=user)
+        self.queryset = Scope.of(user).companies()
         choices, self.truncated = page_selectors.company_choices(user=user, include_id=include_id)
         empty = [("", self.empty_label)] if self.empty_label is not None else []
         self.widget.choices = empty + choices
@@ -107,14 +107,17 @@ class LeadForm(DescribedErrorsMixin, forms.Form):
             self.fields = {only: self.fields[only]}
             self.fields[only].widget.attrs["autofocus"] = True
         if "company" in self.fields:
-            self.fields["company"].set_user(user, include_id=lead.company_id if lead else None)
+            company: Any = self.fields["company"]
+            company.set_user(user, include_id=lead.company_id if lead else None)
 
     def clean_email(self) -> str:
         value = (self.cleaned_data.get("email") or "").lower()
-        if value and lead_email_taken(
-            user=self.user, email=value, exclude_id=self.lead.pk if self.lead else None
-        ):
-            raise forms.ValidationError("A lead with this email already exists.")
+        try:
+            services.lead_email_check(
+                user_id=self.user.pk, email=value, exclude_id=self.lead.pk if self.lead else None
+            )
+        except ValidationError as error:
+            raise ValidationError(error.message_dict["email"]) from None
         return value
 
     def clean_score(self) -> int:
@@ -144,7 +147,7 @@ class LeadCreateForm(LeadForm):
 
     def __init__(self, *args: Any, user, **kwargs: Any) -> None:
         super().__init__(*args, user=user, **kwargs)
-        company = self.fields["company"]
+        company: Any = self.fields["company"]
         company.required = False
         company.label = "Existing company"
         company.empty_label = "+ New company…"
@@ -152,18 +155,17 @@ class LeadCreateForm(LeadForm):
         company.set_user(user)
 
     def clean_new_company_domain(self) -> str:
+        domain = normalize_domain(self.cleaned_data.get("new_company_domain") or "")
         try:
-            domain = normalize_domain(self.cleaned_data.get("new_company_domain") or "")
-        except drf_serializers.ValidationError:
-            raise forms.ValidationError("Enter a domain such as acme.com.")
-        if domain and Company.objects.filter(user=self.user, domain=domain).exists():
+            services.company_domain_check(user_id=self.user.pk, domain=domain)
+        except ValidationError:
             raise forms.ValidationError(
                 "You already have a company with this domain: choose it in the list above."
-            )
+            ) from None
         return domain
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        data = super().clean() or {}
         if (
             not data.get("company")
             and "company" not in self.errors
@@ -212,16 +214,15 @@ class CompanyForm(DescribedErrorsMixin, forms.Form):
         return name
 
     def clean_domain(self) -> str:
+        domain = normalize_domain(self.cleaned_data.get("domain") or "")
         try:
-            domain = normalize_domain(self.cleaned_data.get("domain") or "")
-        except drf_serializers.ValidationError:
-            raise forms.ValidationError("Enter a domain such as acme.com.")
-        if domain:
-            clash = Company.objects.filter(user=self.user, domain=domain)
-            if self.company is not None:
-                clash = clash.exclude(pk=self.company.pk)
-            if clash.exists():
-                raise forms.ValidationError("You already have a company with this domain.")
+            services.company_domain_check(
+                user_id=self.user.pk,
+                domain=domain,
+                exclude_id=self.company.pk if self.company else None,
+            )
+        except ValidationError:
+            raise forms.ValidationError("You already have a company with this domain.") from None
         return domain
 
 
@@ -244,7 +245,7 @@ class BulkForm(forms.Form):
         self.ids = parse_ids(self.data.getlist("ids") if hasattr(self.data, "getlist") else [])
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        data = super().clean() or {}
         if not self.ids:
             raise forms.ValidationError("Select at least one lead first.")
         if len(self.ids) > BULK_LIMIT:

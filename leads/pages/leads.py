@@ -14,9 +14,10 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods, require_POST
 
+from crm.htmx import HtmxRequest
+from crm.redirects import safe_next
 from leads import page_selectors, services
 from leads.filters import MAX_ID, LeadFilterSet
 from leads.models import EmailStatus, Lead, Source, Status
@@ -65,15 +66,6 @@ def _query_with(query: QueryDict, **changes: Any) -> str:
             del params[name]
     encoded = params.urlencode()
     return f"?{encoded}" if encoded else ""
-
-
-def _safe_next(request: HttpRequest, fallback: str) -> str:
-    target = request.POST.get("next") or request.GET.get("next") or ""
-    if target and url_has_allowed_host_and_scheme(
-        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ):
-        return target
-    return fallback
 
 
 # --- Leads list -------------------------------------------------------------------------------
@@ -140,11 +132,11 @@ def lead_list(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_POST
 def lead_bulk(request: HttpRequest) -> HttpResponse:
-    back = _safe_next(request, reverse("lead-list"))
+    back = safe_next(request, reverse("lead-list"))
     form = BulkForm(request.POST)
     if not form.is_valid():
         for error in form.non_field_errors() or ["Choose an action."]:
-            messages.error(request, error)
+            messages.error(request, str(error))
         return redirect(back)
     action = form.cleaned_data["action"]
     if action == "status":
@@ -250,7 +242,7 @@ def lead_detail(request: HttpRequest, id: int) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "HEAD", "POST"])
-def lead_field(request: HttpRequest, id: int, name: str) -> HttpResponse:
+def lead_field(request: HtmxRequest, id: int, name: str) -> HttpResponse:
     """One field of the lead page: shown, edited, saved (htmx swaps it in place)."""
     lead = page_selectors.lead_detail(user=request.user, lead_id=id)
     if name not in INLINE_FIELDS:
@@ -275,7 +267,7 @@ def lead_field(request: HttpRequest, id: int, name: str) -> HttpResponse:
 
 @login_required
 @require_POST
-def lead_status(request: HttpRequest, id: int) -> HttpResponse:
+def lead_status(request: HtmxRequest, id: int) -> HttpResponse:
     lead = page_selectors.lead_detail(user=request.user, lead_id=id)
     form = StatusForm(request.POST)
     if not form.is_valid():

@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from leads import list_sql
 from leads.models import Lead
+from leads.scope import Scope
 from leads.selectors import LeadFilters, filter_leads, lead_list, lead_queryset, lead_to_dict
 from leads.tests.factories import CompanyFactory, make_lead
 
@@ -145,7 +146,7 @@ BRANCHES = {
 def _branch_run(user, filters: LeadFilters) -> str:
     """Which of the search's plans the statement ran, from EXPLAIN ANALYZE."""
     sql, params = list_sql.lead_page_sql(
-        filters, user_id=user.pk, cursor=None, limit=2, oldest_first=False, trigram=False
+        filters, scope=Scope.of(user), cursor=None, limit=2, oldest_first=False, trigram=False
     )
     with connection.cursor() as cursor:
         cursor.execute("EXPLAIN (ANALYZE, COSTS OFF) " + sql, params)

@@ -9,6 +9,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from integrations import engine
 from integrations.models import Integration, Provider, SyncRun
+from leads.scope import Scope
 
 
 class Command(BaseCommand):
@@ -28,7 +29,7 @@ class Command(BaseCommand):
         user = get_user_model().objects.filter(username=username).first()
         if user is None:
             raise CommandError(f"No user named {username!r}.")
-        integration = Integration.objects.filter(user=user, provider=provider).first()
+        integration = Scope.of(user).own(Integration).filter(provider=provider).first()
         if integration is None:
             raise CommandError(f"{username} has no {provider} integration; connect it first.")
         try:

@@ -20,7 +20,7 @@ from __future__ import annotations
 import datetime as dt
 import random
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,7 +29,8 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.core.management.color import no_style
 from django.db import connection, transaction
 
-from leads.models import Company, Lead, LeadEvent, Source, build_search_text
+from leads import bulk, normalize
+from leads.models import Company, EmailStatus, Lead, LeadEvent, Source
 
 USERNAME_PREFIX = "bench"
 
@@ -100,26 +101,10 @@ POSITIONS = (
 )  # fmt: skip
 LEAD_SOURCES = ("website", "referral", "linkedin", "conference", "cold outreach", "webinar", "")
 
-LEAD_COLUMNS = (
-    "id", "user_id", "company_id", "status", "score", "score_is_manual", "notes", "email",
-    "first_name", "last_name", "position", "phone", "linkedin_url", "source",
-    "custom_attributes", "status_changed_at", "created_at", "updated_at", "search_text",
-)  # fmt: skip
-EVENT_COLUMNS = (
-    "lead_id", "user_id", "kind", "from_status", "to_status", "source", "provider", "changes",
-    "at",
-)  # fmt: skip
-COMPANY_COLUMNS = (
-    "id", "user_id", "name", "domain", "website", "industry", "size", "country_code",
-    "created_at", "updated_at",
-)  # fmt: skip
-
-
-def _insert_sql(model: type, columns: Sequence[str]) -> str:
-    table = connection.ops.quote_name(model._meta.db_table)
-    names = ", ".join(connection.ops.quote_name(c) for c in columns)
-    marks = ", ".join(["%s"] * len(columns))
-    return f"INSERT INTO {table} ({names}) VALUES ({marks})"  # noqa: S608 (names from models)
+# The bulk service's columns with the explicit id first (the seed numbers its own rows).
+LEAD_COLUMNS = ("id", *bulk.LEAD_COLUMNS)
+EVENT_COLUMNS = bulk.EVENT_COLUMNS
+COMPANY_COLUMNS = ("id", *bulk.COMPANY_COLUMNS)
 
 
 def _datetime_adapter() -> Callable[[dt.datetime], Any]:
@@ -148,6 +133,12 @@ class Command(BaseCommand):
         parser.add_argument("--seed", type=int, default=1, help="random seed (reproducible data)")
         parser.add_argument("--days", type=int, default=730, help="created_at spans this period")
         parser.add_argument("--batch", type=int, default=20_000, help="leads per transaction")
+        parser.add_argument(
+            "--no-analyze",
+            action="store_true",
+            help="leave the planner without statistics, as a bulk load by other means would "
+            "(bench/bench_filters.py measures that state)",
+        )
         mode = parser.add_mutually_exclusive_group()
         mode.add_argument("--reset", action="store_true", help="delete the bench users' data first")
         mode.add_argument(
@@ -189,7 +180,7 @@ class Command(BaseCommand):
         period_start = now - dt.timedelta(days=days)
         companies = self._insert_companies(user_ids, n_companies, period_start)
         self._insert_leads(user_ids, companies, n_leads, period_start, now, batch, started)
-        self._finish()
+        self._finish(analyze=not options["no_analyze"])
 
         elapsed = time.perf_counter() - started
         rows = n_companies + 2 * n_leads  # companies, leads and one event per lead
@@ -227,9 +218,11 @@ class Command(BaseCommand):
             for model in (Lead, Company):
                 owned = f"SELECT id FROM {qn(model._meta.db_table)} WHERE user_id IN ({marks})"  # noqa: S608
                 for relation in model._meta.related_objects:
-                    if relation.many_to_many or relation.related_model in (Lead, Company):
+                    related = relation.related_model
+                    if relation.many_to_many or related in (Lead, Company) or related == "self":
                         continue  # no many-to-many here; leads and companies go below
-                    table = qn(relation.related_model._meta.db_table)
+                    assert not isinstance(related, str)
+                    table = qn(related._meta.db_table)
                     column = qn(relation.field.column)
                     sql = f"DELETE FROM {table} WHERE {column} IN ({owned})"  # noqa: S608
                     cursor.execute(sql, user_ids)
@@ -282,8 +275,8 @@ class Command(BaseCommand):
             by_user[uid].append(SeedCompany(company_id, name, domain))
 
         t0 = time.perf_counter()
-        with transaction.atomic(), connection.cursor() as cursor:
-            cursor.executemany(_insert_sql(Company, COMPANY_COLUMNS), rows)
+        with transaction.atomic():
+            bulk.insert_prepared(Company, COMPANY_COLUMNS, rows)
         self.stdout.write(f"Companies: {count:,} in {time.perf_counter() - t0:.1f} s")
         return by_user
 
@@ -309,6 +302,7 @@ class Command(BaseCommand):
         # keeping a million emails in memory (the companies are new, see --append).
         per_company: dict[int, int] = {}
         status_kind, api_source = LeadEvent.Kind.STATUS.value, Source.API.value
+        unknown_email = EmailStatus.UNKNOWN.value
 
         for n in range(count):
             uid = user_ids[n % n_users]
@@ -334,7 +328,7 @@ class Command(BaseCommand):
             created_db, changed_db = to_db(created), to_db(status_changed)
             lead_id = first_id + n
             linkedin = f"https://www.linkedin.com/in/{first}-{last}-{lead_id:x}"
-            search_text = build_search_text(
+            search_text = normalize.search_text(
                 first_name=first_name, last_name=last_name, email=email, company_name=company.name
             )
             yield (
@@ -345,6 +339,7 @@ class Command(BaseCommand):
                     linkedin if random_() < 0.6 else "",
                     LEAD_SOURCES[int(random_() * len(LEAD_SOURCES))], no_attributes,
                     changed_db, created_db, changed_db, search_text,
+                    False, "", unknown_email, None, None,
                 ),
                 # The first history entry, as lead_create writes it: from nothing, at creation.
                 (
@@ -363,8 +358,6 @@ class Command(BaseCommand):
         batch: int,
         started: float,
     ) -> None:
-        lead_sql = _insert_sql(Lead, LEAD_COLUMNS)
-        event_sql = _insert_sql(LeadEvent, EVENT_COLUMNS)
         rows = self._lead_rows(
             user_ids, companies, count, self._max_id(Lead) + 1, period_start, now
         )
@@ -374,9 +367,9 @@ class Command(BaseCommand):
             chunk = [next(rows) for _ in range(min(batch, count - done))]
             # One transaction per batch: few commits, yet an interrupted load keeps whole
             # batches only (every lead with its event) and never holds one huge transaction.
-            with transaction.atomic(), connection.cursor() as cursor:
-                cursor.executemany(lead_sql, [lead for lead, _ in chunk])
-                cursor.executemany(event_sql, [event for _, event in chunk])
+            with transaction.atomic():
+                bulk.insert_prepared(Lead, LEAD_COLUMNS, [lead for lead, _ in chunk])
+                bulk.insert_prepared(LeadEvent, EVENT_COLUMNS, [event for _, event in chunk])
             done += len(chunk)
             if done % report_every < len(chunk) or done == count:
                 spent = time.perf_counter() - t0
@@ -388,13 +381,13 @@ class Command(BaseCommand):
     # --- Helpers ----------------------------------------------------------------------------
 
     @staticmethod
-    def _max_id(model: type) -> int:
+    def _max_id(model: type[Lead] | type[Company]) -> int:
         table = connection.ops.quote_name(model._meta.db_table)
         with connection.cursor() as cursor:
             cursor.execute(f"SELECT MAX(id) FROM {table}")  # noqa: S608
             return cursor.fetchone()[0] or 0
 
-    def _finish(self) -> None:
+    def _finish(self, *, analyze: bool) -> None:
         t0 = time.perf_counter()
         with connection.cursor() as cursor:
             # Explicit ids leave PostgreSQL's sequences behind; SQLite's AUTOINCREMENT follows
@@ -403,7 +396,16 @@ class Command(BaseCommand):
                 cursor.execute(sql)
             # Query plans depend on table statistics, which Django never gathers: without them
             # SQLite picks poor indexes for combined filters.
-            if connection.vendor == "sqlite":
+            if not analyze:
+                if connection.vendor == "sqlite":
+                    # Forget earlier statistics too: the state of a fresh bulk load.
+                    cursor.execute(
+                        "SELECT name FROM sqlite_master "
+                        "WHERE name IN ('sqlite_stat1', 'sqlite_stat4')"
+                    )
+                    for (name,) in cursor.fetchall():
+                        cursor.execute(f"DELETE FROM {name}")  # noqa: S608 (two known names)
+            elif connection.vendor == "sqlite":
                 cursor.execute("ANALYZE")
             else:
                 for model in (Company, Lead, LeadEvent):

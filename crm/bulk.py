@@ -42,6 +42,12 @@ def _converter(field: models.Field) -> Callable[[Any], Any]:
     return lambda value: value
 
 
+def _concrete(field: Any) -> models.Field:
+    if not isinstance(field, models.Field) or not field.column:
+        raise TypeError(f"{field!r} is not a column")
+    return field
+
+
 def insert_rows(
     model: type[models.Model],
     columns: Sequence[str],
@@ -54,7 +60,7 @@ def insert_rows(
         return []
     meta = model._meta
     # get_field() also knows foreign keys by their attname (``user_id``); their raw ids pass.
-    fields = [meta.get_field(name) for name in columns]
+    fields = [_concrete(meta.get_field(name)) for name in columns]
     converters = [_converter(field) for field in fields]
     quote = connection.ops.quote_name
     column_sql = ", ".join(quote(field.column) for field in fields)
@@ -63,7 +69,9 @@ def insert_rows(
     if unnest:
         # The column types without their length (varchar, not varchar(254)), as Django does:
         # the columns themselves still check lengths.
-        arrays = ", ".join(f"%s::{field.db_type(connection).split('(')[0]}[]" for field in fields)
+        arrays = ", ".join(
+            f"%s::{(field.db_type(connection) or '').split('(')[0]}[]" for field in fields
+        )
         per_chunk = _UNNEST_ROWS
     else:
         placeholder = "(" + ", ".join(["%s"] * len(columns)) + ")"

@@ -1,0 +1,603 @@
+"""The bulk writes of the pipeline: many leads at once, from vendor imports, CSV files and the
+seeding command, with the same rules as ``leads.services`` writes one lead.
+
+``lead_bulk_upsert`` takes rows that are already normalised (``leads.normalize``) and writes
+them in one short transaction: it finds each row's lead (by a known id, else by email), creates
+the missing ones with their companies, merges the rest under a ``MergePolicy``, and writes
+every change into the lead's history with the door (and provider) that made it.
+
+It reads and writes in a fixed number of statements per batch, whatever its size: two
+look-ups of existing leads, two of companies, one multi-row insert of leads, one bulk update
+and one insert of history entries.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db import connection
+from django.db.models import Field, QuerySet
+from django.utils import timezone
+
+from crm.bulk import insert_rows
+from leads import normalize
+from leads.models import (
+    CLOSED_STATUSES,
+    NO_COMPANY_NAME,
+    Company,
+    EmailStatus,
+    Lead,
+    LeadEvent,
+    MergePolicy,
+    Source,
+    Status,
+)
+from leads.scope import Scope
+from leads.services import company_update, leads_import_lock, locked_in_id_order
+
+# Text fields an import may fill (or, under OVERWRITE, replace) on a lead.
+TEXT_FIELDS = ("first_name", "last_name", "position", "phone", "linkedin_url", "notes", "source")
+
+
+def _max_length(model: type[Lead] | type[Company], name: str) -> int | None:
+    """A text column's length; None for unbounded text (notes)."""
+    field = model._meta.get_field(name)
+    return field.max_length if isinstance(field, Field) else None
+
+
+LEAD_MAX_LENGTH = {name: _max_length(Lead, name) for name in (*TEXT_FIELDS, "email")}
+COMPANY_FACTS = ("website", "industry", "size", "country_code")
+COMPANY_MAX_LENGTH = {
+    name: _max_length(Company, name) for name in ("name", "domain", *COMPANY_FACTS)
+}
+
+# Every column of a new lead and of a history entry, in the order the bulk inserts use; the
+# seeding command writes the same columns.
+LEAD_COLUMNS = (
+    "user_id", "company_id", "status", "score", "score_is_manual", "notes", "email",
+    "first_name", "last_name", "position", "phone", "linkedin_url", "source",
+    "custom_attributes", "status_changed_at", "created_at", "updated_at", "search_text",
+    "do_not_contact", "do_not_contact_reason", "email_status", "email_verified_at",
+    "email_verified_by",
+)  # fmt: skip
+EVENT_COLUMNS = (
+    "lead_id", "user_id", "kind", "from_status", "to_status", "source", "provider", "changes",
+    "at",
+)  # fmt: skip
+COMPANY_COLUMNS = (
+    "user_id", "name", "domain", "website", "industry", "size", "country_code", "created_at",
+    "updated_at",
+)  # fmt: skip
+
+# How far each status is along the pipeline; closed statuses are never left by a fill.
+_RANK: dict[str, int] = {
+    Status.NEW: 0,
+    Status.CONTACTED: 1,
+    Status.QUALIFIED: 2,
+    Status.CONVERTED: 3,
+    Status.LOST: 3,
+}
+_EMAIL_STATUSES = frozenset(EmailStatus.values)
+
+
+def advanced_status(current: str, hint: str | None) -> str:
+    """The status after a fill: only forward, and never out of converted or lost."""
+    if hint is None or current in CLOSED_STATUSES or hint not in _RANK:
+        return current
+    return hint if _RANK[hint] > _RANK[current] else current
+
+
+@dataclass(slots=True)
+class CompanyFacts:
+    """What a row knows of the lead's company; ``domain`` normalised, text clipped."""
+
+    name: str = ""
+    domain: str = ""
+    website: str = ""
+    industry: str = ""
+    size: str = ""
+    country_code: str = ""
+
+
+@dataclass(slots=True)
+class LeadRow:
+    """One lead as an import knows it: normalised values, empty text meaning "not known"."""
+
+    email: str = ""
+    first_name: str = ""
+    last_name: str = ""
+    position: str = ""
+    phone: str = ""
+    linkedin_url: str = ""
+    notes: str = ""
+    source: str = ""
+    custom_attributes: dict[str, str] = field(default_factory=dict)
+    status: str | None = None
+    score: int | None = None
+    company: CompanyFacts = field(default_factory=CompanyFacts)
+    # A vendor's unsubscribe or bounce: marks the lead do-not-contact with this reason.
+    do_not_contact_reason: str = ""
+    # A vendor's verification of ``email``.
+    email_status: str | None = None
+    email_verified_at: dt.datetime | None = None
+    # The lead this row is known to be (a vendor's link); else it is matched by email.
+    lead_id: int | None = None
+
+
+class Outcome(enum.Enum):
+    CREATED = "created"
+    UPDATED = "updated"
+    UNCHANGED = "unchanged"
+    # The same person twice in one batch: the first row wins.
+    DUPLICATE = "duplicate"
+    # ``create_only``: a lead with the row's email exists, and was left alone.
+    EXISTS = "exists"
+    # ``require_email``: a row without an email that would have created a lead.
+    SKIPPED = "skipped"
+
+
+@dataclass(slots=True)
+class RowResult:
+    outcome: Outcome
+    lead_id: int | None = None
+    # Found by its email rather than by ``LeadRow.lead_id``.
+    by_email: bool = False
+
+
+class CompanyResolver:
+    """``company_resolve`` for a batch: finds or creates one user's companies for many rows
+    with two look-ups in all, remembering what it found for the rest of the batch.
+
+    A row's company is the user's company with its domain; without a domain, the one with its
+    name (in any case); with neither, the user's "No company". A found company gets what it
+    lacks from the row (website, industry, size, country; its real name when an earlier
+    import knew only the domain) and never loses a value.
+    """
+
+    def __init__(self, user_id: int, facts: Iterable[CompanyFacts]) -> None:
+        self.user_id = user_id
+        domains: set[str] = set()
+        names: set[str] = set()
+        for fact in facts:
+            if fact.domain:
+                domains.add(fact.domain)
+            names.add(fact.name or NO_COMPANY_NAME)
+        self.by_domain: dict[str, Company] = {}
+        self.by_name: dict[str, Company] = {}
+        # Two indexed look-ups, by domain (repeating the partial unique index's condition so
+        # SQLite uses it) and by name, instead of an OR that scans the user's companies.
+        found: list[Company] = []
+        companies = Scope.of_user_id(user_id).companies()
+        if domains:
+            found += companies.filter(domain__in=domains).exclude(domain="")
+        if names:
+            found += companies.filter(name__in=names).order_by("id")
+        for company in found:
+            self._remember(company)
+
+    def _remember(self, company: Company) -> None:
+        if company.domain:
+            self.by_domain.setdefault(company.domain, company)
+        self.by_name.setdefault(company.name.lower(), company)
+
+    def resolve(self, facts: CompanyFacts) -> Company:
+        domain, name = facts.domain, facts.name
+        if domain:
+            company = self.by_domain.get(domain)
+            if company is not None:
+                return self._filled(company, facts)
+        else:
+            key = (name or NO_COMPANY_NAME).lower()
+            company = self.by_name.get(key)
+            if company is None and name:
+                # Found in another case than the batch asked for ("ACME" for "Acme").
+                company = (
+                    Scope.of_user_id(self.user_id)
+                    .companies()
+                    .filter(name__iexact=name)
+                    .order_by("id")
+                    .first()
+                )
+            if company is not None:
+                self.by_name[key] = company
+                return self._filled(company, facts) if name else company
+            name = name or NO_COMPANY_NAME
+        company = Company.objects.create(
+            user_id=self.user_id,
+            name=name or domain,
+            domain=domain,
+            website=facts.website,
+            industry=facts.industry,
+            size=facts.size,
+            country_code=facts.country_code,
+        )
+        self._remember(company)
+        return company
+
+    @staticmethod
+    def _filled(company: Company, facts: CompanyFacts) -> Company:
+        data: dict[str, str] = {}
+        if facts.name and company.name == facts.domain and facts.name != facts.domain:
+            # An earlier import knew only the domain (a Snov.io list entry without its
+            # profile); this row gives the company's real name.
+            data["name"] = facts.name
+        for name in COMPANY_FACTS:
+            value = getattr(facts, name)
+            if value and not getattr(company, name):
+                data[name] = value
+        if data:
+            company_update(company=company, data=data)
+        return company
+
+
+def company_resolve(*, user_id: int, facts: CompanyFacts) -> Company:
+    """The user's company for ``facts``, found or created (see ``CompanyResolver``)."""
+    return CompanyResolver(user_id, [facts]).resolve(facts)
+
+
+def _locked(leads: QuerySet[Lead]) -> QuerySet[Lead]:
+    return locked_in_id_order(leads.select_related("company"))
+
+
+class _Batch:
+    """The state of one ``lead_bulk_upsert`` call."""
+
+    def __init__(
+        self,
+        *,
+        user_id: int,
+        rows: Sequence[LeadRow],
+        policy: MergePolicy,
+        source: str,
+        provider: str | None,
+        score_is_manual: bool,
+        now: dt.datetime,
+    ) -> None:
+        self.user_id = user_id
+        self.scope = Scope.of_user_id(user_id)
+        self.rows = rows
+        self.overwrite = policy == MergePolicy.OVERWRITE
+        self.source = source
+        self.provider = provider if source == Source.IMPORT else None
+        self.verifier = provider
+        self.score_is_manual = score_is_manual
+        self.now = now
+        self.companies: CompanyResolver | None = None
+        self.by_id: dict[int, Lead] = {}
+        self.by_email: dict[str, Lead] = {}
+        self.pending_by_email: dict[str, Lead] = {}
+        self.to_create: list[tuple[int, Lead]] = []  # (row index, new lead)
+        self.to_update: dict[int, Lead] = {}
+        self.update_fields: set[str] = set()
+        self.events: list[LeadEvent] = []
+
+    def read(self) -> None:
+        ids = [row.lead_id for row in self.rows if row.lead_id is not None]
+        emails = {row.email for row in self.rows if row.email}
+        # Two indexed look-ups rather than one OR: the email one repeats the partial unique
+        # index's condition (email != ''), without which SQLite scans every lead of the user.
+        # The leads are locked until the batch commits (PostgreSQL; SQLite's write lock
+        # already holds everything): the batch writes back whole fields of what it read
+        # here, so a change a person saves in between must wait for it rather than be
+        # overwritten with the values read before it.
+        found: list[Lead] = []
+        if ids:
+            found += _locked(self.scope.leads().filter(id__in=ids))
+        if emails:
+            found += _locked(self.scope.leads().filter(email__in=emails).exclude(email=""))
+        for lead in found:
+            self.by_id[lead.pk] = lead
+            if lead.email:
+                self.by_email[lead.email] = lead
+
+    def company_for(self, facts: CompanyFacts) -> Company:
+        if self.companies is None:
+            self.companies = CompanyResolver(self.user_id, [row.company for row in self.rows])
+        return self.companies.resolve(facts)
+
+    def create(self, index: int, row: LeadRow) -> Lead:
+        now = self.now
+        company = self.company_for(row.company)
+        lead = Lead(
+            user_id=self.user_id,
+            company=company,
+            email=row.email,
+            status=row.status if row.status in _RANK else Status.NEW,
+            score=row.score if row.score is not None else 0,
+            score_is_manual=self.score_is_manual and row.score is not None,
+            custom_attributes=dict(row.custom_attributes),
+            status_changed_at=now,
+            created_at=now,
+            updated_at=now,
+            first_name=row.first_name,
+            last_name=row.last_name,
+            position=row.position,
+            phone=row.phone,
+            linkedin_url=row.linkedin_url,
+            notes=row.notes,
+            source=row.source,
+        )
+        _apply_do_not_contact(lead, row)
+        self.verify(lead, row)
+        lead.search_text = normalize.search_text(
+            first_name=lead.first_name,
+            last_name=lead.last_name,
+            email=lead.email,
+            company_name=company.name,
+        )
+        self.to_create.append((index, lead))
+        if row.email:
+            self.pending_by_email[row.email] = lead
+        return lead
+
+    def verify(self, lead: Lead, row: LeadRow) -> dict[str, list[Any]]:
+        """The row's verification of the email, when it is about the lead's email and not
+        older than the one the lead holds; {field: [old, new]} of what changed."""
+        status = row.email_status
+        if status not in _EMAIL_STATUSES or not lead.email or row.email != lead.email:
+            return {}
+        checked_at = row.email_verified_at or self.now
+        if lead.email_verified_at is not None and checked_at < lead.email_verified_at:
+            return {}
+        if status == lead.email_status and lead.email_verified_by == self.verifier:
+            return {}
+        changes: dict[str, list[Any]] = {"email_status": [lead.email_status, status]}
+        lead.email_status = status
+        lead.email_verified_at = checked_at
+        lead.email_verified_by = self.verifier
+        return changes
+
+    def update(self, lead: Lead, row: LeadRow) -> bool:
+        """Merge the row into an existing lead; True if anything changed."""
+        holder = self.by_email.get(row.email) or self.pending_by_email.get(row.email)
+        email_free = bool(row.email) and (holder is None or holder.pk == lead.pk)
+        changes = _merge(lead, row, email_free=email_free, overwrite=self.overwrite)
+        fields = self.update_fields
+        if "email" in changes:
+            self.by_email[row.email] = lead
+            if lead.email_status != EmailStatus.UNKNOWN or lead.email_verified_by is not None:
+                # A verification was about the old address.
+                changes["email_status"] = [lead.email_status, EmailStatus.UNKNOWN]
+                lead.email_status = EmailStatus.UNKNOWN
+                lead.email_verified_at = None
+                lead.email_verified_by = None
+                fields.update({"email_verified_at", "email_verified_by"})
+        if self.score_is_manual and "score" in changes and not lead.score_is_manual:
+            lead.score_is_manual = True
+            fields.add("score_is_manual")
+        if row.company.name or row.company.domain:
+            moved = self._move_company(lead, row)
+            if moved:
+                changes["company"] = moved
+                fields.add("company_id")
+        verified = self.verify(lead, row)
+        if verified:
+            changes.update(verified)
+            fields.update({"email_verified_at", "email_verified_by"})
+        old_status = lead.status
+        if self.overwrite and row.status in _RANK:
+            new_status = row.status
+        else:
+            new_status = advanced_status(old_status, row.status)
+        status_changed = new_status != old_status
+        if status_changed:
+            lead.status = new_status
+            lead.status_changed_at = self.now
+            fields.update({"status", "status_changed_at"})
+            self.events.append(self._event(lead, LeadEvent.Kind.STATUS, old_status, {}))
+        if changes:
+            fields.update(name for name in changes if name != "company")
+            if {"first_name", "last_name", "email", "company"} & changes.keys():
+                lead.search_text = normalize.search_text(
+                    first_name=lead.first_name,
+                    last_name=lead.last_name,
+                    email=lead.email,
+                    company_name=lead.company.name,
+                )
+                fields.add("search_text")
+            self.events.append(self._event(lead, LeadEvent.Kind.UPDATE, lead.status, changes))
+        if not (changes or status_changed):
+            return False
+        lead.updated_at = self.now
+        fields.add("updated_at")
+        self.to_update[lead.pk] = lead
+        return True
+
+    def _move_company(self, lead: Lead, row: LeadRow) -> list[str] | None:
+        """Under OVERWRITE, the row's company; under a fill, only a lead filed under "No
+        company" moves to the one the row names. [old name, new name] when it moved."""
+        if not self.overwrite and lead.company.name != NO_COMPANY_NAME:
+            return None
+        company = self.company_for(row.company)
+        if company.pk == lead.company_id:
+            return None
+        old = lead.company.name
+        lead.company = company
+        return [old, company.name]
+
+    def _event(
+        self, lead: Lead, kind: str, from_status: str | None, changes: dict[str, Any]
+    ) -> LeadEvent:
+        return LeadEvent(
+            lead=lead,
+            user_id=self.user_id,
+            kind=kind,
+            from_status=from_status,
+            to_status=lead.status,
+            source=self.source,
+            provider=self.provider,
+            changes=changes,
+            at=self.now,
+        )
+
+    def write(self, results: list[RowResult]) -> None:
+        now = self.now
+        event_rows: list[tuple[Any, ...]] = []
+        if self.to_create:
+            ids = insert_rows(
+                Lead,
+                LEAD_COLUMNS,
+                [[getattr(lead, name) for name in LEAD_COLUMNS] for _, lead in self.to_create],
+                returning_ids=True,
+            )
+            status_kind = LeadEvent.Kind.STATUS
+            for lead_id, (index, lead) in zip(ids, self.to_create, strict=True):
+                lead.pk = lead.id = lead_id
+                results[index].lead_id = lead_id
+                # Values in EVENT_COLUMNS order: no model instance needed just to insert a row.
+                event_rows.append(
+                    (lead_id, self.user_id, status_kind, None, lead.status, self.source,
+                     self.provider, {}, now)
+                )  # fmt: skip
+        if self.to_update:
+            Lead.objects.bulk_update(
+                list(self.to_update.values()), sorted(self.update_fields), batch_size=500
+            )
+        event_rows += [
+            tuple(getattr(event, name) for name in EVENT_COLUMNS) for event in self.events
+        ]
+        if event_rows:
+            insert_rows(LeadEvent, EVENT_COLUMNS, event_rows)
+
+
+def _merge(lead: Lead, row: LeadRow, *, email_free: bool, overwrite: bool) -> dict[str, Any]:
+    """Apply the row's fields to an existing lead in memory; return {field: [old, new]}.
+
+    A fill writes only what the lead lacks: empty text, missing custom attributes, a score
+    nobody chose by hand. An overwrite also replaces what differs. Neither erases a value
+    with an empty one, and neither takes an email another lead of the user holds
+    (``email_free`` says this one may have it).
+    """
+    changes: dict[str, list[Any]] = {}
+    for name in TEXT_FIELDS:
+        new = getattr(row, name)
+        if not new:
+            continue
+        old = getattr(lead, name)
+        if (not old or overwrite) and new != old:
+            changes[name] = [old, new]
+            setattr(lead, name, new)
+    if row.email and email_free and row.email != lead.email and (overwrite or not lead.email):
+        changes["email"] = [lead.email, row.email]
+        lead.email = row.email
+    attributes = lead.custom_attributes or {}
+    if overwrite:
+        replaced = {k: v for k, v in row.custom_attributes.items() if attributes.get(k) != v}
+        if replaced:
+            changes["custom_attributes"] = [
+                {k: attributes[k] for k in replaced if k in attributes} or None,
+                replaced,
+            ]
+            lead.custom_attributes = {**attributes, **replaced}
+    else:
+        added = {k: v for k, v in row.custom_attributes.items() if k not in attributes}
+        if added:
+            changes["custom_attributes"] = [None, added]
+            lead.custom_attributes = {**attributes, **added}
+    if (
+        row.score is not None
+        and row.score != lead.score
+        and (overwrite or not lead.score_is_manual)
+    ):
+        changes["score"] = [lead.score, row.score]
+        lead.score = row.score
+    changes.update(_apply_do_not_contact(lead, row))
+    return changes
+
+
+def _apply_do_not_contact(lead: Lead, row: LeadRow) -> dict[str, list[Any]]:
+    """Mark the lead do-not-contact when the row says so; {field: [old, new]}."""
+    if not row.do_not_contact_reason or lead.do_not_contact:
+        return {}
+    changes: dict[str, list[Any]] = {
+        "do_not_contact": [False, True],
+        "do_not_contact_reason": [lead.do_not_contact_reason, row.do_not_contact_reason],
+    }
+    lead.do_not_contact = True
+    lead.do_not_contact_reason = row.do_not_contact_reason
+    return changes
+
+
+def lead_bulk_upsert(
+    *,
+    user_id: int,
+    rows: Sequence[LeadRow],
+    policy: MergePolicy = MergePolicy.FILL,
+    source: str,
+    provider: str | None = None,
+    create_only: bool = False,
+    require_email: bool = False,
+    score_is_manual: bool = False,
+    now: dt.datetime | None = None,
+) -> list[RowResult]:
+    """Write ``rows`` for one user; one result per row, in order. Call inside a transaction.
+
+    ``create_only``: a row whose email a lead already has is left alone (``EXISTS``).
+    ``require_email``: a row without an email never creates a lead (``SKIPPED``).
+    ``score_is_manual``: the rows' scores are a person's choice (a CSV file), not a vendor's
+    estimate; they then stay until a person changes them.
+    """
+    results = [RowResult(Outcome.UNCHANGED) for _ in rows]
+    if not rows:
+        return results
+    # Before reading which leads and companies exist: another import of this user's (another
+    # provider, a CSV file) writes after us, never beside us.
+    leads_import_lock(user_id=user_id)
+    batch = _Batch(
+        user_id=user_id,
+        rows=rows,
+        policy=policy,
+        source=source,
+        provider=provider,
+        score_is_manual=score_is_manual,
+        now=now or timezone.now(),
+    )
+    batch.read()
+    for index, row in enumerate(rows):
+        result = results[index]
+        lead = batch.by_id.get(row.lead_id) if row.lead_id is not None else None
+        if lead is None and row.email:
+            lead = batch.by_email.get(row.email)
+            if lead is not None:
+                result.by_email = True
+            elif row.email in batch.pending_by_email:
+                result.outcome = Outcome.DUPLICATE
+                continue
+        if lead is None:
+            if require_email and not row.email:
+                result.outcome = Outcome.SKIPPED
+                continue
+            batch.create(index, row)
+            result.outcome = Outcome.CREATED
+            continue
+        result.lead_id = lead.pk
+        if create_only and result.by_email:
+            result.outcome = Outcome.EXISTS
+            continue
+        if batch.update(lead, row):
+            result.outcome = Outcome.UPDATED
+    batch.write(results)
+    return results
+
+
+def insert_prepared(
+    model: type[Lead] | type[LeadEvent] | type[Company],
+    columns: Sequence[str],
+    rows: Sequence[Sequence[Any]],
+) -> None:
+    """Insert rows whose values are already in the database's form, in ``columns`` order.
+
+    For the seeding command only, which makes a million synthetic leads (ids, history and
+    all) and adapts each value once itself; anything that reads input from people or vendors
+    goes through ``lead_bulk_upsert``.
+    """
+    quote = connection.ops.quote_name
+    names = ", ".join(quote(name) for name in columns)
+    marks = ", ".join(["%s"] * len(columns))
+    sql = f"INSERT INTO {quote(model._meta.db_table)} ({names}) VALUES ({marks})"  # noqa: S608
+    with connection.cursor() as cursor:
+        cursor.executemany(sql, rows)

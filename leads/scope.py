@@ -1,0 +1,75 @@
+"""Scope: which pipeline objects a person may see and change. Every read and write starts here.
+
+Today a person's scope is their own leads, companies and history; with teams it becomes the
+team's for a manager. Selectors, services, pages, the API, exports and imports ask the scope
+for their querysets instead of filtering by owner themselves, so that change is made here once
+and nowhere else. An object outside the scope is treated exactly as a missing one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from django.db import models
+from django.db.models import QuerySet
+
+from leads.models import Company, Lead, LeadEvent
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AbstractBaseUser
+
+M = TypeVar("M", bound=models.Model)
+
+
+@dataclass(frozen=True)
+class Scope:
+    # The person acting: named in the history of what they change.
+    actor_id: int
+    # The owners whose pipeline the actor sees (the actor alone, today).
+    owner_ids: tuple[int, ...]
+
+    @classmethod
+    def of(cls, user: AbstractBaseUser | Any) -> Scope:
+        """The scope of a signed-in person (or an API token's user)."""
+        return cls.of_user_id(user.pk)
+
+    @classmethod
+    def of_user_id(cls, user_id: int) -> Scope:
+        return cls(actor_id=user_id, owner_ids=(user_id,))
+
+    def _owned(self, queryset: QuerySet[M]) -> QuerySet[M]:
+        if len(self.owner_ids) == 1:
+            # The same SQL as before scopes existed: (user_id = %s) serves every index.
+            return queryset.filter(user_id=self.owner_ids[0])
+        return queryset.filter(user_id__in=self.owner_ids)
+
+    def leads(self) -> QuerySet[Lead]:
+        return self._owned(Lead.objects.all())
+
+    def companies(self) -> QuerySet[Company]:
+        return self._owned(Company.objects.all())
+
+    def events(self) -> QuerySet[LeadEvent]:
+        return self._owned(LeadEvent.objects.all())
+
+    def own(self, model: type[M]) -> QuerySet[M]:
+        """A person's own things that no scope widens: integrations, sync runs, CSV imports,
+        API tokens."""
+        return model._default_manager.filter(user_id=self.actor_id)
+
+    def includes_owner(self, user_id: int | None) -> bool:
+        return user_id in self.owner_ids
+
+    @property
+    def owner_id(self) -> int:
+        """The owner new objects get when a write names none: the actor."""
+        return self.actor_id
+
+    def owner_sql(self, column: str) -> tuple[str, list[int]]:
+        """The scope as a WHERE term of hand-written SQL over ``column`` (quoted by the caller),
+        with its parameters: the fast list path filters by owner exactly as ``leads()`` does."""
+        if len(self.owner_ids) == 1:
+            return f"{column} = %s", [self.owner_ids[0]]
+        marks = ", ".join(["%s"] * len(self.owner_ids))
+        return f"{column} IN ({marks})", list(self.owner_ids)
