@@ -29,19 +29,13 @@ from urllib.parse import urlencode
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from django.contrib.auth import get_user_model
+from django.db import connection
+from django.db.models import Count
+
 from bench import latency  # sets the environment and Django up, as it does for itself
-
-WsgiClient = latency.WsgiClient
-
-from django.conf import settings  # noqa: E402
-from django.contrib.auth import get_user_model  # noqa: E402
-from django.db import connection  # noqa: E402
-from django.db.models import Count  # noqa: E402
-from django.test import Client  # noqa: E402
-
-from accounts.services import api_token_create  # noqa: E402
-from leads.models import Lead  # noqa: E402
-from leads.services import refresh_planner_statistics  # noqa: E402
+from leads.models import Lead
+from leads.services import refresh_planner_statistics
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -126,13 +120,15 @@ def main() -> None:
 
     if not args.skip_seed:
         seed(args.leads, args.companies)
+    elif connection.vendor == "sqlite":
+        # An earlier run's statistics: back to the state of a fresh bulk load.
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT name FROM sqlite_master WHERE name LIKE 'sqlite_stat%'")
+            for (name,) in cursor.fetchall():
+                cursor.execute(f"DELETE FROM {name}")
+            cursor.execute("ANALYZE sqlite_schema")  # reloads the (now empty) statistics
     user = get_user_model().objects.get(username="bench1")
-    token, raw = api_token_create(user=user, name="bench-filters")
-    api = WsgiClient(HTTP_AUTHORIZATION=f"Bearer {raw}")
-    login = Client()
-    login.force_login(user)
-    session = login.cookies[settings.SESSION_COOKIE_NAME].value
-    web = WsgiClient(HTTP_COOKIE=f"{settings.SESSION_COOKIE_NAME}={session}")
+    token, api, web = latency.signed_in_clients(user, "bench-filters")
     values = filter_values(user)
     cases = list(combinations(values))
     total = Lead.objects.filter(user=user).count()

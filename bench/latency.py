@@ -330,6 +330,17 @@ def deep_cursor(user) -> tuple[int, int]:
     return page, ids[(page - 1) * PAGE_SIZE - 1] if page > 1 else ids[0] + 1
 
 
+def signed_in_clients(user, name: str) -> tuple[Any, WsgiClient, WsgiClient]:
+    """(the API token to delete afterwards, an API client with it, a signed-in page client)."""
+    token, raw = api_token_create(user=user, name=name)
+    api = WsgiClient(HTTP_AUTHORIZATION=f"Bearer {raw}")
+    login = Client()
+    login.force_login(user)
+    session = login.cookies[settings.SESSION_COOKIE_NAME].value
+    web = WsgiClient(HTTP_COOKIE=f"{settings.SESSION_COOKIE_NAME}={session}")
+    return token, api, web
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--requests", type=int, default=100, help="timed requests per case")
@@ -340,12 +351,7 @@ def main() -> None:
     user = get_user_model().objects.filter(username="bench1").first()
     if user is None:
         raise SystemExit("No user bench1: run manage.py seedleads first (see bench/README.md)")
-    token, raw = api_token_create(user=user, name="bench")
-    api = WsgiClient(HTTP_AUTHORIZATION=f"Bearer {raw}")
-    login = Client()
-    login.force_login(user)
-    session = login.cookies[settings.SESSION_COOKIE_NAME].value
-    web = WsgiClient(HTTP_COOKIE=f"{settings.SESSION_COOKIE_NAME}={session}")
+    token, api, web = signed_in_clients(user, "bench")
     bench = Bench(args.requests, args.max_seconds)
     total = Lead.objects.filter(user=user).count()
     print(f"{connection.vendor}: bench1 has {total:,} leads; {args.requests} requests per case")

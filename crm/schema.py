@@ -155,14 +155,14 @@ class ApiAutoSchema(AutoSchema):
             )
             responses["413"] = self._get_response_for_code(too_large, "413")
         if "414" not in responses:
-            # Answered by gunicorn before the app sees the request: a plain text body.
+            # Answered by gunicorn before the app sees the request: its small HTML page.
             responses["414"] = {
                 "description": (
                     f"The request line (method, path and query string) is longer than "
                     f"{REQUEST_LINE_LIMIT} bytes, gunicorn's --limit-request-line; the server "
                     "answers before reading the request."
                 ),
-                "content": {"text/plain": {"schema": {"type": "string"}}},
+                "content": {"text/html": {"schema": {"type": "string"}}},
             }
         for status, response in operation.get("responses", {}).items():
             links = LINKS.get((operation["operationId"], status))

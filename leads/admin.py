@@ -42,6 +42,10 @@ from leads.services import (
 OWNER_PARAM = "owner"
 # History rows shown inline on a lead's page, newest first.
 INLINE_EVENTS = 100
+# A history entry's fields, all read-only: the services alone write history.
+EVENT_INLINE_FIELDS = ("at", "kind", "from_status", "to_status", "source", "provider", "changes")
+EVENT_ADMIN_FIELDS = ("lead", "user", "kind", "from_status", "to_status", "source", "provider",
+                      "at", "changes")  # fmt: skip
 # Companies named on the "cannot delete" page when a selection still has leads.
 BLOCKED_COMPANIES_SHOWN = 20
 
@@ -316,8 +320,8 @@ class LeadEventInline(admin.TabularInline):
     formset = RecentEventsFormSet
     verbose_name = "history entry"
     verbose_name_plural = f"history (latest {INLINE_EVENTS}, newest first)"
-    fields = ["at", "kind", "from_status", "to_status", "source", "provider", "changes"]
-    readonly_fields = ("at", "kind", "from_status", "to_status", "source", "provider", "changes")
+    fields = [*EVENT_INLINE_FIELDS]
+    readonly_fields = EVENT_INLINE_FIELDS
     ordering = ["-id"]
     extra = 0
     max_num = 0
@@ -547,28 +551,8 @@ class LeadEventAdmin(admin.ModelAdmin):
     paginator = CappedCountPaginator
     show_full_result_count = False
     show_facets = admin.ShowFacets.NEVER
-    fields = [
-        "lead",
-        "user",
-        "kind",
-        "from_status",
-        "to_status",
-        "source",
-        "provider",
-        "at",
-        "changes",
-    ]
-    readonly_fields = (
-        "lead",
-        "user",
-        "kind",
-        "from_status",
-        "to_status",
-        "source",
-        "provider",
-        "at",
-        "changes",
-    )
+    fields = [*EVENT_ADMIN_FIELDS]
+    readonly_fields = EVENT_ADMIN_FIELDS
 
     @admin.display(description="status")
     def transition(self, event: LeadEvent) -> str:

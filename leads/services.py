@@ -15,6 +15,7 @@ from django.db import connection, transaction
 from django.db.models import Field, Model, QuerySet
 from django.utils import timezone
 
+from crm.bulk import SQLITE_ANALYSIS_LIMIT
 from crm.errors import NotFound
 from leads import normalize
 from leads.models import (
@@ -77,11 +78,6 @@ def locked_in_id_order(leads: QuerySet[Lead]) -> QuerySet[Lead]:
     if not connection.features.has_select_for_update:
         return leads
     return leads.select_for_update(of=("self",)).order_by("pk")
-
-
-# Rows SQLite's ANALYZE reads per index when an import refreshes the statistics: enough to
-# tell a selective index from a wide one, and milliseconds on a table of a million leads.
-SQLITE_ANALYSIS_LIMIT = 2_000
 
 
 def refresh_planner_statistics(models: Iterable[type[Model]] = ()) -> None:

@@ -88,6 +88,8 @@ def test_gunicorn_answers_414_past_the_documented_request_line_limit(db, tmp_pat
                 url = path.replace("{id}", "1") + "?q=" + "a" * (REQUEST_LINE_LIMIT + 10)
                 answer = requests.request(method.upper(), base + url, timeout=10)
                 assert answer.status_code == 414, (method, path)
+                # As documented: gunicorn's own page, not the API's JSON.
+                assert answer.headers["Content-Type"].startswith("text/html")
     finally:
         server.terminate()
         server.wait(timeout=20)

@@ -7,7 +7,7 @@ import datetime as dt
 
 import pytest
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from crm.errors import NotFound
@@ -276,3 +276,21 @@ def test_the_bulk_upsert_runs_a_fixed_number_of_queries_whatever_the_batch_size(
         results = _upsert(user, rows)
     assert sum(r.outcome is Outcome.CREATED for r in results) == 200
     assert Company.objects.filter(user=user).count() == 21
+
+
+@pytest.mark.skipif(connection.vendor != "sqlite", reason="SQLite's own statistics table")
+def test_an_import_that_grows_the_tables_gives_sqlite_planner_statistics():
+    """Without statistics SQLite plans the list's combined filters badly (bench_filters.py);
+    an import refreshes them as it grows the tables, as it does on PostgreSQL."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT name FROM sqlite_master WHERE name = 'sqlite_stat1'")
+        if cursor.fetchone():
+            cursor.execute("DELETE FROM sqlite_stat1")
+    user = UserFactory()
+    statistics = services.PlannerStatistics({Lead: ["user", "email"]}, first=50)
+    _upsert(user, [LeadRow(email=f"p{i}@x.io") for i in range(60)])
+    statistics.wrote(60)
+    assert statistics.runs == 1
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM sqlite_stat1 WHERE tbl = 'leads_lead'")
+        assert cursor.fetchone()[0] > 0
