@@ -196,28 +196,45 @@ def _wide_sqlite_window(filters, scope: Scope) -> bool:
     to find the newest page: 200 ms for a ten-year window over 500,000 leads, statistics or
     not. Walking the ids (or the status or company index) and testing the date finds the
     page among the first leads read when the window is wide. Which one is cheaper depends
-    on how many leads the window holds: counted here up to WIDE_WINDOW from the index
-    itself (under a millisecond), instead of trusting the planner's guess.
+    on how many leads the window holds, and how many newer leads the walk must pass first:
+    both counted here up to WIDE_WINDOW from the index itself, instead of trusting the
+    planner's guess.
     """
     if connection.vendor != "sqlite" or (
         filters.created_after is None and filters.created_before is None
     ):
         return False
-    owner_term, params = scope.owner_sql('"user_id"')
-    terms = [owner_term]
+    owner_term, owner_params = scope.owner_sql('"user_id"')
+    window = [owner_term]
+    params = [*owner_params]
+    end = None
     if filters.created_after is not None:
-        terms.append('"created_at" >= %s')
+        window.append('"created_at" >= %s')
         params.append(_start_of_day(filters.created_after))
     if filters.created_before is not None:
-        terms.append('"created_at" < %s')
-        params.append(_start_of_day(filters.created_before + dt.timedelta(days=1)))
-    sql = (
-        'SELECT COUNT(*) FROM (SELECT 1 FROM "leads_lead" INDEXED BY "lead_user_created" '  # noqa: S608
-        f"WHERE {' AND '.join(terms)} LIMIT {WIDE_WINDOW})"
-    )
+        end = _start_of_day(filters.created_before + dt.timedelta(days=1))
+        window.append('"created_at" < %s')
+        params.append(end)
     with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return cursor.fetchone()[0] >= WIDE_WINDOW
+        if _count_up_to(cursor, window, params) < WIDE_WINDOW:
+            return False
+        if end is None:
+            return True
+        # The walk from the newest lead reads every lead newer than the window first: worth
+        # it only while those are few (a window that ends now or lately).
+        newer = [owner_term, '"created_at" >= %s']
+        return _count_up_to(cursor, newer, [*owner_params, end]) < WIDE_WINDOW
+
+
+def _count_up_to(cursor, terms: list[str], params: list[Any]) -> int:
+    """How many of the leads match ``terms``, counted from the date index, at most
+    WIDE_WINDOW (under a millisecond whatever the table's size)."""
+    cursor.execute(
+        'SELECT COUNT(*) FROM (SELECT 1 FROM "leads_lead" INDEXED BY "lead_user_created" '  # noqa: S608
+        f"WHERE {' AND '.join(terms)} LIMIT {WIDE_WINDOW})",
+        params,
+    )
+    return cursor.fetchone()[0]
 
 
 def lead_page_sql(
