@@ -87,6 +87,9 @@ class IntegrationCreateSchema(OpenApiSerializerExtension):
             refs[key] = component.ref
         return {
             "oneOf": list(refs.values()),
+            # Every branch requires these; said here too so that the body itself is required
+            # (drf-spectacular derives requestBody.required from this list).
+            "required": ["provider", "credentials"],
             "discriminator": {
                 "propertyName": "provider",
                 "mapping": {key: ref["$ref"] for key, ref in refs.items()},

@@ -11,8 +11,7 @@ from crm.api import MAX_ID, StrictFieldsMixin
 from integrations.models import Integration, Provider, Schedule, SyncRun
 from integrations.providers import CREDENTIAL_FIELDS
 from integrations.registry import PROVIDERS, provider_spec
-from leads.filters import LeadFilterSet
-from leads.models import Status
+from leads.filters import LeadFilterSet, lead_filter_body_fields
 from leads.scope import Scope
 
 MAX_EXPORT_IDS = 10_000
@@ -263,14 +262,9 @@ class ExportRequestSerializer(StrictFieldsMixin, serializers.Serializer):
         allow_empty=False,
         max_length=MAX_EXPORT_IDS,
     )
-    status = serializers.ChoiceField(choices=Status.choices, required=False)
-    company_id = serializers.IntegerField(min_value=1, max_value=MAX_ID, required=False)
-    min_score = serializers.IntegerField(min_value=0, max_value=100, required=False)
-    max_score = serializers.IntegerField(min_value=0, max_value=100, required=False)
-    created_after = serializers.DateField(input_formats=["%Y-%m-%d"], required=False)
-    created_before = serializers.DateField(input_formats=["%Y-%m-%d"], required=False)
-    q = serializers.CharField(required=False, allow_blank=True, max_length=200)
-    email = serializers.CharField(required=False, max_length=254)
+
+    def get_fields(self) -> dict[str, serializers.Field]:
+        return {**super().get_fields(), **lead_filter_body_fields()}
 
     def __init__(self, *args, user=None, **kwargs):
         super().__init__(*args, **kwargs)

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -15,14 +14,13 @@ from crm.api import (
     ID_PATH,
     PAGINATION_PARAMETERS,
     PipelineAPIView,
-    int_param,
     parse_query,
     text_param,
 )
 from leads import schema as _schema  # noqa: F401  (registers its OpenAPI extensions)
 from leads import selectors, services
-from leads.filters import CompanyFilterSet, EmptyFilterSet, LeadFilterSet
-from leads.models import Source, Status
+from leads.filters import LEAD_FILTERS, CompanyFilterSet, EmptyFilterSet, LeadFilterSet
+from leads.models import Source
 from leads.serializers import (
     CompanyConflictSerializer,
     CompanyPageSerializer,
@@ -38,27 +36,7 @@ from leads.serializers import (
 # --- Parameters -----------------------------------------------------------------------------
 
 
-LEAD_FILTER_PARAMETERS = [
-    OpenApiParameter("status", str, enum=Status.values, description="One pipeline status."),
-    int_param("company_id", "Leads of this company."),
-    int_param("min_score", "Score at least this (0-100, inclusive).", minimum=0, maximum=100),
-    int_param("max_score", "Score at most this (0-100, inclusive).", minimum=0, maximum=100),
-    OpenApiParameter(
-        "created_after", OpenApiTypes.DATE, description="Created on or after this day (YYYY-MM-DD)."
-    ),
-    OpenApiParameter(
-        "created_before",
-        OpenApiTypes.DATE,
-        description="Created on or before this day (YYYY-MM-DD).",
-    ),
-    text_param(
-        "q",
-        "Case-insensitive substring of first/last name, email or company name.",
-        max_length=200,
-        blank=True,
-    ),
-    text_param("email", "Exact email, case-insensitive.", max_length=254),
-]
+LEAD_FILTER_PARAMETERS = [spec.openapi() for spec in LEAD_FILTERS]
 # --- Leads ----------------------------------------------------------------------------------
 
 

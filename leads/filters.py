@@ -1,4 +1,12 @@
-"""Query parameters of the list endpoints, parsed and validated by django-filter forms.
+"""The list filters of leads, declared once, and the query parameters of the list endpoints.
+
+Each ``ListFilter`` says everything the product needs to know about one filter: how a query
+string spells and validates it (django-filter), how a JSON body does (exports and other
+actions that take ``{"filters": {...}}``), how the API documents it, and what it tests on
+which column. The FilterSet, the JSON body fields, the OpenAPI parameters, the ORM filter
+(``selectors.filter_leads``), the hand-written list statement (``list_sql.lead_where``) and the
+per-status counts all read ``LEAD_FILTERS``; adding a filter is one entry here and one field of
+``selectors.LeadFilters``.
 
 The FilterSets only validate; the selectors apply the values, so the same filters serve the
 API, the web UI and CSV export.
@@ -7,11 +15,17 @@ API, the web UI and CSV export.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Literal
 
 import django_filters
 from django import forms
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter
+from rest_framework import serializers
 
-from crm.api import MAX_ID, IntegerFilter, id_filter  # noqa: F401  (MAX_ID for the pages)
+from crm.api import MAX_ID, IntegerFilter, id_filter, int_param, text_param
 from leads.models import Company, EmailStatus, Lead, Status
 
 
@@ -73,21 +87,176 @@ class StrictBooleanFilter(django_filters.Filter):
     field_class = StrictBooleanField
 
 
-class LeadFilterSet(django_filters.FilterSet):
-    status = django_filters.ChoiceFilter(choices=Status.choices)
-    company_id = id_filter()
-    min_score = _score_filter()
-    max_score = _score_filter()
-    created_after = _date_filter(unbounded=dt.date.min)
-    created_before = _date_filter(unbounded=dt.date.max)
-    q = SearchFilter(max_length=200)
-    email = django_filters.CharFilter(max_length=254)
-    do_not_contact = StrictBooleanFilter()
-    email_status = django_filters.ChoiceFilter(choices=EmailStatus.choices)
+# What a filter tests on its column: equal to the value, at least / at most the value, from
+# the start of the value's day / up to the end of it (calendar days in the CRM's time zone),
+# the email (lower-cased, never the empty one), or a substring of the search text.
+Test = Literal["equal", "at_least", "at_most", "from_day", "through_day", "email", "contains"]
 
+
+@dataclass(frozen=True)
+class ListFilter:
+    name: str
+    column: str
+    test: Test
+    description: str
+    query: Callable[[], django_filters.Filter]
+    body: Callable[[], serializers.Field]
+    parameter: Callable[[str, str], OpenApiParameter]
+    # Served by the lead_counts index (migration 0003) with the owner: per-status counts
+    # under these filters alone read that index and nothing else.
+    counted: bool = False
+
+    @property
+    def ranged(self) -> bool:
+        return self.test in ("at_least", "at_most", "from_day", "through_day")
+
+    def openapi(self) -> OpenApiParameter:
+        return self.parameter(self.name, self.description)
+
+
+def _choice_parameter(choices: list[str]) -> Callable[[str, str], OpenApiParameter]:
+    return lambda name, description: OpenApiParameter(
+        name, str, enum=choices, description=description
+    )
+
+
+def _score_parameter(name: str, description: str) -> OpenApiParameter:
+    return int_param(name, description, minimum=0, maximum=100)
+
+
+def _day_parameter(name: str, description: str) -> OpenApiParameter:
+    return OpenApiParameter(name, OpenApiTypes.DATE, description=description)
+
+
+def _boolean_parameter(name: str, description: str) -> OpenApiParameter:
+    return OpenApiParameter(name, OpenApiTypes.BOOL, description=description)
+
+
+def _score_body() -> serializers.Field:
+    return serializers.IntegerField(min_value=0, max_value=100, required=False)
+
+
+def _day_body() -> serializers.Field:
+    return serializers.DateField(input_formats=["%Y-%m-%d"], required=False)
+
+
+LEAD_FILTERS: tuple[ListFilter, ...] = (
+    ListFilter(
+        "status",
+        "status",
+        "equal",
+        "One pipeline status.",
+        query=lambda: django_filters.ChoiceFilter(choices=Status.choices),
+        body=lambda: serializers.ChoiceField(choices=Status.choices, required=False),
+        parameter=_choice_parameter(Status.values),
+        counted=True,
+    ),
+    ListFilter(
+        "company_id",
+        "company_id",
+        "equal",
+        "Leads of this company.",
+        query=id_filter,
+        body=lambda: serializers.IntegerField(min_value=1, max_value=MAX_ID, required=False),
+        parameter=int_param,
+    ),
+    ListFilter(
+        "min_score",
+        "score",
+        "at_least",
+        "Score at least this (0-100, inclusive).",
+        query=_score_filter,
+        body=_score_body,
+        parameter=_score_parameter,
+        counted=True,
+    ),
+    ListFilter(
+        "max_score",
+        "score",
+        "at_most",
+        "Score at most this (0-100, inclusive).",
+        query=_score_filter,
+        body=_score_body,
+        parameter=_score_parameter,
+        counted=True,
+    ),
+    ListFilter(
+        "created_after",
+        "created_at",
+        "from_day",
+        "Created on or after this day (YYYY-MM-DD).",
+        query=lambda: _date_filter(unbounded=dt.date.min),
+        body=_day_body,
+        parameter=_day_parameter,
+        counted=True,
+    ),
+    ListFilter(
+        "created_before",
+        "created_at",
+        "through_day",
+        "Created on or before this day (YYYY-MM-DD).",
+        query=lambda: _date_filter(unbounded=dt.date.max),
+        body=_day_body,
+        parameter=_day_parameter,
+        counted=True,
+    ),
+    ListFilter(
+        "q",
+        "search_text",
+        "contains",
+        "Case-insensitive substring of first/last name, email or company name.",
+        query=lambda: SearchFilter(max_length=200),
+        body=lambda: serializers.CharField(required=False, allow_blank=True, max_length=200),
+        parameter=lambda name, description: text_param(
+            name, description, max_length=200, blank=True
+        ),
+    ),
+    ListFilter(
+        "email",
+        "email",
+        "email",
+        "Exact email, case-insensitive.",
+        query=lambda: django_filters.CharFilter(max_length=254),
+        body=lambda: serializers.CharField(required=False, max_length=254),
+        parameter=lambda name, description: text_param(name, description, max_length=254),
+    ),
+    ListFilter(
+        "do_not_contact",
+        "do_not_contact",
+        "equal",
+        "Only leads marked do-not-contact (true) or only the others (false).",
+        query=StrictBooleanFilter,
+        body=lambda: serializers.BooleanField(required=False),
+        parameter=_boolean_parameter,
+    ),
+    ListFilter(
+        "email_status",
+        "email_status",
+        "equal",
+        "The last verification of the email.",
+        query=lambda: django_filters.ChoiceFilter(choices=EmailStatus.choices),
+        body=lambda: serializers.ChoiceField(choices=EmailStatus.choices, required=False),
+        parameter=_choice_parameter(EmailStatus.values),
+    ),
+)
+LEAD_FILTER_NAMES = tuple(f.name for f in LEAD_FILTERS)
+
+
+def lead_filter_body_fields() -> dict[str, serializers.Field]:
+    """The filters as fields of a JSON body: the list's names and rules, JSON's types."""
+    return {f.name: f.body() for f in LEAD_FILTERS}
+
+
+class LeadFilterSet(django_filters.FilterSet):
     class Meta:
         model = Lead
         fields: list[str] = []
+
+    @classmethod
+    def get_filters(cls):
+        filters = super().get_filters()
+        filters.update({f.name: f.query() for f in LEAD_FILTERS})
+        return filters
 
     @staticmethod
     def cross_field_errors(cleaned: dict) -> dict[str, list[str]]:

@@ -8,15 +8,18 @@ turned into plain dicts here: model instances and DRF serializers cost more than
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from django.core.exceptions import ImproperlyConfigured
 from django.db import connection
 from django.db.models import Count, Q, QuerySet
 from django.db.models.expressions import RawSQL
 
 from crm.errors import NotFound
-from leads import list_sql
+from leads import fields, list_sql
+from leads.filters import LEAD_FILTER_NAMES
 from leads.models import SEARCH_INDEX_TABLE, STATUS_ORDER, Company, Lead, LeadEvent
 from leads.scope import Scope
 
@@ -40,6 +43,10 @@ class LeadFilters:
         return cls(**{k: (None if v in ("", None) else v) for k, v in known.items()})
 
 
+if tuple(LeadFilters.__dataclass_fields__) != LEAD_FILTER_NAMES:
+    raise ImproperlyConfigured("LeadFilters must hold exactly the filters in leads.filters.")
+
+
 @dataclass(frozen=True)
 class Page:
     data: list[dict[str, Any]]
@@ -52,29 +59,26 @@ class Page:
 _start_of_day = list_sql.start_of_day
 
 
+# How each test of a declared filter (leads.filters.LEAD_FILTERS) reads through the ORM; the
+# hand-written statement writes the same tests in list_sql.filter_term.
+_ORM_TESTS: dict[str, Callable[[QuerySet[Lead], str, Any], QuerySet[Lead]]] = {
+    "equal": lambda qs, column, value: qs.filter(**{column: value}),
+    "at_least": lambda qs, column, value: qs.filter(**{f"{column}__gte": value}),
+    "at_most": lambda qs, column, value: qs.filter(**{f"{column}__lte": value}),
+    "from_day": lambda qs, column, day: qs.filter(**{f"{column}__gte": _start_of_day(day)}),
+    # Inclusive calendar day: everything before the start of the next day.
+    "through_day": lambda qs, column, day: qs.filter(
+        **{f"{column}__lt": _start_of_day(day + dt.timedelta(days=1))}
+    ),
+    # Repeating the partial unique index's condition lets SQLite use that index.
+    "email": lambda qs, column, value: qs.filter(**{column: value.lower()}).exclude(**{column: ""}),
+    "contains": lambda qs, column, value: qs.filter(**{f"{column}__contains": value.lower()}),
+}
+
+
 def filter_leads(qs: QuerySet[Lead], filters: LeadFilters) -> QuerySet[Lead]:
-    if filters.status is not None:
-        qs = qs.filter(status=filters.status)
-    if filters.company_id is not None:
-        qs = qs.filter(company_id=filters.company_id)
-    if filters.min_score is not None:
-        qs = qs.filter(score__gte=filters.min_score)
-    if filters.max_score is not None:
-        qs = qs.filter(score__lte=filters.max_score)
-    if filters.created_after is not None:
-        qs = qs.filter(created_at__gte=_start_of_day(filters.created_after))
-    if filters.created_before is not None:
-        # Inclusive calendar day: everything before the start of the next day.
-        qs = qs.filter(created_at__lt=_start_of_day(filters.created_before + dt.timedelta(days=1)))
-    if filters.email is not None:
-        # Repeating the partial unique index's condition lets SQLite use that index.
-        qs = qs.filter(email=filters.email.lower()).exclude(email="")
-    if filters.do_not_contact is not None:
-        qs = qs.filter(do_not_contact=filters.do_not_contact)
-    if filters.email_status is not None:
-        qs = qs.filter(email_status=filters.email_status)
-    if filters.q:
-        qs = qs.filter(search_text__contains=filters.q.lower())
+    for spec, value in list_sql.active_filters(filters):
+        qs = _ORM_TESTS[spec.test](qs, spec.column, value)
     return qs
 
 
@@ -90,64 +94,8 @@ def keyset_page(qs: QuerySet, *, cursor: int | None, limit: int) -> tuple[list[d
 
 # --- Leads ----------------------------------------------------------------------------------
 
-LEAD_VALUE_FIELDS = (
-    "id",
-    "user_id",
-    "company_id",
-    "company__name",
-    "company__domain",
-    "status",
-    "score",
-    "notes",
-    "email",
-    "first_name",
-    "last_name",
-    "position",
-    "phone",
-    "linkedin_url",
-    "source",
-    "custom_attributes",
-    "status_changed_at",
-    "created_at",
-    "updated_at",
-    "do_not_contact",
-    "do_not_contact_reason",
-    "email_status",
-    "email_verified_at",
-    "email_verified_by",
-)
-
-
-def lead_row_to_dict(row: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "id": row["id"],
-        "user_id": row["user_id"],
-        "company_id": row["company_id"],
-        "company": {
-            "id": row["company_id"],
-            "name": row["company__name"],
-            "domain": row["company__domain"],
-        },
-        "status": row["status"],
-        "score": row["score"],
-        "notes": row["notes"],
-        "email": row["email"],
-        "first_name": row["first_name"],
-        "last_name": row["last_name"],
-        "position": row["position"],
-        "phone": row["phone"],
-        "linkedin_url": row["linkedin_url"],
-        "source": row["source"],
-        "custom_attributes": row["custom_attributes"] or {},
-        "status_changed_at": row["status_changed_at"],
-        "created_at": row["created_at"],
-        "updated_at": row["updated_at"],
-        "do_not_contact": row["do_not_contact"],
-        "do_not_contact_reason": row["do_not_contact_reason"],
-        "email_status": row["email_status"],
-        "email_verified_at": row["email_verified_at"],
-        "email_verified_by": row["email_verified_by"],
-    }
+LEAD_VALUE_FIELDS = fields.VALUE_LOOKUPS
+lead_row_to_dict = fields.from_values
 
 
 def lead_to_dict(lead: Lead) -> dict[str, Any]:
@@ -248,24 +196,12 @@ def lead_list(
 
 
 def _counts_index_helps(filters: LeadFilters) -> bool:
-    """Score and date ranges on SQLite: counted from the lead_counts index (migration 0003)."""
+    """Score and date ranges on SQLite: counted from the lead_counts index (migration 0003)
+    when every filter set is one that index serves."""
     if connection.vendor != "sqlite":
         return False
-    ranged = (
-        filters.min_score is not None
-        or filters.max_score is not None
-        or filters.created_after is not None
-        or filters.created_before is not None
-    )
-    narrow = (
-        filters.company_id is not None
-        or filters.email is not None
-        or filters.q
-        # Not in the lead_counts index.
-        or filters.do_not_contact is not None
-        or filters.email_status is not None
-    )
-    return ranged and not narrow
+    active = [spec for spec, _ in list_sql.active_filters(filters)]
+    return any(spec.ranged for spec in active) and all(spec.counted for spec in active)
 
 
 def _ranged_counts(*, scope: Scope, filters: LeadFilters) -> list[tuple[str, int]]:
@@ -277,22 +213,10 @@ def _ranged_counts(*, scope: Scope, filters: LeadFilters) -> list[tuple[str, int
     owner_term, owner_params = scope.owner_sql('("user_id" + 0)')
     where = [owner_term]
     params: list[Any] = [*owner_params]
-    if filters.status is not None:
-        where.append('"status" = %s')
-        params.append(filters.status)
-    if filters.min_score is not None:
-        where.append('"score" >= %s')
-        params.append(filters.min_score)
-    if filters.max_score is not None:
-        where.append('"score" <= %s')
-        params.append(filters.max_score)
-    adapt = connection.ops.adapt_datetimefield_value
-    if filters.created_after is not None:
-        where.append('"created_at" >= %s')
-        params.append(adapt(_start_of_day(filters.created_after)))
-    if filters.created_before is not None:
-        where.append('"created_at" < %s')
-        params.append(adapt(_start_of_day(filters.created_before + dt.timedelta(days=1))))
+    for spec, value in list_sql.active_filters(filters):
+        term, param = list_sql.filter_term(spec, value, f'"{spec.column}"')
+        where.append(term)
+        params.append(param)
     # Only the constant fragments above are joined; every value is a parameter.
     sql = (
         'SELECT "status", COUNT(*) FROM "leads_lead" INDEXED BY "lead_counts" WHERE '  # noqa: S608

@@ -13,8 +13,8 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import serializers
 
 from crm.api import MAX_ID, ErrorSerializer, StrictFieldsMixin  # noqa: F401
-from leads import normalize
-from leads.models import Company, EmailStatus, Lead, Status
+from leads import fields, normalize
+from leads.models import Company, Lead, Status
 from leads.scope import Scope
 
 LEAD_READ_ONLY = {
@@ -95,44 +95,11 @@ class LeadWriteSerializer(StrictFieldsMixin, serializers.Serializer):
         return values
 
 
-class CompanyRefSerializer(serializers.Serializer):
-    id = serializers.IntegerField()
-    name = serializers.CharField()
-    domain = serializers.CharField()
-
-
 class LeadSerializer(serializers.Serializer):
-    """The lead as every endpoint returns it (documentation of the dicts in selectors)."""
+    """The lead as every endpoint returns it: leads.fields declares its fields."""
 
-    id = serializers.IntegerField()
-    user_id = serializers.IntegerField()
-    company_id = serializers.IntegerField()
-    company = CompanyRefSerializer()
-    status = serializers.ChoiceField(choices=Status.choices)
-    score = serializers.IntegerField(min_value=0, max_value=100)
-    notes = serializers.CharField(allow_blank=True)
-    email = serializers.CharField(allow_blank=True)
-    first_name = serializers.CharField(allow_blank=True)
-    last_name = serializers.CharField(allow_blank=True)
-    position = serializers.CharField(allow_blank=True)
-    phone = serializers.CharField(allow_blank=True)
-    linkedin_url = serializers.CharField(allow_blank=True)
-    source = serializers.CharField(allow_blank=True)  # type: ignore[assignment]
-    custom_attributes = serializers.DictField(child=serializers.CharField(allow_blank=True))
-    status_changed_at = serializers.DateTimeField()
-    created_at = serializers.DateTimeField()
-    updated_at = serializers.DateTimeField()
-    do_not_contact = serializers.BooleanField(
-        help_text="Never exported to any provider while true (an unsubscribe, or a person's "
-        "decision); exports count such leads as skipped."
-    )
-    do_not_contact_reason = serializers.CharField(allow_blank=True)
-    email_status = serializers.ChoiceField(
-        choices=EmailStatus.choices,
-        help_text="The last verification of the email; back to unknown when the email changes.",
-    )
-    email_verified_at = serializers.DateTimeField(allow_null=True)
-    email_verified_by = serializers.CharField(allow_null=True, help_text="The provider.")
+    def get_fields(self) -> dict[str, serializers.Field]:
+        return fields.schema_fields()
 
 
 class LeadPageSerializer(serializers.Serializer):

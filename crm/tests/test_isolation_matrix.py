@@ -179,7 +179,7 @@ FILTERS = {
 }
 # Parameters that cannot point at another user's data.
 HARMLESS = {"status", "state", "min_score", "max_score", "created_after", "created_before",
-            "limit", "cursor"}  # fmt: skip
+            "do_not_contact", "email_status", "limit", "cursor"}  # fmt: skip
 
 
 def _data_ids(response) -> set[int]:

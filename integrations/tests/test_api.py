@@ -189,6 +189,27 @@ def test_export_with_filters_stores_them(rep_api):
     assert SyncRun.objects.get().params == {"filters": {"status": "qualified", "min_score": "50"}}
 
 
+def test_export_takes_every_list_filter(rep_api):
+    """The body takes the list's filters from their one declaration, the two added with
+    do-not-contact included (they were missing from the body until it was derived)."""
+    from integrations.engine import export_queryset
+
+    integration_id = _create(rep_api).json()["id"]
+    keep = make_lead(user=rep_api.user, email="keep@x.com")
+    make_lead(user=rep_api.user, email="stop@x.com", do_not_contact=True)
+    response = rep_api.post(
+        f"/v1/integrations/{integration_id}/export",
+        {"do_not_contact": False, "email_status": "unknown"},
+    )
+    assert response.status_code == 202, response.content
+    run = SyncRun.objects.get()
+    assert run.params == {"filters": {"do_not_contact": "False", "email_status": "unknown"}}
+    assert list(export_queryset(run).values_list("id", flat=True)) == [keep.pk]
+    bad = rep_api.post(f"/v1/integrations/{integration_id}/export", {"email_status": "great"})
+    assert bad.status_code == 400
+    assert "email_status" in bad.json()
+
+
 def test_sync_runs_list_get_cancel_failures(rep_api):
     integration_id = _create(rep_api).json()["id"]
     run_id = rep_api.post(f"/v1/integrations/{integration_id}/import").json()["id"]

@@ -42,7 +42,7 @@ def test_schema_documents_every_list_parameter_and_error(schema):
     names = {p["name"] for p in operation["parameters"]}
     assert names == {
         "status", "company_id", "min_score", "max_score", "created_after", "created_before",
-        "q", "email", "cursor", "limit",
+        "q", "email", "do_not_contact", "email_status", "cursor", "limit",
     }  # fmt: skip
     assert {"200", "400", "401", "429"} <= set(operation["responses"])
     assert "409" in schema["paths"]["/v1/companies/{id}"]["delete"]["responses"]
@@ -116,3 +116,19 @@ def test_docs_are_served_locally(api):
     assert assets
     for asset in set(assets):
         assert client.get(asset).status_code == 200, asset
+
+
+def test_every_body_with_required_fields_is_itself_required(schema):
+    """A client (or schemathesis) may otherwise send no body at all and call that valid:
+    the integration create body, a oneOf per provider, lost its `required` that way."""
+    components = schema["components"]["schemas"]
+    for path, methods in schema["paths"].items():
+        for method, operation in methods.items():
+            body = operation.get("requestBody") if isinstance(operation, dict) else None
+            if body is None or method == "patch":
+                continue
+            ref = body["content"]["application/json"]["schema"].get("$ref", "")
+            component = components.get(ref.rsplit("/", 1)[-1], {})
+            if component.get("required"):
+                assert body.get("required") is True, (method, path)
+    assert schema["paths"]["/v1/integrations"]["post"]["requestBody"]["required"] is True
