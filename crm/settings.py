@@ -221,9 +221,10 @@ SYNC_MAX_ATTEMPTS = env_int("SYNC_MAX_ATTEMPTS", 8, minimum=1)
 SYNC_RETRY_DELAY = env_int("SYNC_RETRY_DELAY", 5, minimum=0)
 SYNC_RETRY_MAX_DELAY = env_int("SYNC_RETRY_MAX_DELAY", 600, minimum=1)
 SYNC_REQUEUE_AFTER = env_int("SYNC_REQUEUE_AFTER", 120, minimum=1)
-# CSV imports: an active import that shows no sign of life for CSV_IMPORT_STALL_SECONDS (its
-# worker died, or its message was lost) is queued again from its checkpoint, at most
-# CSV_IMPORT_MAX_ATTEMPTS claims in all; then it fails with a message.
+# CSV imports: a worker holds an import for CSV_IMPORT_STALL_SECONDS at a time (renewed every
+# batch); one whose lease lapsed (its worker died) or that nobody claimed that long after it
+# was queued (its message was lost) is queued again from its checkpoint, at most
+# CSV_IMPORT_MAX_ATTEMPTS claims in all; then it fails with a message. Both are crm.jobs.
 CSV_IMPORT_STALL_SECONDS = env_int("CSV_IMPORT_STALL_SECONDS", 300, minimum=1)
 CSV_IMPORT_MAX_ATTEMPTS = env_int("CSV_IMPORT_MAX_ATTEMPTS", 3, minimum=1)
 

@@ -5,8 +5,12 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 
+from crm.jobs import Job, JobPolicy
 
-class CsvImport(models.Model):
+
+class CsvImport(Job):
+    """A CSV file being imported: a background job (crm.jobs) whose checkpoint is a row."""
+
     class Mode(models.TextChoices):
         CREATE = "create", "Create only"
         # An existing lead (same email) gets what it lacks: empty fields filled, missing
@@ -22,8 +26,6 @@ class CsvImport(models.Model):
         PARTIAL = "partial", "Finished with rejected rows"
         FAILED = "failed", "Failed"
         CANCELLED = "cancelled", "Cancelled"
-
-    ACTIVE_STATES = (State.QUEUED, State.RUNNING)
 
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -43,21 +45,11 @@ class CsvImport(models.Model):
     mode = models.CharField(max_length=12, choices=Mode.choices, default=Mode.CREATE)
     state = models.CharField(max_length=12, choices=State.choices, default=State.PENDING)
     total_rows = models.PositiveIntegerField(default=0)
-    processed = models.PositiveIntegerField(default=0)
     created = models.PositiveIntegerField(default=0)
     updated = models.PositiveIntegerField(default=0)
     rejected = models.PositiveIntegerField(default=0)
     # Checkpoint: index of the first data row not yet committed. A rerun starts here.
     next_row = models.PositiveIntegerField(default=0)
-    error = models.TextField(blank=True, default="")
-    # The last sign of life of the job: queued, claimed by a worker, or a batch committed. An
-    # active import that has not moved for CSV_IMPORT_STALL_SECONDS is requeued by the sweep.
-    heartbeat_at = models.DateTimeField(null=True, blank=True)
-    # How many times a worker has claimed it; past CSV_IMPORT_MAX_ATTEMPTS the sweep gives up.
-    attempts = models.PositiveSmallIntegerField(default=0)
-    created_at = models.DateTimeField(auto_now_add=True)
-    started_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         indexes = [models.Index(fields=["user", "id"], name="csvimport_user_id")]
@@ -65,17 +57,22 @@ class CsvImport(models.Model):
     def __str__(self) -> str:
         return f"{self.filename} ({self.state})"
 
-    @property
-    def is_active(self) -> bool:
-        return self.state in self.ACTIVE_STATES
+    @classmethod
+    def policy(cls) -> JobPolicy:
+        # An import commits a batch of rows well within this, renewing its lease each time.
+        return JobPolicy(
+            lease_seconds=settings.CSV_IMPORT_STALL_SECONDS,
+            max_attempts=settings.CSV_IMPORT_MAX_ATTEMPTS,
+            requeue_after=settings.CSV_IMPORT_STALL_SECONDS,
+        )
 
-    @property
-    def is_finished(self) -> bool:
-        return self.state in (
-            self.State.SUCCEEDED,
-            self.State.PARTIAL,
-            self.State.FAILED,
-            self.State.CANCELLED,
+    def cancelled_message(self) -> str:
+        return ""  # the page says "Cancelled" already
+
+    def gave_up_message(self) -> str:
+        return (
+            f"The import stopped responding {self.attempts} times, at row {self.next_row + 2}; "
+            "the rows before it are saved. Import the rest again as a new file."
         )
 
     @property

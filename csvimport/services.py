@@ -7,19 +7,16 @@ an import changes on an existing lead is in that lead's history.
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
+import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import F, Q
-from django.utils import timezone
-from django.utils.timezone import now
 
+from crm import jobs
 from csvimport import parsing
 from csvimport.models import CsvImport, CsvRejection
 from leads.bulk import (
@@ -95,53 +92,31 @@ def csv_import_create(*, user, filename: str, raw: bytes) -> CsvImport:
 def csv_import_start(*, csv_import: CsvImport, mapping: Mapping[str, str], mode: str) -> bool:
     """Save the mapping and queue the job. False if it was started already."""
     with transaction.atomic():
-        started = CsvImport.objects.filter(pk=csv_import.pk, state=CsvImport.State.PENDING).update(
-            mapping=dict(mapping), mode=mode, state=CsvImport.State.QUEUED, heartbeat_at=now()
-        )
+        started = jobs.job_queue(CsvImport, csv_import.pk, mapping=dict(mapping), mode=mode)
         if started:
             from csvimport.tasks import run_csv_import
 
             import_id = csv_import.pk
             transaction.on_commit(lambda: run_csv_import.delay(import_id))
-    return bool(started)
+    return started
 
 
 def csv_import_cancel(*, csv_import: CsvImport) -> bool:
-    """Stop a queued or running import. The batches committed so far stay; the job stops
-    before its next batch (it checks the state in the batch's transaction). False if the
-    import had already finished."""
-    stopped = CsvImport.objects.filter(pk=csv_import.pk, state__in=CsvImport.ACTIVE_STATES).update(
-        state=CsvImport.State.CANCELLED, finished_at=now()
-    )
-    csv_import.refresh_from_db()
-    return bool(stopped)
+    """Stop a queued or running import. The batches committed so far stay; a running job
+    stops before its next batch. False if the import had already finished."""
+    if not csv_import.is_active:
+        csv_import.refresh_from_db()
+        if not csv_import.is_active:
+            return False
+    jobs.job_cancel(CsvImport, csv_import)
+    return True
 
 
 def csv_imports_resume_stalled() -> list[int]:
-    """Active imports with no sign of life for CSV_IMPORT_STALL_SECONDS: the ids to queue
-    again (a rerun resumes from the checkpoint and never writes a row twice). Those already
-    claimed CSV_IMPORT_MAX_ATTEMPTS times fail instead, with a message."""
-    cutoff = now() - dt.timedelta(seconds=settings.CSV_IMPORT_STALL_SECONDS)
-    quiet = Q(heartbeat_at__lt=cutoff) | Q(heartbeat_at__isnull=True, created_at__lt=cutoff)
-    stalled = CsvImport.objects.filter(quiet, state__in=CsvImport.ACTIVE_STATES)
-    resumed = []
-    for import_id, attempts, next_row in stalled.values_list("id", "attempts", "next_row"):
-        if attempts >= settings.CSV_IMPORT_MAX_ATTEMPTS:
-            CsvImport.objects.filter(pk=import_id, state__in=CsvImport.ACTIVE_STATES).update(
-                state=CsvImport.State.FAILED,
-                finished_at=now(),
-                error=(
-                    f"The import stopped responding {attempts} times, at row {next_row + 2}; "
-                    "the rows before it are saved. Import the rest again as a new file."
-                ),
-            )
-            continue
-        # Touching the heartbeat keeps the next sweep from queueing it twice meanwhile.
-        if CsvImport.objects.filter(quiet, pk=import_id, state__in=CsvImport.ACTIVE_STATES).update(
-            heartbeat_at=now()
-        ):
-            resumed.append(import_id)
-    return resumed
+    """Active imports no live worker holds (its lease lapsed, or its message was lost): the
+    ids to queue again (a rerun resumes from the checkpoint and never writes a row twice).
+    Those already claimed CSV_IMPORT_MAX_ATTEMPTS times fail instead, with a message."""
+    return jobs.jobs_to_recover(CsvImport)
 
 
 # --- one row ------------------------------------------------------------------------------------
@@ -282,26 +257,28 @@ def _rejection(csv_import: CsvImport, index: int, cells: list[str], reason: str)
     return CsvRejection(csv_import=csv_import, row_number=index + 2, values=cells, reason=reason)
 
 
-def _claim(import_id: int) -> CsvImport | None:
-    """Mark the import running; None if it is not queued or running (finished, or unknown)."""
-    now = timezone.now()
-    with transaction.atomic():
-        claimed = CsvImport.objects.filter(pk=import_id, state__in=CsvImport.ACTIVE_STATES).update(
-            state=CsvImport.State.RUNNING, heartbeat_at=now, attempts=F("attempts") + 1
-        )
-        if not claimed:
-            return None
-        CsvImport.objects.filter(pk=import_id, started_at__isnull=True).update(started_at=now)
+def _claim(import_id: int, owner: str) -> CsvImport | None:
+    """Take the import's lease; None if it is not queued or running (finished, unknown, or
+    held by a live worker)."""
+    if not jobs.job_claim(CsvImport, import_id, owner):
+        return None
     return CsvImport.objects.select_related("user").get(pk=import_id)
 
 
-def csv_import_run(*, import_id: int, after_batch: Callable[[int], None] | None = None) -> str:
+def csv_import_run(
+    *,
+    import_id: int,
+    owner: str | None = None,
+    after_batch: Callable[[int], None] | None = None,
+) -> str:
     """Process an import from its checkpoint to the end. Safe to run twice, or after a crash.
 
-    Each batch of rows commits in one transaction together with the counters and the
-    checkpoint, so a rerun never writes a row twice. ``after_batch`` is a test hook.
+    Each batch of rows commits in one transaction together with the counters, the checkpoint
+    and the renewal of the lease, so a rerun never writes a row twice. ``after_batch`` is a
+    test hook.
     """
-    csv_import = _claim(import_id)
+    owner = owner or uuid.uuid4().hex
+    csv_import = _claim(import_id, owner)
     if csv_import is None:
         state = CsvImport.objects.filter(pk=import_id).values_list("state", flat=True).first()
         return state or "missing"
@@ -309,7 +286,7 @@ def csv_import_run(*, import_id: int, after_batch: Callable[[int], None] | None 
 
     def commit(batch: list[tuple[int, list[str]]]) -> bool:
         created = csv_import.created
-        committed = _commit_batch(csv_import, batch)
+        committed = _commit_batch(csv_import, owner, batch)
         statistics.wrote(csv_import.created - created)
         return committed
 
@@ -330,20 +307,21 @@ def csv_import_run(*, import_id: int, after_batch: Callable[[int], None] | None 
         if batch and not commit(batch):
             return csv_import.state
     except parsing.CsvFileError as exc:
-        return _finish(csv_import, error=str(exc))
+        return _finish(csv_import, owner, error=str(exc))
     except Exception:
         logger.exception("CSV import %s failed at row %s", import_id, csv_import.next_row)
         return _finish(
             csv_import,
+            owner,
             error=(
                 f"The import stopped at row {csv_import.next_row + 2} after an unexpected "
                 "error; the rows before it are saved."
             ),
         )
-    return _finish(csv_import)
+    return _finish(csv_import, owner)
 
 
-def _commit_batch(csv_import: CsvImport, batch: list[tuple[int, list[str]]]) -> bool:
+def _commit_batch(csv_import: CsvImport, owner: str, batch: list[tuple[int, list[str]]]) -> bool:
     """Write one batch with its checkpoint. False if another run got there first."""
     start = batch[0][0]
     try:
@@ -351,12 +329,15 @@ def _commit_batch(csv_import: CsvImport, batch: list[tuple[int, list[str]]]) -> 
             current = (
                 CsvImport.objects.select_for_update()
                 .filter(pk=csv_import.pk)
-                .values_list("state", "next_row")
+                .values_list("state", "lease_owner", "next_row", "cancel_requested")
                 .first()
             )
-            if current != (CsvImport.State.RUNNING, start):
-                # A second delivery of the task is ahead of us, or the import was stopped.
-                csv_import.refresh_from_db(fields=["state", "next_row"])
+            if current is None or current[:3] != (CsvImport.State.RUNNING, owner, start):
+                # Another worker took the import over, or it was stopped.
+                csv_import.refresh_from_db()
+                return False
+            if current[3]:
+                _finish(csv_import, owner, state=CsvImport.State.CANCELLED)
                 return False
             counts = _write_batch(csv_import=csv_import, batch=batch)
             CsvRejection.objects.bulk_create(counts.rejections)
@@ -365,16 +346,15 @@ def _commit_batch(csv_import: CsvImport, batch: list[tuple[int, list[str]]]) -> 
             csv_import.updated += counts.updated
             csv_import.rejected += len(counts.rejections)
             csv_import.next_row = batch[-1][0] + 1
-            csv_import.heartbeat_at = timezone.now()
-            csv_import.save(
-                update_fields=[
-                    "processed",
-                    "created",
-                    "updated",
-                    "rejected",
-                    "next_row",
-                    "heartbeat_at",
-                ]
+            jobs.job_renew(
+                CsvImport,
+                csv_import.pk,
+                owner,
+                processed=csv_import.processed,
+                created=csv_import.created,
+                updated=csv_import.updated,
+                rejected=csv_import.rejected,
+                next_row=csv_import.next_row,
             )
     except Exception:
         csv_import.refresh_from_db()
@@ -382,8 +362,10 @@ def _commit_batch(csv_import: CsvImport, batch: list[tuple[int, list[str]]]) -> 
     return True
 
 
-def _finish(csv_import: CsvImport, *, error: str = "") -> str:
-    if error:
+def _finish(csv_import: CsvImport, owner: str, *, error: str = "", state: str | None = None) -> str:
+    if state is not None:
+        pass
+    elif error:
         state = CsvImport.State.FAILED
     elif csv_import.rejected and csv_import.rejected == csv_import.processed:
         state = CsvImport.State.FAILED
@@ -392,8 +374,6 @@ def _finish(csv_import: CsvImport, *, error: str = "") -> str:
         state = CsvImport.State.PARTIAL
     else:
         state = CsvImport.State.SUCCEEDED
-    CsvImport.objects.filter(pk=csv_import.pk, state=CsvImport.State.RUNNING).update(
-        state=state, error=error, finished_at=timezone.now()
-    )
+    jobs.job_finish(CsvImport, csv_import.pk, owner, state, error)
     csv_import.refresh_from_db()
     return csv_import.state

@@ -11,10 +11,10 @@ from csvimport import services
 logger = logging.getLogger(__name__)
 
 
-@shared_task(name="csvimport.tasks.run_csv_import", acks_late=True)
-def run_csv_import(import_id: int) -> str:
+@shared_task(name="csvimport.tasks.run_csv_import", bind=True, acks_late=True)
+def run_csv_import(self, import_id: int) -> str:
     # A redelivered or repeated task resumes from the import's checkpoint (next_row).
-    return services.csv_import_run(import_id=import_id)
+    return services.csv_import_run(import_id=import_id, owner=self.request.id or None)
 
 
 @shared_task(name="csvimport.tasks.resume_stalled_imports")

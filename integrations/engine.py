@@ -16,15 +16,15 @@ import uuid
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, OperationalError, transaction
 from django.db import connection as db_connection
 from django.db.models import F, Q
-from django.utils import timezone
 
+from crm import jobs
+from crm.jobs import LeaseLost
 from integrations import providers
 from integrations.http import AuthError, ProviderError, TransientError
 from integrations.importer import import_records, record_digest
@@ -47,10 +47,6 @@ class RunAlreadyActive(Exception):
     def __init__(self, run: SyncRun) -> None:
         self.run = run
         super().__init__(f"run {run.pk} is already {run.state}")
-
-
-class LeaseLost(Exception):
-    """Another worker took the run over (this one stalled past its lease)."""
 
 
 class RunCancelled(Exception):
@@ -109,63 +105,24 @@ def run_claim(
 
 def run_cancel(*, run: SyncRun) -> SyncRun:
     """Ask a run to stop. A queued run stops at once; a running one after its current page."""
-    now = timezone.now()
-    with transaction.atomic():
-        SyncRun.objects.filter(pk=run.pk, state__in=SyncRun.ACTIVE_STATES).update(
-            cancel_requested=True
-        )
-        SyncRun.objects.filter(pk=run.pk, state=State.QUEUED, lease_owner="").update(
-            state=State.CANCELLED, finished_at=now, error="Cancelled before it started."
-        )
-    run.refresh_from_db()
-    return run
-
-
-def _lease_seconds() -> int:
-    return settings.SYNC_LEASE_SECONDS
+    return jobs.job_cancel(SyncRun, run)
 
 
 def _take_lease(run_id: int, owner: str) -> bool:
-    now = timezone.now()
-    free = Q(lease_until__isnull=True) | Q(lease_until__lt=now) | Q(lease_owner=owner)
-    with transaction.atomic():
-        taken = (
-            SyncRun.objects.filter(pk=run_id, state__in=SyncRun.ACTIVE_STATES)
-            .filter(free)
-            .update(
-                state=State.RUNNING,
-                lease_owner=owner,
-                lease_until=now + timedelta(seconds=_lease_seconds()),
-                next_attempt_at=None,
-                attempts=F("attempts") + 1,
-            )
-        )
-        if taken:
-            SyncRun.objects.filter(pk=run_id, started_at__isnull=True).update(started_at=now)
-    return bool(taken)
+    return jobs.job_claim(SyncRun, run_id, owner)
 
 
 def _renew_and_save_progress(run: SyncRun, owner: str, fields: dict[str, Any]) -> None:
     """Inside the page's transaction: move counters and checkpoint, if we still own the run."""
-    updated = SyncRun.objects.filter(pk=run.pk, lease_owner=owner, state=State.RUNNING).update(
-        lease_until=timezone.now() + timedelta(seconds=_lease_seconds()), **fields
-    )
-    if not updated:
-        raise LeaseLost()
+    jobs.job_renew(SyncRun, run.pk, owner, **fields)
 
 
 def _cancel_requested(run: SyncRun) -> bool:
-    return SyncRun.objects.filter(pk=run.pk, cancel_requested=True).exists()
+    return jobs.job_cancel_requested(SyncRun, run.pk)
 
 
 def _finish(run: SyncRun, owner: str, state: str, error: str | None = None) -> Done:
-    SyncRun.objects.filter(pk=run.pk, lease_owner=owner).update(
-        state=state,
-        error=error,
-        finished_at=timezone.now(),
-        lease_owner="",
-        lease_until=None,
-    )
+    jobs.job_finish(SyncRun, run.pk, owner, state, error)
     return Done(state)
 
 
@@ -260,12 +217,7 @@ def _transient(run: SyncRun, owner: str, exc: Exception) -> Outcome:
         else settings.SYNC_RETRY_DELAY * (2 ** min(run.attempts - 1, 8))
     )
     delay = min(max(delay, 0.0), settings.SYNC_RETRY_MAX_DELAY)
-    SyncRun.objects.filter(pk=run.pk, lease_owner=owner).update(
-        error=f"Waiting to retry: {reason}",
-        next_attempt_at=timezone.now() + timedelta(seconds=delay),
-        lease_owner="",
-        lease_until=None,
-    )
+    jobs.job_release(SyncRun, run.pk, owner, retry_in=delay, error=f"Waiting to retry: {reason}")
     return Retry(delay, reason)
 
 
@@ -627,11 +579,4 @@ def _export_lead(lead: Lead, links: dict[int, tuple[int, str, Any]]) -> ExportLe
 
 def runs_to_recover() -> list[int]:
     """Runs no live worker holds: lapsed leases, and queued runs whose message was lost."""
-    now = timezone.now()
-    grace = now - timedelta(seconds=settings.SYNC_REQUEUE_AFTER)
-    lapsed = Q(state=State.RUNNING, lease_until__lt=now)
-    # No lease: either never picked up, or waiting for a retry that should have come by now.
-    unheld = Q(state__in=SyncRun.ACTIVE_STATES, lease_until__isnull=True) & (
-        Q(next_attempt_at__isnull=True, created_at__lt=grace) | Q(next_attempt_at__lt=grace)
-    )
-    return list(SyncRun.objects.filter(lapsed | unheld).order_by("id").values_list("pk", flat=True))
+    return jobs.jobs_to_recover(SyncRun)

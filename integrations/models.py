@@ -9,6 +9,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from crm.jobs import Job, JobPolicy
 from integrations.registry import PROVIDERS
 from integrations.spec import ProviderSpec
 from leads.models import Lead
@@ -93,7 +94,9 @@ class ExternalLink(models.Model):
         return f"{self.integration.provider}:{self.vendor_id} → lead {self.lead_id}"
 
 
-class SyncRun(models.Model):
+class SyncRun(Job):
+    """A vendor import or export: a background job (crm.jobs) with a vendor checkpoint."""
+
     class Direction(models.TextChoices):
         IMPORT = "import", "Import"
         EXPORT = "export", "Export"
@@ -106,37 +109,23 @@ class SyncRun(models.Model):
         FAILED = "failed", "Failed"
         CANCELLED = "cancelled", "Cancelled"
 
-    ACTIVE_STATES = (State.QUEUED, State.RUNNING)
-
+    state = models.CharField(max_length=12, choices=State.choices, default=State.QUEUED)
     integration = models.ForeignKey(Integration, on_delete=models.CASCADE, related_name="runs")
     # Denormalised owner and provider: lists filter by them without joins.
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
     provider = models.CharField(max_length=16, choices=Provider.choices)
     direction = models.CharField(max_length=8, choices=Direction.choices)
-    state = models.CharField(max_length=10, choices=State.choices, default=State.QUEUED)
     trigger = models.CharField(max_length=16, default="manual")  # manual, schedule, command
     # What to export: {"lead_ids": [...]} or {"filters": {...}}; {} = all the user's leads.
     params = models.JSONField(default=dict, blank=True)
     # Where to resume: the vendor's offset/page/cursor for imports, the last lead id for exports.
     checkpoint = models.JSONField(null=True, blank=True)
-    processed = models.PositiveIntegerField(default=0)
     total = models.PositiveIntegerField(null=True, blank=True)
     created = models.PositiveIntegerField(default=0)
     updated = models.PositiveIntegerField(default=0)
     unchanged = models.PositiveIntegerField(default=0)
     skipped = models.PositiveIntegerField(default=0)
     failed = models.PositiveIntegerField(default=0)
-    error = models.TextField(null=True, blank=True)
-    cancel_requested = models.BooleanField(default=False)
-    attempts = models.PositiveIntegerField(default=0)
-    # Set while a worker executes the run; a lapsed lease means the worker died.
-    lease_owner = models.CharField(max_length=64, blank=True, default="")
-    lease_until = models.DateTimeField(null=True, blank=True)
-    # After a transient fault: when the retry is due (recovery leaves it alone until then).
-    next_attempt_at = models.DateTimeField(null=True, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    started_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints = [
@@ -156,9 +145,22 @@ class SyncRun(models.Model):
     def __str__(self) -> str:
         return f"{self.provider} {self.direction} #{self.pk} ({self.state})"
 
-    @property
-    def is_active(self) -> bool:
-        return self.state in self.ACTIVE_STATES
+    @classmethod
+    def policy(cls) -> JobPolicy:
+        return JobPolicy(
+            lease_seconds=settings.SYNC_LEASE_SECONDS,
+            max_attempts=settings.SYNC_MAX_ATTEMPTS,
+            requeue_after=settings.SYNC_REQUEUE_AFTER,
+        )
+
+    def cancelled_message(self) -> str:
+        return "Cancelled before it started." if self.started_at is None else "Cancelled."
+
+    def gave_up_message(self) -> str:
+        return (
+            f"The run stopped responding {self.attempts} times (a worker died or was stopped "
+            "each time); what it synced so far is saved. Start it again to continue."
+        )
 
     # Below these, a rate says little: the first page may be quick and the rest slow.
     ETA_MIN_PROCESSED = 10

@@ -208,13 +208,17 @@ def test_resume_after_a_crash_writes_no_row_twice(user, monkeypatch):
         raise SimulatedCrash
 
     with pytest.raises(SimulatedCrash):
-        services.csv_import_run(import_id=csv_import.pk, after_batch=crash)
+        services.csv_import_run(import_id=csv_import.pk, owner="delivery-1", after_batch=crash)
     csv_import.refresh_from_db()
     assert (csv_import.state, csv_import.next_row, csv_import.processed) == ("running", 3, 3)
     assert Lead.objects.filter(user=user).count() == 3
 
-    # The redelivered task continues from row 3, and a third run changes nothing.
-    assert run_csv_import(csv_import.pk) == "partial"
+    # Another task cannot take the import while the first one's lease holds.
+    assert run_csv_import(csv_import.pk) == "running"
+    assert Lead.objects.filter(user=user).count() == 3
+    # The redelivered task (the same task id) continues from row 3; a third run changes
+    # nothing.
+    assert run_csv_import.apply(args=[csv_import.pk], task_id="delivery-1").get() == "partial"
     assert run_csv_import(csv_import.pk) == "partial"
     csv_import.refresh_from_db()
     assert (csv_import.processed, csv_import.created, csv_import.rejected) == (8, 7, 1)
@@ -313,9 +317,14 @@ def test_cancel_mid_run_keeps_the_committed_batches_and_stops(user, monkeypatch)
 
 
 def _quiet_for(csv_import, seconds: int) -> None:
-    CsvImport.objects.filter(pk=csv_import.pk).update(
-        heartbeat_at=timezone.now() - dt.timedelta(seconds=seconds)
-    )
+    """As if the import's worker last renewed its lease (or it was queued) ``seconds`` ago."""
+    from django.conf import settings
+
+    then = timezone.now() - dt.timedelta(seconds=seconds)
+    lease = dt.timedelta(seconds=settings.CSV_IMPORT_STALL_SECONDS)
+    held = CsvImport.objects.filter(pk=csv_import.pk).exclude(lease_owner="")
+    held.update(lease_until=then + lease)
+    CsvImport.objects.filter(pk=csv_import.pk, lease_owner="").update(next_attempt_at=then)
 
 
 def test_sweep_requeues_a_stalled_import_once_and_it_resumes(user, settings, monkeypatch):
@@ -341,7 +350,7 @@ def test_sweep_requeues_a_stalled_import_once_and_it_resumes(user, settings, mon
 
     assert tasks.resume_stalled_imports() == 1
     assert queued == [stalled.pk]
-    assert tasks.resume_stalled_imports() == 0  # the heartbeat was touched: not queued twice
+    assert tasks.resume_stalled_imports() == 0  # due again from now: not queued twice
     assert run_csv_import(stalled.pk) == "succeeded"
     stalled.refresh_from_db()
     assert (stalled.processed, stalled.created, stalled.attempts) == (5, 5, 2)
