@@ -12,8 +12,15 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from django import forms
+
     from integrations.models import Integration
     from integrations.records import ProviderClient
+
+    class OptionsForm(forms.Form):
+        @staticmethod
+        def initial_from(options: Mapping[str, Any]) -> dict[str, Any]: ...
+
 
 # The labels of credential fields, whichever vendor asks for them.
 CREDENTIAL_LABELS = {
@@ -41,6 +48,10 @@ class ProviderSpec:
     requires_email: bool = False
     # Settings only this vendor has, kept in Integration.options; with their defaults.
     options: Mapping[str, Any] = field(default_factory=dict)
+    # The form fields of those options on the integration's page: a callable returning a
+    # Django form class with one field per option and ``initial_from(options)`` (imported
+    # when asked for: the vendor's forms may use the serializers, which read the registry).
+    options_form: Callable[[], type[OptionsForm]] | None = None
 
     def credentials_hint(self, credentials: Mapping[str, str]) -> str:
         """``…4f2a``: enough to recognise a key, useless to anyone who sees it."""

@@ -15,7 +15,6 @@ from django.db.models import Count
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
-from rest_framework import serializers as drf_serializers
 
 from crm.htmx import HtmxRequest
 from crm.redirects import safe_next
@@ -23,8 +22,8 @@ from integrations import crypto, engine, selectors, services
 from integrations.http import ProviderError
 from integrations.models import Integration, Provider, Schedule, SyncFailure, SyncRun
 from integrations.registry import provider_spec
-from integrations.serializers import CustomFieldMapField, validate_credentials
-from integrations.spec import CREDENTIAL_LABELS
+from integrations.serializers import validate_credentials
+from integrations.spec import CREDENTIAL_LABELS, ProviderSpec
 from leads.scope import Scope
 
 
@@ -32,38 +31,6 @@ class SettingsForm(forms.Form):
     import_list_id = forms.ChoiceField(required=False, label="Import from")
     export_target = forms.ChoiceField(required=False, label="Export to")
     schedule = forms.ChoiceField(choices=Schedule.choices, label="Schedule")
-    # Snov.io only (the page shows it for Snov.io integrations).
-    full_profiles = forms.BooleanField(
-        required=False,
-        label="Fetch each prospect's full profile (company, position, LinkedIn, country)",
-        help_text="One request a prospect at Snov.io's 60 a minute: 5,000 new prospects take "
-        "about an hour and a half. Off: names and emails only, in a minute or two.",
-    )
-
-    custom_field_map = forms.CharField(
-        required=False,
-        label="Custom attributes to Snov.io custom fields",
-        widget=forms.Textarea(attrs={"rows": 3, "placeholder": "lead_source = Source"}),
-        help_text="One per line: CRM attribute = Snov.io field. Attributes named like one of "
-        "your Snov.io custom fields go there anyway; Snov.io refuses all others.",
-    )
-
-    def clean_custom_field_map(self) -> dict[str, str]:
-        mapping: dict[str, str] = {}
-        for number, line in enumerate(self.cleaned_data["custom_field_map"].splitlines(), 1):
-            if not line.strip():
-                continue
-            key, sep, label = line.partition("=")
-            if not sep or not key.strip() or not label.strip():
-                raise forms.ValidationError(
-                    f"Line {number}: write it as “CRM attribute = Snov.io field”."
-                )
-            mapping[key.strip()] = label.strip()
-        # The limits on a mapping are the API's, checked in one place.
-        try:
-            return CustomFieldMapField().run_validation(mapping)
-        except drf_serializers.ValidationError as error:
-            raise forms.ValidationError([str(message) for message in error.detail]) from None
 
     def __init__(self, *args, lists=None, **kwargs):
         super().__init__(*args, **kwargs)
@@ -77,6 +44,13 @@ class SettingsForm(forms.Form):
         fields["export_target"].choices = none + [
             (f"{item.kind}:{item.id}", f"{item.name} ({item.kind})") for item in lists
         ]
+
+
+def _settings_form(spec: ProviderSpec) -> type[SettingsForm]:
+    """The settings form with the vendor's own option fields (ProviderSpec.options_form)."""
+    if spec.options_form is None:
+        return SettingsForm
+    return type(f"{spec.key.title()}SettingsForm", (SettingsForm, spec.options_form()), {})
 
 
 def _user_integration(user, integration_id: int) -> Integration:
@@ -162,8 +136,11 @@ def integration_detail(request: HttpRequest, id: int) -> HttpResponse:
         export_target = f"campaign:{integration.export_campaign_id}"
     elif integration.export_list_id not in (None, ""):
         export_target = f"list:{integration.export_list_id}"
-    field_map = (integration.options or {}).get("custom_field_map") or {}
-    form = SettingsForm(
+    spec = integration.spec
+    options = (
+        spec.options_form().initial_from(integration.options or {}) if spec.options_form else {}
+    )
+    form = _settings_form(spec)(
         lists=lists,
         initial={
             "import_list_id": ""
@@ -171,8 +148,7 @@ def integration_detail(request: HttpRequest, id: int) -> HttpResponse:
             else integration.import_list_id,
             "export_target": export_target,
             "schedule": integration.schedule,
-            "full_profiles": bool((integration.options or {}).get("full_profiles", True)),
-            "custom_field_map": "\n".join(f"{key} = {label}" for key, label in field_map.items()),
+            **options,
         },
     )
     runs = SyncRun.objects.filter(integration=integration).order_by("-id")[:20]
@@ -206,7 +182,7 @@ def integration_settings(request: HttpRequest, id: int) -> HttpResponse:
     except (ProviderError, crypto.DecryptionError) as exc:
         messages.error(request, f"Could not read the lists: {getattr(exc, 'message', exc)}")
         return redirect("integration-detail", id=id)
-    form = SettingsForm(request.POST, lists=lists)
+    form = _settings_form(integration.spec)(request.POST, lists=lists)
     if not form.is_valid():
         for field, errors in form.errors.items():
             text = " ".join(str(error) for error in errors)

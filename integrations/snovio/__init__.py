@@ -32,6 +32,12 @@ def _client(integration: Any, credentials: Mapping[str, str], overrides: dict[st
     )
 
 
+def _options_form():
+    from integrations.snovio.forms import SnovioOptionsForm
+
+    return SnovioOptionsForm
+
+
 SPEC = ProviderSpec(
     key="snovio",
     label="Snov.io",
@@ -41,4 +47,5 @@ SPEC = ProviderSpec(
     requires_email=True,
     # Profiles fetched on import (slower, complete), and where custom attributes go on export.
     options={"full_profiles": True, "custom_field_map": {}},
+    options_form=_options_form,
 )
