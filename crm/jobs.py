@@ -40,7 +40,20 @@ class JobState(models.TextChoices):
 
 
 ACTIVE_STATES = (JobState.QUEUED, JobState.RUNNING)
+
 FINISHED_STATES = (JobState.SUCCEEDED, JobState.PARTIAL, JobState.FAILED, JobState.CANCELLED)
+
+
+def state_choices(
+    *, without: tuple[str, ...] = (), labels: dict[str, str] | None = None
+) -> list[tuple[str, str]]:
+    """The states a kind of job uses, with its own words for some of them."""
+    labels = labels or {}
+    return [
+        (value, labels.get(value, label))
+        for value, label in JobState.choices
+        if value not in without
+    ]
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 
-from crm.jobs import Job, JobPolicy
+from crm.jobs import Job, JobPolicy, JobState, state_choices
 
 
 class CsvImport(Job):
@@ -18,14 +18,7 @@ class CsvImport(Job):
         UPSERT = "upsert", "Create, or fill the empty fields of the lead with that email"
         OVERWRITE = "overwrite", "Create, or overwrite the lead with that email"
 
-    class State(models.TextChoices):
-        PENDING = "pending", "Waiting for a mapping"
-        QUEUED = "queued", "Queued"
-        RUNNING = "running", "Running"
-        SUCCEEDED = "succeeded", "Finished"
-        PARTIAL = "partial", "Finished with rejected rows"
-        FAILED = "failed", "Failed"
-        CANCELLED = "cancelled", "Cancelled"
+    State = JobState
 
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -43,7 +36,13 @@ class CsvImport(Job):
     # {"0": "email", "1": "custom:Region", "2": "ignore", …}: column index → field.
     mapping = models.JSONField(default=dict, blank=True)
     mode = models.CharField(max_length=12, choices=Mode.choices, default=Mode.CREATE)
-    state = models.CharField(max_length=12, choices=State.choices, default=State.PENDING)
+    state = models.CharField(
+        max_length=12,
+        choices=state_choices(
+            labels={"pending": "Waiting for a mapping", "partial": "Finished with rejected rows"}
+        ),
+        default=JobState.PENDING,
+    )
     total_rows = models.PositiveIntegerField(default=0)
     created = models.PositiveIntegerField(default=0)
     updated = models.PositiveIntegerField(default=0)

@@ -233,7 +233,10 @@ class SyncRunListView(PipelineAPIView):
         parameters=[
             int_param("integration_id", "Runs of this integration."),
             OpenApiParameter(
-                "state", str, enum=SyncRun.State.values, description="Runs in this state."
+                "state",
+                str,
+                enum=[value for value, _ in SyncRun.STATE_CHOICES],
+                description="Runs in this state.",
             ),
             *PAGINATION_PARAMETERS,
         ],

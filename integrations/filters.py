@@ -6,7 +6,7 @@ from integrations.models import SyncRun
 
 class SyncRunFilterSet(django_filters.FilterSet):
     integration_id = id_filter()
-    state = django_filters.ChoiceFilter(choices=SyncRun.State.choices)
+    state = django_filters.ChoiceFilter(choices=SyncRun.STATE_CHOICES)
 
     class Meta:
         model = SyncRun

@@ -9,7 +9,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
-from crm.jobs import Job, JobPolicy
+from crm.jobs import Job, JobPolicy, JobState, state_choices
 from integrations.registry import PROVIDERS
 from integrations.spec import ProviderSpec
 from leads.models import Lead
@@ -101,15 +101,11 @@ class SyncRun(Job):
         IMPORT = "import", "Import"
         EXPORT = "export", "Export"
 
-    class State(models.TextChoices):
-        QUEUED = "queued", "Queued"
-        RUNNING = "running", "Running"
-        SUCCEEDED = "succeeded", "Succeeded"
-        PARTIAL = "partial", "Finished with failures"
-        FAILED = "failed", "Failed"
-        CANCELLED = "cancelled", "Cancelled"
+    State = JobState
+    # A run never waits for a person: no "pending".
+    STATE_CHOICES = state_choices(without=(JobState.PENDING,), labels={"succeeded": "Succeeded"})
 
-    state = models.CharField(max_length=12, choices=State.choices, default=State.QUEUED)
+    state = models.CharField(max_length=12, choices=STATE_CHOICES, default=JobState.QUEUED)
     integration = models.ForeignKey(Integration, on_delete=models.CASCADE, related_name="runs")
     # Denormalised owner and provider: lists filter by them without joins.
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")

@@ -302,7 +302,7 @@ class SyncRunSerializer(serializers.Serializer):
     integration_id = serializers.IntegerField()
     provider = serializers.ChoiceField(choices=Provider.choices)
     direction = serializers.ChoiceField(choices=SyncRun.Direction.choices)
-    state = serializers.ChoiceField(choices=SyncRun.State.choices)
+    state = serializers.ChoiceField(choices=SyncRun.STATE_CHOICES)
     processed = serializers.IntegerField()
     total = serializers.IntegerField(allow_null=True)
     created = serializers.IntegerField()
