@@ -19,9 +19,9 @@ from rest_framework import serializers
 from rest_framework.exceptions import ValidationError
 from rest_framework.views import APIView
 
+from crm.ids import MAX_ID
 from crm.schema import NOT_BLANK, SEARCH, ApiAutoSchema, string_schema
 
-MAX_ID = 2**63 - 1  # beyond this a database integer overflows
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 200
 PAGINATION_PARAMS = ("cursor", "limit")

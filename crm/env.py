@@ -16,6 +16,8 @@ from pathlib import Path
 import environ
 from django.core.exceptions import ImproperlyConfigured
 
+from crm.ids import ascii_digits
+
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}
 
@@ -92,7 +94,7 @@ def env_rate(name: str, default: str) -> str:
     """A DRF-style rate such as ``1000/min``."""
     value = env_str(name, default)
     count, _, period = value.partition("/")
-    if not count.isdigit() or int(count) < 1 or not period or period[0] not in "smhd":
+    if not ascii_digits(count) or int(count) < 1 or not period or period[0] not in "smhd":
         raise ImproperlyConfigured(
             f"{name}: expected a rate like 1000/min (per s, min, hour or day), got {value!r}"
         )
@@ -144,7 +146,7 @@ def parse_limits(text: str) -> list[tuple[int, float]]:
     windows = []
     for part in text.split(","):
         count, _, unit = part.strip().partition("/")
-        if not count.strip().isdigit() or unit.strip() not in periods:
+        if not ascii_digits(count.strip()) or unit.strip() not in periods:
             raise ValueError(f"bad rate {part!r}: expected forms like 10/s or 450/min")
         windows.append((int(count), periods[unit.strip()]))
     return windows

@@ -14,6 +14,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
 from crm.htmx import HtmxRequest
+from crm.ids import parse_id
 from csvimport import parsing, selectors, services
 from csvimport.models import CsvImport
 
@@ -112,10 +113,7 @@ def csv_import_preview(request: HttpRequest, id: int) -> HttpResponse:
 @require_http_methods(["GET"])
 def csv_import_progress(request: HtmxRequest, id: int) -> HttpResponse:
     csv_import = selectors.csv_import_get(user=request.user, import_id=id)
-    try:
-        after = max(int(request.GET.get("after", "0")), 0)
-    except ValueError:
-        after = 0
+    after = parse_id(request.GET.get("after", "0"), minimum=0) or 0
     rejections: list[Any] = []
     next_after = None
     if csv_import.rejected and not csv_import.is_active:

@@ -17,6 +17,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from crm.htmx import HtmxRequest
+from crm.ids import ascii_digits, parse_id
 from crm.redirects import safe_next
 from integrations import crypto, engine, selectors, services
 from integrations.http import ProviderError
@@ -212,7 +213,7 @@ def integration_settings(request: HttpRequest, id: int) -> HttpResponse:
 def _vendor_id(value: str | None) -> int | str | None:
     if not value:
         return None
-    return int(value) if value.isdigit() else value
+    return int(value) if ascii_digits(value) else value
 
 
 @login_required
@@ -326,8 +327,9 @@ def export_selected(request: HttpRequest) -> HttpResponse:
     integration = _user_integration(request.user, _int_or_404(request.POST.get("integration")))
     back = safe_next(request, "/leads/")
     chosen = request.POST.getlist("lead_ids") or request.POST.getlist("ids")  # list checkboxes
-    ids = [value for value in chosen if value.isdigit()]
-    if ids:
+    if chosen:
+        # Checked boxes that name no lead (or nonsense) export nothing, never the whole list.
+        ids = [value for value in map(parse_id, chosen) if value is not None]
         owned = sorted(
             Scope.of(request.user).leads().filter(id__in=ids).values_list("id", flat=True)
         )
@@ -356,6 +358,7 @@ def export_selected(request: HttpRequest) -> HttpResponse:
 
 
 def _int_or_404(value: str | None) -> int:
-    if not value or not value.isdigit() or len(value) > 18:
+    number = parse_id(value)
+    if number is None:
         raise Http404
-    return int(value)
+    return number

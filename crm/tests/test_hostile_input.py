@@ -515,3 +515,54 @@ def test_a_redirect_to_another_host_is_not_followed_and_the_key_stays_home(vendo
     finally:
         other.clear()
         other.stop()
+
+
+# --- The last 500s (security review, issue 14 item 8) -------------------------------------
+# '²' passes str.isdigit() but int() refuses it; huge ids overflow SQLite's integers; deeply
+# nested JSON exhausts the parser's recursion. Each must be a clear answer, never a 500.
+
+UNICODE_DIGITS = ("²", "¹²", "٣", "\uff11\uff12")  # superscripts, Arabic-Indic, full-width
+
+
+@pytest.mark.parametrize("value", UNICODE_DIGITS)
+@pytest.mark.parametrize(
+    "path, name",
+    [
+        ("/leads/", "cursor"),
+        ("/leads/", "company_id"),
+        ("/leads/new/", "company"),
+        ("/companies/options/", "company"),
+        ("/companies/options/", "company_id"),
+    ],
+)
+def test_unicode_digits_in_page_parameters_are_ignored_not_a_500(web, path, name, value):
+    response = web.get(path, {name: value})
+    assert response.status_code in (200, 400), (path, name, value, response.status_code)
+
+
+@pytest.mark.parametrize("value", [*UNICODE_DIGITS, "99999999999999999999999"])
+def test_odd_or_huge_ids_in_posted_forms_are_not_a_500(web, user, value):
+    integration = services.integration_create(
+        user=user,
+        provider="hunter",
+        credentials={"api_key": "hk_test_0123456789abcdef"},
+        settings={"export_list_id": 8},
+    )
+    response = web.post(
+        "/integrations/export/", {"integration": str(integration.pk), "lead_ids": [value]}
+    )
+    assert response.status_code in (302, 400), response.status_code
+    response = web.post("/integrations/export/", {"integration": value, "lead_ids": ["1"]})
+    assert response.status_code in (302, 400, 404), response.status_code
+    response = web.post("/leads/bulk/", {"ids": [value], "action": "delete"})
+    assert response.status_code in (200, 302, 400), response.status_code
+    assert SyncRun.objects.count() == 0
+
+
+@pytest.mark.parametrize("depth", [2_000, 100_000])
+def test_deeply_nested_json_is_a_400_that_says_so(api, depth):
+    body = "[" * depth + "]" * depth
+    response = api.client.post("/v1/leads", body, content_type="application/json")
+    assert response.status_code == 400, response.status_code
+    assert "JSON" in response.json()["detail"]
+    assert Lead.objects.count() == 0

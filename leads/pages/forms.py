@@ -8,8 +8,8 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
+from crm.ids import parse_id
 from leads import page_selectors, services
-from leads.filters import MAX_ID
 from leads.models import Company, Lead, Source, Status
 from leads.normalize import normalize_domain
 from leads.scope import Scope
@@ -259,6 +259,6 @@ def parse_ids(values: list[str]) -> list[int]:
     """Ids from checkboxes: anything that is not a positive integer is dropped."""
     ids = []
     for raw in values:
-        if raw.isdigit() and 0 < int(raw) <= MAX_ID:
-            ids.append(int(raw))
+        if (value := parse_id(raw)) is not None:
+            ids.append(value)
     return ids

@@ -17,6 +17,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
 from crm.htmx import HtmxRequest
+from crm.ids import parse_id
 from crm.redirects import safe_next
 from leads import page_selectors, services
 from leads.filters import MAX_ID, LeadFilterSet
@@ -48,8 +49,8 @@ STATUSES = [{"value": s.value, "label": s.label} for s in Status]
 
 def _cursor(raw: str | None) -> int | None:
     """A keyset cursor from the query string; a broken one just restarts at the first page."""
-    if raw and raw.isdigit() and 0 < int(raw) <= MAX_ID:
-        return int(raw)
+    if (cursor := parse_id(raw)) is not None:
+        return cursor
     return None
 
 
@@ -91,7 +92,7 @@ def lead_list(request: HttpRequest) -> HttpResponse:
         if not page.data and not filtered and cursor is None:
             has_any = page_selectors.lead_has_any(user=request.user)
     selected_company = filterset.form.data.get("company_id", "")
-    include = int(selected_company) if selected_company.isdigit() else None
+    include = parse_id(selected_company)
     companies, companies_truncated = page_selectors.company_choices(
         user=request.user, include_id=include if include and include <= MAX_ID else None
     )
@@ -178,7 +179,7 @@ def lead_create(request: HttpRequest) -> HttpResponse:
     else:
         initial = {}
         company = request.GET.get("company", "")
-        if company.isdigit():
+        if parse_id(company) is not None:
             initial["company"] = company
         form = LeadCreateForm(user=request.user, initial=initial)
         status = 200
@@ -343,7 +344,7 @@ def company_options(request: HttpRequest) -> HttpResponse:
     q = _search_term(request.GET.get("find", ""))
     # The picker sends its <select> along: named company (forms) or company_id (filters).
     raw = request.GET.get("company") or request.GET.get("company_id") or ""
-    selected = int(raw) if raw.isdigit() and 0 < int(raw) <= MAX_ID else None
+    selected = parse_id(raw)
     options, more = page_selectors.company_options(user=request.user, q=q, include_id=selected)
     context = {
         "options": options,
