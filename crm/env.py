@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import os
 import secrets
+import stat
 import time
 from pathlib import Path
 
@@ -70,16 +71,34 @@ def env_list(name: str, default: list[str]) -> list[str]:
 _DB_SCHEMES = ("sqlite://", "postgres://", "postgresql://", "pgsql://")
 
 
+def redact_url(url: str) -> str:
+    """``url`` with any password replaced by ``***``, for messages and logs."""
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        return "<not a URL>"
+    authority, slash, path = rest.partition("/")
+    userinfo, at, host = authority.rpartition("@")
+    if at and ":" in userinfo:
+        authority = f"{userinfo.split(':', 1)[0]}:***@{host}"
+    elif at:
+        authority = f"{userinfo}@{host}"
+    return f"{scheme}://{authority}{slash}{path}"
+
+
 def env_db(name: str, default: str) -> dict:
     url = env_str(name, default)
     if not url.startswith(_DB_SCHEMES):
         raise ImproperlyConfigured(
-            f"{name}: expected sqlite:///path or postgres://user:password@host/db, got {url!r}"
+            f"{name}: expected sqlite:///path or postgres://user:password@host/db, "
+            f"got {redact_url(url)!r}"
         )
     try:
         return environ.Env.db_url_config(url)
     except Exception as exc:  # django-environ raises several types for a bad URL
-        raise ImproperlyConfigured(f"{name}: not a database URL ({exc})") from None
+        # The parser's message may quote the URL, password and all: name the type only.
+        raise ImproperlyConfigured(
+            f"{name}: not a database URL ({type(exc).__name__}): {redact_url(url)!r}"
+        ) from None
 
 
 def env_cache(name: str, default: str) -> dict:
@@ -87,7 +106,57 @@ def env_cache(name: str, default: str) -> dict:
     try:
         return environ.Env.cache_url_config(url)
     except Exception as exc:
-        raise ImproperlyConfigured(f"{name}: not a cache URL ({exc})") from None
+        raise ImproperlyConfigured(
+            f"{name}: not a cache URL ({type(exc).__name__}): {redact_url(url)!r}"
+        ) from None
+
+
+# What the app keeps in DATA_DIR: the SQLite database (and its -wal/-shm), the generated
+# secrets, the embedded broker and rate-limit databases, beat's schedule.
+_PRIVATE_FILES = (
+    "db.sqlite3",
+    "secret_key",
+    "field_encryption_keys",
+    "broker.sqlite3",
+    "ratelimit.sqlite3",
+    "celerybeat-schedule",
+)
+
+
+def private_data_dir(path: Path) -> Path:
+    """``DATA_DIR``, created 0700, with the app's files in it (the database, the generated
+    secrets, the broker) kept from other local users: an existing folder or file of ours
+    that group or others may read is narrowed to 0700 / 0600 on every start. A shared
+    folder (sticky, like /tmp) and files the app did not make are left alone."""
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    uid = os.getuid() if hasattr(os, "getuid") else None
+
+    def ours_and_open(info: os.stat_result) -> bool:
+        return (uid is None or info.st_uid == uid) and bool(info.st_mode & 0o077)
+
+    info = path.stat()
+    if ours_and_open(info) and not info.st_mode & stat.S_ISVTX:
+        path.chmod(info.st_mode & 0o700)
+    for entry in path.iterdir():
+        if not entry.name.startswith(_PRIVATE_FILES):
+            continue
+        info = entry.lstat()
+        if stat.S_ISREG(info.st_mode) and ours_and_open(info):
+            entry.chmod(info.st_mode & 0o600)
+    return path
+
+
+def require_shared_secrets(*names: str) -> None:
+    """With a database server the app may run on several machines: each would generate its
+    own secret key and encryption keys into its own DATA_DIR (sessions signed on one are
+    refused by the next; credentials one encrypts the other cannot read). Stop instead."""
+    missing = [name for name in names if not (_raw(name) or "").strip()]
+    if missing:
+        raise ImproperlyConfigured(
+            f"{' and '.join(missing)} must be set when DATABASE_URL points at PostgreSQL: "
+            "every web and worker process, on every machine, needs the same values. "
+            "Generate them once (see docs/deploy.md, 'Secrets') and set them everywhere."
+        )
 
 
 def env_rate(name: str, default: str) -> str:

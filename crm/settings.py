@@ -17,12 +17,15 @@ from crm.env import (
     env_str,
     make_fernet_key,
     make_secret_key,
+    private_data_dir,
+    require_shared_secrets,
     secret_from_file,
 )
 
 BASE_DIR = Path(__file__).resolve().parent.parent
-DATA_DIR = Path(env_str("DATA_DIR", str(BASE_DIR / "var"))).resolve()
-DATA_DIR.mkdir(parents=True, exist_ok=True)
+DATA_DIR = private_data_dir(Path(env_str("DATA_DIR", str(BASE_DIR / "var"))).resolve())
+if env_str("DATABASE_URL", "").startswith(("postgres://", "postgresql://", "pgsql://")):
+    require_shared_secrets("SECRET_KEY", "FIELD_ENCRYPTION_KEYS")
 
 DEBUG = env_bool("DEBUG", False)
 SECRET_KEY = env_str("SECRET_KEY", "") or secret_from_file(DATA_DIR, "secret_key", make_secret_key)

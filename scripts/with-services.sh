@@ -116,6 +116,9 @@ done
 export DATABASE_URL="postgres://crm:$PG_PASSWORD@127.0.0.1:$PG_PORT/crm"
 export CELERY_BROKER_URL="redis://127.0.0.1:$REDIS_PORT/0"
 export CACHE_URL="redis://127.0.0.1:$REDIS_PORT/1"
+# With a database server the settings require the secrets every process must share.
+export SECRET_KEY="${SECRET_KEY:-$(python3 -c 'import secrets; print(secrets.token_urlsafe(50))')}"
+export FIELD_ENCRYPTION_KEYS="${FIELD_ENCRYPTION_KEYS:-$(python3 -c 'import base64, os; print(base64.urlsafe_b64encode(os.urandom(32)).decode())')}"
 echo "PostgreSQL on 127.0.0.1:$PG_PORT, Redis on 127.0.0.1:$REDIS_PORT (in $WORK)"
 
 # In the background, not exec'd: the traps must stop the servers when the command ends, and

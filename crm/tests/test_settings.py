@@ -70,3 +70,78 @@ def test_env_example_lists_every_variable_the_settings_read():
     read = set(re.findall(r'env_\w+\(\s*"([A-Z_]+)"', settings_source))
     listed = set(re.findall(r"^([A-Z_]+)=", example, flags=re.MULTILINE))
     assert read <= listed, f"missing from .env.example: {sorted(read - listed)}"
+
+
+# --- Secrets and files (security review, issue 14 item 9) ---------------------------------
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "postgres://crm:hunter2-secret@db:notaport/crm",
+        "mysql://crm:hunter2-secret@db/crm",
+        "postgres://crm:hunter2-secret@[::1:5432/crm",
+    ],
+)
+def test_a_bad_database_url_is_named_without_its_password(monkeypatch, url):
+    monkeypatch.setenv("DATABASE_URL", url)
+    with pytest.raises(ImproperlyConfigured) as caught:
+        env.env_db("DATABASE_URL", "sqlite://")
+    assert "hunter2-secret" not in str(caught.value)
+    assert "DATABASE_URL" in str(caught.value)
+
+
+def test_redact_url_keeps_what_helps_and_drops_the_password():
+    assert env.redact_url("postgres://crm:pw@db:5432/crm") == "postgres://crm:***@db:5432/crm"
+    assert env.redact_url("redis://:pw@cache:6379/1") == "redis://:***@cache:6379/1"
+    assert env.redact_url("sqlite:///var/db.sqlite3") == "sqlite:///var/db.sqlite3"
+    assert env.redact_url("nonsense") == "<not a URL>"
+
+
+def test_data_dir_and_its_files_are_private(tmp_path):
+    data = tmp_path / "data"
+    env.private_data_dir(data)
+    assert data.stat().st_mode & 0o777 == 0o700
+    # An older install: folder 0755, database 0644; narrowed at the next start.
+    data.chmod(0o755)
+    database = data / "db.sqlite3"
+    database.write_text("")
+    database.chmod(0o644)
+    mine = data / "notes.txt"  # not the app's: left as it is
+    mine.write_text("")
+    mine.chmod(0o644)
+    env.private_data_dir(data)
+    assert data.stat().st_mode & 0o777 == 0o700
+    assert database.stat().st_mode & 0o777 == 0o600
+    assert mine.stat().st_mode & 0o777 == 0o644
+
+
+def test_a_shared_sticky_folder_is_never_narrowed(tmp_path):
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    shared.chmod(0o1777)
+    env.private_data_dir(shared)
+    assert shared.stat().st_mode & 0o7777 == 0o1777
+
+
+def _check(tmp_path, **variables):
+    base = {k: v for k, v in os.environ.items() if k not in ("SECRET_KEY", "FIELD_ENCRYPTION_KEYS")}
+    return subprocess.run(
+        [sys.executable, "manage.py", "check"],
+        cwd=ROOT,
+        env={**base, "DATA_DIR": str(tmp_path), **variables},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_postgresql_without_shared_secrets_stops_start_up_naming_them(tmp_path):
+    url = "postgres://crm:pw@127.0.0.1:1/crm"
+    result = _check(tmp_path, DATABASE_URL=url)
+    assert result.returncode != 0
+    assert "SECRET_KEY and FIELD_ENCRYPTION_KEYS must be set" in result.stderr
+    assert not (tmp_path / "secret_key").exists()
+    result = _check(tmp_path, DATABASE_URL=url, SECRET_KEY="k" * 50)
+    assert "FIELD_ENCRYPTION_KEYS must be set" in result.stderr
+    assert "SECRET_KEY and" not in result.stderr
