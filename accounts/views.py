@@ -7,6 +7,7 @@ import secrets
 from datetime import timedelta
 
 from django import forms
+from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
@@ -16,7 +17,7 @@ from django.views.decorators.http import require_POST
 
 from accounts.login_throttle import ThrottledAuthenticationForm, mark_throttled
 from accounts.models import ApiToken
-from accounts.services import api_token_create, api_token_revoke
+from accounts.services import api_token_create, api_token_revoke, api_tokens_revoke_all
 
 EXPIRY_CHOICES = [("30", "30 days"), ("90", "90 days"), ("365", "1 year"), ("", "Never")]
 
@@ -86,6 +87,19 @@ def token_revoke(request: HttpRequest, id: int) -> HttpResponse:
     if token is None:
         raise Http404
     api_token_revoke(token=token)
+    return redirect("token-list")
+
+
+@login_required
+@require_POST
+def token_revoke_all(request: HttpRequest) -> HttpResponse:
+    revoked = api_tokens_revoke_all(user_id=request.user.pk or 0)
+    messages.success(
+        request,
+        f"Revoked {revoked} token{'s' if revoked != 1 else ''}."
+        if revoked
+        else "No active tokens.",
+    )
     return redirect("token-list")
 
 

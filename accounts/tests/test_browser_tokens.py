@@ -22,7 +22,7 @@ def test_create_use_and_revoke_a_token(signed_in):
     assert page.get_by_text("already created").is_visible()
     assert page.get_by_test_id("token-row").count() == 1
     page.once("dialog", lambda dialog: dialog.accept())
-    page.get_by_role("button", name="Revoke").click()
+    page.get_by_role("button", name="Revoke", exact=True).click()
     page.wait_for_url("**/settings/tokens/")
     assert page.get_by_test_id("token-row").inner_text().count("Revoked") == 1
     assert Client(HTTP_AUTHORIZATION=f"Bearer {raw}").get("/v1/leads").status_code == 401

@@ -89,3 +89,67 @@ def test_a_resubmitted_form_creates_no_second_token(web):
     assert raw not in again.content.decode()
     assert "already created" in again.content.decode()
     assert ApiToken.objects.filter(user=web.user).count() == 1
+
+
+# --- A changed password revokes the tokens (security review, issue 14 item 4) ---------------
+
+
+def _api_status(raw: str) -> int:
+    return Client(HTTP_AUTHORIZATION=f"Bearer {raw}").get("/v1/leads").status_code
+
+
+@pytest.mark.django_db(transaction=True)
+def test_changing_the_password_by_any_door_revokes_every_token(django_user_model):
+    user = UserFactory(username="paula")
+    other = UserFactory(username="oscar")
+    _, raw = api_token_create(user=user, name="script")
+    _, second = api_token_create(user=user, name="laptop")
+    _, theirs = api_token_create(user=other, name="theirs")
+    assert _api_status(raw) == 200
+    # Signing in (last_login) or renaming changes nothing.
+    user.first_name = "Paula"
+    user.save()
+    user.save(update_fields=["last_login"])
+    assert _api_status(raw) == 200
+    user.set_password("a new and long passphrase")
+    user.save()
+    assert _api_status(raw) == 401
+    assert _api_status(second) == 401
+    assert _api_status(theirs) == 200
+    assert ApiToken.objects.filter(user=user, revoked_at__isnull=True).count() == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_password_change_page_revokes_the_tokens_too():
+    user = UserFactory(username="pete")
+    user.set_password("the old passphrase 1")
+    user.save()
+    _, raw = api_token_create(user=user, name="script")
+    client = Client()
+    client.force_login(user)
+    response = client.post(
+        "/accounts/password_change/",
+        {
+            "old_password": "the old passphrase 1",
+            "new_password1": "a brand new passphrase 2",
+            "new_password2": "a brand new passphrase 2",
+        },
+    )
+    assert response.status_code == 302, response.content[:500]
+    assert _api_status(raw) == 401
+
+
+def test_revoke_all_my_tokens(web):
+    _, raw = api_token_create(user=web.user, name="one")
+    _, second = api_token_create(user=web.user, name="two")
+    other = UserFactory(username="olga")
+    _, theirs = api_token_create(user=other, name="theirs")
+    page = web.get("/settings/tokens/").content.decode()
+    assert "Revoke all my tokens" in page
+    assert "Changing or resetting your password revokes all your tokens" in page
+    assert web.get("/settings/tokens/revoke-all/").status_code == 405
+    response = web.post("/settings/tokens/revoke-all/", follow=True)
+    assert "Revoked 2 tokens." in response.content.decode()
+    assert _api_status(raw) == 401
+    assert _api_status(second) == 401
+    assert _api_status(theirs) == 200
