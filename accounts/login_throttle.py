@@ -1,14 +1,24 @@
 """Sign-in throttling for the web sign-in page and the Django admin's.
 
-After ``LOGIN_MAX_FAILURES`` failed sign-ins for one username, or ``LOGIN_MAX_FAILURES_PER_IP``
-from one address, within the same ``LOGIN_FAILURE_WINDOW``, every further attempt for that
-username or from that address is refused, even with the right password, until the window ends:
-a password cannot be guessed faster than a handful of tries per window, whether an attacker
-tries many passwords for one account or one password for many accounts.
+Three counts, each over the same ``LOGIN_FAILURE_WINDOW``:
+
+- a **(username, address) pair** that failed ``LOGIN_MAX_FAILURES`` times is refused, even
+  with the right password, until the window ends: one client guessing one account;
+- an **address** that failed ``LOGIN_MAX_FAILURES_PER_IP`` times is refused for every
+  username: one client trying one password on many accounts;
+- a **username** that failed ``LOGIN_MAX_FAILURES`` times across all addresses is *slowed
+  down*, not refused: its password is checked at most once every ``LOGIN_SLOWDOWN_SECONDS``,
+  other attempts meanwhile answer "try again in a few seconds". Many addresses guessing one
+  account get a handful of guesses a minute between them, and nobody can lock the account's
+  owner out by failing on purpose from elsewhere (a lock per username let anyone lock
+  ``admin`` out with five wrong passwords).
+
+Each attempt is counted *before* the slow password hash, atomically (the counters return
+their new total), and taken back when it turns out not to be a failed guess: parallel
+attempts cannot all slip through between the check and the count.
 
 Failures are counted with the API rate limit's counters (``crm.throttling``): a SQLite side
-file on the embedded default, the shared cache (Redis) when scaled out. A successful sign-in
-clears only its own username's count; the address's count and everyone else's stay.
+file on the embedded default, the shared cache (Redis) when scaled out.
 """
 
 from __future__ import annotations
@@ -23,52 +33,101 @@ from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth.forms import AuthenticationForm
 from django.http import HttpRequest, HttpResponse
 
+from crm import throttling
 from crm.throttling import (
     client_address,
     window_clear,
     window_count,
     window_hit,
     window_remaining,
+    window_undo,
 )
 
 
-def _user_key(username: str) -> str:
+def _user_digest(username: str) -> str:
     # Hashed: keys stay short and safe for any cache whatever a visitor types.
-    digest = hashlib.sha256(username.strip().lower().encode()).hexdigest()[:32]
-    return f"login-user:{digest}"
+    return hashlib.sha256(username.strip().lower().encode()).hexdigest()[:32]
 
 
-def _keys(request: HttpRequest | None, username: str) -> list[tuple[str, int]]:
-    keys = [(_user_key(username), settings.LOGIN_MAX_FAILURES)]
+def _user_key(username: str) -> str:
+    return f"login-user:{_user_digest(username)}"
+
+
+def _refusing_keys(request: HttpRequest | None, username: str) -> list[tuple[str, int]]:
+    """The counts that refuse an attempt once over their limit: the pair, the address."""
+    address = client_address(request) if request is not None else "-"
+    keys = [(f"login-pair:{_user_digest(username)}:{address}", settings.LOGIN_MAX_FAILURES)]
     if request is not None:
-        keys.append((f"login-ip:{client_address(request)}", settings.LOGIN_MAX_FAILURES_PER_IP))
+        keys.append((f"login-ip:{address}", settings.LOGIN_MAX_FAILURES_PER_IP))
     return keys
 
 
-def login_wait(*, request: HttpRequest | None, username: str) -> int:
-    """Seconds before this username may sign in from this address again; 0 when it may now."""
-    period = settings.LOGIN_FAILURE_WINDOW
-    if any(window_count(key, period) >= limit for key, limit in _keys(request, username)):
-        return max(1, math.ceil(window_remaining(period)))
-    return 0
+def _wait(period: int, now: float) -> int:
+    return max(1, math.ceil(window_remaining(period, now)))
 
 
-def login_failed(*, request: HttpRequest | None, username: str) -> None:
-    for key, _ in _keys(request, username):
-        window_hit(key, settings.LOGIN_FAILURE_WINDOW)
+class Attempt:
+    """One sign-in attempt, counted before its password is checked."""
 
+    def __init__(self, request: HttpRequest | None, username: str) -> None:
+        self.request = request
+        self.username = username
+        self.now = throttling.time.time()
+        self.period = settings.LOGIN_FAILURE_WINDOW
+        self.keys = _refusing_keys(request, username)
+        self.counted = False
 
-def login_succeeded(*, username: str) -> None:
-    window_clear(_user_key(username), settings.LOGIN_FAILURE_WINDOW)
+    def begin(self) -> tuple[int, str]:
+        """Count the attempt; (seconds to wait, why) when it must be refused, else (0, "")."""
+        totals = [window_hit(key, self.period, self.now) for key, _ in self.keys]
+        self.counted = True
+        if any(total > limit for total, (_, limit) in zip(totals, self.keys, strict=True)):
+            return _wait(self.period, self.now), "locked"
+        if window_count(_user_key(self.username), self.period) >= settings.LOGIN_MAX_FAILURES:
+            # Under attack from many addresses: one checked attempt per slot, for everyone.
+            slot = settings.LOGIN_SLOWDOWN_SECONDS
+            slot_key = f"login-slot:{_user_digest(self.username)}"
+            if window_hit(slot_key, slot, self.now) > 1:
+                self.not_a_guess()  # never checked: not a failure of this pair or address
+                return _wait(slot, self.now), "slowed"
+        return 0, ""
+
+    def not_a_guess(self) -> None:
+        """The attempt was not a wrong password (refused unchecked, an inactive user, a
+        non-staff user at the admin): take back what ``begin`` counted."""
+        if self.counted:
+            for key, _ in self.keys:
+                window_undo(key, self.period, self.now)
+            self.counted = False
+
+    def failed(self) -> int:
+        """A wrong password: it stays counted, and counts against the username too. Seconds
+        to wait if this failure reached a limit, else 0."""
+        window_hit(_user_key(self.username), self.period, self.now)
+        totals = [window_count(key, self.period) for key, _ in self.keys]
+        if any(total >= limit for total, (_, limit) in zip(totals, self.keys, strict=True)):
+            return _wait(self.period, self.now)
+        return 0
+
+    def succeeded(self) -> None:
+        """The right password: its own pair and username start afresh; the address's count
+        goes back to what it was (a sign-in is not a failure)."""
+        pair, *address = [key for key, _ in self.keys]
+        for key in address:
+            window_undo(key, self.period, self.now)
+        window_clear(pair, self.period)
+        window_clear(_user_key(self.username), self.period)
 
 
 def _wait_text(seconds: int) -> str:
+    if seconds < 60:
+        return f"{seconds} second{'s' if seconds != 1 else ''}"
     minutes = math.ceil(seconds / 60)
     return f"{minutes} minute{'s' if minutes != 1 else ''}"
 
 
 class ThrottledLoginMixin:
-    """For an AuthenticationForm: refuse while throttled, count failures, clear on success."""
+    """For an AuthenticationForm: count first, refuse while throttled, clear on success."""
 
     request: HttpRequest | None
     cleaned_data: dict
@@ -76,8 +135,15 @@ class ThrottledLoginMixin:
     # Seconds the client must wait; set when this form refused a throttled attempt.
     throttled_for = 0
 
-    def _refuse(self, wait: int) -> forms.ValidationError:
+    def _refuse(self, wait: int, why: str = "locked") -> forms.ValidationError:
         self.throttled_for = wait
+        if why == "slowed":
+            return forms.ValidationError(
+                "This account is receiving many failed sign-ins from elsewhere; try again in "
+                "%(wait)s.",
+                code="throttled",
+                params={"wait": _wait_text(wait)},
+            )
         return forms.ValidationError(
             "Too many failed sign-ins. Try again in %(wait)s.",
             code="throttled",
@@ -89,20 +155,25 @@ class ThrottledLoginMixin:
         password = self.cleaned_data.get("password")
         if not (username and password):
             return super().clean()  # type: ignore[misc]
-        wait = login_wait(request=self.request, username=username)
+        attempt = Attempt(self.request, username)
+        wait, why = attempt.begin()
         if wait:
             # Refused before the password is even checked: a right guess learns nothing.
-            raise self._refuse(wait)
+            raise self._refuse(wait, why)
         try:
             cleaned = super().clean()  # type: ignore[misc]
         except forms.ValidationError:
-            if self.user_cache is None:  # a wrong password, not an inactive or non-staff user
-                login_failed(request=self.request, username=username)
-                wait = login_wait(request=self.request, username=username)
-                if wait:
-                    raise self._refuse(wait) from None
+            if self.user_cache is not None:  # an inactive or non-staff user, not a guess
+                attempt.not_a_guess()
+                raise
+            wait = attempt.failed()
+            if wait:
+                raise self._refuse(wait) from None
             raise
-        login_succeeded(username=username)
+        except BaseException:
+            attempt.not_a_guess()
+            raise
+        attempt.succeeded()
         return cleaned
 
 

@@ -285,12 +285,15 @@ CONTENT_SECURITY_POLICY = (
     "connect-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'self'; "
     "object-src 'none'"
 )
-# Sign-in throttling (accounts.login_throttle): after this many failed sign-ins for one username,
-# or from one address, within LOGIN_FAILURE_WINDOW seconds, sign-in is refused until the
-# window ends, even with the right password.
+# Sign-in throttling (accounts.login_throttle): after LOGIN_MAX_FAILURES failed sign-ins for one
+# username from one address, or LOGIN_MAX_FAILURES_PER_IP from one address, within
+# LOGIN_FAILURE_WINDOW seconds, that pair (or address) is refused until the window ends, even
+# with the right password. A username with LOGIN_MAX_FAILURES failures from anywhere is only
+# slowed down: one checked attempt every LOGIN_SLOWDOWN_SECONDS.
 LOGIN_MAX_FAILURES = env_int("LOGIN_MAX_FAILURES", 5, minimum=1)
 LOGIN_MAX_FAILURES_PER_IP = env_int("LOGIN_MAX_FAILURES_PER_IP", 5, minimum=1)
 LOGIN_FAILURE_WINDOW = env_int("LOGIN_FAILURE_WINDOW", 900, minimum=1)
+LOGIN_SLOWDOWN_SECONDS = env_int("LOGIN_SLOWDOWN_SECONDS", 5, minimum=1)
 
 # --- Logging --------------------------------------------------------------------------------
 LOG_LEVEL = env_str("LOG_LEVEL", "INFO").upper()

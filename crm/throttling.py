@@ -107,6 +107,12 @@ class _SQLiteCounters:
         )
         return count
 
+    def undo(self, key: str, window: int) -> None:
+        self._write(
+            "UPDATE hits SET count = count - 1 WHERE key = ? AND window = ? AND count > 0",
+            (key, window),
+        )
+
     def count(self, key: str, window: int) -> int:
         db = self._connection(Path(settings.RATE_LIMIT_DB))
         row = db.execute(
@@ -169,6 +175,31 @@ def window_hit(key: str, period: int, now: float | None = None) -> int:
     return _cache_hit(key, window, period)
 
 
+# Take back one count, never below zero, in one round trip.
+_REDIS_UNDO = (
+    "local n = tonumber(redis.call('get', KEYS[1]) or '0') "
+    "if n > 0 then return redis.call('decr', KEYS[1]) end return 0"
+)
+
+
+def window_undo(key: str, period: int, now: float) -> None:
+    """Take back one event counted by ``window_hit(key, period, now)`` (an attempt counted
+    before it was checked, which turned out not to count)."""
+    window = int(now // period)
+    if settings.RATE_LIMIT_DB:
+        _sqlite_counters.undo(key, window)
+        return
+    window_key = f"throttle:{key}:{window}"
+    if not hasattr(cache, "_cache") or not hasattr(cache._cache, "get_client"):
+        try:
+            if cache.get(window_key, 0) > 0:
+                cache.decr(window_key)
+        except ValueError:  # expired meanwhile: nothing to take back
+            pass
+        return
+    _redis_client().eval(_REDIS_UNDO, 1, cache.make_and_validate_key(window_key))
+
+
 def window_count(key: str, period: int) -> int:
     """Events counted for ``key`` so far in the current window."""
     window = int(time.time() // period)
@@ -184,9 +215,9 @@ def window_clear(key: str, period: int) -> None:
         cache.delete(f"throttle:{key}:{int(time.time() // period)}")
 
 
-def window_remaining(period: int) -> float:
+def window_remaining(period: int, now: float | None = None) -> float:
     """Seconds until the current window of ``period`` seconds ends."""
-    now = time.time()
+    now = time.time() if now is None else now
     return (int(now // period) + 1) * period - now
 
 
