@@ -1,9 +1,10 @@
 from django.contrib import admin
 from django.urls import include, path, re_path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
+from drf_spectacular.views import SpectacularSwaggerSplitView
 
 from accounts import views as accounts_views
 from crm import views
+from crm.schema import CachedSchemaView
 from integrations import api as integrations_api
 from leads import api as leads_api
 from leads.pages import home
@@ -67,7 +68,7 @@ api_v1 = [
         integrations_api.SyncRunFailuresView.as_view(),
         name="sync-run-failures",
     ),
-    re_path(r"^schema/?$", SpectacularAPIView.as_view(), name="schema"),
+    re_path(r"^schema/?$", CachedSchemaView.as_view(), name="schema"),
     # The split view serves Swagger UI's init script as its own response (?script), so the
     # page needs no inline script under the Content-Security-Policy.
     re_path(

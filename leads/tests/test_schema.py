@@ -132,3 +132,33 @@ def test_every_body_with_required_fields_is_itself_required(schema):
             if component.get("required"):
                 assert body.get("required") is True, (method, path)
     assert schema["paths"]["/v1/integrations"]["post"]["requestBody"]["required"] is True
+
+
+def test_the_schema_is_built_once_per_process_and_served_from_memory(client, monkeypatch):
+    """Building it walks every view (about 30 ms); an anonymous loop must not cost that."""
+    from drf_spectacular.generators import SchemaGenerator
+
+    from crm.schema import CachedSchemaView
+
+    monkeypatch.setattr(CachedSchemaView, "_schema", None)
+    monkeypatch.setattr(CachedSchemaView, "_rendered", {})
+    built = []
+    real = SchemaGenerator.get_schema
+
+    def counting(self, *args, **kwargs):
+        built.append(1)
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(SchemaGenerator, "get_schema", counting)
+    first = client.get("/v1/schema")
+    for version in ("", "1", "x" * 50):
+        again = client.get("/v1/schema", {"version": version} if version else {})
+        assert again.status_code == 200
+        assert again.content == first.content
+    for _ in range(2):  # built, then from memory: the same body and content type
+        as_json = client.get("/v1/schema", {"format": "json"})
+        assert as_json.json()["openapi"].startswith("3.")
+    assert again["Content-Type"] == first["Content-Type"]
+    assert client.get("/v1/schema", HTTP_ACCEPT="application/json; indent=2").status_code == 200
+    assert len(built) == 1
+    assert len(CachedSchemaView._rendered) == 2
