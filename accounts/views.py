@@ -7,6 +7,7 @@ import secrets
 from datetime import timedelta
 
 from django import forms
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
@@ -107,6 +108,11 @@ class LoginView(auth_views.LoginView):
     """Django's sign-in page; repeated failures are refused a while (accounts.login_throttle)."""
 
     authentication_form = ThrottledAuthenticationForm
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context["password_reset"] = bool(settings.EMAIL_CONFIG)
+        return context
 
     def form_invalid(self, form):
         return mark_throttled(super().form_invalid(form), form)

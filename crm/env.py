@@ -123,6 +123,21 @@ _PRIVATE_FILES = (
 )
 
 
+def env_email(name: str) -> dict:
+    """Django's EMAIL_* settings from a URL such as ``smtp+tls://user:password@host:587``;
+    {} when the variable is unset (no mail: the product then offers nothing that sends any)."""
+    url = env_str(name, "")
+    if not url:
+        return {}
+    try:
+        config = environ.Env.email_url_config(url)
+    except Exception as exc:
+        raise ImproperlyConfigured(
+            f"{name}: not a mail URL ({type(exc).__name__}): {redact_url(url)!r}"
+        ) from None
+    return {key: value for key, value in config.items() if value is not None}
+
+
 def private_data_dir(path: Path) -> Path:
     """``DATA_DIR``, created 0700, with the app's files in it (the database, the generated
     secrets, the broker) kept from other local users: an existing folder or file of ours

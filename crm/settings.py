@@ -10,6 +10,7 @@ from crm.env import (
     env_bool,
     env_cache,
     env_db,
+    env_email,
     env_int,
     env_limits,
     env_list,
@@ -294,6 +295,15 @@ LOGIN_MAX_FAILURES = env_int("LOGIN_MAX_FAILURES", 5, minimum=1)
 LOGIN_MAX_FAILURES_PER_IP = env_int("LOGIN_MAX_FAILURES_PER_IP", 5, minimum=1)
 LOGIN_FAILURE_WINDOW = env_int("LOGIN_FAILURE_WINDOW", 900, minimum=1)
 LOGIN_SLOWDOWN_SECONDS = env_int("LOGIN_SLOWDOWN_SECONDS", 5, minimum=1)
+
+# --- Mail -------------------------------------------------------------------------------------
+# Only password resets send mail, and only when EMAIL_URL is set (smtp+tls://user:pw@host:587);
+# without it the reset pages do not exist. PASSWORD_RESET_MAX requests per address and per
+# account within LOGIN_FAILURE_WINDOW.
+EMAIL_CONFIG = env_email("EMAIL_URL")
+globals().update(EMAIL_CONFIG)
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Leads CRM <crm@localhost>")
+PASSWORD_RESET_MAX = env_int("PASSWORD_RESET_MAX", 3, minimum=1)
 
 # --- Logging --------------------------------------------------------------------------------
 LOG_LEVEL = env_str("LOG_LEVEL", "INFO").upper()

@@ -2,7 +2,6 @@ from django.contrib import admin
 from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularSwaggerSplitView
 
-from accounts import views as accounts_views
 from crm import views
 from crm.schema import CachedSchemaView
 from integrations import api as integrations_api
@@ -82,9 +81,9 @@ urlpatterns = [
     path("", home.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
     path("admin/", admin.site.urls),
-    # Before Django's own: the same sign-in page with failed attempts throttled.
-    path("accounts/login/", accounts_views.LoginView.as_view(), name="login"),
-    path("accounts/", include("django.contrib.auth.urls")),
+    # Only what the product offers (not django.contrib.auth.urls): sign-in and sign-out, a
+    # throttled password change, and a throttled reset by email when mail is configured.
+    path("accounts/", include("accounts.urls_auth")),
     path("v1/", include(api_v1)),
     path("", include("accounts.urls")),
     path("", include("integrations.urls")),
