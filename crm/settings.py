@@ -191,6 +191,14 @@ SPECTACULAR_SETTINGS = {
 }
 # Request bodies above this size are refused with a clear error before any parsing.
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DATA_UPLOAD_MAX_MEMORY_SIZE", 2_621_440, minimum=1024)
+# Uploaded files (CSV imports) past this size are stopped while they stream (crm.uploads),
+# before any of them is written to disk. The CSV import's own limit (csvimport.parsing).
+FILE_UPLOAD_MAX_BYTES = 10 * 1024 * 1024
+FILE_UPLOAD_HANDLERS = [
+    "crm.uploads.SizeLimitUploadHandler",
+    "django.core.files.uploadhandler.MemoryFileUploadHandler",
+    "django.core.files.uploadhandler.TemporaryFileUploadHandler",
+]
 
 # --- Integrations ---------------------------------------------------------------------------
 # Keys for provider credentials at rest, newest first; generated into DATA_DIR when unset.
@@ -231,6 +239,8 @@ SYNC_REQUEUE_AFTER = env_int("SYNC_REQUEUE_AFTER", 120, minimum=1)
 # CSV_IMPORT_MAX_ATTEMPTS claims in all; then it fails with a message. Both are crm.jobs.
 CSV_IMPORT_STALL_SECONDS = env_int("CSV_IMPORT_STALL_SECONDS", 300, minimum=1)
 CSV_IMPORT_MAX_ATTEMPTS = env_int("CSV_IMPORT_MAX_ATTEMPTS", 3, minimum=1)
+# Imports one user may have queued or running at once; another waits until one finishes.
+CSV_IMPORT_MAX_ACTIVE = env_int("CSV_IMPORT_MAX_ACTIVE", 2, minimum=1)
 
 # --- Celery ---------------------------------------------------------------------------------
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", f"sqla+sqlite:///{DATA_DIR / 'broker.sqlite3'}")

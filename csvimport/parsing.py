@@ -11,8 +11,11 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-MAX_BYTES = 10 * 1024 * 1024
+MAX_BYTES = 10 * 1024 * 1024  # settings.FILE_UPLOAD_MAX_BYTES stops bigger ones mid-upload
 MAX_ROWS = 100_000
+# Columns in a file (a CRM export has a few dozen). Each row is mapped column by column, and
+# a million-column file kept a worker busy for hours.
+MAX_COLUMNS = 200
 PREVIEW_ROWS = 5
 DELIMITERS = (",", ";", "\t")
 DELIMITER_NAMES = {",": "comma", ";": "semicolon", "\t": "tab"}
@@ -140,9 +143,20 @@ def parse(raw: bytes) -> ParsedFile:
     header = next(rows, None)
     if header is None:
         raise CsvFileError("The file is empty.")
+    if len(header) > MAX_COLUMNS:
+        raise CsvFileError(
+            f"The file has {len(header):,} columns; the limit is {MAX_COLUMNS}. "
+            "Remove the columns you do not need."
+        )
     total = 0
-    for _ in rows:
+    for row in rows:
         total += 1
+        if len(row) > MAX_COLUMNS:
+            raise CsvFileError(
+                f"Row {total + 1} has {len(row):,} cells; the limit is {MAX_COLUMNS} "
+                "(the header has "
+                f"{len(header)})."
+            )
         if total > MAX_ROWS:
             raise CsvFileError(
                 f"The file has more than {MAX_ROWS:,} rows. Split it into smaller files."
@@ -188,6 +202,11 @@ def guess_mapping(headers: list[str]) -> dict[str, str]:
         taken.add(field)
         mapping[str(index)] = field
     return mapping
+
+
+def mapped_columns(mapping: dict[str, str]) -> list[tuple[int, str]]:
+    """(column index, field) of the columns that go somewhere: the only ones a row reads."""
+    return [(int(index), field) for index, field in mapping.items() if field != IGNORE]
 
 
 def validate_mapping(mapping: dict[str, str], width: int) -> tuple[dict[str, str], list[str]]:

@@ -13,6 +13,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
@@ -29,6 +30,7 @@ from leads.bulk import (
 )
 from leads.models import Company, Lead, MergePolicy, Source, Status
 from leads.normalize import domain_or_empty, normalize_email
+from leads.scope import Scope
 from leads.services import PlannerStatistics
 
 logger = logging.getLogger(__name__)
@@ -89,8 +91,20 @@ def csv_import_create(*, user, filename: str, raw: bytes) -> CsvImport:
     )
 
 
+class TooManyImports(Exception):
+    """The user already has CSV_IMPORT_MAX_ACTIVE imports queued or running."""
+
+
 def csv_import_start(*, csv_import: CsvImport, mapping: Mapping[str, str], mode: str) -> bool:
-    """Save the mapping and queue the job. False if it was started already."""
+    """Save the mapping and queue the job. False if it was started already; TooManyImports
+    while the user has CSV_IMPORT_MAX_ACTIVE imports queued or running."""
+    active = (
+        Scope.of_user_id(csv_import.user_id)
+        .own(CsvImport)
+        .filter(state__in=CsvImport.ACTIVE_STATES)
+    )
+    if active.count() >= settings.CSV_IMPORT_MAX_ACTIVE:
+        raise TooManyImports
     with transaction.atomic():
         started = jobs.job_queue(CsvImport, csv_import.pk, mapping=dict(mapping), mode=mode)
         if started:
@@ -122,17 +136,20 @@ def csv_imports_resume_stalled() -> list[int]:
 # --- one row ------------------------------------------------------------------------------------
 
 
-def parse_row(cells: list[str], mapping: Mapping[str, str]) -> ParsedRow:
-    """Validate one record against the mapping, like the API validates a lead."""
+def parse_row(
+    cells: list[str],
+    mapping: Mapping[str, str],
+    columns: list[tuple[int, str]] | None = None,
+) -> ParsedRow:
+    """Validate one record against the mapping, like the API validates a lead. ``columns``
+    (``parsing.mapped_columns``, computed once per batch) are the only cells read."""
     width = len(mapping)
-    extra = [c for c in cells[width:] if c.strip()]
-    if extra:
+    if len(cells) > width and any(c.strip() for c in cells[width:]):
         raise RowRejected(f"The row has {len(cells)} cells but the header has only {width}.")
     row = ParsedRow(lead={})
-    for index_text, target in mapping.items():
-        index = int(index_text)
+    for index, target in parsing.mapped_columns(dict(mapping)) if columns is None else columns:
         value = cells[index].strip() if index < len(cells) else ""
-        if target == parsing.IGNORE or not value:
+        if not value:
             continue
         if target.startswith(parsing.CUSTOM_PREFIX):
             row.custom[target[len(parsing.CUSTOM_PREFIX) :]] = value
@@ -216,9 +233,11 @@ def _write_batch(*, csv_import: CsvImport, batch: list[tuple[int, list[str]]]) -
     """Write one batch of rows through the pipeline's bulk upsert (leads.bulk)."""
     counts = _Counts()
     todo: list[tuple[int, list[str], LeadRow]] = []
+    columns = parsing.mapped_columns(csv_import.mapping)
     for index, cells in batch:
         try:
-            todo.append((index, cells, _lead_row(parse_row(cells, csv_import.mapping))))
+            parsed = parse_row(cells, csv_import.mapping, columns)
+            todo.append((index, cells, _lead_row(parsed)))
         except RowRejected as exc:
             counts.rejections.append(_rejection(csv_import, index, cells, str(exc)))
     create_only = csv_import.mode == CsvImport.Mode.CREATE

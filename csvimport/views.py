@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
@@ -25,7 +26,10 @@ def csv_import_upload(request: HttpRequest) -> HttpResponse:
     error = ""
     if request.method == "POST":
         upload = request.FILES.get("file")
-        if upload is None:
+        refused = getattr(request, "upload_refused_size", None)
+        if refused:
+            error = parsing.too_big_message(refused)
+        elif upload is None:
             error = "Choose a CSV file to upload."
         elif upload.size and upload.size > parsing.MAX_BYTES:
             error = parsing.too_big_message(upload.size)
@@ -90,8 +94,15 @@ def csv_import_preview(request: HttpRequest, id: int) -> HttpResponse:
             mode_error = "Choose create only, or create or update by email."
         column_errors, errors = parsing.validate_mapping(mapping, width)
         if not (column_errors or errors or mode_error):
-            services.csv_import_start(csv_import=csv_import, mapping=mapping, mode=mode)
-            return redirect("csv-import-progress", id=csv_import.pk)
+            try:
+                services.csv_import_start(csv_import=csv_import, mapping=mapping, mode=mode)
+            except services.TooManyImports:
+                errors.append(
+                    f"You already have {settings.CSV_IMPORT_MAX_ACTIVE} imports queued or "
+                    "running. Start this one when one of them has finished (or cancel one)."
+                )
+            else:
+                return redirect("csv-import-progress", id=csv_import.pk)
     preview = parsing.preview_rows(
         csv_import.content, csv_import.delimiter, len(csv_import.headers)
     )
