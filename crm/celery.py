@@ -1,9 +1,23 @@
 import os
 
-from celery import Celery
+from celery import Celery, signals
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "crm.settings")
 
 app = Celery("crm")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+
+@signals.worker_init.connect
+def _worker_holds_the_database(**kwargs) -> None:
+    from crm.running import hold_shared
+
+    hold_shared("worker")
+
+
+@signals.beat_init.connect
+def _beat_holds_the_database(**kwargs) -> None:
+    from crm.running import hold_shared
+
+    hold_shared("beat")

@@ -251,3 +251,47 @@ def test_postgresql_is_pointed_at_pg_dump(monkeypatch, tmp_path):
         call_command("backup", str(tmp_path / "b"))
     with pytest.raises(CommandError, match="pg_restore"):
         call_command("restore", str(tmp_path / "b"))
+
+
+@sqlite_only
+def test_restore_refuses_while_a_process_runs_on_the_database(made_backup, tmp_path):
+    """A running process keeps its open database file: restoring under it splits the data
+    (security review, issue 14 item 6). The web server, worker and beat hold a shared lock;
+    restore needs the exclusive one and names what runs."""
+    target = tmp_path / "live"
+    unset = {"DATABASE_URL", "FIELD_ENCRYPTION_KEYS", "SECRET_KEY", "DJANGO_ALLOW_ASYNC_UNSAFE"}
+    env = {k: v for k, v in os.environ.items() if k not in unset}
+    env.update(DATA_DIR=str(target), DJANGO_SETTINGS_MODULE="crm.settings")
+    code = (
+        "import time, django; django.setup(); from crm.running import hold_shared; "
+        "hold_shared('web'); print('ready', flush=True); time.sleep(60)"
+    )
+    holder = subprocess.Popen(
+        [sys.executable, "-c", code], cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert holder.stdout is not None
+        assert holder.stdout.readline().strip() == "ready"
+        refused = _manage(target, "restore", str(made_backup))
+        assert refused.returncode != 0
+        assert f"still run on this database (web, pid {holder.pid} on" in refused.stderr
+        assert not (target / "db.sqlite3").exists()
+    finally:
+        holder.terminate()
+        holder.wait(timeout=30)
+    restored = _manage(target, "restore", str(made_backup))
+    assert restored.returncode == 0, restored.stderr
+    assert (target / "db.sqlite3").exists()
+
+
+@sqlite_only
+def test_the_worker_and_beat_hold_the_lock_from_their_start_signals(tmp_path):
+    code = (
+        "import django; django.setup(); from pathlib import Path; from django.conf import "
+        "settings; from celery import signals; import crm.celery; "
+        "signals.worker_init.send(sender=None); "
+        "from crm.running import running_notes; print(running_notes(Path(settings.DATA_DIR)))"
+    )
+    result = _manage(tmp_path / "worker", code=code)
+    assert result.returncode == 0, result.stderr
+    assert "worker, pid" in result.stdout

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from crm.backup import PG_HINT, BackupError, backup_restore
+from crm.running import ProcessesRunning, exclusive
 
 
 class Command(BaseCommand):
@@ -27,8 +29,9 @@ class Command(BaseCommand):
 
     def handle(self, *args, path: Path, force: bool, **options):
         try:
-            result = backup_restore(source=path.resolve(), force=force)
-        except BackupError as exc:
+            with exclusive(Path(settings.DATA_DIR)):
+                result = backup_restore(source=path.resolve(), force=force)
+        except (BackupError, ProcessesRunning) as exc:
             raise CommandError(str(exc)) from None
         for kept in result.set_aside:
             self.stdout.write(
