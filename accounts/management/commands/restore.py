@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
+from django.db import connection
 
 from crm.backup import PG_HINT, BackupError, backup_restore
 from crm.running import ProcessesRunning, exclusive
@@ -28,8 +30,15 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, path: Path, force: bool, **options):
+        # Only SQLite's file can be replaced under running processes (PostgreSQL is refused
+        # with the pg_restore hint by backup_restore itself).
+        guard = (
+            exclusive(Path(settings.DATA_DIR))
+            if connection.vendor == "sqlite"
+            else contextlib.nullcontext()
+        )
         try:
-            with exclusive(Path(settings.DATA_DIR)):
+            with guard:
                 result = backup_restore(source=path.resolve(), force=force)
         except (BackupError, ProcessesRunning) as exc:
             raise CommandError(str(exc)) from None
