@@ -35,8 +35,9 @@ PRODUCTION = {
 
 
 def _env(tmp_path: Path, **values: str) -> dict[str, str]:
-    # Without the test set-up's DJANGO_ALLOW_ASYNC_UNSAFE, which no deployment sets.
-    dropped = {*SECURITY_VARIABLES, "DJANGO_ALLOW_ASYNC_UNSAFE"}
+    # Without the test set-up's DJANGO_ALLOW_ASYNC_UNSAFE, which no deployment sets, and on
+    # the embedded database (with PostgreSQL the settings require SECRET_KEY, dropped here).
+    dropped = {*SECURITY_VARIABLES, "DJANGO_ALLOW_ASYNC_UNSAFE", "DATABASE_URL"}
     base = {k: v for k, v in os.environ.items() if k not in dropped}
     return {**base, "DATA_DIR": str(tmp_path), **values}
 
