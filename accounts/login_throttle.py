@@ -62,7 +62,8 @@ def _refusing_keys(request: HttpRequest | None, username: str) -> list[tuple[str
     return keys
 
 
-def _wait(period: int, now: float) -> int:
+def wait_seconds(period: int, now: float) -> int:
+    """Whole seconds until the current window of ``period`` seconds ends (at least 1)."""
     return max(1, math.ceil(window_remaining(period, now)))
 
 
@@ -82,14 +83,14 @@ class Attempt:
         totals = [window_hit(key, self.period, self.now) for key, _ in self.keys]
         self.counted = True
         if any(total > limit for total, (_, limit) in zip(totals, self.keys, strict=True)):
-            return _wait(self.period, self.now), "locked"
+            return wait_seconds(self.period, self.now), "locked"
         if window_count(_user_key(self.username), self.period) >= settings.LOGIN_MAX_FAILURES:
             # Under attack from many addresses: one checked attempt per slot, for everyone.
             slot = settings.LOGIN_SLOWDOWN_SECONDS
             slot_key = f"login-slot:{_user_digest(self.username)}"
             if window_hit(slot_key, slot, self.now) > 1:
                 self.not_a_guess()  # never checked: not a failure of this pair or address
-                return _wait(slot, self.now), "slowed"
+                return wait_seconds(slot, self.now), "slowed"
         return 0, ""
 
     def not_a_guess(self) -> None:
@@ -106,7 +107,7 @@ class Attempt:
         window_hit(_user_key(self.username), self.period, self.now)
         totals = [window_count(key, self.period) for key, _ in self.keys]
         if any(total >= limit for total, (_, limit) in zip(totals, self.keys, strict=True)):
-            return _wait(self.period, self.now)
+            return wait_seconds(self.period, self.now)
         return 0
 
     def succeeded(self) -> None:
@@ -119,7 +120,7 @@ class Attempt:
         window_clear(_user_key(self.username), self.period)
 
 
-def _wait_text(seconds: int) -> str:
+def wait_text(seconds: int) -> str:
     if seconds < 60:
         return f"{seconds} second{'s' if seconds != 1 else ''}"
     minutes = math.ceil(seconds / 60)
@@ -142,12 +143,12 @@ class ThrottledLoginMixin:
                 "This account is receiving many failed sign-ins from elsewhere; try again in "
                 "%(wait)s.",
                 code="throttled",
-                params={"wait": _wait_text(wait)},
+                params={"wait": wait_text(wait)},
             )
         return forms.ValidationError(
             "Too many failed sign-ins. Try again in %(wait)s.",
             code="throttled",
-            params={"wait": _wait_text(wait)},
+            params={"wait": wait_text(wait)},
         )
 
     def clean(self):

@@ -15,7 +15,6 @@ without mail settings logged a traceback per request. Here:
 from __future__ import annotations
 
 import hashlib
-import math
 
 from django import forms
 from django.conf import settings
@@ -23,21 +22,16 @@ from django.contrib.auth import forms as auth_forms
 from django.contrib.auth import views as auth_views
 from django.http import Http404, HttpRequest
 
-from accounts.login_throttle import mark_throttled
+from accounts.login_throttle import mark_throttled, wait_seconds, wait_text
 from crm import throttling
-from crm.throttling import client_address, window_clear, window_hit, window_remaining
-
-
-def _wait_text(seconds: int) -> str:
-    minutes = math.ceil(seconds / 60)
-    return f"{minutes} minute{'s' if minutes != 1 else ''}"
+from crm.throttling import client_address, window_clear, window_hit
 
 
 def _refusal(form, now: float, message: str) -> forms.ValidationError:
-    wait = max(1, math.ceil(window_remaining(settings.LOGIN_FAILURE_WINDOW, now)))
+    wait = wait_seconds(settings.LOGIN_FAILURE_WINDOW, now)
     form.throttled_for = wait
     return forms.ValidationError(
-        message + " Try again in %(wait)s.", code="throttled", params={"wait": _wait_text(wait)}
+        message + " Try again in %(wait)s.", code="throttled", params={"wait": wait_text(wait)}
     )
 
 

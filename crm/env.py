@@ -111,18 +111,6 @@ def env_cache(name: str, default: str) -> dict:
         ) from None
 
 
-# What the app keeps in DATA_DIR: the SQLite database (and its -wal/-shm), the generated
-# secrets, the embedded broker and rate-limit databases, beat's schedule.
-_PRIVATE_FILES = (
-    "db.sqlite3",
-    "secret_key",
-    "field_encryption_keys",
-    "broker.sqlite3",
-    "ratelimit.sqlite3",
-    "celerybeat-schedule",
-)
-
-
 def env_email(name: str) -> dict:
     """Django's EMAIL_* settings from a URL such as ``smtp+tls://user:password@host:587``;
     {} when the variable is unset (no mail: the product then offers nothing that sends any)."""
@@ -136,6 +124,18 @@ def env_email(name: str) -> dict:
             f"{name}: not a mail URL ({type(exc).__name__}): {redact_url(url)!r}"
         ) from None
     return {key: value for key, value in config.items() if value is not None}
+
+
+# What the app keeps in DATA_DIR: the SQLite database (and its -wal/-shm), the generated
+# secrets, the embedded broker and rate-limit databases, beat's schedule.
+_PRIVATE_FILES = (
+    "db.sqlite3",
+    "secret_key",
+    "field_encryption_keys",
+    "broker.sqlite3",
+    "ratelimit.sqlite3",
+    "celerybeat-schedule",
+)
 
 
 def private_data_dir(path: Path) -> Path:

@@ -152,15 +152,6 @@ def job_renew(model: type[Job], pk: int, owner: str, **fields: Any) -> None:
         raise LeaseLost()
 
 
-def job_holds(model: type[Job], pk: int, owner: str) -> bool:
-    """Whether ``owner`` still holds the running job (read under the batch's row lock)."""
-    return (
-        model._default_manager.select_for_update()
-        .filter(pk=pk, lease_owner=owner, state=JobState.RUNNING)
-        .exists()
-    )
-
-
 def job_cancel_requested(model: type[Job], pk: int) -> bool:
     return model._default_manager.filter(pk=pk, cancel_requested=True).exists()
 

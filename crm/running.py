@@ -22,6 +22,8 @@ from pathlib import Path
 
 from django.conf import settings
 
+from crm.ids import ascii_digits
+
 LOCK_FILE = "processes.lock"
 NOTES_DIR = "processes"
 
@@ -76,7 +78,7 @@ def running_notes(data_dir: Path) -> list[str]:
     """The notes of the processes that still run (stale notes of dead ones are removed)."""
     found = []
     for note in sorted((data_dir / NOTES_DIR).glob("*")):
-        if note.name.isdigit() and note.name.isascii() and _alive(int(note.name)):
+        if ascii_digits(note.name) and _alive(int(note.name)):
             found.append(note.read_text().strip())
         else:
             note.unlink(missing_ok=True)

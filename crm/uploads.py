@@ -30,7 +30,6 @@ class SizeLimitUploadHandler(FileUploadHandler):
 
     def new_file(self, *args, **kwargs):
         super().new_file(*args, **kwargs)
-        self.received = 0
         # Announced too big: stopped before the handlers after this one (memory, temporary
         # file) see a byte of it.
         if self.declared > settings.FILE_UPLOAD_MAX_BYTES + MULTIPART_SLACK:
@@ -38,9 +37,9 @@ class SizeLimitUploadHandler(FileUploadHandler):
 
     def receive_data_chunk(self, raw_data, start):
         # A body that did not announce its length (chunked) is counted as it arrives.
-        self.received = start + len(raw_data)
-        if self.received > settings.FILE_UPLOAD_MAX_BYTES:
-            raise self._refuse(max(self.received, self.declared))
+        received = start + len(raw_data)
+        if received > settings.FILE_UPLOAD_MAX_BYTES:
+            raise self._refuse(max(received, self.declared))
         return raw_data
 
     def file_complete(self, file_size):

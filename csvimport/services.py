@@ -382,17 +382,16 @@ def _commit_batch(csv_import: CsvImport, owner: str, batch: list[tuple[int, list
 
 
 def _finish(csv_import: CsvImport, owner: str, *, error: str = "", state: str | None = None) -> str:
-    if state is not None:
-        pass
-    elif error:
-        state = CsvImport.State.FAILED
-    elif csv_import.rejected and csv_import.rejected == csv_import.processed:
-        state = CsvImport.State.FAILED
-        error = "No row could be imported: every row was rejected (see the reasons below)."
-    elif csv_import.rejected:
-        state = CsvImport.State.PARTIAL
-    else:
-        state = CsvImport.State.SUCCEEDED
+    if state is None:
+        if error:
+            state = CsvImport.State.FAILED
+        elif csv_import.rejected and csv_import.rejected == csv_import.processed:
+            state = CsvImport.State.FAILED
+            error = "No row could be imported: every row was rejected (see the reasons below)."
+        elif csv_import.rejected:
+            state = CsvImport.State.PARTIAL
+        else:
+            state = CsvImport.State.SUCCEEDED
     jobs.job_finish(CsvImport, csv_import.pk, owner, state, error)
     csv_import.refresh_from_db()
     return csv_import.state

@@ -107,8 +107,13 @@ class ListFilter:
     counted: bool = False
 
     @property
+    def window(self) -> bool:
+        """A bound of the creation window (calendar days)."""
+        return self.test in ("from_day", "through_day")
+
+    @property
     def ranged(self) -> bool:
-        return self.test in ("at_least", "at_most", "from_day", "through_day")
+        return self.window or self.test in ("at_least", "at_most")
 
     def openapi(self) -> OpenApiParameter:
         return self.parameter(self.name, self.description)

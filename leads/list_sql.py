@@ -91,7 +91,7 @@ def lead_where(
     params: list[Any] = [*owner_params]
     for spec, value in active_filters(filters):
         column = f'{alias}."{spec.column}"'
-        if not created_index and spec.test in ("from_day", "through_day"):
+        if not created_index and spec.window:
             column = "+" + column
         term, param = filter_term(spec, value, column)
         where.append(term)
@@ -212,14 +212,16 @@ def _wide_sqlite_window(filters, scope: Scope) -> bool:
     window = [owner_term]
     params = [*owner_params]
     end = None
-    if filters.created_after is not None:
-        window.append('"created_at" >= %s')
-        params.append(_start_of_day(filters.created_after))
-    if filters.created_before is not None:
-        end = _start_of_day(filters.created_before + dt.timedelta(days=1))
-        window.append('"created_at" < %s')
-        params.append(end)
-    others = any(not spec.test.endswith("day") for spec, _ in active_filters(filters))
+    others = False
+    for spec, value in active_filters(filters):
+        if not spec.window:
+            others = True
+            continue
+        term, param = filter_term(spec, value, f'"{spec.column}"')
+        window.append(term)
+        params.append(param)
+        if spec.test == "through_day":
+            end = param
     wide = WIDE_WINDOW if others else WIDE_BARE_WINDOW
     with connection.cursor() as cursor:
         if _count_up_to(cursor, window, params, wide) < wide:

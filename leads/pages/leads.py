@@ -20,7 +20,7 @@ from crm.htmx import HtmxRequest
 from crm.ids import parse_id
 from crm.redirects import safe_next
 from leads import page_selectors, services
-from leads.filters import MAX_ID, LeadFilterSet
+from leads.filters import LeadFilterSet
 from leads.models import EmailStatus, Lead, Source, Status
 from leads.pages.forms import (
     INLINE_FIELDS,
@@ -92,9 +92,8 @@ def lead_list(request: HttpRequest) -> HttpResponse:
         if not page.data and not filtered and cursor is None:
             has_any = page_selectors.lead_has_any(user=request.user)
     selected_company = filterset.form.data.get("company_id", "")
-    include = parse_id(selected_company)
     companies, companies_truncated = page_selectors.company_choices(
-        user=request.user, include_id=include if include and include <= MAX_ID else None
+        user=request.user, include_id=parse_id(selected_company)
     )
     context = {
         "page": page,
