@@ -11,13 +11,13 @@ app.autodiscover_tasks()
 
 @signals.worker_init.connect
 def _worker_holds_the_database(**kwargs) -> None:
-    from crm.running import hold_shared
+    from crm.running import announce
 
-    hold_shared("worker")
+    announce("worker")
 
 
 @signals.beat_init.connect
 def _beat_holds_the_database(**kwargs) -> None:
-    from crm.running import hold_shared
+    from crm.running import announce
 
-    hold_shared("beat")
+    announce("beat")

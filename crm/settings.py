@@ -54,6 +54,7 @@ INSTALLED_APPS = [
     "leads",
     "integrations",
     "csvimport",
+    "crm.apps.CrmConfig",  # the register of running processes
 ]
 
 MIDDLEWARE = [

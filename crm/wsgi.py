@@ -5,6 +5,6 @@ from django.core.wsgi import get_wsgi_application
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "crm.settings")
 application = get_wsgi_application()
 
-from crm.running import hold_shared  # noqa: E402  (after Django is set up)
+from crm.running import announce  # noqa: E402  (after Django is set up)
 
-hold_shared("web")
+announce("web")

@@ -2,10 +2,18 @@ from __future__ import annotations
 
 import io
 import logging
+import os
+import socket
+import subprocess
+import sys
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.utils import timezone
 
+from crm import running
+from crm.models import RunningProcess
+from crm.running import key_set_fingerprints
 from integrations import crypto, engine, providers, services
 from integrations.models import Integration, SyncRun
 from integrations.records import VendorRecord
@@ -54,22 +62,58 @@ def test_sync_command_reports_a_failed_run(hunter_integration, monkeypatch):
     assert "Enter new credentials" in out.getvalue()
 
 
-def test_rotatekeys_with_the_key_file(hunter_integration, settings, tmp_path):
+def _process(keys, *, role="worker", host=None, pid=None):
+    """A running process as it records itself at start (crm.running.announce)."""
+    return RunningProcess.objects.create(
+        role=role,
+        host=host or socket.gethostname(),
+        pid=pid or os.getpid(),  # alive, so not forgotten as dead
+        started_at=timezone.now(),
+        key_fingerprints=key_set_fingerprints(keys),
+    )
+
+
+def _key_file(settings, tmp_path):
     path = tmp_path / "field_encryption_keys"
-    old = list(settings.FIELD_ENCRYPTION_KEYS)
-    path.write_text(",".join(old))
+    path.write_text(",".join(settings.FIELD_ENCRYPTION_KEYS))
     settings.FIELD_ENCRYPTION_KEYS_FILE = path
     settings.FIELD_ENCRYPTION_KEYS_FROM_ENV = False
+    return path
+
+
+def test_rotatekeys_with_the_key_file_in_the_safe_order(hunter_integration, settings, tmp_path):
+    path = _key_file(settings, tmp_path)
+    old = list(settings.FIELD_ENCRYPTION_KEYS)
+    worker = _process(old)
     before = Integration.objects.get().credentials_encrypted
-    call_command("rotatekeys", stdout=io.StringIO())
+
+    # 1. A new key first; nothing is re-encrypted yet, so the running worker still reads all.
+    out = io.StringIO()
+    call_command("rotatekeys", "--add", stdout=out)
     keys = path.read_text().strip().split(",")
     assert len(keys) == 2 and keys[1:] == old
+    assert Integration.objects.get().credentials_encrypted == before
+    assert "restart them" in out.getvalue()
+
+    # 2. Re-encrypting before the worker restarted would cut it off: refused, naming it.
+    with pytest.raises(CommandError, match=rf"Cannot re-encrypt yet.*worker {os.getpid()}@"):
+        call_command("rotatekeys", stdout=io.StringIO())
+    with pytest.raises(CommandError, match="Cannot drop the old keys yet"):
+        call_command("rotatekeys", "--drop-old", stdout=io.StringIO())
+    assert Integration.objects.get().credentials_encrypted == before
+    assert path.read_text().strip().split(",") == keys
+
+    # 3. Once it runs with the new key set, re-encrypt.
+    worker.key_fingerprints = key_set_fingerprints(keys)
+    worker.save()
+    call_command("rotatekeys", stdout=io.StringIO())
     after = Integration.objects.get().credentials_encrypted
     assert after != before
-    # Readable with the new key alone.
     settings.FIELD_ENCRYPTION_KEYS = keys[:1]
     assert crypto.decrypt_json(after) == {"api_key": "hk_test_0123456789abcdef"}
     settings.FIELD_ENCRYPTION_KEYS = keys
+
+    # 4. Drop the old key.
     call_command("rotatekeys", "--drop-old", stdout=io.StringIO())
     assert path.read_text().strip() == keys[0]
     assert path.stat().st_mode & 0o777 == 0o600
@@ -78,15 +122,84 @@ def test_rotatekeys_with_the_key_file(hunter_integration, settings, tmp_path):
         crypto.decrypt_json(Integration.objects.get().credentials_encrypted)
 
 
+def test_a_process_with_the_new_and_old_keys_does_not_hold_the_rotation(
+    hunter_integration, settings, tmp_path
+):
+    _key_file(settings, tmp_path)
+    old = list(settings.FIELD_ENCRYPTION_KEYS)
+    call_command("rotatekeys", "--add", stdout=io.StringIO())
+    _process(list(settings.FIELD_ENCRYPTION_KEYS), role="web")
+    _process(old, role="beat", pid=1)  # pid 1 runs, but it is not this machine's: stays
+    RunningProcess.objects.filter(role="beat").update(host="gone.example")
+    with pytest.raises(CommandError, match=r"beat 1@gone.example"):
+        call_command("rotatekeys", stdout=io.StringIO())
+    out = io.StringIO()
+    call_command("rotatekeys", "--forget", "1@gone.example", stdout=out)
+    assert "Forgot process 1 on gone.example" in out.getvalue()
+    call_command("rotatekeys", stdout=io.StringIO())
+
+
+def test_a_dead_process_on_this_machine_is_forgotten(hunter_integration, settings, tmp_path):
+    _key_file(settings, tmp_path)
+    old = list(settings.FIELD_ENCRYPTION_KEYS)
+    call_command("rotatekeys", "--add", stdout=io.StringIO())
+    dead = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    _process(old, pid=int(dead.stdout))
+    call_command("rotatekeys", stdout=io.StringIO())
+    assert not RunningProcess.objects.exists()
+
+
+@pytest.mark.parametrize("name", ["12", "x@host", "12@", "1" * 30 + "@host", "²@host"])
+def test_forget_names_what_is_wrong(name):
+    with pytest.raises(CommandError, match="pid@host"):
+        call_command("rotatekeys", "--forget", name, stdout=io.StringIO())
+
+
+def test_forget_an_unknown_process():
+    with pytest.raises(CommandError, match="No process 12 on nowhere is recorded"):
+        call_command("rotatekeys", "--forget", "12@nowhere", stdout=io.StringIO())
+
+
 def test_rotatekeys_with_keys_from_the_environment(hunter_integration, settings):
-    new = crypto.new_key()
-    settings.FIELD_ENCRYPTION_KEYS = [new, *settings.FIELD_ENCRYPTION_KEYS]
+    old = list(settings.FIELD_ENCRYPTION_KEYS)
     settings.FIELD_ENCRYPTION_KEYS_FROM_ENV = True
+    with pytest.raises(CommandError, match="cannot change: put the key that --new-key prints"):
+        call_command("rotatekeys", "--add", stdout=io.StringIO())
+    new = crypto.new_key()
+    settings.FIELD_ENCRYPTION_KEYS = [new, *old]
+    machine_b = _process(old, role="web", host="b.example", pid=4242)
+    with pytest.raises(CommandError, match=r"web 4242@b.example"):
+        call_command("rotatekeys", stdout=io.StringIO())
+    machine_b.key_fingerprints = key_set_fingerprints([new, *old])
+    machine_b.save()
     out = io.StringIO()
     call_command("rotatekeys", stdout=out)
-    assert "remove the older keys" in out.getvalue()
+    assert "rotatekeys --drop-old" in out.getvalue()
+    out = io.StringIO()
+    call_command("rotatekeys", "--drop-old", stdout=out)
+    assert "remove the older keys from FIELD_ENCRYPTION_KEYS" in out.getvalue()
     settings.FIELD_ENCRYPTION_KEYS = [new]
     assert crypto.decrypt_json(Integration.objects.get().credentials_encrypted)["api_key"]
+
+
+def test_a_process_records_its_key_set_and_removes_it_at_exit(settings, monkeypatch):
+    """What rotatekeys reads: each process's key fingerprints, never the keys."""
+    at_exit = []
+    monkeypatch.setattr(running, "hold_shared", lambda role: None)
+    monkeypatch.setattr(running.atexit, "register", at_exit.append)
+    running.announce("web")
+    row = RunningProcess.objects.get()
+    assert (row.role, row.pid, row.host) == ("web", os.getpid(), socket.gethostname())
+    assert row.key_fingerprints == key_set_fingerprints(list(settings.FIELD_ENCRYPTION_KEYS))
+    assert all(key not in row.key_fingerprints for key in settings.FIELD_ENCRYPTION_KEYS)
+    (remove,) = at_exit
+    remove()
+    assert not RunningProcess.objects.exists()
 
 
 def test_new_key_prints_a_usable_key():

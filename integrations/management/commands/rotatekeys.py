@@ -1,4 +1,16 @@
-"""Rotate the keys that encrypt provider credentials at rest."""
+"""Rotate the keys that encrypt provider credentials at rest, in the safe order.
+
+1. ``--add`` puts a new key first (in the key file; with keys in the environment the
+   administrator does it, ``--new-key`` prints one).
+2. Every web, worker and beat process restarts, so each encrypts with the new key and still
+   reads the old one.
+3. ``rotatekeys`` re-encrypts every stored credential with the new key.
+4. ``--drop-old`` forgets the old keys.
+
+Steps 3 and 4 refuse while a running process (crm.models.RunningProcess, on any machine) still
+encrypts with an older key: re-encrypting under it would leave that process unable to read the
+credentials, and dropping the old key would make whatever it writes unreadable.
+"""
 
 from __future__ import annotations
 
@@ -8,8 +20,14 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
+from crm.running import key_fingerprint, running_processes
 from integrations import crypto
 from integrations.models import Integration
+
+RESTART = (
+    "restart them (systemctl restart crm-web crm-worker crm-beat on every machine, or stop "
+    "and start 'make run')"
+)
 
 
 def reencrypt_all() -> int:
@@ -31,58 +49,118 @@ def reencrypt_all() -> int:
     return count
 
 
+def lagging_processes() -> list[str]:
+    """The running processes that do not encrypt with the first configured key."""
+    first = key_fingerprint(settings.FIELD_ENCRYPTION_KEYS[0])
+    return [
+        f"{process.role} {process.pid}@{process.host} (since "
+        f"{process.started_at:%Y-%m-%d %H:%M} UTC, key {process.encrypting_key})"
+        for process in running_processes()
+        if process.encrypting_key != first
+    ]
+
+
 class Command(BaseCommand):
     help = (
-        "Rotate FIELD_ENCRYPTION_KEYS. With the generated key file (no FIELD_ENCRYPTION_KEYS "
-        "set): add a new key and re-encrypt every credential with it. With keys from "
-        "the environment: put a new key first (--new-key prints one), then run this to "
-        "re-encrypt, then remove the old keys from the environment."
+        "Rotate FIELD_ENCRYPTION_KEYS in the safe order: --add a new key (with keys in the "
+        "environment: put --new-key's key first in FIELD_ENCRYPTION_KEYS on every machine), "
+        "restart web, worker and beat, run rotatekeys to re-encrypt, then --drop-old. "
+        "Re-encrypting and dropping refuse while a running process has not loaded the new key."
     )
 
     def add_arguments(self, parser):
         parser.add_argument("--new-key", action="store_true", help="print a fresh key and exit")
         parser.add_argument(
+            "--add",
+            action="store_true",
+            help="put a new key first in the key file (step 1; then restart the processes)",
+        )
+        parser.add_argument(
             "--drop-old",
             action="store_true",
-            help="re-encrypt everything under the newest key and remove the older keys from "
-            "the key file (restart web and workers after a rotation first)",
+            help="re-encrypt under the newest key and forget the older ones (last step)",
+        )
+        parser.add_argument(
+            "--forget",
+            metavar="PID@HOST",
+            help="remove the record of a process that no longer runs on a machine that is gone",
         )
 
-    def handle(self, *args, new_key, drop_old, **options):
+    def handle(self, *args, new_key, add, drop_old, forget, **options):
         if new_key:
             self.stdout.write(crypto.new_key())
-            return
+        elif forget:
+            self._forget(forget)
+        elif add:
+            self._add()
+        else:
+            self._check_processes("drop the old keys" if drop_old else "re-encrypt")
+            try:
+                count = reencrypt_all()
+            except crypto.DecryptionError as exc:
+                raise CommandError(f"{exc}; nothing was changed.") from None
+            if drop_old:
+                self._drop_old(count)
+            else:
+                self.stdout.write(
+                    f"Re-encrypted {count} integration(s) with the first key. Last step: "
+                    "rotatekeys --drop-old."
+                )
+
+    def _check_processes(self, step: str) -> None:
+        lagging = lagging_processes()
+        if lagging:
+            first = key_fingerprint(settings.FIELD_ENCRYPTION_KEYS[0])
+            raise CommandError(
+                f"Cannot {step} yet: these processes still encrypt with an older key than the "
+                f"first configured one ({first}): " + "; ".join(lagging) + f". First {RESTART} "
+                "so they load the new key, then run this again. A process on a machine that no "
+                "longer runs can be forgotten with --forget pid@host."
+            )
+
+    def _add(self) -> None:
         if settings.FIELD_ENCRYPTION_KEYS_FROM_ENV:
-            count = reencrypt_all()
-            self.stdout.write(
-                f"Re-encrypted {count} integration(s) with the first key of "
-                "FIELD_ENCRYPTION_KEYS. You may now remove the older keys from it."
+            raise CommandError(
+                "The keys come from FIELD_ENCRYPTION_KEYS in the environment, which this "
+                "command cannot change: put the key that --new-key prints first in it on every "
+                f"machine (NEW,OLD), {RESTART}, then run rotatekeys."
             )
-            return
-        path = settings.FIELD_ENCRYPTION_KEYS_FILE
         keys = list(settings.FIELD_ENCRYPTION_KEYS)
-        if drop_old:
-            # Make sure everything is under the newest key before forgetting the others.
-            count = reencrypt_all()
-            self._write_keys(path, keys[:1])
-            settings.FIELD_ENCRYPTION_KEYS = keys[:1]
-            self.stdout.write(
-                f"Checked {count} integration(s); dropped {len(keys) - 1} old key(s)."
-            )
-            return
         fresh = crypto.new_key()
         # Newest first; the old keys stay readable so running processes keep working.
-        self._write_keys(path, [fresh, *keys])
+        self._write_keys(settings.FIELD_ENCRYPTION_KEYS_FILE, [fresh, *keys])
         settings.FIELD_ENCRYPTION_KEYS = [fresh, *keys]
-        try:
-            count = reencrypt_all()
-        except crypto.DecryptionError as exc:
-            raise CommandError(f"{exc}; the key file keeps both old and new keys.") from None
-        self.stdout.write(f"Added a new key and re-encrypted {count} integration(s) with it.")
         self.stdout.write(
-            "Restart the web and worker processes so they load the new key, then run "
-            "this again with --drop-old to forget the old ones."
+            f"Added the key {key_fingerprint(fresh)} first in the key file. Next: {RESTART}, "
+            "then run rotatekeys to re-encrypt with it."
         )
+
+    def _drop_old(self, count: int) -> None:
+        keys = list(settings.FIELD_ENCRYPTION_KEYS)
+        if settings.FIELD_ENCRYPTION_KEYS_FROM_ENV:
+            self.stdout.write(
+                f"Re-encrypted {count} integration(s) with the first key, and every running "
+                "process encrypts with it: remove the older keys from FIELD_ENCRYPTION_KEYS on "
+                "every machine and restart the processes."
+            )
+            return
+        self._write_keys(settings.FIELD_ENCRYPTION_KEYS_FILE, keys[:1])
+        settings.FIELD_ENCRYPTION_KEYS = keys[:1]
+        self.stdout.write(
+            f"Re-encrypted {count} integration(s) with the first key; dropped "
+            f"{len(keys) - 1} old key(s)."
+        )
+
+    def _forget(self, name: str) -> None:
+        from crm.models import RunningProcess
+
+        pid, _, host = name.partition("@")
+        if not (pid.isascii() and pid.isdigit() and len(pid) <= 10 and host):
+            raise CommandError(f"--forget takes pid@host, as the refusal names them, not {name!r}")
+        removed = RunningProcess.objects.filter(host=host, pid=int(pid)).delete()[0]
+        if not removed:
+            raise CommandError(f"No process {pid} on {host} is recorded.")
+        self.stdout.write(f"Forgot process {pid} on {host}.")
 
     @staticmethod
     def _write_keys(path, keys: list[str]) -> None:
