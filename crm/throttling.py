@@ -41,6 +41,21 @@ def parse_rate(rate: str) -> tuple[int, int]:
     return int(count), _PERIODS[period[0]]
 
 
+def _wal(db: sqlite3.Connection) -> None:
+    """Switch the file to WAL once. The switch needs a moment alone with the file and SQLite
+    answers "locked" at once, without its busy wait, while other threads open it: retry."""
+    for attempt in range(200):
+        try:
+            if db.execute("PRAGMA journal_mode").fetchone()[0] == "wal":
+                return
+            db.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or attempt == 199:
+                raise
+            time.sleep(0.01)
+
+
 class _SQLiteCounters:
     _local = threading.local()
 
@@ -53,7 +68,7 @@ class _SQLiteCounters:
             path.parent.mkdir(parents=True, exist_ok=True)
             db = sqlite3.connect(path, timeout=10, isolation_level=None)
             # Counters may be lost in a power cut; they are worth no fsync.
-            db.execute("PRAGMA journal_mode=WAL")
+            _wal(db)
             db.execute("PRAGMA synchronous=OFF")
             db.execute(
                 "CREATE TABLE IF NOT EXISTS hits "
