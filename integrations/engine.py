@@ -387,6 +387,7 @@ def _write_import_page(
             "updated": F("updated") + result.updated,
             "unchanged": F("unchanged") + result.unchanged,
             "skipped": F("skipped") + result.skipped,
+            "skipped_deleted": F("skipped_deleted") + result.deleted,
             "failed": F("failed") + len(result.failures),
             "error": None,
         }

@@ -20,6 +20,7 @@ from crm.bulk import insert_rows
 from integrations.models import ExternalLink, Integration
 from integrations.records import VendorRecord
 from integrations.scoring import score_from_signals
+from integrations.tombstones import tombstoned
 from leads import normalize
 from leads.bulk import (
     COMPANY_MAX_LENGTH,
@@ -41,6 +42,7 @@ class PageResult:
     updated: int = 0
     unchanged: int = 0
     skipped: int = 0
+    deleted: int = 0  # of the skipped: records whose lead a person deleted (tombstones)
     failures: list[tuple[str, str]] = field(default_factory=list)
 
     @property
@@ -138,6 +140,22 @@ def import_records(
                 if k.replace("\x00", "")
             }
         usable.append(record)
+
+    # A person deleted these records' leads: skipped until restored (counted, with why).
+    dead_ids, dead_emails = tombstoned(
+        integration_id=integration.pk,
+        vendor_ids=[record.vendor_id for record in usable],
+        emails=[(record.email or "").strip().lower() for record in usable],
+    )
+    if dead_ids or dead_emails:
+        alive = []
+        for record in usable:
+            if record.vendor_id in dead_ids or (record.email or "").strip().lower() in dead_emails:
+                result.skipped += 1
+                result.deleted += 1
+            else:
+                alive.append(record)
+        usable = alive
 
     vendor_ids = [record.vendor_id for record in usable]
     # vendor id → (link id, lead id, digest of the record as last imported)

@@ -94,6 +94,33 @@ class ExternalLink(models.Model):
         return f"{self.integration.provider}:{self.vendor_id} → lead {self.lead_id}"
 
 
+class ImportTombstone(models.Model):
+    """A vendor record whose lead a person deleted: imports skip it (by its vendor id, or by its
+    email) until someone restores it on the integration's page, so a deletion sticks."""
+
+    integration = models.ForeignKey(
+        Integration, on_delete=models.CASCADE, related_name="tombstones"
+    )
+    vendor_id = models.CharField(max_length=128)
+    email = models.CharField(max_length=254, blank=True, default="")
+    name = models.CharField(max_length=301, blank=True, default="")  # as the lead was named
+    deleted_at = models.DateTimeField()
+    deleted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["integration", "vendor_id"], name="tombstone_vendor_unique"
+            ),
+        ]
+        indexes = [models.Index(fields=["integration", "email"], name="tombstone_email")]
+
+    def __str__(self) -> str:
+        return f"{self.integration.provider}:{self.vendor_id} (deleted {self.name or self.email})"
+
+
 class SyncRun(Job):
     """A vendor import or export: a background job (crm.jobs) with a vendor checkpoint."""
 
@@ -121,6 +148,8 @@ class SyncRun(Job):
     updated = models.PositiveIntegerField(default=0)
     unchanged = models.PositiveIntegerField(default=0)
     skipped = models.PositiveIntegerField(default=0)
+    # Of those skipped: records whose lead a person deleted (ImportTombstone).
+    skipped_deleted = models.PositiveIntegerField(default=0)
     failed = models.PositiveIntegerField(default=0)
 
     class Meta:

@@ -28,6 +28,16 @@ urlpatterns = [
         name="integration-export-confirm",
     ),
     path(
+        "integrations/<int:id>/deleted/",
+        views.integration_deleted,
+        name="integration-deleted",
+    ),
+    path(
+        "integrations/<int:id>/deleted/restore/",
+        views.integration_deleted_restore,
+        name="integration-deleted-restore",
+    ),
+    path(
         "integrations/<int:id>/<str:direction>/",
         views.integration_start,
         name="integration-start",

@@ -21,10 +21,18 @@ from crm.ids import ascii_digits, parse_id
 from crm.redirects import safe_next
 from integrations import crypto, engine, selectors, services
 from integrations.http import ProviderError
-from integrations.models import Integration, Provider, Schedule, SyncFailure, SyncRun
+from integrations.models import (
+    ImportTombstone,
+    Integration,
+    Provider,
+    Schedule,
+    SyncFailure,
+    SyncRun,
+)
 from integrations.registry import provider_spec
 from integrations.serializers import validate_credentials
 from integrations.spec import CREDENTIAL_LABELS, ProviderSpec
+from integrations.tombstones import tombstone_restore
 from leads.scope import Scope
 
 
@@ -154,6 +162,7 @@ def integration_detail(request: HttpRequest, id: int) -> HttpResponse:
     )
     runs = SyncRun.objects.filter(integration=integration).order_by("-id")[:20]
     active = [run for run in runs if run.is_active]
+    deleted = ImportTombstone.objects.filter(integration=integration).count()
     return render(
         request,
         "integrations/detail.html",
@@ -165,6 +174,7 @@ def integration_detail(request: HttpRequest, id: int) -> HttpResponse:
             "lists_error": lists_error,
             "runs": runs,
             "active": active,
+            "deleted": deleted,
             "fields": [
                 (name, CREDENTIAL_LABELS[name])
                 for name in provider_spec(integration.provider).credential_fields
@@ -287,6 +297,52 @@ def integration_start(request: HttpRequest, id: int, direction: str) -> HttpResp
     except engine.RunAlreadyActive as exc:
         messages.error(request, f"An {direction} is already {exc.run.state}.")
     return redirect("integration-detail", id=id)
+
+
+DELETED_PAGE = 200
+
+
+@login_required
+def integration_deleted(request: HttpRequest, id: int) -> HttpResponse:
+    """The vendor records whose leads a person deleted, which imports skip: restore them here."""
+    integration = _user_integration(request.user, id)
+    tombstones = ImportTombstone.objects.filter(integration=integration).select_related(
+        "deleted_by"
+    )
+    return render(
+        request,
+        "integrations/deleted.html",
+        {
+            "integration": integration,
+            "label": provider_spec(integration.provider).label,
+            "tombstones": tombstones.order_by("-deleted_at", "-id")[:DELETED_PAGE],
+            "count": tombstones.count(),
+            "page_size": DELETED_PAGE,
+        },
+    )
+
+
+@login_required
+@require_POST
+def integration_deleted_restore(request: HttpRequest, id: int) -> HttpResponse:
+    integration = _user_integration(request.user, id)
+    label = provider_spec(integration.provider).label
+    if request.POST.get("all") == "1":
+        restored = tombstone_restore(integration=integration)
+    else:
+        ids = [parse_id(raw) for raw in request.POST.getlist("ids")]
+        if not ids or None in ids:
+            messages.error(request, "Choose the records to restore (tick their boxes).")
+            return redirect("integration-deleted", id=id)
+        restored = tombstone_restore(
+            integration=integration, tombstone_ids=[i for i in ids if i is not None]
+        )
+    messages.success(
+        request,
+        f"{restored} record{'s' if restored != 1 else ''} restored: the next import from "
+        f"{label} brings {'them' if restored != 1 else 'it'} back as new leads.",
+    )
+    return redirect("integration-deleted", id=id)
 
 
 @login_required

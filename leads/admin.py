@@ -34,8 +34,10 @@ from leads.services import (
     company_update,
     lead_bulk_set_status,
     lead_create,
+    lead_delete,
     lead_email_check,
     lead_update,
+    leads_delete,
 )
 
 # The company autocomplete on a lead's form asks for this owner's companies only.
@@ -505,6 +507,12 @@ class LeadAdmin(admin.ModelAdmin):
                 source=Source.ADMIN,
             )
         _copy_saved(obj, saved)
+
+    def delete_model(self, request, obj):
+        lead_delete(lead=obj, actor=request.user)
+
+    def delete_queryset(self, request, queryset):
+        leads_delete(leads=queryset, actor=request.user)
 
     def get_deleted_objects(self, objs, request):
         deleted, model_count, perms_needed, protected = super().get_deleted_objects(objs, request)

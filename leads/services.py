@@ -27,6 +27,7 @@ from leads.models import (
     Status,
 )
 from leads.scope import Scope
+from leads.signals import leads_deleting
 
 # Fields a person (or an API client) may write on a lead.
 LEAD_WRITABLE_FIELDS = (
@@ -391,8 +392,29 @@ def lead_bulk_set_status(*, user, lead_ids: Iterable[int], status: str, source: 
     return changed
 
 
-def lead_delete(*, lead: Lead) -> None:
-    lead.delete()
+def lead_delete(*, lead: Lead, actor=None) -> None:
+    leads_delete(leads=Lead.objects.filter(pk=lead.pk), actor=actor)
+
+
+@transaction.atomic
+def leads_delete(*, leads: QuerySet[Lead] | Iterable[Lead], actor=None) -> int:
+    """Delete ``leads`` (already scoped by the caller) with their history. Sends
+    ``leads_deleting`` first, in the same transaction. Returns how many leads went."""
+    if isinstance(leads, QuerySet):
+        ids = list(leads.values_list("pk", flat=True))
+    else:
+        ids = [lead.pk for lead in leads]
+    if not ids:
+        return 0
+    leads_deleting.send(sender=Lead, lead_ids=ids, actor=actor)
+    deleted = 0
+    for start in range(0, len(ids), 500):  # SQLite's bound-parameter limit
+        deleted += (
+            Lead.objects.filter(pk__in=ids[start : start + 500])
+            .delete()[1]
+            .get(Lead._meta.label, 0)
+        )
+    return deleted
 
 
 def company_create(*, user, data: Mapping[str, Any]) -> Company:

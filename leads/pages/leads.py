@@ -154,10 +154,9 @@ def lead_bulk(request: HttpRequest) -> HttpResponse:
     if not form.cleaned_data["confirm"]:
         rows = page_selectors.leads_for_confirmation(user=request.user, lead_ids=form.ids)
         return render(request, "leads/bulk_delete.html", {"rows": rows, "next": back})
-    deleted = 0
-    for lead in page_selectors.leads_owned(user=request.user, lead_ids=form.ids):
-        services.lead_delete(lead=lead)
-        deleted += 1
+    deleted = services.leads_delete(
+        leads=page_selectors.leads_owned(user=request.user, lead_ids=form.ids), actor=request.user
+    )
     messages.success(request, f"{deleted} lead{'s' if deleted != 1 else ''} deleted.")
     return redirect(back)
 
@@ -318,7 +317,7 @@ def lead_delete(request: HttpRequest, id: int) -> HttpResponse:
     lead = page_selectors.lead_detail(user=request.user, lead_id=id)
     if request.method == "POST":
         label = str(lead)
-        services.lead_delete(lead=lead)
+        services.lead_delete(lead=lead, actor=request.user)
         messages.success(request, f"Lead “{label}” deleted.")
         return redirect("lead-list")
     return render(request, "leads/delete.html", {"lead": lead})
