@@ -574,3 +574,6 @@ class LeadEventAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return False
+
+
+from leads import admin_users  # noqa: E402,F401  (the users' admin: delete offers reassign)
