@@ -141,22 +141,6 @@ def import_records(
             }
         usable.append(record)
 
-    # A person deleted these records' leads: skipped until restored (counted, with why).
-    dead_ids, dead_emails = tombstoned(
-        integration_id=integration.pk,
-        vendor_ids=[record.vendor_id for record in usable],
-        emails=[(record.email or "").strip().lower() for record in usable],
-    )
-    if dead_ids or dead_emails:
-        alive = []
-        for record in usable:
-            if record.vendor_id in dead_ids or (record.email or "").strip().lower() in dead_emails:
-                result.skipped += 1
-                result.deleted += 1
-            else:
-                alive.append(record)
-        usable = alive
-
     vendor_ids = [record.vendor_id for record in usable]
     # vendor id → (link id, lead id, digest of the record as last imported)
     linked: dict[str, tuple[int, int, str]] = {
@@ -165,6 +149,27 @@ def import_records(
             integration=integration, vendor_id__in=vendor_ids
         ).values_list("id", "vendor_id", "lead_id", "record_hash")
     }
+    # A person deleted the leads of these records: skipped until restored (counted, with why).
+    # A linked record still has its lead, so only the others are looked up (none on a re-import).
+    unlinked = [record for record in usable if record.vendor_id not in linked]
+    if unlinked:
+        dead_ids, dead_emails = tombstoned(
+            integration_id=integration.pk,
+            vendor_ids=[record.vendor_id for record in unlinked],
+            emails=[(record.email or "").strip().lower() for record in unlinked],
+        )
+        if dead_ids or dead_emails:
+            alive = []
+            for record in usable:
+                if record.vendor_id not in linked and (
+                    record.vendor_id in dead_ids
+                    or (record.email or "").strip().lower() in dead_emails
+                ):
+                    result.skipped += 1
+                    result.deleted += 1
+                else:
+                    alive.append(record)
+            usable = alive
     digests = {record.vendor_id: record.digest or record_digest(record) for record in usable}
     # Records the vendor has not changed since they were imported are done: their leads are
     # not even read, so a re-import costs little and never re-applies what a person undid.
