@@ -26,6 +26,7 @@ from django.utils.functional import cached_property
 
 from leads.models import Company, Lead, LeadEvent, Source, Status
 from leads.normalize import normalize_custom_attributes, normalize_domain, normalize_email
+from leads.normalize import search_term as normalize_search_term
 from leads.services import (
     COMPANY_WRITABLE_FIELDS,
     LEAD_WRITABLE_FIELDS,
@@ -460,7 +461,7 @@ class LeadAdmin(admin.ModelAdmin):
             messages.warning(request, "Search terms must not contain control characters.")
             return queryset.none(), False
         for term in terms:
-            queryset = queryset.filter(search_text__contains=term.lower())
+            queryset = queryset.filter(search_text__contains=normalize_search_term(term))
         return queryset, False
 
     # --- forms ------------------------------------------------------------------------------

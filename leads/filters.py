@@ -209,7 +209,7 @@ LEAD_FILTERS: tuple[ListFilter, ...] = (
         "q",
         "search_text",
         "contains",
-        "Case-insensitive substring of first/last name, email or company name.",
+        "Substring of the full name (first last), email or company name; ignores case and accents.",
         query=lambda: SearchFilter(max_length=200),
         body=lambda: serializers.CharField(required=False, allow_blank=True, max_length=200),
         parameter=lambda name, description: text_param(

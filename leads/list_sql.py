@@ -21,6 +21,7 @@ from django.utils import timezone
 from leads.fields import SQL_COLUMNS, from_sql_row
 from leads.filters import LEAD_FILTERS, ListFilter
 from leads.models import SEARCH_INDEX_TABLE
+from leads.normalize import search_term
 from leads.scope import Scope
 
 _COLUMNS = SQL_COLUMNS
@@ -38,7 +39,7 @@ def _start_of_day(day: dt.date) -> Any:
 
 def fts5_phrase(q: str) -> str:
     """``q`` as one FTS5 phrase (quotes doubled), lower-cased as the index stores text."""
-    return '"' + q.lower().replace('"', '""') + '"'
+    return '"' + search_term(q).replace('"', '""') + '"'
 
 
 def _like_pattern(text: str) -> str:
@@ -77,7 +78,7 @@ def filter_term(spec: ListFilter, value: Any, column: str) -> tuple[str, Any]:
         # Repeating the partial unique index's condition lets SQLite use that index.
         return f"{column} = %s AND NOT ({column} = '')", value.lower()
     # contains
-    return f"{column} LIKE %s ESCAPE '\\'", _like_pattern(value.lower())
+    return f"{column} LIKE %s ESCAPE '\\'", _like_pattern(search_term(value))
 
 
 def lead_where(
@@ -141,7 +142,7 @@ def _postgresql_search_sql(
         where.append(f'u."id" {after} %s')
         params.append(cursor)
     base = " AND ".join(where)
-    pattern = _like_pattern(filters.q.lower())
+    pattern = _like_pattern(search_term(filters.q))
     like = "LIKE %s ESCAPE '\\'"
     sql = (
         # The newest candidates, each tested.
@@ -273,7 +274,7 @@ def lead_page_sql(
     elif (
         connection.vendor == "postgresql"
         and filters.q
-        and len(filters.q) >= 3  # shorter terms have no trigram to look up
+        and len(search_term(filters.q)) >= 3  # shorter terms have no trigram to look up
         and not _ends_in_the_past(filters.created_before)
     ):
         return _postgresql_search_sql(

@@ -8,6 +8,7 @@ whichever way it came in.
 
 from __future__ import annotations
 
+import unicodedata
 from urllib.parse import urlsplit
 
 from django.core.exceptions import ValidationError
@@ -53,7 +54,8 @@ def normalize_email(value: str | None) -> str:
 
 
 def normalize_domain(value: str | None) -> str:
-    """``https://ACME.com/about`` → ``acme.com``: a lower-case host, no scheme, port or path."""
+    """``https://www.ACME.com/about`` → ``acme.com``: a lower-case host without ``www.``, no
+    scheme, port or path."""
     text = (value or "").strip()
     if not text:
         return ""
@@ -82,7 +84,15 @@ def normalize_domain(value: str | None) -> str:
     )
     if not valid:
         raise ValidationError(DOMAIN_MESSAGE, code="invalid_domain")
+    # www.acme.com is acme.com: the company, not its web server (www.co.uk stays).
+    if host.startswith("www.") and len(labels) > 2:
+        host = host[len("www.") :]
     return host
+
+
+def country_code(value: str | None) -> str:
+    """``fr`` → ``FR``: country codes are stored upper-case, as ISO writes them."""
+    return (value or "").strip().upper()
 
 
 def domain_or_empty(value: str | None) -> str:
@@ -108,11 +118,25 @@ def company_domain(*, domain: str = "", website: str = "", email: str = "") -> s
     return ""
 
 
+def fold(text: str) -> str:
+    """Lower case without accents: ``Émilie`` → ``emilie``, ``Ø`` stays ``ø``. What the search
+    text stores and what a search term is turned into, so that ``q`` ignores case and accents
+    on both databases without an extension."""
+    decomposed = unicodedata.normalize("NFKD", text.lower())
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+
+
 def search_text(*, first_name: str, last_name: str, email: str, company_name: str) -> str:
-    """The lower-cased column that `q` searches (and SQLite's trigram index covers)."""
-    return SEARCH_SEPARATOR.join(
-        part.lower() for part in (first_name, last_name, email, company_name)
-    )
+    """The column that `q` searches (and the trigram indexes cover): the full name (``first
+    last``, so a search for both finds the person), the email and the company name, folded
+    and joined by SEARCH_SEPARATOR."""
+    full_name = " ".join(part for part in (first_name.strip(), last_name.strip()) if part)
+    return SEARCH_SEPARATOR.join(fold(part) for part in (full_name, email, company_name))
+
+
+def search_term(q: str) -> str:
+    """A typed search as the search text stores text: folded, spaces collapsed."""
+    return fold(" ".join(q.split()))
 
 
 MAX_CUSTOM_ATTRIBUTES = 100

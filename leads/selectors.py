@@ -18,7 +18,7 @@ from django.db.models import Count, Q, QuerySet
 from django.db.models.expressions import RawSQL
 
 from crm.errors import NotFound
-from leads import fields, list_sql
+from leads import fields, list_sql, normalize
 from leads.filters import LEAD_FILTER_NAMES
 from leads.models import SEARCH_INDEX_TABLE, STATUS_ORDER, Company, Lead, LeadEvent
 from leads.scope import Scope
@@ -72,7 +72,9 @@ _ORM_TESTS: dict[str, Callable[[QuerySet[Lead], str, Any], QuerySet[Lead]]] = {
     ),
     # Repeating the partial unique index's condition lets SQLite use that index.
     "email": lambda qs, column, value: qs.filter(**{column: value.lower()}).exclude(**{column: ""}),
-    "contains": lambda qs, column, value: qs.filter(**{f"{column}__contains": value.lower()}),
+    "contains": lambda qs, column, value: qs.filter(
+        **{f"{column}__contains": normalize.search_term(value)}
+    ),
 }
 
 
@@ -130,7 +132,7 @@ def _use_trigram_index(filters: LeadFilters) -> bool:
     return (
         connection.vendor == "sqlite"
         and filters.q is not None
-        and len(filters.q) >= 3
+        and len(normalize.search_term(filters.q)) >= 3
         and filters.company_id is None
         and filters.email is None
     )
