@@ -193,7 +193,12 @@ def guess_mapping(headers: list[str]) -> dict[str, str]:
     for index, header in enumerate(headers):
         key = header_key(header)
         field = _FIELD_BY_KEY.get(key)
-        if key in _IGNORED_KEYS or not key:
+        if header.strip().startswith(CUSTOM_PREFIX) and header.strip()[len(CUSTOM_PREFIX) :]:
+            # Our own export names custom attributes "custom:<name>".
+            field = custom_field(header.strip()[len(CUSTOM_PREFIX) :])
+            if field in taken:
+                field = IGNORE
+        elif key in _IGNORED_KEYS or not key:
             field = IGNORE
         elif field is None or field in taken:
             field = custom_field(header)

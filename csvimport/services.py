@@ -18,6 +18,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from crm import jobs
+from crm.spreadsheet import restore
 from csvimport import parsing
 from csvimport.models import CsvImport, CsvRejection
 from leads.bulk import (
@@ -148,7 +149,8 @@ def parse_row(
         raise RowRejected(f"The row has {len(cells)} cells but the header has only {width}.")
     row = ParsedRow(lead={})
     for index, target in parsing.mapped_columns(dict(mapping)) if columns is None else columns:
-        value = cells[index].strip() if index < len(cells) else ""
+        # What our own export defused comes back as it was (crm.spreadsheet).
+        value = restore(cells[index].strip()) if index < len(cells) else ""
         if not value:
             continue
         if target.startswith(parsing.CUSTOM_PREFIX):

@@ -10,6 +10,7 @@ from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
+from crm.spreadsheet import defuse
 from leads.filters import LeadFilterSet
 from leads.scope import Scope
 from leads.selectors import LeadFilters, filter_leads
@@ -32,18 +33,17 @@ COLUMNS = [
     ("updated_at", "updated_at"),
 ]
 BATCH = 2000
-# A cell starting with one of these is read as a formula by spreadsheet programs.
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+CUSTOM_PREFIX = "custom:"  # what the CSV import recognises as a custom attribute's column
+MAX_CUSTOM_COLUMNS = 500
 
 
 def safe_cell(value) -> str:
-    """The cell as text, defused if a spreadsheet would run it as a formula."""
+    """The cell as text, defused if a spreadsheet would run it as a formula (phone numbers and
+    signed numbers are not: ``crm.spreadsheet``)."""
     if value is None:
         return ""
     text = value.isoformat() if hasattr(value, "isoformat") else str(value)
-    if text.startswith(FORMULA_START):
-        return "'" + text
-    return text
+    return defuse(text)
 
 
 class _Line:
@@ -53,10 +53,31 @@ class _Line:
         return value
 
 
+def custom_keys(queryset) -> list[str]:
+    """The custom attribute names the exported leads use, in name order (one pass over the
+    selection's ``custom_attributes`` in batches, before the rows are written)."""
+    keys: set[str] = set()
+    after = 0
+    while True:
+        rows = list(
+            queryset.filter(id__gt=after)
+            .exclude(custom_attributes={})
+            .order_by("id")
+            .values_list("id", "custom_attributes")[:BATCH]
+        )
+        if not rows:
+            return sorted(keys)[:MAX_CUSTOM_COLUMNS]
+        for _, attributes in rows:
+            keys.update(attributes or ())
+        after = rows[-1][0]
+
+
 def csv_rows(queryset) -> Iterator[str]:
     writer = csv.writer(_Line())
-    yield "\ufeff" + writer.writerow([name for name, _ in COLUMNS])  # BOM: Excel reads UTF-8
-    fields = [field for _, field in COLUMNS]
+    keys = custom_keys(queryset)
+    header = [name for name, _ in COLUMNS] + [CUSTOM_PREFIX + key for key in keys]
+    yield "\ufeff" + writer.writerow([defuse(name) for name in header])  # BOM: Excel reads UTF-8
+    fields = [field for _, field in COLUMNS] + ["custom_attributes"]
     after = 0
     # Keyset batches by id: constant memory and no OFFSET, however many leads match.
     while True:
@@ -64,7 +85,10 @@ def csv_rows(queryset) -> Iterator[str]:
         if not rows:
             return
         for row in rows:
-            yield writer.writerow([safe_cell(value) for value in row])
+            attributes = row[-1] or {}
+            cells = [safe_cell(value) for value in row[:-1]]
+            cells += [safe_cell(attributes.get(key, "")) for key in keys]
+            yield writer.writerow(cells)
         after = rows[-1][0]
 
 

@@ -45,12 +45,14 @@ def test_export_streams_the_filtered_leads(web):
 
 
 def test_formulas_in_cells_are_defused(web):
-    make_lead(user=web.user, first_name='=HYPERLINK("http://evil")', notes="+1 555", last_name="@x")
+    make_lead(user=web.user, first_name='=HYPERLINK("http://evil")', notes="+1 555",
+              last_name="@x", position="+cmd|' /C calc'!A0")  # fmt: skip
     rows = _rows(web.get("/leads/export.csv"))
-    first, last, notes = rows[1][2], rows[1][3], rows[1][12]
+    first, last, position, notes = rows[1][2], rows[1][3], rows[1][8], rows[1][12]
     assert first.startswith("'=")
     assert last == "'@x"
-    assert notes == "'+1 555"
+    assert position == "'+cmd|' /C calc'!A0"
+    assert notes == "+1 555"  # a phone number computes nothing: left as it is
 
 
 def test_bad_filters_are_400_and_sign_in_is_needed(web):
@@ -67,4 +69,21 @@ def test_export_reads_in_constant_size_batches(web, monkeypatch):
         rows = _rows(web.get("/leads/export.csv"))
     assert len(rows) == 36
     batch_queries = [q for q in ctx.captured_queries if "LIMIT 10" in q["sql"]]
-    assert len(batch_queries) == 5  # 4 batches with rows, 1 that finds the end
+    # 4 batches with rows, 1 that finds the end, and 1 of the pass that collects the custom
+    # attribute names (none here).
+    assert len(batch_queries) == 6
+
+
+def test_custom_attributes_are_columns_of_their_own(web):
+    company = CompanyFactory(user=web.user)
+    make_lead(user=web.user, company=company, email="a@x.com",
+              custom_attributes={"Region": "EU", "Tier": "=1+1"})  # fmt: skip
+    make_lead(user=web.user, company=company, email="b@x.com", custom_attributes={"Plan": "Pro"})
+    rows = _rows(web.get("/leads/export.csv"))
+    header = rows[0]
+    assert header[-3:] == ["custom:Plan", "custom:Region", "custom:Tier"]
+    by_email = {row[1]: dict(zip(header, row, strict=True)) for row in rows[1:]}
+    assert by_email["a@x.com"]["custom:Region"] == "EU"
+    assert by_email["a@x.com"]["custom:Tier"] == "'=1+1"
+    assert by_email["a@x.com"]["custom:Plan"] == ""
+    assert by_email["b@x.com"]["custom:Plan"] == "Pro"
