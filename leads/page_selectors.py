@@ -61,6 +61,58 @@ def lead_detail(*, user, lead_id: int) -> Lead:
     return selectors.lead_get(user=user, lead_id=lead_id)
 
 
+# How a history entry names a field (otherwise its name with spaces).
+FIELD_LABELS = {
+    "linkedin_url": "LinkedIn",
+    "email_status": "Email status",
+    "do_not_contact": "Do not contact",
+    "do_not_contact_reason": "Do-not-contact reason",
+    "owner": "Owner",
+}
+
+
+def _shown(value: Any) -> str:
+    """A stored value as a person reads it: never a Python repr."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, list | tuple):
+        return ", ".join(_shown(item) for item in value)
+    if isinstance(value, dict):
+        return "; ".join(f"{key}: {_shown(item)}" for key, item in value.items())
+    return str(value)
+
+
+def readable_changes(changes: dict[str, Any]) -> list[dict[str, str]]:
+    """A history entry's changes, one line per field and per custom attribute, in words."""
+    lines: list[dict[str, str]] = []
+    for name, pair in changes.items():
+        if not (isinstance(pair, list | tuple) and len(pair) == 2):
+            continue
+        old, new = pair
+        if (
+            isinstance(old, dict | type(None))
+            and isinstance(new, dict | type(None))
+            and (isinstance(old, dict) or isinstance(new, dict))
+        ):
+            # Custom attributes: each key that changed on a line of its own.
+            old, new = old or {}, new or {}
+            for key in dict.fromkeys([*old, *new]):
+                if old.get(key) != new.get(key):
+                    lines.append(
+                        {
+                            "field": str(key),
+                            "old": _shown(old.get(key)),
+                            "new": _shown(new.get(key)),
+                        }
+                    )
+            continue
+        label = FIELD_LABELS.get(name, name.replace("_", " ").capitalize())
+        lines.append({"field": label, "old": _shown(old), "new": _shown(new)})
+    return lines
+
+
 def lead_timeline(*, user, lead_id: int, limit: int = HISTORY_LIMIT) -> list[dict[str, Any]]:
     """The lead's history, newest first: status changes and fields changed by imports."""
     rows = (
@@ -75,12 +127,7 @@ def lead_timeline(*, user, lead_id: int, limit: int = HISTORY_LIMIT) -> list[dic
     events: list[dict[str, Any]] = []
     for values in rows:
         row: dict[str, Any] = dict(values)
-        changes = row["changes"] or {}
-        row["change_list"] = [
-            {"field": name.replace("_", " "), "old": pair[0], "new": pair[1]}
-            for name, pair in changes.items()
-            if isinstance(pair, list | tuple) and len(pair) == 2
-        ]
+        row["change_list"] = readable_changes(row["changes"] or {})
         row["source_label"] = SOURCE_LABELS.get(row["source"], row["source"])
         events.append(row)
     return events

@@ -47,7 +47,7 @@ LEAD_WRITABLE_FIELDS = (
     "do_not_contact_reason",
 )
 # Changes a person makes that the history shows as field changes (besides status changes).
-HISTORY_FIELDS = ("do_not_contact", "do_not_contact_reason")
+HISTORY_FIELDS = ("do_not_contact", "do_not_contact_reason", "custom_attributes")
 COMPANY_WRITABLE_FIELDS = ("name", "domain", "website", "industry", "size", "country_code")
 
 
@@ -175,8 +175,16 @@ def lead_email_check(*, user_id: int, email: str, exclude_id: int | None = None)
     clash = Scope.of_user_id(user_id).leads().filter(email=email).exclude(email="")
     if exclude_id is not None:
         clash = clash.exclude(pk=exclude_id)
-    if clash.exists():
-        raise ValidationError({"email": [ValidationError(EMAIL_TAKEN, code="email_taken")]})
+    holder = clash.values_list("pk", flat=True).first()
+    if holder is not None:
+        # The holder's id rides along for the pages, which link to it (it is in scope).
+        raise ValidationError(
+            {
+                "email": [
+                    ValidationError(EMAIL_TAKEN, code="email_taken", params={"lead_id": holder})
+                ]
+            }
+        )
 
 
 def company_domain_check(*, user_id: int, domain: str, exclude_id: int | None = None) -> None:
@@ -417,8 +425,15 @@ def leads_delete(*, leads: QuerySet[Lead] | Iterable[Lead], actor=None) -> int:
     return deleted
 
 
-def company_create(*, user, data: Mapping[str, Any]) -> Company:
+def _company_values(data: Mapping[str, Any]) -> dict[str, Any]:
     values = {k: v for k, v in data.items() if k in COMPANY_WRITABLE_FIELDS}
+    if "country_code" in values:
+        values["country_code"] = normalize.country_code(values["country_code"])
+    return values
+
+
+def company_create(*, user, data: Mapping[str, Any]) -> Company:
+    values = _company_values(data)
     company_domain_check(user_id=user.pk, domain=values.get("domain") or "")
     company = Company(user=user, **values)
     company.save(force_insert=True)
@@ -426,6 +441,7 @@ def company_create(*, user, data: Mapping[str, Any]) -> Company:
 
 
 def company_update(*, company: Company, data: Mapping[str, Any]) -> Company:
+    data = _company_values(data)
     changed = [
         field
         for field, value in data.items()

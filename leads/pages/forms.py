@@ -7,11 +7,13 @@ from typing import Any
 from django import forms
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.urls import reverse
+from django.utils.html import format_html
 
 from crm.ids import parse_id
 from leads import page_selectors, services
 from leads.models import Company, Lead, Source, Status
-from leads.normalize import normalize_domain
+from leads.normalize import normalize_custom_attributes, normalize_domain
 from leads.scope import Scope
 
 # Lead fields a person edits one at a time on the lead page, in display order.
@@ -117,7 +119,7 @@ class LeadForm(DescribedErrorsMixin, forms.Form):
                 user_id=self.user.pk, email=value, exclude_id=self.lead.pk if self.lead else None
             )
         except ValidationError as error:
-            raise ValidationError(error.message_dict["email"]) from None
+            raise ValidationError(_linked_to_holder(error)) from None
         return value
 
     def clean_score(self) -> int:
@@ -253,6 +255,51 @@ class BulkForm(forms.Form):
         if data.get("action") == "status" and not data.get("status"):
             raise forms.ValidationError("Choose the new status first.")
         return data
+
+
+def custom_attributes_from_post(data) -> tuple[dict[str, str], list[str]]:
+    """The attribute rows of the lead page's editor (``key``/``value`` lists) as the lead's
+    attributes, and the problems that stop them: a row with a value and no name, a name twice,
+    anything ``normalize_custom_attributes`` refuses. A row with neither is ignored, and
+    clearing a row's name and value removes that attribute."""
+    keys, values = data.getlist("key"), data.getlist("value")
+    attributes: dict[str, str] = {}
+    problems: list[str] = []
+    for index, key in enumerate(keys):
+        value = values[index] if index < len(values) else ""
+        key, value = key.strip(), value.strip()
+        if not key and not value:
+            continue
+        if not key:
+            problems.append(f"Give the value “{value[:40]}” a name.")
+        elif key in attributes:
+            problems.append(f"“{key[:40]}” is there twice: keep one.")
+        else:
+            attributes[key] = value
+    if not problems:
+        try:
+            attributes = normalize_custom_attributes(attributes)
+        except ValidationError as error:
+            problems.extend(error.messages)
+    return attributes, problems
+
+
+def _linked_to_holder(error: ValidationError) -> list[Any]:
+    """The email error, with a link to the lead that already has the address."""
+    messages: list[Any] = []
+    for item in error.error_dict["email"]:
+        lead_id = (item.params or {}).get("lead_id")
+        if item.code == "email_taken" and lead_id:
+            messages.append(
+                format_html(
+                    'A lead with this email already exists: <a href="{}" '
+                    'data-testid="email-holder">open it</a>.',
+                    reverse("lead-detail", args=[lead_id]),
+                )
+            )
+        else:
+            messages.extend(item.messages)
+    return messages
 
 
 def parse_ids(values: list[str]) -> list[int]:

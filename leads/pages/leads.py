@@ -29,6 +29,7 @@ from leads.pages.forms import (
     LeadCreateForm,
     LeadForm,
     StatusForm,
+    custom_attributes_from_post,
 )
 from leads.selectors import LeadFilters
 
@@ -194,13 +195,33 @@ def _display(lead: Lead, name: str) -> str:
     return "" if value is None else str(value)
 
 
+def _contact_href(name: str, value: str) -> str:
+    """Where a contact value opens: mail, a call, the profile (only a web address: never a
+    ``javascript:`` one); empty when it opens nothing."""
+    if not value:
+        return ""
+    if name == "email":
+        return "mailto:" + value
+    if name == "phone":
+        dialled = "".join(ch for ch in value if ch.isascii() and (ch.isdigit() or ch == "+"))
+        return "tel:" + dialled if any(ch.isdigit() for ch in dialled) else ""
+    if name == "linkedin_url":
+        if value.lower().startswith(("https://", "http://")):
+            return value
+        if value.lower().startswith(("linkedin.com/", "www.linkedin.com/")):
+            return "https://" + value
+    return ""
+
+
 def _field_context(lead: Lead, name: str, form: LeadForm | None = None) -> dict[str, Any]:
     field = LeadForm.base_fields[name]
+    value = _display(lead, name)
     return {
         "lead": lead,
         "name": name,
         "label": field.label,
-        "value": _display(lead, name),
+        "value": value,
+        "href": _contact_href(name, value),
         "form": form,
         "bound": form[name] if form is not None else None,
     }
@@ -228,6 +249,9 @@ def _detail(
         "statuses": STATUSES,
         "timeline": page_selectors.lead_timeline(user=request.user, lead_id=lead.pk),
         "links": page_selectors.lead_external_links(lead=lead),
+        # Without JavaScript, ?attributes=edit opens the attribute editor in the page.
+        "attributes_editing": request.GET.get("attributes") == "edit",
+        "attribute_rows": _attribute_rows(lead.custom_attributes or {}),
     }
     return render(request, "leads/detail.html", context, status=status)
 
@@ -262,6 +286,40 @@ def lead_field(request: HtmxRequest, id: int, name: str) -> HttpResponse:
         return redirect("lead-detail", id=lead.pk)
     context = {"f": _field_context(lead, name), "saved": True, "lead": lead}
     return render(request, "leads/_field.html", context)
+
+
+ATTRIBUTE_BLANK_ROWS = 3
+
+
+def _attribute_rows(attributes: dict[str, str], blank: int = ATTRIBUTE_BLANK_ROWS) -> list:
+    return [*attributes.items(), *[("", "")] * blank]
+
+
+@login_required
+@require_http_methods(["GET", "HEAD", "POST"])
+def lead_attributes(request: HtmxRequest, id: int) -> HttpResponse:
+    """The lead's custom attributes: shown, edited as name/value rows, saved with history."""
+    lead = page_selectors.lead_detail(user=request.user, lead_id=id)
+    if request.method != "POST":
+        context = {"lead": lead, "editing": bool(request.GET.get("edit"))}
+        context["rows"] = _attribute_rows(lead.custom_attributes or {})
+        return render(request, "leads/_attributes.html", context)
+    attributes, problems = custom_attributes_from_post(request.POST)
+    if problems:
+        rows = list(zip(request.POST.getlist("key"), request.POST.getlist("value"), strict=False))
+        context = {"lead": lead, "editing": True, "rows": rows, "problems": problems}
+        return render(request, "leads/_attributes.html", context, status=422)
+    lead = services.lead_update(lead=lead, data={"custom_attributes": attributes}, source=Source.UI)
+    if not request.htmx:
+        messages.success(request, "Custom attributes saved.")
+        return redirect("lead-detail", id=lead.pk)
+    context = {
+        "lead": lead,
+        "editing": False,
+        "saved": True,
+        "timeline": page_selectors.lead_timeline(user=request.user, lead_id=lead.pk),
+    }
+    return render(request, "leads/_attributes.html", context)
 
 
 @login_required

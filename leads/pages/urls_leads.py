@@ -11,6 +11,7 @@ urlpatterns = [
     path("leads/<int:id>/", views.lead_detail, name="lead-detail"),
     path("leads/<int:id>/field/<str:name>/", views.lead_field, name="lead-field"),
     path("leads/<int:id>/status/", views.lead_status, name="lead-status"),
+    path("leads/<int:id>/attributes/", views.lead_attributes, name="lead-attributes"),
     path("leads/<int:id>/contact/", views.lead_contact, name="lead-contact"),
     path("leads/<int:id>/delete/", views.lead_delete, name="lead-delete"),
     path("companies/", views.company_list, name="company-list"),

@@ -185,7 +185,8 @@ def test_inline_edit_shows_the_error_then_saves_the_fix(signed_in):
     email.press("Enter")
     expect(page.locator("#field-email .error")).to_contain_text("valid email")
     email.press("Escape")  # cancel: the old value is back, unchanged
-    expect(page.get_by_test_id("edit-email")).to_contain_text("ann@acme.com")
+    expect(page.get_by_test_id("open-email")).to_contain_text("ann@acme.com")
+    expect(page.get_by_test_id("edit-email")).to_be_focused()  # back on its edit button
 
     # The page head follows a saved name or position without a reload.
     page.get_by_test_id("edit-first_name").click()
@@ -315,3 +316,30 @@ def test_pick_a_company_beyond_the_list_by_typing(signed_in, monkeypatch):
     assert lead.company.name == "Gamma"
     assert session.console_errors == []
     session.screenshot("company-picker")
+
+
+def test_search_by_full_name_without_accents(signed_in):
+    """Issue 15 item 1: "Alice Martin" found nothing; "emilie" must find Émilie."""
+    session = signed_in("rep")
+    acme = CompanyFactory(user=session.user, name="Acme Corp", domain="acme.com")
+    make_lead(user=session.user, company=acme, first_name="Alice", last_name="Martin")
+    make_lead(user=session.user, company=acme, first_name="Émilie", last_name="Dupré")
+    page = session.go("/leads/")
+    table = page.get_by_test_id("leads-table")
+    page.get_by_label("Search").fill("Alice Martin")
+    page.get_by_test_id("apply-filters").click()
+    page.wait_for_url(re.compile(r"q=Alice"))
+    expect(table.locator("tbody tr")).to_have_count(1)
+    expect(table).to_contain_text("Alice Martin")
+    page.get_by_label("Search").fill("emilie dupre")
+    page.get_by_test_id("apply-filters").click()
+    page.wait_for_url(re.compile(r"q=emilie"))
+    expect(table.locator("tbody tr")).to_have_count(1)
+    expect(table).to_contain_text("Émilie Dupré")
+    page = session.go("/board/")
+    page.get_by_label("Search").fill("Alice Martin")
+    page.get_by_role("button", name="Apply").click()
+    page.wait_for_url(re.compile(r"q=Alice"))
+    expect(page.locator(".board-card")).to_have_count(1)
+    expect(page.get_by_text("Alice Martin", exact=True)).to_be_visible()
+    assert _real_errors(session) == []

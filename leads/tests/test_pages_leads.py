@@ -117,7 +117,7 @@ def test_empty_list_tells_a_new_user_what_to_do(web):
     body = web.get("/leads/").content.decode()
     assert "No leads yet" in body
     assert "Create your first lead" in body
-    assert "Import from a provider via the API" in body
+    assert "Import a CSV file" in body and "Connect Hunter, Snov.io or Instantly" in body
 
 
 def test_no_match_offers_to_clear_filters(web, user):
@@ -285,7 +285,9 @@ def test_create_shows_errors_next_to_fields_and_changes_nothing(web, user, compa
     )
     assert response.status_code == 422
     body = response.content.decode()
-    assert "A lead with this email already exists." in body
+    assert "A lead with this email already exists: " in body
+    holder = Lead.objects.get(email="taken@acme.com")
+    assert f'<a href="/leads/{holder.pk}/" data-testid="email-holder">open it</a>' in body
     assert 'id="id_email_error"' in body and 'aria-describedby="id_email_error"' in body
     assert "less than or equal to 100" in body
     assert "Choose one of your companies." in body

@@ -79,7 +79,7 @@
       input.focus();
       if (input.select && input.type !== "number" && input.tagName !== "SELECT") input.select();
     } else {
-      const value = field.querySelector(".field-value");
+      const value = field.querySelector(".field-value, .field-edit");
       if (value) value.focus();
     }
   });
