@@ -51,8 +51,15 @@ class SettingsForm(forms.Form):
             for item in lists
         ]
         fields["export_target"].choices = none + [
-            (f"{item.kind}:{item.id}", f"{item.name} ({item.kind})") for item in lists
+            (target_value(item.kind, item.id), f"{item.name} ({item.kind})") for item in lists
         ]
+
+
+def target_value(kind: str, vendor_id: object) -> str:
+    """An export target as one option value, ``kind:id``; an id that already says its kind
+    (Instantly's ``campaign:<uuid>``) is not prefixed twice."""
+    text = str(vendor_id)
+    return text if text.startswith(f"{kind}:") else f"{kind}:{text}"
 
 
 def _settings_form(spec: ProviderSpec) -> type[SettingsForm]:
@@ -142,9 +149,9 @@ def integration_detail(request: HttpRequest, id: int) -> HttpResponse:
         lists_error = getattr(exc, "message", str(exc))
     export_target = ""
     if integration.export_campaign_id not in (None, ""):
-        export_target = f"campaign:{integration.export_campaign_id}"
+        export_target = target_value("campaign", integration.export_campaign_id)
     elif integration.export_list_id not in (None, ""):
-        export_target = f"list:{integration.export_list_id}"
+        export_target = target_value("list", integration.export_list_id)
     spec = integration.spec
     options = (
         spec.options_form().initial_from(integration.options or {}) if spec.options_form else {}
@@ -201,6 +208,10 @@ def integration_settings(request: HttpRequest, id: int) -> HttpResponse:
         return redirect("integration-detail", id=id)
     data = form.cleaned_data
     kind, _, target = data["export_target"].partition(":")
+    # The vendor's own id for the chosen option (as the client lists it).
+    offered = {target_value(item.kind, item.id): item.id for item in lists}
+    if data["export_target"] in offered:
+        target = str(offered[data["export_target"]])
     by_id = {item.id: item for item in lists}
     import_id = data["import_list_id"] or None
     settings = {

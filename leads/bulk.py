@@ -102,6 +102,9 @@ class CompanyFacts:
     size: str = ""
     country_code: str = ""
 
+    def __post_init__(self) -> None:
+        self.country_code = normalize.country_code(self.country_code)
+
 
 @dataclass(slots=True)
 class LeadRow:

@@ -43,7 +43,7 @@ def test_parse_row_validates_like_the_api():
         "status": "qualified",
         "score": 42,
     }
-    assert (parsed.company_name, parsed.company_domain) == ("Acme", "www.acme.com")
+    assert (parsed.company_name, parsed.company_domain) == ("Acme", "acme.com")
     assert parsed.custom == {"Region": "EU"}
     only_name = parse_row(row("", "Li", "", "", "", "7.0"), {**MAPPING, "1": "last_name"})
     assert only_name.lead == {"last_name": "Li", "score": 7}

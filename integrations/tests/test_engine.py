@@ -55,9 +55,9 @@ def test_import_creates_leads_companies_links_and_history(hunter_integration, re
     assert ann.score_is_manual is False
     assert ann.custom_attributes == {"plan": "pro"}
     assert ann.source == "Hunter"
-    assert ann.company.domain == "www.acme.com"
-    # Bob's company came by domain: a different company from www.acme.com.
-    assert Lead.objects.get(email="bob@acme.com").company.domain == "acme.com"
+    assert ann.company.domain == "acme.com"  # www. is not part of a company's domain
+    # Bob's company came by its domain, acme.com: the same company as Ann's website's.
+    assert Lead.objects.get(email="bob@acme.com").company_id == ann.company_id
     # A webmail address says nothing about the company: found by name.
     assert Lead.objects.get(email="cy@gmail.com").company.name == "Cy Consulting"
     assert Lead.objects.get(first_name="Nameless").email == ""

@@ -202,3 +202,29 @@ def test_lead_page_has_an_export_button_per_connected_provider(web, scripted):
     )
     assert response.status_code == 302
     assert SyncRun.objects.get().params == {"lead_ids": [lead.pk]}
+
+
+def test_an_instantly_campaign_option_is_not_prefixed_twice(web, monkeypatch):
+    """Issue 15 item 9: the option value read ``campaign:campaign:<uuid>``."""
+    from integrations.records import VendorList
+
+    client = ScriptedClient()
+    client.lists = lambda: [
+        VendorList(id="campaign:8f2c", name="Q4 outreach", kind="campaign"),
+        VendorList(id="list-1", name="Fair leads", kind="list"),
+    ]
+    monkeypatch.setattr(providers, "client_for", lambda integration, **kw: client)
+    integration = services.integration_create(
+        user=web.user, provider="instantly", credentials={"api_key": SECRET}, settings={}
+    )
+    page = web.get(f"/integrations/{integration.pk}/").content.decode()
+    assert 'value="campaign:8f2c"' in page and "campaign:campaign:" not in page
+    assert 'value="list:list-1"' in page
+    web.post(
+        f"/integrations/{integration.pk}/settings/",
+        {"import_list_id": "", "export_target": "campaign:8f2c", "schedule": "manual"},
+    )
+    integration.refresh_from_db()
+    assert integration.export_campaign_id == "campaign:8f2c"  # what the client reads
+    page = web.get(f"/integrations/{integration.pk}/").content.decode()
+    assert 'value="campaign:8f2c" selected' in page

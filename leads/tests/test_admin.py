@@ -618,7 +618,7 @@ def test_company_add_and_rename_go_through_services(admin_client, user, leads, c
         domain="https://WWW.Umbrella.COM/about",
     )
     assert response.status_code == 302
-    assert Company.objects.get(name="Umbrella").domain == "www.umbrella.com"
+    assert Company.objects.get(name="Umbrella").domain == "umbrella.com"  # www. dropped
 
     response = post_form(
         admin_client, reverse("admin:leads_company_change", args=[company.pk]), name="Acme Rockets"

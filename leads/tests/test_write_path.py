@@ -26,7 +26,7 @@ pytestmark = pytest.mark.django_db
     ("raw", "expected"),
     [
         ("https://ACME.com/about", "acme.com"),
-        ("www.acme.com.", "www.acme.com"),
+        ("www.acme.com.", "acme.com"),  # no www. (issue 15 item 9)
         ("  acme.co.uk ", "acme.co.uk"),
         ("", ""),
         ("bücher.de", "bücher.de"),

@@ -26,6 +26,17 @@
     }
   }, true);
 
+  // <button data-filters-toggle="form id">: on a phone the filters beyond the search fold
+  // away behind this button (CSS hides them unless the form has the "open" class).
+  document.addEventListener("click", function (event) {
+    const button = event.target.closest("[data-filters-toggle]");
+    if (!button) return;
+    const form = document.getElementById(button.dataset.filtersToggle);
+    if (!form) return;
+    const open = form.classList.toggle("open");
+    button.setAttribute("aria-expanded", open ? "true" : "false");
+  });
+
   // <button data-copy-target="id">: copy that element's text.
   document.addEventListener("click", function (event) {
     const button = event.target.closest("[data-copy-target]");

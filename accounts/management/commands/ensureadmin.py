@@ -1,7 +1,20 @@
+import os
 import secrets
+import socket
 
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
+
+
+def admin_url() -> str:
+    """Where the server this install runs listens (WEB_BIND, as the Procfile binds it)."""
+    bind = os.environ.get("WEB_BIND", "").strip() or "127.0.0.1:8000"
+    host, _, port = bind.rpartition(":")
+    if not host or not port.isdigit():
+        host, port = bind, "8000"
+    if host in ("0.0.0.0", "", "::", "[::]"):  # noqa: S104  (names it, binds nothing)
+        host = socket.gethostname()
+    return f"http://{host}:{port}/admin/"
 
 
 class Command(BaseCommand):
@@ -23,5 +36,5 @@ class Command(BaseCommand):
         self.stdout.write(
             f"\n{bar}\n First admin account created (shown only this once):\n"
             f"   username: {username}\n   password: {password}\n"
-            f" Sign in at http://127.0.0.1:8000/admin/ and change it there.\n{bar}\n"
+            f" Sign in at {admin_url()} and change it there.\n{bar}\n"
         )
