@@ -98,7 +98,8 @@ def readable_changes(changes: dict[str, Any]) -> list[dict[str, str]]:
         ):
             # Custom attributes: each key that changed on a line of its own.
             old, new = old or {}, new or {}
-            for key in dict.fromkeys([*old, *new]):
+            # By name: PostgreSQL's jsonb keeps no order of its own.
+            for key in sorted({*old, *new}):
                 if old.get(key) != new.get(key):
                     lines.append(
                         {

@@ -25,9 +25,9 @@ def test_each_custom_attribute_and_field_on_its_own_line():
         }
     )
     assert lines == [
+        {"field": "Plan", "old": "", "new": "Pro"},
         {"field": "Region", "old": "EU", "new": "US"},
         {"field": "Tier", "old": "1", "new": ""},
-        {"field": "Plan", "old": "", "new": "Pro"},
         {"field": "LinkedIn", "old": "", "new": "https://linkedin.com/in/x"},
         {"field": "Do not contact", "old": "no", "new": "yes"},
         {"field": "Company", "old": "Acme", "new": "Globex"},
@@ -78,9 +78,9 @@ def test_editing_attributes_on_the_page_keeps_history_and_names_problems():
     entry = LeadEvent.objects.get(lead=lead, kind=LeadEvent.Kind.UPDATE)
     assert entry.source == Source.UI
     assert readable_changes(entry.changes) == [
-        {"field": "Region", "old": "EU", "new": "US"},
         {"field": "Old", "old": "x", "new": ""},
         {"field": "Plan", "old": "", "new": "Pro"},
+        {"field": "Region", "old": "EU", "new": "US"},
     ]
 
 
