@@ -29,6 +29,8 @@ class CsvImport(Job):
     filename = models.CharField(max_length=255)
     # The decoded file, kept in the database so any worker can read it (no shared disk).
     content = models.TextField()
+    # SHA-256 of the decoded content: the preview warns when the same file was imported before.
+    content_digest = models.CharField(max_length=64, blank=True, default="")
     delimiter = models.CharField(max_length=1, default=",")
     # Said to the user on the preview, e.g. that the file was read as Windows-1252.
     note = models.CharField(max_length=255, blank=True, default="")
@@ -51,7 +53,10 @@ class CsvImport(Job):
     next_row = models.PositiveIntegerField(default=0)
 
     class Meta:
-        indexes = [models.Index(fields=["user", "id"], name="csvimport_user_id")]
+        indexes = [
+            models.Index(fields=["user", "id"], name="csvimport_user_id"),
+            models.Index(fields=["user", "content_digest"], name="csvimport_user_digest"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.filename} ({self.state})"

@@ -49,3 +49,34 @@ def csv_rejection_page(
     if len(rows) > limit:
         return rows[:limit], rows[limit - 1].pk
     return rows, None
+
+
+def same_file_imported(*, csv_import: CsvImport) -> CsvImport | None:
+    """The user's latest earlier import of a file with the same content that ran (or runs)."""
+    if not csv_import.content_digest:
+        return None
+    return (
+        Scope.of_user_id(csv_import.user_id)
+        .own(CsvImport)
+        .filter(content_digest=csv_import.content_digest)
+        .exclude(pk=csv_import.pk)
+        .exclude(state=CsvImport.State.PENDING)
+        .only("id", "filename", "created_at", "state", "created", "updated")
+        .order_by("-id")
+        .first()
+    )
+
+
+def csv_rejections_all(*, csv_import: CsvImport, batch: int = 2_000):
+    """Every rejected row of an import, in keyset batches (for the download)."""
+    after = 0
+    while True:
+        rows = list(
+            CsvRejection.objects.filter(csv_import=csv_import, id__gt=after)
+            .order_by("id")
+            .values_list("id", "row_number", "values", "reason")[:batch]
+        )
+        if not rows:
+            return
+        yield from rows
+        after = rows[-1][0]

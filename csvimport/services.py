@@ -7,6 +7,7 @@ an import changes on an existing lead is in that lead's history.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import uuid
 from collections.abc import Callable, Mapping
@@ -77,6 +78,10 @@ class ParsedRow:
 # --- upload and start ---------------------------------------------------------------------------
 
 
+def content_digest(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
 def csv_import_create(*, user, filename: str, raw: bytes) -> CsvImport:
     """Check and store an upload. Raises parsing.CsvFileError with the reason if unusable."""
     parsed = parsing.parse(raw)
@@ -84,6 +89,7 @@ def csv_import_create(*, user, filename: str, raw: bytes) -> CsvImport:
         user=user,
         filename=(filename or "upload.csv")[:255],
         content=parsed.text,
+        content_digest=content_digest(parsed.text),
         delimiter=parsed.delimiter,
         note=parsed.note,
         headers=parsed.headers,
@@ -254,6 +260,7 @@ def _write_batch(*, csv_import: CsvImport, batch: list[tuple[int, list[str]]]) -
             source=Source.CSV,
             create_only=create_only,
             score_is_manual=True,
+            match_names=True,
         )
         again: list[tuple[int, list[str], LeadRow]] = []
         for (index, cells, row), result in zip(todo, results, strict=True):
@@ -262,8 +269,16 @@ def _write_batch(*, csv_import: CsvImport, batch: list[tuple[int, list[str]]]) -
                 counts.created += 1
             elif outcome is Outcome.UPDATED:
                 counts.updated += 1
+            elif outcome is Outcome.DUPLICATE and not row.email:
+                # The same person without an email again further down: they update the lead
+                # the earlier row made, whatever the mode (an email-less row has no "exists").
+                again.append((index, cells, row))
             elif outcome is Outcome.EXISTS or (outcome is Outcome.DUPLICATE and create_only):
-                reason = f"A lead with the email {row.email} already exists."
+                if row.email:
+                    reason = f"A lead with the email {row.email} already exists."
+                else:
+                    name = f"{row.first_name} {row.last_name}".strip()
+                    reason = f"A lead named {name} without an email already exists there."
                 counts.rejections.append(_rejection(csv_import, index, cells, reason))
             elif outcome is Outcome.DUPLICATE:
                 # The same email again further down the batch: it updates the lead the

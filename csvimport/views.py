@@ -5,17 +5,19 @@ Thin doors: csvimport.parsing and csvimport.services do the work, csvimport.sele
 
 from __future__ import annotations
 
+import csv
 from typing import Any
 
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
 from crm.htmx import HtmxRequest
 from crm.ids import parse_id
+from crm.spreadsheet import defuse
 from csvimport import parsing, selectors, services
 from csvimport.models import CsvImport
 
@@ -115,6 +117,7 @@ def csv_import_preview(request: HttpRequest, id: int) -> HttpResponse:
         "mode_error": mode_error,
         "modes": CsvImport.Mode.choices,
         "delimiter_name": parsing.DELIMITER_NAMES.get(csv_import.delimiter, "comma"),
+        "earlier": selectors.same_file_imported(csv_import=csv_import),
     }
     invalid = bool(column_errors or errors or mode_error)
     return render(request, "csvimport/preview.html", context, status=400 if invalid else 200)
@@ -143,6 +146,37 @@ def csv_import_progress(request: HtmxRequest, id: int) -> HttpResponse:
     }
     template = "csvimport/_progress.html" if request.htmx else "csvimport/progress.html"
     return render(request, template, context)
+
+
+@login_required
+@require_http_methods(["GET"])
+def csv_import_rejected_csv(request: HttpRequest, id: int) -> StreamingHttpResponse:
+    """The rejected rows as a CSV: the file's own columns and a reason, ready to fix and
+    import again (cells a spreadsheet would run are defused, as in every export)."""
+    csv_import = selectors.csv_import_get(user=request.user, import_id=id)
+    writer = csv.writer(_Line())
+
+    def rows():
+        yield "\ufeff" + writer.writerow(
+            [defuse(h) for h in [*csv_import.headers, "row", "reason"]]
+        )
+        width = len(csv_import.headers)
+        for _, row_number, values, reason in selectors.csv_rejections_all(csv_import=csv_import):
+            cells = [*(values or [])[:width], *[""] * (width - len(values or []))]
+            yield writer.writerow([*(defuse(str(c)) for c in cells), row_number, defuse(reason)])
+
+    stem = csv_import.filename.rsplit(".", 1)[0] or "import"
+    response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")
+    safe_stem = "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in stem)[:80]
+    response["Content-Disposition"] = f'attachment; filename="{safe_stem}-rejected.csv"'
+    return response
+
+
+class _Line:
+    """csv.writer writes into this; each row comes back as one string."""
+
+    def write(self, value: str) -> str:
+        return value
 
 
 @login_required

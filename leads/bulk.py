@@ -187,6 +187,12 @@ class CompanyResolver:
             self.by_domain.setdefault(company.domain, company)
         self.by_name.setdefault(company.name.lower(), company)
 
+    def find(self, facts: CompanyFacts) -> Company | None:
+        """The existing company ``resolve`` would take for ``facts`` (None: it would create one)."""
+        if facts.domain:
+            return self.by_domain.get(facts.domain)
+        return self.by_name.get((facts.name or NO_COMPANY_NAME).lower())
+
     def resolve(self, facts: CompanyFacts) -> Company:
         domain, name = facts.domain, facts.name
         if domain:
@@ -237,6 +243,10 @@ class CompanyResolver:
         return company
 
 
+def _name_key(company_id: int, first_name: str, last_name: str) -> tuple[int, str, str]:
+    return company_id, normalize.fold(first_name.strip()), normalize.fold(last_name.strip())
+
+
 def company_resolve(*, user_id: int, facts: CompanyFacts) -> Company:
     """The user's company for ``facts``, found or created (see ``CompanyResolver``)."""
     return CompanyResolver(user_id, [facts]).resolve(facts)
@@ -273,6 +283,9 @@ class _Batch:
         self.by_id: dict[int, Lead] = {}
         self.by_email: dict[str, Lead] = {}
         self.pending_by_email: dict[str, Lead] = {}
+        # (company id, folded first name, folded last name) → a lead without an email.
+        self.by_name: dict[tuple[int, str, str], Lead] = {}
+        self.pending_by_name: set[tuple[int, str, str]] = set()
         self.to_create: list[tuple[int, Lead]] = []  # (row index, new lead)
         self.to_update: dict[int, Lead] = {}
         self.update_fields: set[str] = set()
@@ -296,6 +309,40 @@ class _Batch:
             self.by_id[lead.pk] = lead
             if lead.email:
                 self.by_email[lead.email] = lead
+
+    def read_by_name(self) -> None:
+        """For rows without an email: the leads without one in the same existing companies,
+        by name (one look-up through the (company, id) index)."""
+        nameless = [
+            row
+            for row in self.rows
+            if not row.email and row.lead_id is None and (row.first_name or row.last_name)
+        ]
+        if not nameless:
+            return
+        if self.companies is None:
+            self.companies = CompanyResolver(self.user_id, [row.company for row in self.rows])
+        company_ids = {
+            company.pk
+            for company in (self.companies.find(row.company) for row in nameless)
+            if company is not None
+        }
+        if not company_ids:
+            return
+        leads = self.scope.leads().filter(company_id__in=company_ids, email="")
+        for lead in _locked(leads):
+            self.by_id[lead.pk] = lead
+            self.by_name.setdefault(
+                _name_key(lead.company_id, lead.first_name, lead.last_name), lead
+            )
+
+    def name_key(self, row: LeadRow) -> tuple[int, str, str] | None:
+        if self.companies is None or not (row.first_name or row.last_name):
+            return None
+        company = self.companies.find(row.company)
+        if company is None:
+            return None
+        return _name_key(company.pk, row.first_name, row.last_name)
 
     def company_for(self, facts: CompanyFacts) -> Company:
         if self.companies is None:
@@ -535,6 +582,7 @@ def lead_bulk_upsert(
     create_only: bool = False,
     require_email: bool = False,
     score_is_manual: bool = False,
+    match_names: bool = False,
     now: dt.datetime | None = None,
 ) -> list[RowResult]:
     """Write ``rows`` for one user; one result per row, in order. Call inside a transaction.
@@ -543,6 +591,9 @@ def lead_bulk_upsert(
     ``require_email``: a row without an email never creates a lead (``SKIPPED``).
     ``score_is_manual``: the rows' scores are a person's choice (a CSV file), not a vendor's
     estimate; they then stay until a person changes them.
+    ``match_names``: a row without an email is the lead without one that has its first and
+    last name (case and accents aside) in the same existing company, if there is one (a CSV
+    file imported again must not duplicate those rows).
     """
     results = [RowResult(Outcome.UNCHANGED) for _ in rows]
     if not rows:
@@ -560,9 +611,22 @@ def lead_bulk_upsert(
         now=now or timezone.now(),
     )
     batch.read()
+    if match_names:
+        batch.read_by_name()
     for index, row in enumerate(rows):
         result = results[index]
         lead = batch.by_id.get(row.lead_id) if row.lead_id is not None else None
+        by_name = False
+        if lead is None and match_names and not row.email:
+            key = batch.name_key(row)
+            if key is not None:
+                lead = batch.by_name.get(key)
+                by_name = lead is not None
+                if lead is None and key in batch.pending_by_name:
+                    result.outcome = Outcome.DUPLICATE  # the row above creates it
+                    continue
+                if lead is None:
+                    batch.pending_by_name.add(key)
         if lead is None and row.email:
             lead = batch.by_email.get(row.email)
             if lead is not None:
@@ -578,7 +642,7 @@ def lead_bulk_upsert(
             result.outcome = Outcome.CREATED
             continue
         result.lead_id = lead.pk
-        if create_only and result.by_email:
+        if create_only and (result.by_email or by_name):
             result.outcome = Outcome.EXISTS
             continue
         if batch.update(lead, row):

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import csv
+import io
+from pathlib import Path
+
 import pytest
 from celery.contrib.testing.worker import start_worker
 
@@ -90,6 +94,27 @@ def test_upload_map_start_and_read_the_rejected_rows(signed_in, worker):
     assert [e for e in session.console_errors if "400 (Bad Request)" not in e] == []
     rene = Lead.objects.get(user=session.user, email="rene@cafe.fr")
     assert (rene.first_name, rene.company.name) == ("René", "Café")
+
+    # Issue 15 item 4: the rejected rows download as a CSV with a reason column...
+    with page.expect_download() as download:
+        page.get_by_test_id("download-rejected").click()
+    assert download.value.suggested_filename == "fair-rejected.csv"
+    text = Path(download.value.path()).read_text("utf-8-sig")
+    lines = list(csv.reader(io.StringIO(text)))
+    assert lines[0][-2:] == ["row", "reason"] and "Work Email" in lines[0]
+    assert len(lines) == 3
+    assert any("is not a whole number from 0 to 100" in line[-1] for line in lines[1:])
+
+    # ...and uploading the same file again says when it was imported before.
+    page = session.go("/leads/import/")
+    page.get_by_label("CSV file").set_input_files(
+        files=[{"name": "fair-again.csv", "mimeType": "text/csv", "buffer": CSV.encode("cp1252")}]
+    )
+    page.get_by_role("button", name="Upload and preview").click()
+    warning = page.get_by_test_id("same-file")
+    warning.wait_for()
+    assert "You imported a file with the same content on" in warning.inner_text()
+    assert "fair.csv (import #" in warning.inner_text()
 
 
 def test_a_garbage_file_is_refused_with_a_message_on_a_phone(signed_in):

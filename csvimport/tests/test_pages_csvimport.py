@@ -260,3 +260,40 @@ def test_cancel_needs_the_csrf_token(user):
     assert client.post(f"/leads/import/{csv_import.pk}/cancel/").status_code == 403
     csv_import.refresh_from_db()
     assert csv_import.state == "queued"
+
+
+def test_the_same_file_again_is_named_on_the_preview(web, user, queued):
+    """Issue 15 item 4: a re-import of the same file is warned about, naming the first."""
+    first = services.csv_import_create(user=user, filename="fair.csv", raw=GOOD)
+    assert web.get(f"/leads/import/{first.pk}/").content.decode().count("same content") == 0
+    services.csv_import_start(csv_import=first, mapping=first.mapping, mode="create")
+    again = services.csv_import_create(user=user, filename="fair (1).csv", raw=GOOD)
+    page = web.get(f"/leads/import/{again.pk}/").content.decode()
+    assert "You imported a file with the same content on" in page
+    assert f"fair.csv (import #{first.pk})" in page
+    other = services.csv_import_create(user=user, filename="other.csv", raw=GOOD + b"x@y.com,X\n")
+    assert "same content" not in web.get(f"/leads/import/{other.pk}/").content.decode()
+
+
+def test_another_users_same_file_is_not_mentioned(web, user, other_user, queued):
+    theirs = services.csv_import_create(user=other_user, filename="theirs.csv", raw=GOOD)
+    services.csv_import_start(csv_import=theirs, mapping=theirs.mapping, mode="create")
+    mine = services.csv_import_create(user=user, filename="mine.csv", raw=GOOD)
+    assert "same content" not in web.get(f"/leads/import/{mine.pk}/").content.decode()
+
+
+def test_rejected_rows_download_with_a_reason(web, user, other_user):
+    text = "email,first_name,score\na@x.com,Ann,5\nbad@,Bob,7\nc@x.com,=cmd(),high\n"
+    csv_import = make_import(user, text)
+    tasks.run_csv_import(csv_import.pk)
+    response = web.get(f"/leads/import/{csv_import.pk}/rejected.csv")
+    assert response.status_code == 200
+    assert 'filename="leads-rejected.csv"' in response["Content-Disposition"]
+    body = b"".join(response.streaming_content).decode("utf-8-sig")
+    rows = [line.split(",", 3) for line in body.strip().splitlines()]
+    assert rows[0] == ["email", "first_name", "score", "row,reason"]
+    assert body.count("\n") == 3  # the header and the two rejected rows
+    assert "bad@,Bob,7,3," in body and "'=cmd()" in body  # defused, as every export
+    stranger = Client()
+    stranger.force_login(other_user)
+    assert stranger.get(f"/leads/import/{csv_import.pk}/rejected.csv").status_code == 404

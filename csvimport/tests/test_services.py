@@ -376,3 +376,43 @@ def test_sweep_gives_up_after_the_attempts_with_a_message(user, settings, monkey
 def test_the_sweep_runs_from_beat(settings):
     entries = {e["task"] for e in settings.CELERY_BEAT_SCHEDULE.values()}
     assert "csvimport.tasks.resume_stalled_imports" in entries
+
+
+NAMELESS = {"0": "email", "1": "first_name", "2": "last_name", "3": "company", "4": "position"}
+
+
+def test_rows_without_email_match_by_name_and_company_on_a_second_import(user):
+    """Issue 15 item 4: importing the same file again duplicated every row without an email."""
+    text = (
+        "email,first,last,company,position\n"
+        ",Émilie,Dupré,Acme,CTO\n"
+        ",Bob,Baker,Acme,\n"
+        ",Bob,Baker,Globex,\n"  # the same name in another company: another person
+        ",Bob,Baker,Acme,VP\n"  # the same person twice in the file: one lead
+        "ann@acme.com,Ann,Archer,Acme,\n"
+    )
+    first = make_import(user, text, mapping=NAMELESS, mode="upsert")
+    assert run_csv_import(first.pk) == "succeeded"
+    first.refresh_from_db()
+    assert (first.created, first.updated) == (4, 1)
+    assert Lead.objects.filter(user=user).count() == 4
+    bob = Lead.objects.get(user=user, first_name="Bob", company__name="Acme")
+    assert bob.position == "VP"  # the second row filled what the first left empty
+
+    again = make_import(user, text.replace(",Émilie,", ",emilie,"), mapping=NAMELESS,
+                        mode="upsert")  # fmt: skip
+    assert run_csv_import(again.pk) == "succeeded"
+    again.refresh_from_db()
+    assert again.created == 0
+    assert Lead.objects.filter(user=user).count() == 4
+
+
+def test_create_only_rejects_a_known_person_without_email_and_says_why(user):
+    text = "email,first,last,company,position\n,Bob,Baker,Acme,\n"
+    assert run_csv_import(make_import(user, text, mapping=NAMELESS).pk) == "succeeded"
+    again = make_import(user, text, mapping=NAMELESS, mode="create")
+    assert run_csv_import(again.pk) == "failed"  # its only row was rejected
+    assert CsvRejection.objects.get(csv_import=again).reason == (
+        "A lead named Bob Baker without an email already exists there."
+    )
+    assert Lead.objects.filter(user=user).count() == 1
