@@ -17,7 +17,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from crm.htmx import HtmxRequest
 from crm.ids import parse_id
-from crm.spreadsheet import defuse
+from crm.spreadsheet import CsvLine, defuse
 from csvimport import parsing, selectors, services
 from csvimport.models import CsvImport
 
@@ -154,7 +154,7 @@ def csv_import_rejected_csv(request: HttpRequest, id: int) -> StreamingHttpRespo
     """The rejected rows as a CSV: the file's own columns and a reason, ready to fix and
     import again (cells a spreadsheet would run are defused, as in every export)."""
     csv_import = selectors.csv_import_get(user=request.user, import_id=id)
-    writer = csv.writer(_Line())
+    writer = csv.writer(CsvLine())
 
     def rows():
         yield "\ufeff" + writer.writerow(
@@ -170,13 +170,6 @@ def csv_import_rejected_csv(request: HttpRequest, id: int) -> StreamingHttpRespo
     safe_stem = "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in stem)[:80]
     response["Content-Disposition"] = f'attachment; filename="{safe_stem}-rejected.csv"'
     return response
-
-
-class _Line:
-    """csv.writer writes into this; each row comes back as one string."""
-
-    def write(self, value: str) -> str:
-        return value
 
 
 @login_required

@@ -10,7 +10,7 @@ from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
-from crm.spreadsheet import defuse
+from crm.spreadsheet import CsvLine, defuse
 from leads.filters import LeadFilterSet
 from leads.scope import Scope
 from leads.selectors import LeadFilters, filter_leads
@@ -46,13 +46,6 @@ def safe_cell(value) -> str:
     return defuse(text)
 
 
-class _Line:
-    """csv.writer writes into this; each row comes back as one string."""
-
-    def write(self, value: str) -> str:
-        return value
-
-
 def custom_keys(queryset) -> list[str]:
     """The custom attribute names the exported leads use, in name order (one pass over the
     selection's ``custom_attributes`` in batches, before the rows are written)."""
@@ -73,7 +66,7 @@ def custom_keys(queryset) -> list[str]:
 
 
 def csv_rows(queryset) -> Iterator[str]:
-    writer = csv.writer(_Line())
+    writer = csv.writer(CsvLine())
     keys = custom_keys(queryset)
     header = [name for name, _ in COLUMNS] + [CUSTOM_PREFIX + key for key in keys]
     yield "\ufeff" + writer.writerow([defuse(name) for name in header])  # BOM: Excel reads UTF-8
