@@ -17,9 +17,8 @@ from django.db.models import Subquery
 from django.utils import timezone
 
 from crm.bulk import insert_rows
-from leads import normalize
 from leads.models import Company, Lead, LeadEvent
-from leads.services import leads_import_lock
+from leads.services import company_search_text_refresh, leads_import_lock
 
 BATCH = 500  # ids per statement: under SQLite's bound-parameter limit
 
@@ -105,7 +104,9 @@ def owner_reassign_all(*, from_user, to_user, source: str) -> Reassigned:
     merged = list(merges)
     for start in range(0, len(merged), BATCH):
         Company.objects.filter(pk__in=merged[start : start + BATCH]).delete()
-    _refresh_search_text(list(set(merges.values())))
+    # The leads that joined another company now search by its name.
+    for company in Company.objects.filter(pk__in=set(merges.values())):
+        company_search_text_refresh(company)
     insert_rows(
         LeadEvent,
         ("lead_id", "user_id", "kind", "from_status", "to_status", "source", "changes", "at"),
@@ -115,21 +116,3 @@ def owner_reassign_all(*, from_user, to_user, source: str) -> Reassigned:
         ],
     )
     return Reassigned(leads=len(history), companies_moved=len(moves), companies_merged=len(merged))
-
-
-def _refresh_search_text(company_ids: list[int]) -> None:
-    """The leads that joined another company now search by its name."""
-    for start in range(0, len(company_ids), BATCH):
-        leads = list(
-            Lead.objects.filter(company_id__in=company_ids[start : start + BATCH])
-            .only("id", "first_name", "last_name", "email", "search_text", "company__name")
-            .select_related("company")
-        )
-        for lead in leads:
-            lead.search_text = normalize.search_text(
-                first_name=lead.first_name,
-                last_name=lead.last_name,
-                email=lead.email,
-                company_name=lead.company.name,
-            )
-        Lead.objects.bulk_update(leads, ["search_text"], batch_size=BATCH)

@@ -458,12 +458,13 @@ def company_update(*, company: Company, data: Mapping[str, Any]) -> Company:
     with transaction.atomic():
         company.save(update_fields=[*changed, "updated_at"])
         if "name" in changed:
-            _company_renamed(company)
+            company_search_text_refresh(company)
     return company
 
 
-def _company_renamed(company: Company) -> None:
-    """Keep the leads' search column in step with the company name they are found by."""
+def company_search_text_refresh(company: Company) -> None:
+    """Keep the leads' search column in step with the company name they are found by (after
+    a rename, or after leads joined the company)."""
     leads = Lead.objects.filter(company=company).only("id", "first_name", "last_name", "email")
     batch: list[Lead] = []
     for lead in leads.iterator(chunk_size=2000):
