@@ -153,23 +153,21 @@ def import_records(
     # A linked record still has its lead, so only the others are looked up (none on a re-import).
     unlinked = [record for record in usable if record.vendor_id not in linked]
     if unlinked:
+        emails = [(record.email or "").strip().lower() for record in unlinked]
         dead_ids, dead_emails = tombstoned(
             integration_id=integration.pk,
             vendor_ids=[record.vendor_id for record in unlinked],
-            emails=[(record.email or "").strip().lower() for record in unlinked],
+            emails=emails,
         )
-        if dead_ids or dead_emails:
-            alive = []
-            for record in usable:
-                if record.vendor_id not in linked and (
-                    record.vendor_id in dead_ids
-                    or (record.email or "").strip().lower() in dead_emails
-                ):
-                    result.skipped += 1
-                    result.deleted += 1
-                else:
-                    alive.append(record)
-            usable = alive
+        dead = {
+            id(record)
+            for record, email in zip(unlinked, emails, strict=True)
+            if record.vendor_id in dead_ids or email in dead_emails
+        }
+        if dead:
+            usable = [record for record in usable if id(record) not in dead]
+            result.skipped += len(dead)
+            result.deleted += len(dead)
     digests = {record.vendor_id: record.digest or record_digest(record) for record in usable}
     # Records the vendor has not changed since they were imported are done: their leads are
     # not even read, so a re-import costs little and never re-applies what a person undid.
