@@ -49,9 +49,8 @@ def reencrypt_all() -> int:
     return count
 
 
-def lagging_processes() -> list[str]:
-    """The running processes that do not encrypt with the first configured key."""
-    first = key_fingerprint(settings.FIELD_ENCRYPTION_KEYS[0])
+def lagging_processes(first: str) -> list[str]:
+    """The running processes that do not encrypt with the key whose fingerprint is ``first``."""
     return [
         f"{process.role} {process.pid}@{process.host} (since "
         f"{process.started_at:%Y-%m-%d %H:%M} UTC, key {process.encrypting_key})"
@@ -108,9 +107,9 @@ class Command(BaseCommand):
                 )
 
     def _check_processes(self, step: str) -> None:
-        lagging = lagging_processes()
+        first = key_fingerprint(settings.FIELD_ENCRYPTION_KEYS[0])
+        lagging = lagging_processes(first)
         if lagging:
-            first = key_fingerprint(settings.FIELD_ENCRYPTION_KEYS[0])
             raise CommandError(
                 f"Cannot {step} yet: these processes still encrypt with an older key than the "
                 f"first configured one ({first}): " + "; ".join(lagging) + f". First {RESTART} "
