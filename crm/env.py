@@ -61,6 +61,16 @@ def env_int(name: str, default: int, *, minimum: int | None = None) -> int:
     return number
 
 
+def env_currency(name: str, default: str) -> str:
+    """A three-letter ISO 4217 code, upper-cased: ``eur`` reads as ``EUR``."""
+    value = env_str(name, default).upper()
+    if not (len(value) == 3 and value.isascii() and value.isalpha()):
+        raise ImproperlyConfigured(
+            f"{name}: expected a three-letter currency code such as USD, got {value!r}"
+        )
+    return value
+
+
 def env_list(name: str, default: list[str]) -> list[str]:
     value = _raw(name)
     if value is None or value == "":

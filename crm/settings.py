@@ -9,6 +9,7 @@ from pathlib import Path
 from crm.env import (
     env_bool,
     env_cache,
+    env_currency,
     env_db,
     env_email,
     env_int,
@@ -33,6 +34,8 @@ SECRET_KEY = env_str("SECRET_KEY", "") or secret_from_file(DATA_DIR, "secret_key
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 TIME_ZONE = env_str("TIME_ZONE", "UTC")
+# The currency of every lead's deal_value (api.md): an ISO 4217 code, shown beside amounts.
+CURRENCY = env_currency("CURRENCY", "USD")
 USE_TZ = True
 USE_I18N = False
 LANGUAGE_CODE = "en-us"

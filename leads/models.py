@@ -112,6 +112,10 @@ class Lead(models.Model):
     linkedin_url = models.CharField(max_length=500, blank=True, default="")
     source = models.CharField(max_length=255, blank=True, default="")
     custom_attributes = models.JSONField(default=dict, blank=True)
+    # What the deal is worth in settings.CURRENCY, and when it should close (api.md). Both
+    # optional, NULL when not known.
+    deal_value = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
+    expected_close_date = models.DateField(null=True, blank=True)
     # Never exported to any provider while set (an unsubscribe, or a person's decision).
     # db_default as well: the bulk paths insert rows with explicit column lists.
     do_not_contact = models.BooleanField(default=False, db_default=False)
@@ -145,6 +149,10 @@ class Lead(models.Model):
                 condition=Q(score__gte=0, score__lte=100), name="lead_score_0_100"
             ),
             models.CheckConstraint(condition=Q(status__in=STATUS_ORDER), name="lead_status_valid"),
+            models.CheckConstraint(
+                condition=Q(deal_value__isnull=True) | Q(deal_value__gte=0),
+                name="lead_deal_value_not_negative",
+            ),
         ]
         # Each list filter is served by an index that ends in id, so the filtered keyset
         # page (WHERE … AND id < cursor ORDER BY id DESC) is an index range walk.

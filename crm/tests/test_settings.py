@@ -22,6 +22,8 @@ ROOT = Path(__file__).resolve().parents[2]
         ("API_RATE_LIMIT", "lots", lambda: env.env_rate("API_RATE_LIMIT", "1/s")),
         ("API_RATE_LIMIT", "10/fortnight", lambda: env.env_rate("API_RATE_LIMIT", "1/s")),
         ("DATABASE_URL", "nonsense://", lambda: env.env_db("DATABASE_URL", "sqlite://")),
+        ("CURRENCY", "dollars", lambda: env.env_currency("CURRENCY", "USD")),
+        ("CURRENCY", "€", lambda: env.env_currency("CURRENCY", "USD")),
     ],
 )
 def test_bad_values_name_the_variable(monkeypatch, name, value, reader):
@@ -34,6 +36,8 @@ def test_good_values(monkeypatch):
     monkeypatch.setenv("DEBUG", "Yes")
     monkeypatch.setenv("ALLOWED_HOSTS", "a.com, b.com ,")
     monkeypatch.setenv("DATABASE_URL", "postgres://u:p@db:5432/crm")
+    monkeypatch.setenv("CURRENCY", " eur ")
+    assert env.env_currency("CURRENCY", "USD") == "EUR"
     assert env.env_bool("DEBUG", False) is True
     assert env.env_list("ALLOWED_HOSTS", []) == ["a.com", "b.com"]
     config = env.env_db("DATABASE_URL", "")
