@@ -9,15 +9,17 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db import connection
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Sum
+from django.db.models.functions import Round
 from django.utils import timezone
 
-from leads.models import STATUS_ORDER, LeadEvent, Source, Status
+from leads.models import CLOSED_STATUSES, STATUS_ORDER, LeadEvent, Source, Status
 from leads.scope import Scope
 from leads.selectors import LeadFilters, filter_leads, lead_queryset, narrow_by_search_index
 
@@ -30,6 +32,8 @@ STAGE_SAMPLE = 5_000
 # Lead scores are not indexed, so an exact histogram reads every lead row (~100 ms at 100,000
 # leads on SQLite). Past this many leads it is drawn from the newest ones, and says so.
 SCORE_SAMPLE = 10_000
+# Expected closes are shown for this month and the next five (and the overdue ones).
+CLOSE_MONTHS = 6
 
 STATUS_LABELS = dict(Status.choices)
 
@@ -115,6 +119,69 @@ def lead_score_distribution(
     ]
     total = row["total"] or 0
     return ScoreDistribution(buckets=buckets, leads=total, sampled=total >= sample)
+
+
+def _month_start(day: dt.date, months_ahead: int = 0) -> dt.date:
+    index = day.year * 12 + day.month - 1 + months_ahead
+    return dt.date(index // 12, index % 12 + 1, 1)
+
+
+def _cents_sum(condition: Q) -> Sum:
+    # In whole cents: SQLite keeps decimals as floats, and sums of whole cents stay exact.
+    return Sum(Round(F("deal_value") * 100), filter=condition)
+
+
+def lead_won_this_month(*, user, filters: LeadFilters, today: dt.date | None = None) -> dict:
+    """Leads converted since the first of this month (by their last status change) and the
+    sum of their deal values."""
+    today = today or timezone.localdate()
+    start = _midnight(_month_start(today))
+    qs = narrow_by_search_index(filter_leads(lead_queryset(user=user), filters), filters)
+    row = (
+        qs.filter(status=Status.CONVERTED, status_changed_at__gte=start)
+        .order_by()
+        .aggregate(count=Count("id"), cents=_cents_sum(Q(deal_value__isnull=False)))
+    )
+    return {"count": row["count"] or 0, "value": _money(row["cents"]), "since": start.date()}
+
+
+def _money(cents: Any) -> Decimal:
+    return Decimal(int(cents or 0)).scaleb(-2)
+
+
+def lead_expected_closes(
+    *, user, filters: LeadFilters, months: int = CLOSE_MONTHS, today: dt.date | None = None
+) -> list[dict[str, Any]]:
+    """Open leads (not converted or lost) by the month they are expected to close: first the
+    overdue ones (before this month), then this month and the next ``months - 1``; each with
+    its count and the sum of its deal values. One aggregate query."""
+    today = today or timezone.localdate()
+    firsts = [_month_start(today, i) for i in range(months + 1)]
+    qs = narrow_by_search_index(filter_leads(lead_queryset(user=user), filters), filters)
+    qs = qs.filter(expected_close_date__isnull=False, expected_close_date__lt=firsts[-1]).exclude(
+        status__in=CLOSED_STATUSES
+    )
+    buckets: list[tuple[str, Q, dt.date | None]] = [
+        ("overdue", Q(expected_close_date__lt=firsts[0]), None)
+    ]
+    for i in range(months):
+        window = Q(expected_close_date__gte=firsts[i], expected_close_date__lt=firsts[i + 1])
+        buckets.append((f"m{i}", window, firsts[i]))
+    aggregates: dict[str, Any] = {}
+    for key, condition, _ in buckets:
+        aggregates[f"{key}_n"] = Count("id", filter=condition)
+        aggregates[f"{key}_c"] = _cents_sum(condition & Q(deal_value__isnull=False))
+    row = qs.order_by().aggregate(**aggregates)
+    return [
+        {
+            "key": key,
+            "month": month,
+            "label": "Overdue" if month is None else month.strftime("%b %Y"),
+            "count": row[f"{key}_n"] or 0,
+            "value": _money(row[f"{key}_c"]),
+        }
+        for key, _, month in buckets
+    ]
 
 
 def lead_conversion_rate(by_status: dict[str, int]) -> float | None:

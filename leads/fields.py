@@ -19,17 +19,21 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any, Literal
 
 import orjson
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from leads.models import EmailStatus, Status
 
 # value: stored as returned; flag: a boolean (SQLite returns 0/1); attributes: a JSON object,
 # {} when empty (the driver may return text); moment: a timestamp, aware and in UTC;
-# company: the lead's company as {"id", "name", "domain"}.
-Kind = Literal["value", "flag", "attributes", "moment", "company"]
+# company: the lead's company as {"id", "name", "domain"}; money: a decimal as a string with
+# two decimals ("1250.00"), as api.md writes deal_value (SQLite returns a float or an
+# integer); day: a date as "YYYY-MM-DD" (SQLite returns the text already).
+Kind = Literal["value", "flag", "attributes", "moment", "company", "money", "day"]
 
 
 @dataclass(frozen=True)
@@ -50,6 +54,28 @@ def _integer() -> serializers.Field:
 
 def _moment() -> serializers.Field:
     return serializers.DateTimeField()
+
+
+MONEY_PATTERN = r"^[0-9]{1,12}(\.[0-9]{1,2})?$"
+
+
+@extend_schema_field(
+    {
+        "type": "string",
+        "format": "decimal",
+        "pattern": MONEY_PATTERN,
+        "nullable": True,
+        "example": "12500.00",
+        "description": "What the deal is worth: at least 0, at most two decimals, in the "
+        "CRM's currency (the CURRENCY setting).",
+    }
+)
+class MoneyField(serializers.DecimalField):
+    """An amount ≥ 0 with two decimals ("12500.00"); the schema says so with a pattern,
+    as a string's minimum cannot be written in OpenAPI."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(max_digits=14, decimal_places=2, min_value=Decimal(0), **kwargs)
 
 
 class CompanyRefSerializer(serializers.Serializer):
@@ -78,6 +104,18 @@ LEAD_FIELDS: tuple[LeadField, ...] = (
         "custom_attributes",
         lambda: serializers.DictField(child=serializers.CharField(allow_blank=True)),
         "attributes",
+    ),
+    LeadField(
+        "deal_value",
+        "deal_value",
+        lambda: MoneyField(allow_null=True),
+        "money",
+    ),
+    LeadField(
+        "expected_close_date",
+        "expected_close_date",
+        lambda: serializers.DateField(allow_null=True),
+        "day",
     ),
     LeadField("status_changed_at", "status_changed_at", _moment, "moment"),
     LeadField("created_at", "created_at", _moment, "moment"),
@@ -139,6 +177,10 @@ def _values_expression(field: LeadField) -> str:
         )
     if field.kind == "attributes":
         return f"row[{field.lookup!r}] or {{}}"
+    if field.kind == "money":
+        return f"_money(row[{field.lookup!r}])"
+    if field.kind == "day":
+        return f"_day(row[{field.lookup!r}])"
     return f"row[{field.lookup!r}]"
 
 
@@ -178,6 +220,10 @@ def _sql_expression(field: LeadField) -> str:
         return f"_attributes(r[{at}])"
     if field.kind == "moment":
         return f"_moment_utc(r[{at}])"
+    if field.kind == "money":
+        return f"_money(r[{at}])"
+    if field.kind == "day":
+        return f"_day(r[{at}])"
     return f"r[{at}]"
 
 
@@ -196,6 +242,22 @@ def _moment_utc(value: Any) -> dt.datetime | None:
     return value if value.tzinfo is _UTC else value.astimezone(_UTC)
 
 
+def _money(value: Any) -> str | None:
+    """A stored amount as "1250.00". SQLite keeps a decimal column as a float or an integer;
+    its shortest repr is the value written (at most 14 digits fit a float exactly)."""
+    if value is None:
+        return None
+    if not isinstance(value, Decimal):
+        value = Decimal(str(value))
+    return f"{value:.2f}"
+
+
+def _day(value: Any) -> str | None:
+    if value is None or isinstance(value, str):
+        return value
+    return value.isoformat()
+
+
 def _attributes(value: Any) -> dict[str, Any]:
     if isinstance(value, str | bytes):
         value = orjson.loads(value)
@@ -206,7 +268,12 @@ def _reader(name: str, argument: str, expression: Callable[[LeadField], str]) ->
     """A function ``name(argument) -> dict`` returning the lead as one dict literal."""
     items = ",\n        ".join(f"{f.name!r}: {expression(f)}" for f in LEAD_FIELDS)
     source = f"def {name}({argument}):\n    return {{\n        {items},\n    }}\n"
-    namespace: dict[str, Any] = {"_attributes": _attributes, "_moment_utc": _moment_utc}
+    namespace: dict[str, Any] = {
+        "_attributes": _attributes,
+        "_moment_utc": _moment_utc,
+        "_money": _money,
+        "_day": _day,
+    }
     # The source is built from the constant declaration above, never from data.
     exec(compile(source, f"<leads.fields.{name}>", "exec"), namespace)  # noqa: S102
     return namespace[name]

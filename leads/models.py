@@ -167,6 +167,19 @@ class Lead(models.Model):
             models.Index(
                 F("user") + 0, F("created_at"), F("status"), F("score"), name="lead_counts"
             ),
+            # The pipeline value per status (lead_values_by_status), read from this index
+            # alone; only leads with a deal value are in it.
+            models.Index(
+                fields=["user", "status", "deal_value"],
+                condition=Q(deal_value__isnull=False),
+                name="lead_values",
+            ),
+            # The dashboard's expected closes by month; only leads with a date are in it.
+            models.Index(
+                fields=["user", "expected_close_date"],
+                condition=Q(expected_close_date__isnull=False),
+                name="lead_closes",
+            ),
         ]
 
     def __str__(self) -> str:

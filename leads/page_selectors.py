@@ -8,9 +8,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.db.models import Count, F, Q
 
 from crm.errors import NotFound
+from crm.money import money
 from leads import selectors
 from leads.filters import MAX_ID
 from leads.models import Company, Lead, Source
@@ -68,7 +70,14 @@ FIELD_LABELS = {
     "do_not_contact": "Do not contact",
     "do_not_contact_reason": "Do-not-contact reason",
     "owner": "Owner",
+    "expected_close_date": "Expected close date",
 }
+
+
+def _field_label(name: str) -> str:
+    if name == "deal_value":
+        return f"Deal value ({settings.CURRENCY})"
+    return FIELD_LABELS.get(name, name.replace("_", " ").capitalize())
 
 
 def _shown(value: Any) -> str:
@@ -109,8 +118,9 @@ def readable_changes(changes: dict[str, Any]) -> list[dict[str, str]]:
                         }
                     )
             continue
-        label = FIELD_LABELS.get(name, name.replace("_", " ").capitalize())
-        lines.append({"field": label, "old": _shown(old), "new": _shown(new)})
+        if name == "deal_value":
+            old, new = money(old), money(new)
+        lines.append({"field": _field_label(name), "old": _shown(old), "new": _shown(new)})
     return lines
 
 

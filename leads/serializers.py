@@ -71,6 +71,8 @@ class LeadWriteSerializer(StrictFieldsMixin, serializers.Serializer):
     custom_attributes = CustomAttributesField(required=False)
     do_not_contact = serializers.BooleanField(required=False)
     do_not_contact_reason = _text(255)
+    deal_value = fields.MoneyField(allow_null=True, required=False)
+    expected_close_date = serializers.DateField(allow_null=True, required=False)
 
     def __init__(self, *args, user=None, lead: Lead | None = None, **kwargs):
         super().__init__(*args, **kwargs)
@@ -132,9 +134,20 @@ class StatusCountsSerializer(serializers.Serializer):
     lost = serializers.IntegerField()
 
 
+class StatusValuesSerializer(serializers.Serializer):
+    new = serializers.DecimalField(max_digits=20, decimal_places=2)
+    contacted = serializers.DecimalField(max_digits=20, decimal_places=2)
+    qualified = serializers.DecimalField(max_digits=20, decimal_places=2)
+    converted = serializers.DecimalField(max_digits=20, decimal_places=2)
+    lost = serializers.DecimalField(max_digits=20, decimal_places=2)
+
+
 class LeadStatsSerializer(serializers.Serializer):
     total = serializers.IntegerField()
     by_status = StatusCountsSerializer()
+    value_by_status = StatusValuesSerializer(
+        help_text="Sums of deal_value per status, as decimal strings."
+    )
 
 
 class CompanyWriteSerializer(StrictFieldsMixin, serializers.Serializer):

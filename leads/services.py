@@ -6,7 +6,9 @@ same history with the door named as its source.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable, Mapping
+from decimal import Decimal
 from typing import Any
 
 from django.contrib.auth import get_user_model
@@ -45,9 +47,32 @@ LEAD_WRITABLE_FIELDS = (
     "custom_attributes",
     "do_not_contact",
     "do_not_contact_reason",
+    "deal_value",
+    "expected_close_date",
 )
 # Changes a person makes that the history shows as field changes (besides status changes).
-HISTORY_FIELDS = ("do_not_contact", "do_not_contact_reason", "custom_attributes")
+HISTORY_FIELDS = (
+    "do_not_contact",
+    "do_not_contact_reason",
+    "custom_attributes",
+    "deal_value",
+    "expected_close_date",
+)
+
+# Why a status changed (a lost deal's reason), as the history keeps it.
+REASON_MAX_LENGTH = 500
+
+
+def history_value(value: Any) -> Any:
+    """A field's value as the history's JSON keeps it: amounts as "1250.00", dates as
+    "YYYY-MM-DD" (the API's spelling of both)."""
+    if isinstance(value, Decimal):
+        return f"{value:.2f}"
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return value
+
+
 COMPANY_WRITABLE_FIELDS = ("name", "domain", "website", "industry", "size", "country_code")
 
 
@@ -263,8 +288,12 @@ def lead_update(
     data: Mapping[str, Any],
     source: str,
     provider: str | None = None,
+    reason: str = "",
 ) -> Lead:
     """Apply a partial update. Setting the status a lead already has is not a change.
+
+    ``reason`` says why the status changed (the UI asks for one when a lead is lost); it is
+    kept on the status change's history entry and ignored when the status stays.
 
     ``lead`` is compared with its row as stored now, read again under a lock in the write's
     own transaction: the caller read it earlier, and an import or another request may have
@@ -316,7 +345,9 @@ def lead_update(
         if not changed:
             return lead
         history = {
-            name: [before[name], getattr(lead, name)] for name in HISTORY_FIELDS if name in changed
+            name: [history_value(before[name]), history_value(getattr(lead, name))]
+            for name in HISTORY_FIELDS
+            if name in changed
         }
         status_changed = lead.status != old_status
         if status_changed:
@@ -331,9 +362,12 @@ def lead_update(
             changed[changed.index("company")] = "company_id"
         lead.save(update_fields=changed)
         if status_changed:
-            _status_event(
+            event = _status_event(
                 lead=lead, from_status=old_status, source=source, provider=provider, at=now
-            ).save()
+            )
+            if reason.strip():
+                event.changes = {"reason": reason.strip()[:REASON_MAX_LENGTH]}
+            event.save()
         if history:
             LeadEvent.objects.create(
                 lead=lead,
@@ -354,8 +388,12 @@ def lead_update(
 _LOCKED_LEADS = Lead.objects.select_related("company").select_for_update(of=("self",))
 
 
-def lead_set_status(*, lead: Lead, status: str, source: str, provider: str | None = None) -> Lead:
-    return lead_update(lead=lead, data={"status": status}, source=source, provider=provider)
+def lead_set_status(
+    *, lead: Lead, status: str, source: str, provider: str | None = None, reason: str = ""
+) -> Lead:
+    return lead_update(
+        lead=lead, data={"status": status}, source=source, provider=provider, reason=reason
+    )
 
 
 def lead_bulk_set_status(*, user, lead_ids: Iterable[int], status: str, source: str) -> int:

@@ -16,12 +16,13 @@ from django.utils import timezone
 from django.utils.html import format_html_join
 from django.views.decorators.http import require_GET, require_POST
 
+from crm.money import money, money_short
 from leads import selectors
 from leads.dashboard import company_name_get
 from leads.filters import LeadFilterSet
 from leads.models import STATUS_ORDER, Source, Status
 from leads.selectors import LeadFilters
-from leads.services import lead_set_status
+from leads.services import REASON_MAX_LENGTH, lead_set_status
 
 PAGE_SIZE = 25
 # The board's own filters: the list's, except status (each column is one status).
@@ -89,6 +90,7 @@ def _card(row: dict[str, Any], now) -> dict[str, Any]:
         "email": row["email"] if name else "",
         "company": row["company"]["name"],
         "score": row["score"],
+        "value": money(row["deal_value"]),
         "status": row["status"],
         "created_iso": created.isoformat(),
         "created_text": created.strftime("%d %b %Y, %H:%M"),
@@ -123,6 +125,7 @@ def board(request: HttpRequest) -> HttpResponse:
                     "status": status,
                     "label": STATUS_LABELS[status],
                     "count": stats["by_status"][status],
+                    "value": stats["value_by_status"][status],
                     "cards": cards,
                     "next_cursor": next_cursor,
                 }
@@ -166,6 +169,8 @@ def board_column(request: HttpRequest, status: str) -> HttpResponse:
 class MoveForm(forms.Form):
     lead = forms.IntegerField(min_value=1, max_value=2**63 - 1)
     status = forms.ChoiceField(choices=Status.choices)
+    # Why a lead was lost, asked by the board's script when a card goes to Lost (optional).
+    reason = forms.CharField(max_length=REASON_MAX_LENGTH, required=False)
 
 
 def _wants_json(request: HttpRequest) -> bool:
@@ -186,7 +191,12 @@ def board_move(request: HttpRequest) -> HttpResponse:
         messages.error(request, "That move was not understood. Nothing was changed.")
         return redirect(back)
     lead = selectors.lead_get(user=request.user, lead_id=form.cleaned_data["lead"])
-    lead = lead_set_status(lead=lead, status=form.cleaned_data["status"], source=Source.UI)
+    lead = lead_set_status(
+        lead=lead,
+        status=form.cleaned_data["status"],
+        source=Source.UI,
+        reason=form.cleaned_data["reason"],
+    )
     label = STATUS_LABELS[lead.status]
     if not _wants_json(request):
         messages.success(request, f"{lead} moved to {label}.")
@@ -199,5 +209,7 @@ def board_move(request: HttpRequest) -> HttpResponse:
             "status": lead.status,
             "label": label,
             "counts": stats["by_status"],
+            "values": {s: money_short(v) for s, v in stats["value_by_status"].items()},
+            "amounts": {s: money(v) for s, v in stats["value_by_status"].items()},
         }
     )

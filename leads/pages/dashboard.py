@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
@@ -9,7 +11,7 @@ from django.views.decorators.http import require_GET
 
 from leads import dashboard as queries
 from leads import selectors
-from leads.models import STATUS_ORDER, Status
+from leads.models import CLOSED_STATUSES, STATUS_ORDER, Status
 from leads.pages.board import BoardFilters
 
 STATUS_LABELS = dict(Status.choices)
@@ -38,10 +40,18 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     if state.valid:
         user, filters = request.user, state.filters
         stats = selectors.lead_stats(user=user, filters=filters)
+        values = {s: Decimal(v) for s, v in stats["value_by_status"].items()}
         funnel = [
-            {"status": s, "label": STATUS_LABELS[s], "count": stats["by_status"][s]}
+            {
+                "status": s,
+                "label": STATUS_LABELS[s],
+                "count": stats["by_status"][s],
+                "value": values[s],
+            }
             for s in STATUS_ORDER
         ]
+        open_statuses = [s for s in STATUS_ORDER if s not in CLOSED_STATUSES]
+        closes = queries.lead_expected_closes(user=user, filters=filters)
         rate = queries.lead_conversion_rate(stats["by_status"])
         weeks = queries.lead_new_per_week(user=user, filters=filters)
         scores = queries.lead_score_distribution(user=user, filters=filters)
@@ -53,6 +63,11 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             {
                 "company": company,
                 "total": stats["total"],
+                "open_value": sum((values[s] for s in open_statuses), Decimal(0)),
+                "open_count": sum(stats["by_status"][s] for s in open_statuses),
+                "won": queries.lead_won_this_month(user=user, filters=filters),
+                "closes": closes,
+                "closes_any": any(c["count"] for c in closes),
                 "funnel": funnel,
                 "conversion_rate": rate,
                 "converted": stats["by_status"][Status.CONVERTED],

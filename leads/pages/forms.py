@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.urls import reverse
@@ -27,8 +28,18 @@ INLINE_FIELDS = (
     "linkedin_url",
     "source",
     "score",
+    "deal_value",
+    "expected_close_date",
     "notes",
 )
+
+
+def field_label(name: str) -> str:
+    """A lead field's label on the lead page and in messages; the deal value names the
+    currency."""
+    if name == "deal_value":
+        return f"Deal value ({settings.CURRENCY})"
+    return str(LeadForm.base_fields[name].label)
 
 
 class DescribedErrorsMixin:
@@ -97,6 +108,21 @@ class LeadForm(DescribedErrorsMixin, forms.Form):
         label="Notes",
         widget=forms.Textarea(attrs={"rows": 5}),
     )
+    deal_value = forms.DecimalField(
+        min_value=0,
+        max_digits=14,
+        decimal_places=2,
+        required=False,
+        label="Deal value",
+        widget=forms.NumberInput(attrs={"step": "0.01", "min": "0", "inputmode": "decimal"}),
+        error_messages={"invalid": "Enter an amount such as 12500 or 12500.50."},
+    )
+    expected_close_date = forms.DateField(
+        required=False,
+        label="Expected close date",
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        error_messages={"invalid": "Enter a date as YYYY-MM-DD."},
+    )
 
     def __init__(
         self, *args: Any, user, lead: Lead | None = None, only: str | None = None, **kwargs: Any
@@ -108,6 +134,8 @@ class LeadForm(DescribedErrorsMixin, forms.Form):
             # Inline edit of one field: the form validates just that one.
             self.fields = {only: self.fields[only]}
             self.fields[only].widget.attrs["autofocus"] = True
+        if "deal_value" in self.fields:
+            self.fields["deal_value"].label = field_label("deal_value")
         if "company" in self.fields:
             company: Any = self.fields["company"]
             company.set_user(user, include_id=lead.company_id if lead else None)
@@ -144,6 +172,8 @@ class LeadCreateForm(LeadForm):
         "source",
         "status",
         "score",
+        "deal_value",
+        "expected_close_date",
         "notes",
     ]
 
@@ -230,6 +260,11 @@ class CompanyForm(DescribedErrorsMixin, forms.Form):
 
 class StatusForm(forms.Form):
     status = forms.ChoiceField(choices=Status.choices)
+    # Moving a lead to lost asks why (optional); "confirm" says the question was answered.
+    reason = forms.CharField(
+        max_length=services.REASON_MAX_LENGTH, required=False, label="Why was it lost?"
+    )
+    confirm = forms.BooleanField(required=False)
 
 
 BULK_LIMIT = 500

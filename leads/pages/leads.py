@@ -14,10 +14,12 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.dateformat import format as date_format
 from django.views.decorators.http import require_http_methods, require_POST
 
 from crm.htmx import HtmxRequest
 from crm.ids import parse_id
+from crm.money import money
 from crm.redirects import safe_next
 from leads import page_selectors, services
 from leads.filters import LeadFilterSet
@@ -30,6 +32,7 @@ from leads.pages.forms import (
     LeadForm,
     StatusForm,
     custom_attributes_from_post,
+    field_label,
 )
 from leads.selectors import LeadFilters
 
@@ -192,6 +195,10 @@ def _display(lead: Lead, name: str) -> str:
     if name == "company":
         return lead.company.name
     value = getattr(lead, name)
+    if name == "deal_value":
+        return money(value)
+    if name == "expected_close_date" and value is not None:
+        return date_format(value, "j M Y")
     return "" if value is None else str(value)
 
 
@@ -214,12 +221,11 @@ def _contact_href(name: str, value: str) -> str:
 
 
 def _field_context(lead: Lead, name: str, form: LeadForm | None = None) -> dict[str, Any]:
-    field = LeadForm.base_fields[name]
     value = _display(lead, name)
     return {
         "lead": lead,
         "name": name,
-        "label": field.label,
+        "label": field_label(name),
         "value": value,
         "href": _contact_href(name, value),
         "form": form,
@@ -238,6 +244,7 @@ def _detail(
     *,
     editing: dict[str, LeadForm] | None = None,
     status: int = 200,
+    ask_reason: bool = False,
 ) -> HttpResponse:
     editing = editing or {}
     edit_name = request.GET.get("edit")
@@ -247,6 +254,7 @@ def _detail(
         "lead": lead,
         "fields": [_field_context(lead, name, editing.get(name)) for name in INLINE_FIELDS],
         "statuses": STATUSES,
+        "ask_reason": ask_reason,
         "timeline": page_selectors.lead_timeline(user=request.user, lead_id=lead.pk),
         "links": page_selectors.lead_external_links(lead=lead),
         # Without JavaScript, ?attributes=edit opens the attribute editor in the page.
@@ -282,7 +290,7 @@ def lead_field(request: HtmxRequest, id: int, name: str) -> HttpResponse:
         return _detail(request, lead, editing={name: form}, status=422)
     lead = services.lead_update(lead=lead, data=form.cleaned_data, source=Source.UI)
     if not request.htmx:
-        messages.success(request, f"{LeadForm.base_fields[name].label} saved.")
+        messages.success(request, f"{field_label(name)} saved.")
         return redirect("lead-detail", id=lead.pk)
     context = {"f": _field_context(lead, name), "saved": True, "lead": lead}
     return render(request, "leads/_field.html", context)
@@ -328,20 +336,32 @@ def lead_status(request: HtmxRequest, id: int) -> HttpResponse:
     lead = page_selectors.lead_detail(user=request.user, lead_id=id)
     form = StatusForm(request.POST)
     if not form.is_valid():
+        message = "; ".join(str(e) for errors in form.errors.values() for e in errors)
         if request.htmx:
-            return HttpResponse("Choose one of the statuses.", status=400)
-        messages.error(request, "Choose one of the statuses.")
+            return HttpResponse(message or "Choose one of the statuses.", status=400)
+        messages.error(request, message or "Choose one of the statuses.")
         return redirect("lead-detail", id=lead.pk)
-    lead = services.lead_set_status(lead=lead, status=form.cleaned_data["status"], source=Source.UI)
+    status = form.cleaned_data["status"]
+    context: dict[str, Any] = {"lead": lead, "statuses": STATUSES}
+    if status == Status.LOST and lead.status != Status.LOST and not form.cleaned_data["confirm"]:
+        # Ask why first (optional); the answer is kept on the history entry.
+        context["ask_reason"] = True
+        if not request.htmx:
+            return _detail(request, lead, ask_reason=True)
+        return render(request, "leads/_status.html", context)
+    lead = services.lead_set_status(
+        lead=lead, status=status, source=Source.UI, reason=form.cleaned_data["reason"]
+    )
     if not request.htmx:
         messages.success(request, f"Status set to {lead.get_status_display()}.")
         return redirect("lead-detail", id=lead.pk)
-    context = {
-        "lead": lead,
-        "statuses": STATUSES,
-        "timeline": page_selectors.lead_timeline(user=request.user, lead_id=lead.pk),
-        "oob": True,
-    }
+    context.update(
+        {
+            "lead": lead,
+            "timeline": page_selectors.lead_timeline(user=request.user, lead_id=lead.pk),
+            "oob": True,
+        }
+    )
     return render(request, "leads/_status.html", context)
 
 

@@ -49,7 +49,7 @@ def test_create_returns_the_whole_lead_with_location(api, company):
         "first_name", "last_name", "position", "phone", "linkedin_url", "source",
         "custom_attributes", "status_changed_at", "created_at", "updated_at",
         "do_not_contact", "do_not_contact_reason", "email_status", "email_verified_at",
-        "email_verified_by",
+        "email_verified_by", "deal_value", "expected_close_date",
     }  # fmt: skip
 
 
@@ -536,6 +536,9 @@ def test_stats_counts_by_status_with_filters(api, pipeline):
     assert body == {
         "total": 4,
         "by_status": {"new": 1, "contacted": 1, "qualified": 1, "converted": 0, "lost": 1},
+        "value_by_status": dict.fromkeys(
+            ["new", "contacted", "qualified", "converted", "lost"], "0.00"
+        ),
     }
     filtered = api.get("/v1/leads/stats", {"company_id": pipeline["globex"].pk}).json()
     assert filtered["total"] == 2

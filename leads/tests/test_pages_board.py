@@ -151,8 +151,8 @@ def test_board_query_count_is_constant(web, user, company):
     _leads(user, company, 30)
     assert _query_count(web, "/board/?q=person") == small
     assert _query_count(web, "/board/") == small
-    # session + user, the counts, and one page per column
-    assert small <= 2 + 1 + 5
+    # session + user, the counts, the values, and one page per column
+    assert small <= 2 + 2 + 5
 
 
 def test_move_changes_status_with_ui_history(web, user, company):
@@ -349,8 +349,9 @@ def test_dashboard_query_count_is_constant(web, user, company):
         lead_set_status(lead=lead, status=Status.CONTACTED, source=Source.UI)
     assert _query_count(web, "/dashboard/") == small
     assert _query_count(web, "/dashboard/?q=person&min_score=0") == small
-    # session + user, then stats, weeks, scores, stage times, activity
-    assert small <= 2 + 5
+    # session + user, then stats (counts and values), weeks, scores, stage times, activity,
+    # won this month and expected closes
+    assert small <= 2 + 8
 
 
 def test_dashboard_search_figures_come_from_the_search_index(web, user, other_user, company):
@@ -371,5 +372,6 @@ def test_dashboard_search_figures_come_from_the_search_index(web, user, other_us
     assert page["stage_times"].transitions == 3  # two creations and one move, all Grace*
     assert {r["lead_name"] for r in page["recent"]} == {"Grace Hopper", "Gracey"}
     if connection.vendor == "sqlite":
-        # stats, weeks, scores, stage times and activity all narrow through the index
-        assert sum("leads_lead_search" in sql for sql in sqls) == 5
+        # stats (counts and values), weeks, scores, stage times, activity, won this month
+        # and expected closes all narrow through the index
+        assert sum("leads_lead_search" in sql for sql in sqls) == 8

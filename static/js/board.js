@@ -22,6 +22,36 @@
     });
   }
 
+  function setValues(values, amounts) {
+    Object.keys(values || {}).forEach(function (status) {
+      const el = board.querySelector('[data-value="' + status + '"]');
+      if (!el) return;
+      el.lastChild.textContent = values[status];
+      el.title = amounts[status];
+    });
+  }
+
+  // Moving a card to Lost asks why (optional): resolves with the reason, or null when the
+  // person cancels (the card then goes back).
+  const lostDialog = document.getElementById("lost-dialog");
+  function askReason(card, status) {
+    if (status !== "lost" || !lostDialog || typeof lostDialog.showModal !== "function") {
+      return Promise.resolve("");
+    }
+    const input = lostDialog.querySelector("input[name=reason]");
+    lostDialog.querySelector("[data-lost-name]").textContent = card.dataset.name;
+    input.value = "";
+    lostDialog.returnValue = "";
+    return new Promise(function (resolve) {
+      lostDialog.addEventListener("close", function onClose() {
+        lostDialog.removeEventListener("close", onClose);
+        resolve(lostDialog.returnValue === "lost" ? input.value.trim() : null);
+      });
+      lostDialog.showModal();
+      input.focus();
+    });
+  }
+
   // Keep the "load more" sentinel last so new pages append after every card.
   function keepSentinelLast(list) {
     const more = list.querySelector(":scope > .board-more");
@@ -39,10 +69,11 @@
   }
 
   // POST the move; resolve with the server's answer or reject with a message.
-  function postMove(card, status) {
+  function postMove(card, status, reason) {
     const body = new FormData();
     body.append("lead", card.dataset.id);
     body.append("status", status);
+    if (reason) body.append("reason", reason);
     card.setAttribute("aria-busy", "true");
     return fetch(moveUrl, {
       method: "POST",
@@ -64,6 +95,7 @@
   function saved(card, answer) {
     placeCard(card, answer.status);
     setCounts(answer.counts);
+    setValues(answer.values, answer.amounts);
   }
 
   // Drag and drop.
@@ -83,14 +115,17 @@
         if (from === to) return; // order inside a column is not saved: it is by newest
         keepSentinelLast(to);
         const oldIndex = evt.oldIndex;
-        postMove(card, to.dataset.status)
-          .then(function (answer) { saved(card, answer); })
-          .catch(function () {
-            from.insertBefore(card, from.children[oldIndex] || null);
-            keepSentinelLast(from);
-            placeCard(card, from.dataset.status);
-            failed(card);
-          });
+        function putBack() {
+          from.insertBefore(card, from.children[oldIndex] || null);
+          keepSentinelLast(from);
+          placeCard(card, from.dataset.status);
+        }
+        askReason(card, to.dataset.status).then(function (reason) {
+          if (reason === null) { putBack(); return; }
+          postMove(card, to.dataset.status, reason)
+            .then(function (answer) { saved(card, answer); })
+            .catch(function () { putBack(); failed(card); });
+        });
       },
     });
   });
@@ -106,16 +141,19 @@
     const status = select.value;
     if (status === from.dataset.status) return;
     const to = board.querySelector('.board-cards[data-status="' + status + '"]');
-    postMove(card, status)
-      .then(function (answer) {
-        to.insertBefore(card, to.firstElementChild);
-        saved(card, answer);
-        select.focus();
-        window.crmToast("“" + card.dataset.name + "” moved to " + answer.label + ".", "info");
-      })
-      .catch(function () {
-        placeCard(card, from.dataset.status);
-        failed(card);
-      });
+    askReason(card, status).then(function (reason) {
+      if (reason === null) { placeCard(card, from.dataset.status); select.focus(); return; }
+      postMove(card, status, reason)
+        .then(function (answer) {
+          to.insertBefore(card, to.firstElementChild);
+          saved(card, answer);
+          select.focus();
+          window.crmToast("“" + card.dataset.name + "” moved to " + answer.label + ".", "info");
+        })
+        .catch(function () {
+          placeCard(card, from.dataset.status);
+          failed(card);
+        });
+    });
   });
 })();
