@@ -217,4 +217,3 @@ def forecast(
 ) -> forecasting.Forecast:
     rules = RowRules.of(status_values=choices.statuses.to_json(), date_order=choices.date_order)
     return forecasting.forecast(csv_import=csv_import, mapping=mapping, mode=mode, rules=rules)
-
