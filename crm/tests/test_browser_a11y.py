@@ -37,9 +37,9 @@ def _seed(user) -> dict[str, int]:
         user=user,
         filename="hubspot.csv",
         raw=(
-            "Email,First Name,Lead Status,Create Date\n"
-            "a@x.io,Ann,Open,03/04/2024\nb@x.io,Bo,VIP,05/06/2024\nc@,Cy,Open Deal,\n"
-        ).encode(),
+            b"Email,First Name,Lead Status,Create Date\n"
+            b"a@x.io,Ann,Open,03/04/2024\nb@x.io,Bo,VIP,05/06/2024\nc@,Cy,Open Deal,\n"
+        ),
     )
     return {"lead": lead.pk, "company": company.pk, "csv_import": csv_import.pk}
 
