@@ -38,6 +38,11 @@ class CsvImport(Job):
     # {"0": "email", "1": "custom:Region", "2": "ignore", …}: column index → field.
     mapping = models.JSONField(default=dict, blank=True)
     mode = models.CharField(max_length=12, choices=Mode.choices, default=Mode.CREATE)
+    # What each value of the Status column becomes (parsing.StatusRules.to_json): {"values":
+    # {"open": "new", "bad timing": "lost", "vip": "ignore", …}, "other": ""}.
+    status_values = models.JSONField(default=dict, blank=True)
+    # How "03/04/2024" style creation dates read: "dmy", "mdy", or "" (not chosen).
+    date_order = models.CharField(max_length=3, blank=True, default="")
     state = models.CharField(
         max_length=12,
         choices=state_choices(

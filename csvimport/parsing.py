@@ -6,10 +6,14 @@ Pure functions on text; nothing here touches the database.
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 import re
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections import Counter
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+
+from leads.models import Status
 
 MAX_BYTES = 10 * 1024 * 1024  # settings.FILE_UPLOAD_MAX_BYTES stops bigger ones mid-upload
 MAX_ROWS = 100_000
@@ -36,6 +40,7 @@ FIELD_LABELS = {
     "status": "Status",
     "score": "Score",
     "notes": "Notes",
+    "created_at": "Creation date",
 }
 # Header spellings (lower-case letters and digits only) that mean each field.
 SYNONYMS = {
@@ -51,10 +56,15 @@ SYNONYMS = {
     "status": ["status", "leadstatus", "stage"],
     "score": ["score", "leadscore", "rating"],
     "notes": ["notes", "note", "comments", "comment", "description"],
-}
+    "created_at": [
+        "createdate", "created", "createdat", "datecreated", "creationdate", "createddate",
+        "createdon", "dateadded", "createtime", "createdtime",
+    ],
+}  # fmt: skip
 _FIELD_BY_KEY = {key: field for field, keys in SYNONYMS.items() for key in keys}
-# Columns of our own CSV export that must not come back in: the database owns them.
-_IGNORED_KEYS = {"id", "createdat", "updatedat"}
+# Columns of our own CSV export that must not come back in: the database owns them. (Its
+# created_at does come back, as the creation date of the leads the import creates.)
+_IGNORED_KEYS = {"id", "updatedat"}
 MAX_CUSTOM_KEY = 100
 
 
@@ -249,3 +259,249 @@ def field_label(field: str) -> str:
     if field.startswith(CUSTOM_PREFIX):
         return f"Custom attribute “{field[len(CUSTOM_PREFIX) :]}”"
     return FIELD_LABELS.get(field, field)
+
+
+# --- status values --------------------------------------------------------------------------
+
+# What a status value can be mapped to, besides a pipeline status: "keep the lead's status".
+STATUS_IGNORE = IGNORE
+# The value list on the preview: the most frequent values, each with a chooser.
+STATUS_VALUES_SHOWN = 50
+# Other CRMs' lead statuses and lifecycle stages (lower-case letters and digits only) that
+# plainly mean one of ours. HubSpot's own first: New, Open, In Progress, Open Deal, Unqualified,
+# Attempted to contact, Connected, Bad Timing.
+_STATUS_SYNONYMS = {
+    Status.NEW: ["new", "open", "newlead", "notcontacted", "notstarted", "untouched", "fresh",
+                 "subscriber", "lead"],
+    Status.CONTACTED: ["contacted", "attemptedtocontact", "attempted", "inprogress", "connected",
+                       "working", "workingcontacted", "followup", "followingup", "engaged",
+                       "reachedout", "replied", "responded", "nurturing", "nurture"],
+    Status.QUALIFIED: ["qualified", "opendeal", "opportunity", "salesqualifiedlead", "sql",
+                       "meetingbooked", "meetingscheduled", "demoscheduled", "proposal",
+                       "proposalsent", "negotiation", "interested"],
+    Status.CONVERTED: ["converted", "customer", "closedwon", "won", "dealwon", "client",
+                       "signed", "evangelist"],
+    Status.LOST: ["lost", "closedlost", "unqualified", "disqualified", "badtiming", "dead",
+                  "junk", "notinterested", "deallost", "rejected", "churned"],
+}  # fmt: skip
+_STATUS_BY_KEY = {key: str(status) for status, keys in _STATUS_SYNONYMS.items() for key in keys}
+
+
+def status_key(value: str) -> str:
+    """How the values of a status column are grouped: trimmed, spaces collapsed, any case."""
+    return " ".join(value.split()).casefold()
+
+
+def guess_status(value: str) -> str | None:
+    """The pipeline status a value plainly means (``Open`` → new, ``Closed Won`` →
+    converted), or None when it is not plain."""
+    return _STATUS_BY_KEY.get(header_key(value))
+
+
+@dataclass(frozen=True)
+class StatusRules:
+    """What each value of a status column becomes: a pipeline status, ``ignore`` (the lead
+    keeps its status; a new one starts as new) or "" (nobody chose: the row is rejected).
+
+    ``values`` holds the choices made on the preview, by ``status_key``. A value not among
+    them gets its guess, else ``other`` (the choice for values too rare to be listed).
+    """
+
+    values: Mapping[str, str] = field(default_factory=dict)
+    other: str = ""
+
+    def resolve(self, value: str) -> str:
+        chosen = self.values.get(status_key(value))
+        if chosen is not None:
+            return chosen
+        return guess_status(value) or self.other
+
+    def to_json(self) -> dict:
+        return {"values": dict(self.values), "other": self.other}
+
+    @classmethod
+    def from_json(cls, data: object) -> StatusRules:
+        if not isinstance(data, dict):
+            return cls()
+        values = data.get("values")
+        other = data.get("other")
+        return cls(
+            values={str(k): str(v) for k, v in values.items()} if isinstance(values, dict) else {},
+            other=other if isinstance(other, str) else "",
+        )
+
+
+_STATUSES = frozenset(Status.values)
+
+
+def status_choice_valid(choice: str) -> bool:
+    return choice == "" or choice == STATUS_IGNORE or choice in _STATUSES
+
+
+@dataclass
+class ValueCount:
+    key: str  # status_key
+    value: str  # as first written in the file (trimmed)
+    rows: int
+    guess: str | None
+
+
+def count_values(values: Iterable[str]) -> tuple[list[ValueCount], int]:
+    """The distinct non-empty values (grouped by ``status_key``), most frequent first (ties in
+    file order), and how many values were empty."""
+    counts: Counter[str] = Counter()
+    first: dict[str, str] = {}
+    empty = 0
+    for raw in values:
+        value = raw.strip()
+        if not value:
+            empty += 1
+            continue
+        key = status_key(value)
+        if key not in first:
+            first[key] = " ".join(value.split())
+        counts[key] += 1
+    order = {key: i for i, key in enumerate(first)}
+    ranked = sorted(counts, key=lambda key: (-counts[key], order[key]))
+    return [
+        ValueCount(key=key, value=first[key], rows=counts[key], guess=guess_status(first[key]))
+        for key in ranked
+    ], empty
+
+
+def column_cells(text: str, delimiter: str, indexes: Iterable[int]) -> dict[int, list[str]]:
+    """Every data row's cell in each of some columns ("" where a row is shorter), read in
+    one pass over the file."""
+    cells: dict[int, list[str]] = {index: [] for index in indexes}
+    if not cells:
+        return cells
+    rows = iter_rows(text, delimiter)
+    next(rows, None)
+    for row in rows:
+        width = len(row)
+        for index, column in cells.items():
+            column.append(row[index] if index < width else "")
+    return cells
+
+
+# --- dates --------------------------------------------------------------------------------------
+
+DATE_ORDERS = {"dmy": "day/month/year", "mdy": "month/day/year"}
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}(?:$|[ T])")
+_SLASHED = re.compile(
+    r"(\d{1,2})[/.\-](\d{1,2})[/.\-](\d{4})"
+    r"(?:[ T]+(\d{1,2}):(\d{2})(?::(\d{2})(?:\.\d+)?)?\s*([AaPp][Mm])?)?"
+)
+DATE_EXAMPLES = "2024-03-01, 2024-03-01 14:05, 2024-03-01T14:05:00Z or 01/03/2024"
+
+
+class DateRejected(ValueError):
+    """The value is no date this import can read; the message says why. ``ambiguous``: it
+    is a date, but could be read day or month first and no order was chosen."""
+
+    def __init__(self, message: str, *, ambiguous: bool = False) -> None:
+        super().__init__(message)
+        self.ambiguous = ambiguous
+
+
+def _slashed_parts(value: str) -> tuple[int, int] | None:
+    match = _SLASHED.fullmatch(value)
+    return (int(match.group(1)), int(match.group(2))) if match else None
+
+
+def is_ambiguous(value: str) -> bool:
+    """``03/04/2024``: could be 3 April or 4 March."""
+    parts = _slashed_parts(value.strip())
+    return parts is not None and parts[0] != parts[1] and parts[0] <= 12 and parts[1] <= 12
+
+
+def parse_date(value: str, *, order: str, tz: dt.tzinfo) -> dt.datetime:
+    """A creation date or time from a cell, as an aware datetime.
+
+    ISO dates and times (``2024-03-01``, ``2024-03-01 14:05``, ``2024-03-01T14:05:00Z``, with
+    or without an offset) and ``01/03/2024`` style dates (``/``, ``.`` or ``-``, optionally
+    with a time and AM/PM) read in ``order`` ("dmy" or "mdy"; "" when none was chosen, which
+    only the values that can be read one way survive). A time without an offset, and a date
+    without a time (midnight: a calendar day), are in ``tz``.
+    """
+    text = value.strip()
+    if _ISO_DATE.match(text):
+        try:
+            moment = dt.datetime.fromisoformat(text)
+        except ValueError:
+            raise DateRejected(f"“{text}” is not a date (write it like {DATE_EXAMPLES}).")
+    else:
+        match = _SLASHED.fullmatch(text)
+        if match is None:
+            raise DateRejected(f"“{text}” is not a date (write it like {DATE_EXAMPLES}).")
+        first, second, year = int(match.group(1)), int(match.group(2)), int(match.group(3))
+        if not order:
+            if first > 12:
+                order = "dmy"
+            elif second > 12 or first == second:
+                order = "mdy"
+            else:
+                raise DateRejected(
+                    f"“{text}” could be day/month or month/day: choose how to read the dates.",
+                    ambiguous=True,
+                )
+        day, month = (first, second) if order == "dmy" else (second, first)
+        hour, minute = int(match.group(4) or 0), int(match.group(5) or 0)
+        second_of_minute = int(match.group(6) or 0)
+        meridiem = (match.group(7) or "").lower()
+        if meridiem:
+            if not 1 <= hour <= 12:
+                raise DateRejected(f"“{text}” has an hour that is not 1 to 12 before AM/PM.")
+            hour = hour % 12 + (12 if meridiem == "pm" else 0)
+        try:
+            moment = dt.datetime(year, month, day, hour, minute, second_of_minute)
+        except ValueError:
+            raise DateRejected(
+                f"“{text}” is not a valid {DATE_ORDERS.get(order, order)} date."
+            ) from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=tz)
+    return moment
+
+
+@dataclass
+class DateProfile:
+    """How a column's ``01/03/2024`` style dates read, judged on all of them."""
+
+    slashed: int = 0  # values written day and month with separators
+    ambiguous: int = 0  # ... of which could be read either way
+    day_first_example: str = ""  # a value whose first part is over 12 (so: day first)
+    month_first_example: str = ""  # a value whose second part is over 12
+    ambiguous_example: str = ""
+    detected: str = ""  # "dmy", "mdy", or "" when the values do not tell
+    first_value: str = ""  # the column's first non-empty value, to show how it reads
+
+
+def date_profile(values: Iterable[str]) -> DateProfile:
+    profile = DateProfile()
+    day_first = month_first = 0
+    for raw in values:
+        value = raw.strip()
+        if not value:
+            continue
+        if not profile.first_value:
+            profile.first_value = value
+        parts = _slashed_parts(value)
+        if parts is None:
+            continue
+        profile.slashed += 1
+        first, second = parts
+        if first > 12 and second <= 12:
+            day_first += 1
+            profile.day_first_example = profile.day_first_example or value
+        elif second > 12 and first <= 12:
+            month_first += 1
+            profile.month_first_example = profile.month_first_example or value
+        elif first != second and first <= 12:
+            profile.ambiguous += 1
+            profile.ambiguous_example = profile.ambiguous_example or value
+    if day_first > month_first:
+        profile.detected = "dmy"
+    elif month_first > day_first:
+        profile.detected = "mdy"
+    return profile

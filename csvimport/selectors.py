@@ -80,3 +80,16 @@ def csv_rejections_all(*, csv_import: CsvImport, batch: int = 2_000):
             return
         yield from rows
         after = rows[-1][0]
+
+
+def lead_emails_existing(*, user_id: int, emails: set[str]) -> set[str]:
+    """Which of ``emails`` (normalised) the user's leads already have: one indexed look-up."""
+    if not emails:
+        return set()
+    return set(
+        Scope.of_user_id(user_id)
+        .leads()
+        .filter(email__in=emails)
+        .exclude(email="")
+        .values_list("email", flat=True)
+    )

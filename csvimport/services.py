@@ -7,6 +7,7 @@ an import changes on an existing lead is in that lead's history.
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import logging
 import uuid
@@ -17,6 +18,7 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils import timezone
 
 from crm import jobs
 from crm.spreadsheet import restore
@@ -48,10 +50,7 @@ LEAD_TEXT_FIELDS = (
     "source",
     "notes",
 )
-_STATUS_BY_TEXT = {
-    **{s.value: s.value for s in Status},
-    **{s.label.lower(): s.value for s in Status},
-}
+_STATUSES = frozenset(Status.values)  # Status.values builds a new list on every call
 _MAX_LENGTH = {
     **{name: LEAD_MAX_LENGTH[name] for name in LEAD_TEXT_FIELDS},
     "company": COMPANY_MAX_LENGTH["name"],
@@ -60,7 +59,45 @@ _MAX_LENGTH = {
 
 
 class RowRejected(ValueError):
-    """The row cannot be imported; the message is the reason shown to the user."""
+    """The row cannot be imported; the message is the reason shown to the user. ``group``
+    is the reason without the row's own values: the preview's forecast counts rows by it."""
+
+    def __init__(self, reason: str, group: str = "") -> None:
+        super().__init__(reason)
+        self.group = group or reason
+
+
+@dataclass(frozen=True)
+class RowRules:
+    """How the cells that need a choice read: status values, and creation dates (their
+    day/month order, the time zone of those without one, and the moment that is "future")."""
+
+    statuses: parsing.StatusRules = field(default_factory=parsing.StatusRules)
+    date_order: str = ""
+    tz: dt.tzinfo = dt.UTC
+    now: dt.datetime = field(default_factory=timezone.now)
+    # A status column repeats a handful of values: each is resolved once.
+    _status_cache: dict[str, str] = field(default_factory=dict, compare=False, repr=False)
+
+    def status(self, value: str) -> str:
+        """A pipeline status, parsing.STATUS_IGNORE, or "" (no choice) for a cell."""
+        status = self._status_cache.get(value)
+        if status is None:
+            status = self._status_cache[value] = self.statuses.resolve(value)
+        return status
+
+    @classmethod
+    def of(cls, *, status_values: object = None, date_order: str = "") -> RowRules:
+        return cls(
+            statuses=parsing.StatusRules.from_json(status_values),
+            date_order=date_order if date_order in parsing.DATE_ORDERS else "",
+            tz=timezone.get_default_timezone(),
+            now=timezone.now(),
+        )
+
+    @classmethod
+    def of_import(cls, csv_import: CsvImport) -> RowRules:
+        return cls.of(status_values=csv_import.status_values, date_order=csv_import.date_order)
 
 
 @dataclass
@@ -102,9 +139,17 @@ class TooManyImports(Exception):
     """The user already has CSV_IMPORT_MAX_ACTIVE imports queued or running."""
 
 
-def csv_import_start(*, csv_import: CsvImport, mapping: Mapping[str, str], mode: str) -> bool:
-    """Save the mapping and queue the job. False if it was started already; TooManyImports
-    while the user has CSV_IMPORT_MAX_ACTIVE imports queued or running."""
+def csv_import_start(
+    *,
+    csv_import: CsvImport,
+    mapping: Mapping[str, str],
+    mode: str,
+    statuses: parsing.StatusRules | None = None,
+    date_order: str = "",
+) -> bool:
+    """Save the mapping (with the status values' meanings and the dates' order) and queue
+    the job. False if it was started already; TooManyImports while the user has
+    CSV_IMPORT_MAX_ACTIVE imports queued or running."""
     active = (
         Scope.of_user_id(csv_import.user_id)
         .own(CsvImport)
@@ -113,7 +158,14 @@ def csv_import_start(*, csv_import: CsvImport, mapping: Mapping[str, str], mode:
     if active.count() >= settings.CSV_IMPORT_MAX_ACTIVE:
         raise TooManyImports
     with transaction.atomic():
-        started = jobs.job_queue(CsvImport, csv_import.pk, mapping=dict(mapping), mode=mode)
+        started = jobs.job_queue(
+            CsvImport,
+            csv_import.pk,
+            mapping=dict(mapping),
+            mode=mode,
+            status_values=(statuses or parsing.StatusRules()).to_json(),
+            date_order=date_order if date_order in parsing.DATE_ORDERS else "",
+        )
         if started:
             from csvimport.tasks import run_csv_import
 
@@ -147,12 +199,22 @@ def parse_row(
     cells: list[str],
     mapping: Mapping[str, str],
     columns: list[tuple[int, str]] | None = None,
+    rules: RowRules | None = None,
 ) -> ParsedRow:
     """Validate one record against the mapping, like the API validates a lead. ``columns``
-    (``parsing.mapped_columns``, computed once per batch) are the only cells read."""
+    (``parsing.mapped_columns``, computed once per batch) are the only cells read; ``rules``
+    (once per batch too) say what status values and dates mean.
+
+    The import job and the preview's forecast both call this: what the forecast counts as
+    rejected is what the job rejects, for the same reason."""
     width = len(mapping)
     if len(cells) > width and any(c.strip() for c in cells[width:]):
-        raise RowRejected(f"The row has {len(cells)} cells but the header has only {width}.")
+        raise RowRejected(
+            f"The row has {len(cells)} cells but the header has only {width}.",
+            "The row has more cells than the header",
+        )
+    if rules is None:
+        rules = RowRules.of()
     row = ParsedRow(lead={})
     for index, target in parsing.mapped_columns(dict(mapping)) if columns is None else columns:
         # What our own export defused comes back as it was (crm.spreadsheet).
@@ -171,13 +233,22 @@ def parse_row(
                 row.lead["email"] = normalize_email(value)
             except ValidationError:
                 raise RowRejected(
-                    f"“{cells[index].strip()}” is not a valid email address."
+                    f"“{cells[index].strip()}” is not a valid email address.",
+                    "Email is not a valid address",
                 ) from None
         elif target == "status":
-            status = _STATUS_BY_TEXT.get(value.lower())
-            if status is None:
-                raise RowRejected(f"Status “{value}” is not one of: {', '.join(Status.values)}.")
+            status = rules.status(value)
+            if status == parsing.STATUS_IGNORE:
+                continue  # the lead keeps its status; a new one starts as new
+            if status not in _STATUSES:
+                raise RowRejected(
+                    f"Status “{value}” is not one of: {', '.join(Status.values)}, and no "
+                    "pipeline status was chosen for it.",
+                    f"Status “{parsing.status_key(value)}” has no pipeline status chosen",
+                )
             row.lead["status"] = status
+        elif target == "created_at":
+            row.lead["created_at"] = _created_at(value, rules)
         elif target == "score":
             row.lead["score"] = _score(value)
         elif target == "company":
@@ -185,7 +256,9 @@ def parse_row(
         elif target == "company_domain":
             domain = domain_or_empty(value)
             if not domain:
-                raise RowRejected(f"“{value}” is not a valid company domain.")
+                raise RowRejected(
+                    f"“{value}” is not a valid company domain.", "Company domain is not valid"
+                )
             row.company_domain = domain
         else:
             row.lead[target] = value
@@ -205,8 +278,28 @@ def _score(value: str) -> int:
     except ValueError:
         number = -1.0
     if not number.is_integer() or not 0 <= number <= 100:
-        raise RowRejected(f"Score “{value}” is not a whole number from 0 to 100.")
+        raise RowRejected(
+            f"Score “{value}” is not a whole number from 0 to 100.",
+            "Score is not a whole number from 0 to 100",
+        )
     return int(number)
+
+
+def _created_at(value: str, rules: RowRules) -> dt.datetime:
+    try:
+        moment = parsing.parse_date(value, order=rules.date_order, tz=rules.tz)
+    except parsing.DateRejected as exc:
+        group = (
+            "Creation date could be day/month or month/day, and no order was chosen"
+            if exc.ambiguous
+            else "Creation date is not a date"
+        )
+        raise RowRejected(f"Creation date {exc}", group) from None
+    if moment > rules.now:
+        raise RowRejected(
+            f"Creation date “{value}” is in the future.", "Creation date is in the future"
+        )
+    return moment
 
 
 # --- the job ------------------------------------------------------------------------------------
@@ -234,6 +327,7 @@ def _lead_row(row: ParsedRow) -> LeadRow:
         status=values.get("status"),
         score=values.get("score"),
         company=CompanyFacts(name=row.company_name, domain=row.company_domain),
+        created_at=values.get("created_at"),
     )
 
 
@@ -242,9 +336,10 @@ def _write_batch(*, csv_import: CsvImport, batch: list[tuple[int, list[str]]]) -
     counts = _Counts()
     todo: list[tuple[int, list[str], LeadRow]] = []
     columns = parsing.mapped_columns(csv_import.mapping)
+    rules = RowRules.of_import(csv_import)
     for index, cells in batch:
         try:
-            parsed = parse_row(cells, csv_import.mapping, columns)
+            parsed = parse_row(cells, csv_import.mapping, columns, rules)
             todo.append((index, cells, _lead_row(parsed)))
         except RowRejected as exc:
             counts.rejections.append(_rejection(csv_import, index, cells, str(exc)))

@@ -18,7 +18,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from crm.htmx import HtmxRequest
 from crm.ids import parse_id
 from crm.spreadsheet import CsvLine, defuse
-from csvimport import parsing, selectors, services
+from csvimport import parsing, preview, selectors, services
 from csvimport.models import CsvImport
 
 
@@ -53,7 +53,9 @@ def csv_import_upload(request: HttpRequest) -> HttpResponse:
     return render(request, "csvimport/upload.html", context, status=400 if error else 200)
 
 
-def _columns(csv_import: CsvImport, mapping: dict[str, str], errors: dict[str, str]) -> list:
+def _columns(
+    csv_import: CsvImport, mapping: dict[str, str], errors: dict[str, str], rows: list[list[str]]
+) -> list:
     options = [(parsing.IGNORE, "Ignore this column"), *parsing.FIELD_LABELS.items()]
     columns = []
     for index, header in enumerate(csv_import.headers):
@@ -70,6 +72,7 @@ def _columns(csv_import: CsvImport, mapping: dict[str, str], errors: dict[str, s
                 "chosen": chosen,
                 "choices": choices,
                 "error": errors.get(key, ""),
+                "samples": [row[index] for row in rows if row[index].strip()],
             }
         )
     return columns
@@ -77,17 +80,19 @@ def _columns(csv_import: CsvImport, mapping: dict[str, str], errors: dict[str, s
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def csv_import_preview(request: HttpRequest, id: int) -> HttpResponse:
+def csv_import_preview(request: HtmxRequest, id: int) -> HttpResponse:
+    """The mapping form. A POST starts the import, unless it only asks for the preview again
+    (htmx on every change, or the "Update preview" button without JavaScript), or the
+    choices differ from those the forecast on the page was made for."""
     csv_import = selectors.csv_import_get(user=request.user, import_id=id, with_content=True)
     if csv_import.state != CsvImport.State.PENDING:
         return redirect("csv-import-progress", id=csv_import.pk)
-    mapping = csv_import.mapping
-    mode = csv_import.mode
+    width = len(csv_import.headers)
     column_errors: dict[str, str] = {}
     errors: list[str] = []
     mode_error = ""
+    notice = ""
     if request.method == "POST":
-        width = len(csv_import.headers)
         mapping = {
             str(i): request.POST.get(f"col-{i}", parsing.IGNORE).strip() for i in range(width)
         }
@@ -95,9 +100,29 @@ def csv_import_preview(request: HttpRequest, id: int) -> HttpResponse:
         if mode not in CsvImport.Mode.values:
             mode_error = "Choose create only, or create or update by email."
         column_errors, errors = parsing.validate_mapping(mapping, width)
-        if not (column_errors or errors or mode_error):
+        choices = preview.posted_choices(csv_import, mapping, request.POST)
+    else:
+        mapping, mode = csv_import.mapping, csv_import.mode
+        choices = preview.saved_choices(csv_import, mapping)
+    refresh = bool(request.htmx) or request.POST.get("action") == "preview"
+    valid = not (column_errors or errors or mode_error)
+    if request.method == "POST" and valid and not refresh:
+        digest = preview.choices_digest(mapping, mode, choices)
+        shown = request.POST.get("forecast-for")
+        if shown is not None and shown != digest:
+            notice = choices.changed_notice or (
+                "Your choices changed after the forecast was made. Read the forecast below "
+                "again, then start the import."
+            )
+        else:
             try:
-                services.csv_import_start(csv_import=csv_import, mapping=mapping, mode=mode)
+                services.csv_import_start(
+                    csv_import=csv_import,
+                    mapping=mapping,
+                    mode=mode,
+                    statuses=choices.statuses,
+                    date_order=choices.date_order,
+                )
             except services.TooManyImports:
                 errors.append(
                     f"You already have {settings.CSV_IMPORT_MAX_ACTIVE} imports queued or "
@@ -105,21 +130,35 @@ def csv_import_preview(request: HttpRequest, id: int) -> HttpResponse:
                 )
             else:
                 return redirect("csv-import-progress", id=csv_import.pk)
-    preview = parsing.preview_rows(
-        csv_import.content, csv_import.delimiter, len(csv_import.headers)
-    )
+    rows = parsing.preview_rows(csv_import.content, csv_import.delimiter, width)
+    problems = [
+        f"Column “{csv_import.headers[int(i)]}”: {error}" for i, error in column_errors.items()
+    ]
     context = {
         "csv_import": csv_import,
-        "columns": _columns(csv_import, mapping, column_errors),
-        "rows": preview,
+        "columns": _columns(csv_import, mapping, column_errors, rows),
+        "rows": rows,
         "errors": errors,
+        "problems": [*problems, *errors, *([mode_error] if mode_error else [])],
+        "notice": notice,
         "mode": mode,
         "mode_error": mode_error,
         "modes": CsvImport.Mode.choices,
         "delimiter_name": parsing.DELIMITER_NAMES.get(csv_import.delimiter, "comma"),
         "earlier": selectors.same_file_imported(csv_import=csv_import),
+        "status": choices.status_view,
+        "status_choices": preview.STATUS_CHOICES,
+        "dates": choices.date_view,
+        "time_zone": settings.TIME_ZONE,
+        "forecast": (
+            preview.forecast(csv_import=csv_import, mapping=mapping, mode=mode, choices=choices)
+            if valid
+            else None
+        ),
+        "forecast_for": preview.choices_digest(mapping, mode, choices) if valid else "",
+        "refresh": refresh,
     }
-    invalid = bool(column_errors or errors or mode_error)
+    invalid = bool(column_errors or errors or mode_error) and not refresh
     return render(request, "csvimport/preview.html", context, status=400 if invalid else 200)
 
 

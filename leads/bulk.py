@@ -129,6 +129,11 @@ class LeadRow:
     email_verified_at: dt.datetime | None = None
     # The lead this row is known to be (a vendor's link); else it is matched by email.
     lead_id: int | None = None
+    # When the lead came to be, if the source knows (a CSV file's creation date): a lead this
+    # row creates gets it as its creation time and the time of its first history entry, so
+    # the dashboard's weekly figures count it in its own week. An existing lead keeps its own;
+    # a time in the future is taken as now.
+    created_at: dt.datetime | None = None
 
 
 class Outcome(enum.Enum):
@@ -351,6 +356,9 @@ class _Batch:
 
     def create(self, index: int, row: LeadRow) -> Lead:
         now = self.now
+        created = now
+        if row.created_at is not None and row.created_at < now:
+            created = row.created_at
         company = self.company_for(row.company)
         lead = Lead(
             user_id=self.user_id,
@@ -360,8 +368,9 @@ class _Batch:
             score=row.score if row.score is not None else 0,
             score_is_manual=self.score_is_manual and row.score is not None,
             custom_attributes=dict(row.custom_attributes),
-            status_changed_at=now,
-            created_at=now,
+            # In its first status since it was created, as its first history entry says.
+            status_changed_at=created,
+            created_at=created,
             updated_at=now,
             first_name=row.first_name,
             last_name=row.last_name,
@@ -485,7 +494,6 @@ class _Batch:
         )
 
     def write(self, results: list[RowResult]) -> None:
-        now = self.now
         event_rows: list[tuple[Any, ...]] = []
         if self.to_create:
             ids = insert_rows(
@@ -499,9 +507,10 @@ class _Batch:
                 lead.pk = lead.id = lead_id
                 results[index].lead_id = lead_id
                 # Values in EVENT_COLUMNS order: no model instance needed just to insert a row.
+                # The first entry is as old as the lead (a back-dated one included).
                 event_rows.append(
                     (lead_id, self.user_id, status_kind, None, lead.status, self.source,
-                     self.provider, {}, now)
+                     self.provider, {}, lead.created_at)
                 )  # fmt: skip
         if self.to_update:
             Lead.objects.bulk_update(

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from csvimport.services import csv_import_create
 from integrations.services import integration_create
 from leads.models import Source, Status
 from leads.services import lead_set_status
@@ -31,7 +32,16 @@ def _seed(user) -> dict[str, int]:
         make_lead(user=user, company=company, first_name=f"Lead{i}", score=10 * i, status=status)
     lead_set_status(lead=lead, status=Status.CONTACTED, source=Source.UI)
     integration_create(user=user, provider="hunter", credentials={"api_key": "k" * 40}, settings={})
-    return {"lead": lead.pk, "company": company.pk}
+    # A CSV preview with every chooser: status values (one unknown), dates that read either way.
+    csv_import = csv_import_create(
+        user=user,
+        filename="hubspot.csv",
+        raw=(
+            b"Email,First Name,Lead Status,Create Date\n"
+            b"a@x.io,Ann,Open,03/04/2024\nb@x.io,Bo,VIP,05/06/2024\nc@,Cy,Open Deal,\n"
+        ),
+    )
+    return {"lead": lead.pk, "company": company.pk, "csv_import": csv_import.pk}
 
 
 def _pages(ids: dict[str, int]) -> list[str]:
@@ -45,6 +55,7 @@ def _pages(ids: dict[str, int]) -> list[str]:
         "/dashboard/",
         "/integrations/",
         "/leads/import/",
+        f"/leads/import/{ids['csv_import']}/",
         "/settings/tokens/",
     ]
 

@@ -20,8 +20,10 @@ PHONES = ["+1 (415) 555-0199", "+44 20 7946 0958", "-12.5", "+33-1-23-45-67-89",
           "+49 (0)30 123456 ext 12", "555-0199", "+1.415.555.0199"]  # fmt: skip
 FORMULAS = ['=HYPERLINK("http://evil")', "@SUM(A1)", "+SUM(A1:A2)", "-2+3+cmd|' /C calc'!A0",
             "'=already quoted", "\tTabbed", "+", "-"]  # fmt: skip
+# created_at too: the export's created_at column is the imported leads' creation date.
 ROUND_TRIP_FIELDS = (
     "email", "first_name", "last_name", "position", "phone", "notes", "custom_attributes",
+    "created_at",
 )  # fmt: skip
 
 

@@ -160,6 +160,30 @@ def test_bulk_upsert_creates_leads_with_their_first_history_entry_and_company():
     assert (first.from_status, first.to_status, first.source) == (None, "new", "csv")
 
 
+def test_a_row_creation_date_back_dates_a_new_lead_and_its_first_entry_but_no_existing_lead():
+    user = UserFactory()
+    old = make_lead(user=user, email="old@acme.com")
+    created_at = old.created_at
+    march = dt.datetime(2024, 3, 1, 14, 5, tzinfo=dt.UTC)
+    future = timezone.now() + dt.timedelta(days=30)
+    new, kept, later = _upsert(
+        user,
+        [
+            LeadRow(email="new@acme.com", created_at=march),
+            LeadRow(email="old@acme.com", first_name="Old", created_at=march),
+            LeadRow(email="later@acme.com", created_at=future),
+        ],
+    )
+    lead = Lead.objects.get(pk=new.lead_id)
+    assert (lead.created_at, lead.status_changed_at) == (march, march)
+    assert lead.updated_at > march
+    assert LeadEvent.objects.get(lead=lead).at == march
+    old.refresh_from_db()
+    assert kept.outcome is Outcome.UPDATED and old.created_at == created_at
+    # A date in the future is not believed: the lead is as new as the import.
+    assert Lead.objects.get(pk=later.lead_id).created_at < future
+
+
 def test_fill_fills_only_what_is_empty_and_overwrite_replaces_and_both_record_history():
     user = UserFactory()
     lead = make_lead(user=user, email="ann@acme.com", first_name="Ann", status="qualified")
