@@ -43,6 +43,12 @@ def _converter(field: models.Field) -> Callable[[Any], Any]:
         return convert
     if isinstance(field, models.JSONField):
         return lambda value: field.get_db_prep_save(value, connection)
+    if isinstance(field, models.DecimalField):
+        money = connection.ops.adapt_decimalfield_value
+        return lambda value: None if value is None else money(value)
+    if isinstance(field, models.DateField):
+        day = connection.ops.adapt_datefield_value
+        return lambda value: None if value is None else day(value)
     return lambda value: value
 
 

@@ -12,6 +12,7 @@ import re
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
+from decimal import Decimal
 
 from leads.models import Status
 
@@ -41,6 +42,8 @@ FIELD_LABELS = {
     "score": "Score",
     "notes": "Notes",
     "created_at": "Creation date",
+    "deal_value": "Deal value",
+    "expected_close_date": "Expected close date",
 }
 # Header spellings (lower-case letters and digits only) that mean each field.
 SYNONYMS = {
@@ -60,6 +63,11 @@ SYNONYMS = {
         "createdate", "created", "createdat", "datecreated", "creationdate", "createddate",
         "createdon", "dateadded", "createtime", "createdtime",
     ],
+    "deal_value": [
+        "dealvalue", "amount", "dealamount", "dealsize", "value", "opportunityamount",
+        "expectedrevenue", "revenue",
+    ],
+    "expected_close_date": ["expectedclosedate", "closedate", "expectedclose", "closingdate"],
 }  # fmt: skip
 _FIELD_BY_KEY = {key: field for field, keys in SYNONYMS.items() for key in keys}
 # Columns of our own CSV export that must not come back in: the database owns them. (Its
@@ -413,6 +421,36 @@ def is_ambiguous(value: str) -> bool:
     """``03/04/2024``: could be 3 April or 4 March."""
     parts = _slashed_parts(value.strip())
     return parts is not None and parts[0] != parts[1] and parts[0] <= 12 and parts[1] <= 12
+
+
+_MONEY_NOISE = re.compile(r"[\s$€£¥₹'\u00a0\u202f]|[A-Za-z]{3}$|^[A-Za-z]{3}")
+MONEY_MAX = Decimal("999999999999.99")
+
+
+def parse_money(value: str) -> Decimal:
+    """An amount from a cell: ``12500``, ``12,500.50``, ``$12,500``, ``12.500,50 €``,
+    ``USD 900``. Raises ValueError naming what is wrong (negative, too large, unreadable)."""
+    text = _MONEY_NOISE.sub("", value.strip())
+    if "," in text and "." in text:
+        # The last of the two separates the decimals; the other groups thousands.
+        thousands = "." if text.rfind(",") > text.rfind(".") else ","
+        text = text.replace(thousands, "").replace(",", ".")
+    elif "," in text:
+        head, _, tail = text.rpartition(",")
+        text = head.replace(",", "") + ("." if len(tail) <= 2 and "," not in head else "") + tail
+    try:
+        amount = Decimal(text)
+    except ArithmeticError:
+        raise ValueError(f"“{value.strip()}” is not an amount (write it like 12500.50).") from None
+    if not amount.is_finite():
+        raise ValueError(f"“{value.strip()}” is not an amount (write it like 12500.50).")
+    if amount < 0:
+        raise ValueError(f"“{value.strip()}” is negative; a deal value is 0 or more.")
+    if amount != amount.quantize(Decimal("0.01")):
+        raise ValueError(f"“{value.strip()}” has more than two decimals.")
+    if amount > MONEY_MAX:
+        raise ValueError(f"“{value.strip()}” is larger than {MONEY_MAX:,}.")
+    return amount.quantize(Decimal("0.01"))
 
 
 def parse_date(value: str, *, order: str, tz: dt.tzinfo) -> dt.datetime:

@@ -251,6 +251,19 @@ def parse_row(
             row.lead["created_at"] = _created_at(value, rules)
         elif target == "score":
             row.lead["score"] = _score(value)
+        elif target == "deal_value":
+            try:
+                row.lead["deal_value"] = parsing.parse_money(value)
+            except ValueError as exc:
+                raise RowRejected(f"Deal value {exc}", "Deal value is not an amount") from None
+        elif target == "expected_close_date":
+            try:
+                moment = parsing.parse_date(value, order=rules.date_order, tz=rules.tz)
+            except parsing.DateRejected as exc:
+                raise RowRejected(
+                    f"Expected close date {exc}", "Expected close date is not a date"
+                ) from None
+            row.lead["expected_close_date"] = moment.astimezone(rules.tz).date()
         elif target == "company":
             row.company_name = value
         elif target == "company_domain":
@@ -328,6 +341,8 @@ def _lead_row(row: ParsedRow) -> LeadRow:
         score=values.get("score"),
         company=CompanyFacts(name=row.company_name, domain=row.company_domain),
         created_at=values.get("created_at"),
+        deal_value=values.get("deal_value"),
+        expected_close_date=values.get("expected_close_date"),
     )
 
 

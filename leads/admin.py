@@ -360,6 +360,7 @@ class LeadAdmin(admin.ModelAdmin):
         "company",
         "status",
         "score",
+        "deal_value",
         "do_not_contact",
         "email_status",
         "user",

@@ -17,6 +17,7 @@ import datetime as dt
 import enum
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
 from django.db import connection
@@ -37,10 +38,17 @@ from leads.models import (
     Status,
 )
 from leads.scope import Scope
-from leads.services import company_update, leads_import_lock, locked_in_id_order
+from leads.services import (
+    company_update,
+    history_value,
+    leads_import_lock,
+    locked_in_id_order,
+)
 
 # Text fields an import may fill (or, under OVERWRITE, replace) on a lead.
 TEXT_FIELDS = ("first_name", "last_name", "position", "phone", "linkedin_url", "notes", "source")
+# The deal's fields an import may fill (or, under OVERWRITE, replace); None means "not known".
+DEAL_FIELDS = ("deal_value", "expected_close_date")
 
 
 def _max_length(model: type[Lead] | type[Company], name: str) -> int | None:
@@ -62,7 +70,7 @@ LEAD_COLUMNS = (
     "first_name", "last_name", "position", "phone", "linkedin_url", "source",
     "custom_attributes", "status_changed_at", "created_at", "updated_at", "search_text",
     "do_not_contact", "do_not_contact_reason", "email_status", "email_verified_at",
-    "email_verified_by",
+    "email_verified_by", "deal_value", "expected_close_date",
 )  # fmt: skip
 EVENT_COLUMNS = (
     "lead_id", "user_id", "kind", "from_status", "to_status", "source", "provider", "changes",
@@ -134,6 +142,9 @@ class LeadRow:
     # the dashboard's weekly figures count it in its own week. An existing lead keeps its own;
     # a time in the future is taken as now.
     created_at: dt.datetime | None = None
+    # The deal (a CSV file's amount and close date); None when the source does not say.
+    deal_value: Decimal | None = None
+    expected_close_date: dt.date | None = None
 
 
 class Outcome(enum.Enum):
@@ -368,6 +379,8 @@ class _Batch:
             score=row.score if row.score is not None else 0,
             score_is_manual=self.score_is_manual and row.score is not None,
             custom_attributes=dict(row.custom_attributes),
+            deal_value=row.deal_value,
+            expected_close_date=row.expected_close_date,
             # In its first status since it was created, as its first history entry says.
             status_changed_at=created,
             created_at=created,
@@ -564,6 +577,11 @@ def _merge(lead: Lead, row: LeadRow, *, email_free: bool, overwrite: bool) -> di
     ):
         changes["score"] = [lead.score, row.score]
         lead.score = row.score
+    for name in DEAL_FIELDS:
+        new, old = getattr(row, name), getattr(lead, name)
+        if new is not None and new != old and (old is None or overwrite):
+            changes[name] = [history_value(old), history_value(new)]
+            setattr(lead, name, new)
     changes.update(_apply_do_not_contact(lead, row))
     return changes
 

@@ -119,9 +119,11 @@ def test_our_own_export_maps_back_onto_the_same_fields():
     mapping = parsing.guess_mapping([name for name, _ in COLUMNS])
     assert mapping["0"] == "ignore"  # id
     # created_at comes back as the creation date of the leads the import creates.
-    assert {mapping[str(i)] for i in range(1, 14)} == set(parsing.FIELD_LABELS)
+    names = [name for name, _ in COLUMNS]
+    assert {mapping[str(i)] for i in range(1, len(names)) if i != 14} == set(parsing.FIELD_LABELS)
     assert mapping["13"] == "created_at"
     assert mapping["14"] == "ignore"  # updated_at
+    assert mapping[str(names.index("deal_value"))] == "deal_value"
 
 
 def test_mapping_validation():

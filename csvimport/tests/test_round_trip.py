@@ -23,7 +23,7 @@ FORMULAS = ['=HYPERLINK("http://evil")', "@SUM(A1)", "+SUM(A1:A2)", "-2+3+cmd|' 
 # created_at too: the export's created_at column is the imported leads' creation date.
 ROUND_TRIP_FIELDS = (
     "email", "first_name", "last_name", "position", "phone", "notes", "custom_attributes",
-    "created_at",
+    "created_at", "deal_value", "expected_close_date",
 )  # fmt: skip
 
 
@@ -55,7 +55,9 @@ def test_an_export_imported_again_changes_no_value():
     company = CompanyFactory(user=source, name="Acme", domain="acme.com")
     for i, phone in enumerate(PHONES):
         make_lead(user=source, company=company, email=f"p{i}@x.com", phone=phone,
-                  first_name=f"P{i}", notes=FORMULAS[i % len(FORMULAS)].strip())  # fmt: skip
+                  first_name=f"P{i}", notes=FORMULAS[i % len(FORMULAS)].strip(),
+                  deal_value=f"{i * 1234}.5{i}" if i % 3 else None,
+                  expected_close_date=f"2027-0{i + 1}-1{i}" if i % 2 else None)  # fmt: skip
     for i, formula in enumerate(FORMULAS):
         make_lead(user=source, company=company, email=f"f{i}@x.com", first_name=formula.strip(),
                   position="-VP", last_name="'Quote",

@@ -31,6 +31,9 @@ COLUMNS = [
     ("notes", "notes"),
     ("created_at", "created_at"),
     ("updated_at", "updated_at"),
+    # Last, so spreadsheets built on the earlier columns keep their places.
+    ("deal_value", "deal_value"),
+    ("expected_close_date", "expected_close_date"),
 ]
 BATCH = 2000
 CUSTOM_PREFIX = "custom:"  # what the CSV import recognises as a custom attribute's column

@@ -22,6 +22,7 @@ import random
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 from django.contrib.auth import get_user_model
@@ -294,6 +295,8 @@ class Command(BaseCommand):
         """Yield (lead row, event row) pairs, ids ascending, created_at rising with them."""
         rng = self.rng
         to_db = self.to_db_datetime
+        to_db_money = connection.ops.adapt_decimalfield_value
+        to_db_day = connection.ops.adapt_datefield_value
         random_ = rng.random
         n_users = len(user_ids)
         step = (now - period_start).total_seconds() / max(count, 1)
@@ -331,6 +334,15 @@ class Command(BaseCommand):
             search_text = normalize.search_text(
                 first_name=first_name, last_name=last_name, email=email, company_name=company.name
             )
+            # A deal value on most leads past "new" (hundreds to a hundred thousand), and an
+            # expected close date on the open ones that have one.
+            deal_value = close_date = None
+            if status != "new" and random_() < 0.6:
+                deal_value = to_db_money(Decimal(int(5 + random_() * 1000) * 100))
+                if status in ("contacted", "qualified"):
+                    close_date = to_db_day(
+                        (status_changed + dt.timedelta(days=14 + int(random_() * 120))).date()
+                    )
             yield (
                 (
                     lead_id, uid, company.id, status, int(random_() * 101), False, "", email,
@@ -339,7 +351,7 @@ class Command(BaseCommand):
                     linkedin if random_() < 0.6 else "",
                     LEAD_SOURCES[int(random_() * len(LEAD_SOURCES))], no_attributes,
                     changed_db, created_db, changed_db, search_text,
-                    False, "", unknown_email, None, None,
+                    False, "", unknown_email, None, None, deal_value, close_date,
                 ),
                 # The first history entry, as lead_create writes it: from nothing, at creation.
                 (
