@@ -6,14 +6,16 @@ pages on id (never OFFSET), so a page costs the same at the first lead and the m
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
+from django.db import connection
 from django.db.models import Count, F, Q
 
 from crm.errors import NotFound
-from leads import selectors
+from leads import list_sql, selectors
 from leads.filters import MAX_ID
-from leads.models import Company, Lead, Source
+from leads.models import SEARCH_INDEX_TABLE, Company, Lead, Source
 from leads.scope import Scope
 from leads.selectors import LeadFilters, Page
 
@@ -49,9 +51,69 @@ def lead_page(*, user, filters: LeadFilters, cursor: int | None, order: str, lim
     return _named(page)
 
 
-def lead_has_any(*, user) -> bool:
-    """Whether the user has any lead at all: tells "no leads yet" from "no match"."""
-    return Scope.of(user).leads().exists()
+# The list counts its matches up to here and says "10,000+" beyond, as the admin does: an
+# exact count of a large account costs a scan of all its leads on every page view.
+MATCH_COUNT_CAP = 10_000
+
+
+@dataclass(frozen=True)
+class MatchCount:
+    count: int
+    # True when more leads match than were counted (``count`` is then the cap).
+    more: bool
+
+    @property
+    def label(self) -> str:
+        return f"{self.count:,}+" if self.more else f"{self.count:,}"
+
+
+def _match_count_sql(filters: LeadFilters, scope: Scope) -> tuple[str, list[Any]]:
+    """The FROM and WHERE of the capped count: the page's filters, read from the index that
+    answers them without visiting the rows where there is one (measured at 1,000,000 leads,
+    100,000 of one user, counting to 10,000: score 50-100 13.8 ms from the rows, 1.2 ms
+    from lead_counts; a common ``q`` 5.6 ms reading each match's row, 2.4 ms from the
+    trigram index and the (user, id) index)."""
+    if selectors._counts_index_helps(filters):
+        # Score and date ranges: all in the lead_counts index (see selectors._ranged_counts).
+        owner_term, params = scope.owner_sql('("user_id" + 0)')
+        where = [owner_term]
+        for spec, value in list_sql.active_filters(filters):
+            term, param = list_sql.filter_term(spec, value, f'"{spec.column}"')
+            where.append(term)
+            params.append(param)
+        return f'"leads_lead" INDEXED BY "lead_counts" WHERE {" AND ".join(where)}', params
+    search = f'"{SEARCH_INDEX_TABLE}"'
+    if selectors._use_trigram_index(filters):
+        phrase = list_sql.fts5_phrase(filters.q or "")
+        if [spec.name for spec, _ in list_sql.active_filters(filters)] == ["q"]:
+            # The search alone: the trigram index's phrase match is the substring test on
+            # the same folded text, so only the owner needs checking, in the (user, id) index.
+            owner_term, params = scope.owner_sql('l."user_id"')
+            return (
+                f'{search}, "leads_lead" l INDEXED BY "lead_user_id" WHERE {owner_term} '
+                f'AND l."id" = {search}."rowid" AND {search}."search_text" MATCH %s',
+                [*params, phrase],
+            )
+        # With other filters the row is read anyway; the LIKE stays the exact test.
+        where, params = list_sql.lead_where(filters, scope=scope, alias="l")
+        where += [f'{search}."rowid" = l."id"', f'{search}."search_text" MATCH %s']
+        return f'"leads_lead" l, {search} WHERE {" AND ".join(where)}', [*params, phrase]
+    where, params = list_sql.lead_where(filters, scope=scope, alias="u")
+    return f'"leads_lead" u WHERE {" AND ".join(where)}', params
+
+
+def lead_match_count(*, user, filters: LeadFilters, cap: int | None = None) -> MatchCount:
+    """How many of the user's leads match ``filters`` (the list page's own filters), counted
+    up to ``cap``: the inner LIMIT stops the count, so it reads at most ``cap`` index
+    entries whatever the account's size."""
+    cap = MATCH_COUNT_CAP if cap is None else cap
+    source, params = _match_count_sql(filters, Scope.of(user))
+    # Only constant fragments are joined; every value is a parameter.
+    sql = f"SELECT COUNT(*) FROM (SELECT 1 FROM {source} LIMIT %s) AS matched"  # noqa: S608
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*params, cap + 1])
+        n = cursor.fetchone()[0]
+    return MatchCount(count=min(n, cap), more=n > cap)
 
 
 def lead_detail(*, user, lead_id: int) -> Lead:

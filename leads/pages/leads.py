@@ -83,6 +83,7 @@ def lead_list(request: HttpRequest) -> HttpResponse:
     cursor = _cursor(request.GET.get("cursor"))
     errors = filterset.errors if not filterset.is_valid() else {}
     page = None
+    matches = None
     has_any = True
     filtered = any(request.GET.get(name, "").strip() for name in FILTER_NAMES)
     if not errors:
@@ -90,14 +91,16 @@ def lead_list(request: HttpRequest) -> HttpResponse:
         page = page_selectors.lead_page(
             user=request.user, filters=filters, cursor=cursor, order=order, limit=PAGE_SIZE
         )
-        if not page.data and not filtered and cursor is None:
-            has_any = page_selectors.lead_has_any(user=request.user)
+        matches = page_selectors.lead_match_count(user=request.user, filters=filters)
+        # Unfiltered, the count is of every lead: none means a new user, not "no match".
+        has_any = filtered or matches.count > 0
     selected_company = filterset.form.data.get("company_id", "")
     companies, companies_truncated = page_selectors.company_choices(
         user=request.user, include_id=parse_id(selected_company)
     )
     context = {
         "page": page,
+        "matches": matches,
         "errors": errors,
         "values": {name: request.GET.get(name, "") for name in FILTER_NAMES},
         "order": order,

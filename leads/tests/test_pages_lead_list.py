@@ -1,0 +1,153 @@
+"""The leads list page: match count, pages both ways, columns, company pickers, select-all."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+
+from leads import page_selectors
+from leads.models import Status
+from leads.tests.factories import CompanyFactory, make_lead
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def web(user) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def _body(client: Client, path: str) -> str:
+    response = client.get(path)
+    assert response.status_code == 200, response.content[:500]
+    return response.content.decode()
+
+
+def _match_count(body: str) -> str:
+    start = body.index('data-testid="match-count"')
+    return body[start : body.index("</p>", start)]
+
+
+# --- match count ------------------------------------------------------------------------------
+
+
+def test_list_says_how_many_leads_match_the_filters(web, user, other_user, company):
+    make_lead(user=user, company=company, email="ann@acme.com", first_name="Ann")
+    make_lead(user=user, company=company, email="bob@acme.com", status=Status.CONTACTED)
+    make_lead(user=user, email="cleo@globex.com", first_name="Cleo")
+    for i in range(4):
+        make_lead(user=other_user, email=f"x{i}@acme.com")  # never counted
+    assert "<strong>3</strong> leads" in _match_count(_body(web, "/leads/"))
+    assert "<strong>1</strong> lead matches these filters" in _match_count(
+        _body(web, "/leads/?status=contacted")
+    )
+    assert "<strong>2</strong> leads match these filters" in _match_count(
+        _body(web, f"/leads/?company_id={company.pk}")
+    )
+    # A search through the trigram index (3+ characters) and one too short for it.
+    assert "<strong>2</strong> leads match" in _match_count(_body(web, "/leads/?q=acme"))
+    assert "<strong>1</strong> lead matches" in _match_count(_body(web, "/leads/?q=cl"))
+    assert "<strong>0</strong> leads match" in _match_count(_body(web, "/leads/?q=nobody"))
+
+
+def test_match_count_is_capped(web, user, company, monkeypatch):
+    monkeypatch.setattr(page_selectors, "MATCH_COUNT_CAP", 3)
+    for i in range(5):
+        make_lead(user=user, company=company, email=f"p{i}@acme.com")
+    assert "<strong>3+</strong> leads" in _match_count(_body(web, "/leads/"))
+    assert "<strong>3+</strong> leads match" in _match_count(_body(web, "/leads/?q=acme"))
+    make_lead(user=user, email="solo@else.com", status=Status.LOST)
+    assert "<strong>1</strong> lead matches" in _match_count(_body(web, "/leads/?status=lost"))
+
+
+def test_match_count_label_has_thousands_separators():
+    assert page_selectors.MatchCount(count=1234, more=False).label == "1,234"
+    assert page_selectors.MatchCount(count=10_000, more=True).label == "10,000+"
+
+
+def test_empty_account_shows_the_first_steps_not_a_count(web, other_user):
+    make_lead(user=other_user, email="theirs@x.com")
+    body = _body(web, "/leads/")
+    assert "No leads yet" in body and 'data-testid="match-count"' not in body
+
+
+def test_list_with_count_keeps_a_constant_number_of_queries(web, user, company):
+    make_lead(user=user, company=company, email="one@me.com")
+    with CaptureQueriesContext(connection) as few:
+        _body(web, "/leads/")
+    for i in range(30):
+        make_lead(user=user, email=f"m{i}@me.com")
+    with CaptureQueriesContext(connection) as many:
+        _body(web, f"/leads/?q=me.com&status=new&company_id={company.pk}")
+    assert len(many) == len(few)
+    # session + user + page + count + the company choices + export providers
+    assert len(few) <= 6
+
+
+def test_invalid_filters_are_not_counted(web, user):
+    make_lead(user=user, email="a@me.com")
+    body = _body(web, "/leads/?min_score=abc")
+    assert 'data-testid="match-count"' not in body and "not valid" in body
+
+
+def test_count_uses_another_company_of_the_user_only(web, user, other_user):
+    theirs = CompanyFactory(user=other_user)
+    make_lead(user=other_user, company=theirs, email="t@x.com")
+    make_lead(user=user, email="m@x.com")
+    body = _body(web, f"/leads/?company_id={theirs.pk}")
+    assert "<strong>0</strong> leads match" in _match_count(body)
+
+
+@pytest.mark.parametrize(
+    "filters",
+    [
+        {},
+        {"status": "contacted"},
+        {"min_score": 40, "max_score": 80},
+        {"status": "new", "min_score": 50},
+        {"created_after": "2020-01-01"},
+        {"q": "acme"},
+        {"q": "acme", "status": "new"},
+        {"q": "acme", "min_score": 10},
+        {"q": "ac"},
+        {"q": "globex", "company_id": "globex"},
+    ],
+)
+def test_match_count_equals_the_orm_filter(user, other_user, filters):
+    from leads.selectors import LeadFilters, filter_leads, lead_queryset
+
+    acme = CompanyFactory(user=user, name="Acme", domain="acme.com")
+    globex = CompanyFactory(user=user, name="Globex", domain="globex.com")
+    statuses = [Status.NEW, Status.CONTACTED, Status.QUALIFIED]
+    for i in range(24):
+        make_lead(
+            user=user,
+            company=acme if i % 3 else globex,
+            email=f"p{i}@{'acme' if i % 3 else 'globex'}.com",
+            status=statuses[i % 3],
+            score=(i * 7) % 101,
+        )
+        make_lead(user=other_user, email=f"o{i}@acme.com", status=statuses[i % 3])
+    if filters.get("company_id") == "globex":
+        filters = {**filters, "company_id": globex.pk}
+    parsed = LeadFilters.from_cleaned(
+        {
+            **filters,
+            "created_after": (
+                dt.date.fromisoformat(filters["created_after"])
+                if "created_after" in filters
+                else None
+            ),
+        }
+    )
+    expected = filter_leads(lead_queryset(user=user), parsed).count()
+    got = page_selectors.lead_match_count(user=user, filters=parsed)
+    assert (got.count, got.more) == (expected, False)
+    capped = page_selectors.lead_match_count(user=user, filters=parsed, cap=2)
+    assert (capped.count, capped.more) == (min(expected, 2), expected > 2)
