@@ -39,16 +39,48 @@ def _named(page: Page) -> Page:
     return page
 
 
-def lead_page(*, user, filters: LeadFilters, cursor: int | None, order: str, limit: int) -> Page:
-    """One page of the user's leads, newest or oldest first, after ``cursor``."""
-    page = selectors.lead_list(
-        user=user,
-        filters=filters,
-        cursor=cursor,
-        limit=limit,
-        oldest_first=order == ORDER_OLDEST,
+@dataclass(frozen=True)
+class ListPage:
+    data: list[dict[str, Any]]
+    # Keyset cursors: the next page is after ``next_cursor``, the previous one before
+    # ``prev_cursor`` (None: there is none that way).
+    next_cursor: int | None
+    prev_cursor: int | None
+
+
+def lead_page(
+    *,
+    user,
+    filters: LeadFilters,
+    cursor: int | None,
+    order: str,
+    limit: int,
+    before: int | None = None,
+) -> ListPage:
+    """One page of the user's leads, newest or oldest first: the page after ``cursor``, or
+    (``before``) the page just before that lead.
+
+    The page before is the same keyset walk in the other direction, turned round; when it
+    reaches the start of the list the first page is read instead, so "previous" always
+    lands on full pages however the list changed meanwhile.
+    """
+    oldest_first = order == ORDER_OLDEST
+    if cursor is None and before is not None:
+        back = selectors.lead_list(
+            user=user, filters=filters, cursor=before, limit=limit, oldest_first=not oldest_first
+        )
+        if back.next_cursor is not None:
+            data = back.data[::-1]
+            named = _named(selectors.Page(data, None)).data
+            return ListPage(named, next_cursor=data[-1]["id"], prev_cursor=data[0]["id"])
+        # The start of the list: read the first page itself.
+    page = _named(
+        selectors.lead_list(
+            user=user, filters=filters, cursor=cursor, limit=limit, oldest_first=oldest_first
+        )
     )
-    return _named(page)
+    prev_cursor = page.data[0]["id"] if cursor is not None and page.data else None
+    return ListPage(page.data, next_cursor=page.next_cursor, prev_cursor=prev_cursor)
 
 
 # The list counts its matches up to here and says "10,000+" beyond, as the admin does: an

@@ -81,6 +81,7 @@ def lead_list(request: HttpRequest) -> HttpResponse:
     if order not in page_selectors.ORDERS:
         order = page_selectors.ORDER_NEWEST
     cursor = _cursor(request.GET.get("cursor"))
+    before = _cursor(request.GET.get("before")) if cursor is None else None
     errors = filterset.errors if not filterset.is_valid() else {}
     page = None
     matches = None
@@ -89,7 +90,12 @@ def lead_list(request: HttpRequest) -> HttpResponse:
     if not errors:
         filters = LeadFilters.from_cleaned(filterset.form.cleaned_data)
         page = page_selectors.lead_page(
-            user=request.user, filters=filters, cursor=cursor, order=order, limit=PAGE_SIZE
+            user=request.user,
+            filters=filters,
+            cursor=cursor,
+            before=before,
+            order=order,
+            limit=PAGE_SIZE,
         )
         matches = page_selectors.lead_match_count(user=request.user, filters=filters)
         # Unfiltered, the count is of every lead: none means a new user, not "no match".
@@ -112,12 +118,23 @@ def lead_list(request: HttpRequest) -> HttpResponse:
         "companies_truncated": companies_truncated,
         "filtered": filtered,
         "has_any": has_any,
-        "cursor": cursor,
-        "next_query": _query_with(request.GET, cursor=page.next_cursor) if page else "",
-        "first_query": _query_with(request.GET, cursor=None),
+        # Not the first page: it offers the way back to it.
+        "cursor": cursor is not None or bool(page and page.prev_cursor),
+        "next_query": (
+            _query_with(request.GET, before=None, cursor=page.next_cursor)
+            if page and page.next_cursor
+            else ""
+        ),
+        "prev_query": (
+            _query_with(request.GET, cursor=None, before=page.prev_cursor)
+            if page and page.prev_cursor
+            else ""
+        ),
+        "first_query": _query_with(request.GET, cursor=None, before=None),
         "sort_query": _query_with(
             request.GET,
             cursor=None,
+            before=None,
             order=(
                 page_selectors.ORDER_OLDEST
                 if order == page_selectors.ORDER_NEWEST

@@ -151,3 +151,68 @@ def test_match_count_equals_the_orm_filter(user, other_user, filters):
     assert (got.count, got.more) == (expected, False)
     capped = page_selectors.lead_match_count(user=user, filters=parsed, cap=2)
     assert (capped.count, capped.more) == (min(expected, 2), expected > 2)
+
+
+# --- previous and next pages --------------------------------------------------------------------
+
+
+def _emails(body: str) -> list[str]:
+    import re
+
+    return re.findall(r'lead-email">(p\d+)@me\.com', body)
+
+
+def _link(body: str, testid: str) -> str | None:
+    import re
+
+    found = re.search(rf'href="([^"]*)" data-testid="{testid}"', body)
+    return found.group(1).replace("&amp;", "&") if found else None
+
+
+@pytest.mark.parametrize("order", ["newest", "oldest"])
+def test_pages_go_forward_and_back_in_both_orders(web, user, company, order):
+    for i in range(120):
+        make_lead(user=user, company=company, email=f"p{i}@me.com", status=Status.NEW)
+    make_lead(user=user, company=company, email="p999@me.com", status=Status.LOST)
+    numbers = list(range(119, -1, -1)) if order == "newest" else list(range(120))
+    expected = [[f"p{n}" for n in numbers[i : i + 50]] for i in (0, 50, 100)]
+    path = f"/leads/?status=new&order={order}"
+    first = _body(web, path)
+    assert _emails(first) == expected[0]
+    assert _link(first, "prev-page") is None and _link(first, "first-page") is None
+    second = _body(web, "/leads/" + _link(first, "next-page"))
+    assert _emails(second) == expected[1]
+    third = _body(web, "/leads/" + _link(second, "next-page"))
+    assert _emails(third) == expected[2] and _link(third, "next-page") is None
+    # Back: the filters and the order stay, the same pages come back.
+    back = _link(third, "prev-page")
+    assert "status=new" in back and f"order={order}" in back and "cursor" not in back
+    back_second = _body(web, "/leads/" + back)
+    assert _emails(back_second) == expected[1]
+    assert _link(back_second, "first-page") is not None
+    back_first = _body(web, "/leads/" + _link(back_second, "prev-page"))
+    assert _emails(back_first) == expected[0]
+    assert _link(back_first, "prev-page") is None and _link(back_first, "next-page")
+
+
+def test_previous_page_near_the_start_is_the_full_first_page(web, user, company):
+    leads = [make_lead(user=user, company=company, email=f"p{i}@me.com") for i in range(60)]
+    # "Before" the 55th newest: only 5 leads are newer, so the first page is shown whole.
+    body = _body(web, f"/leads/?before={leads[55].pk}")
+    assert _emails(body) == [f"p{n}" for n in range(59, 9, -1)]
+    assert _link(body, "prev-page") is None and _link(body, "first-page") is None
+
+
+def test_pages_both_ways_cost_a_constant_number_of_queries(web, user, company):
+    leads = [make_lead(user=user, company=company, email=f"p{i}@me.com") for i in range(120)]
+    with CaptureQueriesContext(connection) as forward:
+        _body(web, f"/leads/?cursor={leads[70].pk}")
+    with CaptureQueriesContext(connection) as backward:
+        _body(web, f"/leads/?before={leads[20].pk}")
+    assert len(backward) == len(forward)
+
+
+def test_broken_before_cursor_shows_the_first_page(web, user, company):
+    make_lead(user=user, company=company, email="p1@me.com")
+    for raw in ("abc", "-5", "99999999999999999999999"):
+        assert _emails(_body(web, f"/leads/?before={raw}")) == ["p1"]
