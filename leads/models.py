@@ -206,3 +206,17 @@ class LeadEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.from_status or '—'} → {self.to_status} ({self.source})"
+
+
+class LeadListPreference(models.Model):
+    """A person's choices for the leads list (written by ``services.lead_list_columns_save``):
+    which optional columns (``leads.list_columns``) it shows, in any order."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+"
+    )
+    columns = models.JSONField(default=list)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"Leads list of user {self.user_id}: {', '.join(self.columns)}"

@@ -12,6 +12,7 @@ from django.utils.html import format_html
 
 from crm.ids import parse_id
 from leads import page_selectors, services
+from leads.list_columns import LIST_COLUMNS
 from leads.models import Company, Lead, Source, Status
 from leads.normalize import normalize_custom_attributes, normalize_domain
 from leads.scope import Scope
@@ -233,6 +234,15 @@ class StatusForm(forms.Form):
 
 
 BULK_LIMIT = 500
+
+
+class ColumnsForm(forms.Form):
+    columns = forms.MultipleChoiceField(
+        choices=list(LIST_COLUMNS.items()),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        error_messages={"invalid_choice": "Unknown column: %(value)s. Choose from the list."},
+    )
 
 
 class BulkForm(forms.Form):

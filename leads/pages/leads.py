@@ -21,10 +21,12 @@ from crm.ids import parse_id
 from crm.redirects import safe_next
 from leads import page_selectors, services
 from leads.filters import LeadFilterSet
+from leads.list_columns import LIST_COLUMNS
 from leads.models import EmailStatus, Lead, Source, Status
 from leads.pages.forms import (
     INLINE_FIELDS,
     BulkForm,
+    ColumnsForm,
     CompanyForm,
     LeadCreateForm,
     LeadForm,
@@ -87,6 +89,7 @@ def lead_list(request: HttpRequest) -> HttpResponse:
     matches = None
     has_any = True
     filtered = any(request.GET.get(name, "").strip() for name in FILTER_NAMES)
+    columns = page_selectors.lead_list_columns(user=request.user)
     if not errors:
         filters = LeadFilters.from_cleaned(filterset.form.cleaned_data)
         page = page_selectors.lead_page(
@@ -98,6 +101,7 @@ def lead_list(request: HttpRequest) -> HttpResponse:
             limit=PAGE_SIZE,
         )
         matches = page_selectors.lead_match_count(user=request.user, filters=filters)
+        page_selectors.lead_page_columns(user=request.user, page=page, columns=columns)
         # Unfiltered, the count is of every lead: none means a new user, not "no match".
         has_any = filtered or matches.count > 0
     selected_company = filterset.form.data.get("company_id", "")
@@ -107,6 +111,11 @@ def lead_list(request: HttpRequest) -> HttpResponse:
     context = {
         "page": page,
         "matches": matches,
+        "shown": dict.fromkeys(columns, True),
+        "column_choices": [
+            {"name": name, "label": label, "checked": name in columns}
+            for name, label in LIST_COLUMNS.items()
+        ],
         "errors": errors,
         "values": {name: request.GET.get(name, "") for name in FILTER_NAMES},
         "order": order,
@@ -179,6 +188,23 @@ def lead_bulk(request: HttpRequest) -> HttpResponse:
         leads=page_selectors.leads_owned(user=request.user, lead_ids=form.ids), actor=request.user
     )
     messages.success(request, f"{deleted} lead{'s' if deleted != 1 else ''} deleted.")
+    return redirect(back)
+
+
+@login_required
+@require_POST
+def lead_columns(request: HttpRequest) -> HttpResponse:
+    """Save which optional columns the leads list shows for this person."""
+    back = safe_next(request, reverse("lead-list"))
+    form = ColumnsForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, " ".join(form.errors["columns"]))
+        return redirect(back)
+    chosen = services.lead_list_columns_save(
+        user=request.user, columns=form.cleaned_data["columns"]
+    )
+    labels = ", ".join(LIST_COLUMNS[name] for name in chosen) or "none"
+    messages.success(request, f"Columns saved: {labels}.")
     return redirect(back)
 
 

@@ -8,6 +8,7 @@ urlpatterns = [
     path("leads/", views.lead_list, name="lead-list"),
     path("leads/new/", views.lead_create, name="lead-create"),
     path("leads/bulk/", views.lead_bulk, name="lead-bulk"),
+    path("leads/columns/", views.lead_columns, name="lead-columns"),
     path("leads/<int:id>/", views.lead_detail, name="lead-detail"),
     path("leads/<int:id>/field/<str:name>/", views.lead_field, name="lead-field"),
     path("leads/<int:id>/status/", views.lead_status, name="lead-status"),

@@ -10,7 +10,7 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
 from leads import page_selectors
-from leads.models import Status
+from leads.models import Lead, Status
 from leads.tests.factories import CompanyFactory, make_lead
 
 pytestmark = pytest.mark.django_db
@@ -86,8 +86,8 @@ def test_list_with_count_keeps_a_constant_number_of_queries(web, user, company):
     with CaptureQueriesContext(connection) as many:
         _body(web, f"/leads/?q=me.com&status=new&company_id={company.pk}")
     assert len(many) == len(few)
-    # session + user + page + count + the company choices + export providers
-    assert len(few) <= 6
+    # session + user + page + count + column choice + the company choices + export providers
+    assert len(few) <= 7
 
 
 def test_invalid_filters_are_not_counted(web, user):
@@ -216,3 +216,91 @@ def test_broken_before_cursor_shows_the_first_page(web, user, company):
     make_lead(user=user, company=company, email="p1@me.com")
     for raw in ("abc", "-5", "99999999999999999999999"):
         assert _emails(_body(web, f"/leads/?before={raw}")) == ["p1"]
+
+
+# --- column chooser ---------------------------------------------------------------------------
+
+
+def _header(body: str) -> str:
+    return body[body.index("<thead>") : body.index("</thead>")]
+
+
+def test_default_columns_are_score_and_created(web, user):
+    make_lead(user=user, email="a@me.com")
+    head = _header(_body(web, "/leads/"))
+    assert "Score" in head and "Created" in head and "Phone" not in head
+
+
+def test_chosen_columns_are_saved_per_user_and_shown_on_later_visits(web, user, other_user):
+    from decimal import Decimal
+
+    lead = make_lead(
+        user=user,
+        email="a@me.com",
+        phone="+1 555 0100",
+        position="CTO",
+        source="Referral",
+    )
+    # The value is set straight on the row: writing it belongs to the lead form's work.
+    Lead.objects.filter(pk=lead.pk).update(deal_value=Decimal("12500"))
+    lead.refresh_from_db()
+    make_lead(user=user, email="b@me.com")
+    response = web.post(
+        "/leads/columns/",
+        {"columns": ["phone", "value", "owner", "last_activity"], "next": "/leads/?q=me"},
+    )
+    assert response.status_code == 302 and response["Location"] == "/leads/?q=me"
+    body = _body(web, "/leads/")
+    head = _header(body)
+    for label in ("Phone", "Value", "Owner", "Last activity"):
+        assert f">{label}<" in head
+    assert ">Score<" not in head and "Created" not in head and ">Position<" not in head
+    assert "+1 555 0100" in body and "$12,500.00" in body and "—" in body
+    assert f'datetime="{lead.updated_at.isoformat()}"'[:30] in body
+    assert '<td data-label="Owner">alice</td>' in body
+    # Another person keeps the defaults.
+    other = Client()
+    other.force_login(other_user)
+    make_lead(user=other_user, email="c@me.com")
+    assert "Score" in _header(_body(other, "/leads/"))
+    # Nothing chosen is a choice too: only name, company and status.
+    web.post("/leads/columns/", {})
+    head = _header(_body(web, "/leads/"))
+    assert "Score" not in head and "Phone" not in head and "Company" in head
+
+
+def test_unknown_column_is_refused_with_its_name(web, user):
+    make_lead(user=user, email="a@me.com")
+    response = web.post("/leads/columns/", {"columns": ["phone", "salary"]}, follow=True)
+    body = response.content.decode()
+    assert "Unknown column: salary" in body
+    assert "Phone" not in _header(body)
+
+
+def test_columns_form_needs_csrf_and_post(user):
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(user)
+    assert client.post("/leads/columns/", {"columns": ["phone"]}).status_code == 403
+    assert client.get("/leads/columns/").status_code == 405
+
+
+def test_all_columns_add_no_query_per_row(web, user, company):
+    web.post("/leads/columns/", {"columns": list(page_selectors.LIST_COLUMNS)})
+    make_lead(user=user, company=company, email="one@me.com")
+    with CaptureQueriesContext(connection) as few:
+        _body(web, "/leads/")
+    for i in range(30):
+        make_lead(user=user, email=f"m{i}@me.com", phone=f"+1 555 {i:04d}")
+    with CaptureQueriesContext(connection) as many:
+        _body(web, "/leads/")
+    assert len(many) == len(few)
+
+
+def test_money_is_written_with_the_currency(settings):
+    from decimal import Decimal
+
+    settings.CURRENCY = "USD"
+    assert page_selectors.money(Decimal("12500")) == "$12,500.00"
+    assert page_selectors.money(None) == "—"
+    settings.CURRENCY = "CHF"
+    assert page_selectors.money(Decimal("0.5")) == "CHF 0.50"
