@@ -198,7 +198,7 @@ def lead_columns(request: HttpRequest) -> HttpResponse:
     back = safe_next(request, reverse("lead-list"))
     form = ColumnsForm(request.POST)
     if not form.is_valid():
-        messages.error(request, " ".join(form.errors["columns"]))
+        messages.error(request, " ".join(str(e) for e in form.errors["columns"]))
         return redirect(back)
     chosen = services.lead_list_columns_save(
         user=request.user, columns=form.cleaned_data["columns"]
