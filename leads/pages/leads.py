@@ -25,6 +25,7 @@ from leads.list_columns import LIST_COLUMNS
 from leads.models import EmailStatus, Lead, Source, Status
 from leads.pages.forms import (
     INLINE_FIELDS,
+    NEW_COMPANY,
     BulkForm,
     ColumnsForm,
     CompanyForm,
@@ -105,8 +106,9 @@ def lead_list(request: HttpRequest) -> HttpResponse:
         # Unfiltered, the count is of every lead: none means a new user, not "no match".
         has_any = filtered or matches.count > 0
     selected_company = filterset.form.data.get("company_id", "")
-    companies, companies_truncated = page_selectors.company_choices(
-        user=request.user, include_id=parse_id(selected_company)
+    # The first companies by name (and the chosen one); the search box finds any other.
+    companies, companies_truncated = page_selectors.company_options(
+        user=request.user, q="", include_id=parse_id(selected_company)
     )
     context = {
         "page": page,
@@ -436,7 +438,9 @@ def _search_term(raw: str) -> str:
 
 
 # The empty first option each company <select> has, by the ``empty`` parameter.
-COMPANY_EMPTY_LABELS = {"any": "Any company", "new": "+ New company…"}
+COMPANY_EMPTY_LABELS = {"any": "Any company", "new": "Choose a company…"}
+# Options after the empty one, by the same parameter: the create form's "+ New company…".
+COMPANY_LEADING_OPTIONS = {"new": [(NEW_COMPANY, "+ New company…")]}
 
 
 @login_required
@@ -447,11 +451,14 @@ def company_options(request: HttpRequest) -> HttpResponse:
     # The picker sends its <select> along: named company (forms) or company_id (filters).
     raw = request.GET.get("company") or request.GET.get("company_id") or ""
     selected = parse_id(raw)
+    empty = request.GET.get("empty", "")
     options, more = page_selectors.company_options(user=request.user, q=q, include_id=selected)
     context = {
         "options": options,
         "selected": selected,
-        "empty_label": COMPANY_EMPTY_LABELS.get(request.GET.get("empty", "")),
+        "leading": COMPANY_LEADING_OPTIONS.get(empty, []),
+        "leading_selected": raw,
+        "empty_label": COMPANY_EMPTY_LABELS.get(empty),
         "q": q,
         "more": more,
     }

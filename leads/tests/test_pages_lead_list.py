@@ -304,3 +304,73 @@ def test_money_is_written_with_the_currency(settings):
     assert page_selectors.money(None) == "—"
     settings.CURRENCY = "CHF"
     assert page_selectors.money(Decimal("0.5")) == "CHF 0.50"
+
+
+# --- company pickers --------------------------------------------------------------------------
+
+
+def _company_select(body: str) -> str:
+    start = body.index('name="company"')
+    return body[start : body.index("</select>", start)]
+
+
+def test_create_form_preselects_no_company_when_the_user_has_some(web, user, company):
+    select = _company_select(_body(web, "/leads/new/"))
+    assert '<option value="" selected>Choose a company…</option>' in select
+    assert '<option value="new">+ New company…</option>' in select
+    assert "Acme Corp" in select and select.count("selected") == 1
+    assert 'id="id_company-find"' in _body(web, "/leads/new/")
+
+
+def test_create_form_preselects_new_company_when_the_user_has_none(web, user, other_user):
+    CompanyFactory(user=other_user, name="Theirs")
+    body = _body(web, "/leads/new/")
+    assert '<option value="new" selected>+ New company…</option>' in _company_select(body)
+    assert "Theirs" not in body and 'id="id_company-find"' not in body
+
+
+def test_create_needs_a_company_choice(web, user, company):
+    response = web.post("/leads/new/", {"email": "a@b.com", "status": "new"})
+    assert response.status_code == 422
+    body = response.content.decode()
+    assert 'id="id_company_error"' in body and "Choose one of your companies" in body
+    response = web.post("/leads/new/", {"email": "a@b.com", "status": "new", "company": "new"})
+    assert response.status_code == 422
+    assert "Type the new company&#x27;s name." in response.content.decode()
+    assert not Lead.objects.exists()
+    response = web.post(
+        "/leads/new/",
+        {"email": "a@b.com", "status": "new", "company": "new", "new_company_name": "Fresh"},
+    )
+    assert response.status_code == 302
+    assert Lead.objects.get().company.name == "Fresh"
+    response = web.post("/leads/new/", {"email": "c@b.com", "status": "new", "company": company.pk})
+    assert response.status_code == 302 and Lead.objects.get(email="c@b.com").company == company
+    response = web.post("/leads/new/", {"email": "d@b.com", "status": "new", "company": "bogus"})
+    assert response.status_code == 422 and "Choose one of your companies." in (
+        response.content.decode()
+    )
+
+
+def test_create_form_search_keeps_the_new_company_option(web, user, company):
+    body = _body(web, "/companies/options/?find=acm&empty=new")
+    assert body.startswith(
+        '<option value="">Choose a company…</option>\n<option value="new">+ New company…</option>'
+    )
+    assert "Acme Corp" in body
+    body = _body(web, "/companies/options/?find=zzz&empty=new&company=new")
+    assert '<option value="new" selected>+ New company…</option>' in body
+
+
+def test_list_filter_offers_few_companies_and_a_search(web, user, monkeypatch):
+    monkeypatch.setattr(page_selectors, "COMPANY_OPTIONS_LIMIT", 3)
+    firms = [CompanyFactory(user=user, name=f"Firm {i:02d}") for i in range(8)]
+    make_lead(user=user, company=firms[7], email="a@b.com")
+    body = _body(web, f"/leads/?company_id={firms[7].pk}")
+    start = body.index('id="f-company"')
+    select = body[start : body.index("</select>", start)]
+    # The chosen company stays (first), then the first three by name.
+    assert select.count("<option value=") == 1 + 1 + 3
+    assert f'<option value="{firms[7].pk}" selected>Firm 07 (' in select
+    assert 'id="f-company-find"' in body
+    assert "<strong>1</strong> lead matches" in _match_count(body)

@@ -55,7 +55,8 @@
   const company = document.querySelector(".company-choice select");
   const newCompany = document.getElementById("new-company");
   if (company && newCompany) {
-    const toggle = function () { newCompany.hidden = company.value !== ""; };
+    // Shown for "+ New company…" only: nothing is chosen until the person picks.
+    const toggle = function () { newCompany.hidden = company.value !== "new"; };
     company.addEventListener("change", function () {
       toggle();
       if (newCompany.hidden === false) newCompany.querySelector("input").focus();
