@@ -11,6 +11,7 @@ from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -19,10 +20,10 @@ from django.views.decorators.http import require_http_methods, require_POST
 from crm.htmx import HtmxRequest
 from crm.ids import parse_id
 from crm.redirects import safe_next
-from leads import page_selectors, services
+from leads import bulk_jobs, page_selectors, services
 from leads.filters import LeadFilterSet
 from leads.list_columns import LIST_COLUMNS
-from leads.models import EmailStatus, Lead, Source, Status
+from leads.models import EmailStatus, Lead, LeadBulkJob, Source, Status
 from leads.pages.forms import (
     INLINE_FIELDS,
     NEW_COMPANY,
@@ -113,6 +114,12 @@ def lead_list(request: HttpRequest) -> HttpResponse:
     context = {
         "page": page,
         "matches": matches,
+        # The filters, carried in the bulk form for "select all N matching".
+        "carried": [
+            (MATCHING_PREFIX + name, request.GET[name])
+            for name in FILTER_NAMES
+            if request.GET.get(name, "").strip()
+        ],
         "shown": dict.fromkeys(columns, True),
         "column_choices": [
             {"name": name, "label": label, "checked": name in columns}
@@ -165,6 +172,8 @@ def lead_list(request: HttpRequest) -> HttpResponse:
 @require_POST
 def lead_bulk(request: HttpRequest) -> HttpResponse:
     back = safe_next(request, reverse("lead-list"))
+    if request.POST.get("all_matching") == "1":
+        return _bulk_all_matching(request, back)
     form = BulkForm(request.POST)
     if not form.is_valid():
         for error in form.non_field_errors() or ["Choose an action."]:
@@ -208,6 +217,76 @@ def lead_columns(request: HttpRequest) -> HttpResponse:
     labels = ", ".join(LIST_COLUMNS[name] for name in chosen) or "none"
     messages.success(request, f"Columns saved: {labels}.")
     return redirect(back)
+
+
+# Where the list's filters travel in the bulk form: "status" there is the new status.
+MATCHING_PREFIX = "f_"
+
+
+def _bulk_all_matching(request: HttpRequest, back: str) -> HttpResponse:
+    """A bulk action on every lead matching the list's filters (sent with the form, and
+    evaluated again here through the scope: never ids from the browser)."""
+    action = request.POST.get("action", "")
+    status = request.POST.get("status", "")
+    try:
+        matching = bulk_jobs.matching_from_query(request.POST, prefix=MATCHING_PREFIX)
+        if action not in LeadBulkJob.Action.values:
+            raise ValidationError("Choose an action.")
+        if action == LeadBulkJob.Action.STATUS and status not in Status.values:
+            raise ValidationError("Choose the new status first.")
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+        return redirect(back)
+    if action == LeadBulkJob.Action.DELETE and request.POST.get("confirm") != "on":
+        count = bulk_jobs.matching_count(user=request.user, filters=matching.filters)
+        context = {
+            "count": count,
+            "next": back,
+            "carried": [(MATCHING_PREFIX + k, v) for k, v in matching.query.items()],
+            "background": count > bulk_jobs.INLINE_LIMIT,
+        }
+        return render(request, "leads/bulk_delete_matching.html", context)
+    outcome = bulk_jobs.lead_bulk_matching(
+        user=request.user, action=action, status=status, matching=matching
+    )
+    if outcome.job is not None:
+        return redirect("lead-bulk-job", id=outcome.job.pk)
+    n = outcome.changed or 0
+    if action == LeadBulkJob.Action.DELETE:
+        messages.success(request, f"{n:,} lead{'s' if n != 1 else ''} deleted.")
+    else:
+        text = f"{n:,} lead{'s' if n != 1 else ''} moved to {Status(status).label}."
+        messages.success(request, text)
+    return redirect(back)
+
+
+@login_required
+@require_http_methods(["GET", "HEAD"])
+def lead_bulk_job(request: HtmxRequest, id: int) -> HttpResponse:
+    """A bulk job's progress (htmx polls the section while the job is active)."""
+    job = bulk_jobs.lead_bulk_job_get(user=request.user, job_id=id)
+    context = {
+        "job": job,
+        "percent": round(100 * job.processed / job.total) if job.total else 0,
+        "status_label": Status(job.to_status).label if job.to_status else "",
+    }
+    template = "leads/_bulk_job.html" if request.htmx else "leads/bulk_job.html"
+    return render(request, template, context)
+
+
+@login_required
+@require_POST
+def lead_bulk_job_cancel(request: HttpRequest, id: int) -> HttpResponse:
+    job = bulk_jobs.lead_bulk_job_get(user=request.user, job_id=id)
+    if bulk_jobs.lead_bulk_job_cancel(job=job):
+        messages.success(
+            request,
+            f"Cancelled after {job.processed:,} of {job.total:,} leads; "
+            "the leads already done stay done.",
+        )
+    else:
+        messages.info(request, "This job had already finished; nothing was changed.")
+    return redirect("lead-bulk-job", id=job.pk)
 
 
 # --- Create -----------------------------------------------------------------------------------
