@@ -266,6 +266,7 @@ CELERY_BEAT_SCHEDULE = {
     "sync-scheduled": {"task": "integrations.tasks.dispatch_scheduled_syncs", "schedule": 300.0},
     "sync-recover": {"task": "integrations.tasks.recover_stalled_runs", "schedule": 60.0},
     "csv-import-recover": {"task": "csvimport.tasks.resume_stalled_imports", "schedule": 60.0},
+    "lead-bulk-recover": {"task": "leads.tasks.resume_stalled_bulk_jobs", "schedule": 60.0},
 }
 
 # --- Security -------------------------------------------------------------------------------

@@ -7,6 +7,8 @@ from django.db import models
 from django.db.models import F, Q
 from django.db.models.functions import Lower
 
+from crm.jobs import Job, JobPolicy
+
 # On SQLite, an FTS5 trigram index over Lead.search_text kept in step by triggers
 # (migration 0002), so `q` finds substrings without reading every lead.
 SEARCH_INDEX_TABLE = "leads_lead_search"
@@ -219,3 +221,55 @@ class LeadEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.from_status or '—'} → {self.to_status} ({self.source})"
+
+
+class LeadListPreference(models.Model):
+    """A person's choices for the leads list (written by ``services.lead_list_columns_save``):
+    which optional columns (``leads.list_columns``) it shows, in any order."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+"
+    )
+    columns = models.JSONField(default=list)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"Leads list of user {self.user_id}: {', '.join(self.columns)}"
+
+
+class LeadBulkJob(Job):
+    """A bulk status change or delete of every lead matching a list's filters, too many to
+    do while the person waits (``leads.bulk_jobs``). The filters are kept as the list's query
+    and evaluated again through the scope in each batch, up to the highest id that matched
+    when the job was asked for: leads added later are never swept in."""
+
+    class Action(models.TextChoices):
+        STATUS = "status", "Change status"
+        DELETE = "delete", "Delete"
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    action = models.CharField(max_length=8, choices=Action.choices)
+    to_status = models.CharField(max_length=16, choices=Status.choices, blank=True, default="")
+    # The list's filters, as its query string names them (leads.filters.LeadFilterSet).
+    filters = models.JSONField(default=dict)
+    # How many leads matched when the job was asked for, and the highest id among them.
+    total = models.PositiveIntegerField(default=0)
+    max_id = models.BigIntegerField(default=0)
+    # Checkpoint: every matching lead up to this id is done.
+    last_id = models.BigIntegerField(default=0)
+    # How many leads the job changed (moved or deleted); ``processed`` counts those looked at.
+    changed = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        indexes = [models.Index(fields=["user", "id"], name="leadbulkjob_user_id")]
+
+    def __str__(self) -> str:
+        return f"{self.get_action_display()} of {self.total} leads ({self.state})"
+
+    @classmethod
+    def policy(cls) -> JobPolicy:
+        # A batch of 500 leads commits in well under a second, renewing the lease each time.
+        return JobPolicy(lease_seconds=300, max_attempts=3, requeue_after=300)
+
+    def cancelled_message(self) -> str:
+        return ""  # the page says "Cancelled" already

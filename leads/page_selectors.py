@@ -6,16 +6,20 @@ pages on id (never OFFSET), so a page costs the same at the first lead and the m
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.db import connection
 from django.db.models import Count, F, Q
 
 from crm.errors import NotFound
 from crm.money import money
-from leads import selectors
+from leads import list_sql, selectors
 from leads.filters import MAX_ID
-from leads.models import Company, Lead, Source
+from leads.list_columns import DEFAULT_COLUMNS, LIST_COLUMNS
+from leads.models import SEARCH_INDEX_TABLE, Company, Lead, LeadListPreference, Source
 from leads.scope import Scope
 from leads.selectors import LeadFilters, Page
 
@@ -39,21 +43,144 @@ def _named(page: Page) -> Page:
     return page
 
 
-def lead_page(*, user, filters: LeadFilters, cursor: int | None, order: str, limit: int) -> Page:
-    """One page of the user's leads, newest or oldest first, after ``cursor``."""
-    page = selectors.lead_list(
-        user=user,
-        filters=filters,
-        cursor=cursor,
-        limit=limit,
-        oldest_first=order == ORDER_OLDEST,
+@dataclass(frozen=True)
+class ListPage:
+    data: list[dict[str, Any]]
+    # Keyset cursors: the next page is after ``next_cursor``, the previous one before
+    # ``prev_cursor`` (None: there is none that way).
+    next_cursor: int | None
+    prev_cursor: int | None
+
+
+def lead_page(
+    *,
+    user,
+    filters: LeadFilters,
+    cursor: int | None,
+    order: str,
+    limit: int,
+    before: int | None = None,
+) -> ListPage:
+    """One page of the user's leads, newest or oldest first: the page after ``cursor``, or
+    (``before``) the page just before that lead.
+
+    The page before is the same keyset walk in the other direction, turned round; when it
+    reaches the start of the list the first page is read instead, so "previous" always
+    lands on full pages however the list changed meanwhile.
+    """
+    oldest_first = order == ORDER_OLDEST
+    if cursor is None and before is not None:
+        back = selectors.lead_list(
+            user=user, filters=filters, cursor=before, limit=limit, oldest_first=not oldest_first
+        )
+        if back.next_cursor is not None:
+            data = back.data[::-1]
+            named = _named(selectors.Page(data, None)).data
+            return ListPage(named, next_cursor=data[-1]["id"], prev_cursor=data[0]["id"])
+        # The start of the list: read the first page itself.
+    page = _named(
+        selectors.lead_list(
+            user=user, filters=filters, cursor=cursor, limit=limit, oldest_first=oldest_first
+        )
     )
-    return _named(page)
+    prev_cursor = page.data[0]["id"] if cursor is not None and page.data else None
+    return ListPage(page.data, next_cursor=page.next_cursor, prev_cursor=prev_cursor)
 
 
-def lead_has_any(*, user) -> bool:
-    """Whether the user has any lead at all: tells "no leads yet" from "no match"."""
-    return Scope.of(user).leads().exists()
+def lead_list_columns(*, user) -> list[str]:
+    """The optional columns the person chose for the leads list (or the defaults), in the
+    table's order."""
+    saved = LeadListPreference.objects.filter(user_id=user.pk).values_list("columns", flat=True)
+    chosen = next(iter(saved), None)
+    if chosen is None:
+        chosen = DEFAULT_COLUMNS
+    return [name for name in LIST_COLUMNS if name in chosen]
+
+
+def lead_page_columns(*, user, page: ListPage, columns: list[str]) -> None:
+    """Add what the chosen columns show and the page's rows do not hold as text: the owner's
+    name and the deal value with its currency. At most one query for the whole page (the
+    owners of a page with other people's leads), never one per row."""
+    rows = page.data
+    if not rows:
+        return
+    if "owner" in columns:
+        owner_ids = {row["user_id"] for row in rows}
+        if owner_ids == {user.pk}:
+            names = {user.pk: user.get_username()}
+        else:
+            users = get_user_model()._default_manager.filter(pk__in=owner_ids)
+            names = {pk: name for pk, name in users.values_list("pk", "username")}
+        for row in rows:
+            row["owner_name"] = names.get(row["user_id"], "")
+    if "value" in columns:
+        for row in rows:
+            row["value_display"] = money(row["deal_value"]) or "—"
+
+
+# The list counts its matches up to here and says "10,000+" beyond, as the admin does: an
+# exact count of a large account costs a scan of all its leads on every page view.
+MATCH_COUNT_CAP = 10_000
+
+
+@dataclass(frozen=True)
+class MatchCount:
+    count: int
+    # True when more leads match than were counted (``count`` is then the cap).
+    more: bool
+
+    @property
+    def label(self) -> str:
+        return f"{self.count:,}+" if self.more else f"{self.count:,}"
+
+
+def _match_count_sql(filters: LeadFilters, scope: Scope) -> tuple[str, list[Any]]:
+    """The FROM and WHERE of the capped count: the page's filters, read from the index that
+    answers them without visiting the rows where there is one (measured at 1,000,000 leads,
+    100,000 of one user, counting to 10,000: score 50-100 13.8 ms from the rows, 1.2 ms
+    from lead_counts; a common ``q`` 5.6 ms reading each match's row, 2.4 ms from the
+    trigram index and the (user, id) index)."""
+    if selectors._counts_index_helps(filters):
+        # Score and date ranges: all in the lead_counts index (see selectors._ranged_counts).
+        owner_term, params = scope.owner_sql('("user_id" + 0)')
+        where = [owner_term]
+        for spec, value in list_sql.active_filters(filters):
+            term, param = list_sql.filter_term(spec, value, f'"{spec.column}"')
+            where.append(term)
+            params.append(param)
+        return f'"leads_lead" INDEXED BY "lead_counts" WHERE {" AND ".join(where)}', params
+    search = f'"{SEARCH_INDEX_TABLE}"'
+    if selectors._use_trigram_index(filters):
+        phrase = list_sql.fts5_phrase(filters.q or "")
+        if [spec.name for spec, _ in list_sql.active_filters(filters)] == ["q"]:
+            # The search alone: the trigram index's phrase match is the substring test on
+            # the same folded text, so only the owner needs checking, in the (user, id) index.
+            owner_term, params = scope.owner_sql('l."user_id"')
+            return (
+                f'{search}, "leads_lead" l INDEXED BY "lead_user_id" WHERE {owner_term} '
+                f'AND l."id" = {search}."rowid" AND {search}."search_text" MATCH %s',
+                [*params, phrase],
+            )
+        # With other filters the row is read anyway; the LIKE stays the exact test.
+        where, params = list_sql.lead_where(filters, scope=scope, alias="l")
+        where += [f'{search}."rowid" = l."id"', f'{search}."search_text" MATCH %s']
+        return f'"leads_lead" l, {search} WHERE {" AND ".join(where)}', [*params, phrase]
+    where, params = list_sql.lead_where(filters, scope=scope, alias="u")
+    return f'"leads_lead" u WHERE {" AND ".join(where)}', params
+
+
+def lead_match_count(*, user, filters: LeadFilters, cap: int | None = None) -> MatchCount:
+    """How many of the user's leads match ``filters`` (the list page's own filters), counted
+    up to ``cap``: the inner LIMIT stops the count, so it reads at most ``cap`` index
+    entries whatever the account's size."""
+    cap = MATCH_COUNT_CAP if cap is None else cap
+    source, params = _match_count_sql(filters, Scope.of(user))
+    # Only constant fragments are joined; every value is a parameter.
+    sql = f"SELECT COUNT(*) FROM (SELECT 1 FROM {source} LIMIT %s) AS matched"  # noqa: S608
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*params, cap + 1])
+        n = cursor.fetchone()[0]
+    return MatchCount(count=min(n, cap), more=n > cap)
 
 
 def lead_detail(*, user, lead_id: int) -> Lead:

@@ -20,11 +20,13 @@ from django.utils import timezone
 from crm.bulk import SQLITE_ANALYSIS_LIMIT
 from crm.errors import NotFound
 from leads import normalize
+from leads.list_columns import LIST_COLUMNS
 from leads.models import (
     Company,
     EmailStatus,
     Lead,
     LeadEvent,
+    LeadListPreference,
     Source,
     Status,
 )
@@ -522,3 +524,20 @@ def company_delete(*, company: Company) -> None:
         if count:
             raise CompanyHasLeads(count)
         company.delete()
+
+
+# --- Preferences --------------------------------------------------------------------------------
+
+
+def lead_list_columns_save(*, user, columns: Iterable[str]) -> list[str]:
+    """Save which optional columns the person's leads list shows (every later visit uses
+    them). Unknown names are refused with ValidationError, naming them."""
+    chosen = list(dict.fromkeys(columns))
+    unknown = [name for name in chosen if name not in LIST_COLUMNS]
+    if unknown:
+        raise ValidationError(
+            {"columns": f"Unknown column: {', '.join(unknown)}. Choose from the list."}
+        )
+    ordered = [name for name in LIST_COLUMNS if name in chosen]
+    LeadListPreference.objects.update_or_create(user_id=user.pk, defaults={"columns": ordered})
+    return ordered

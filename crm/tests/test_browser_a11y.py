@@ -13,7 +13,7 @@ import pytest
 
 from csvimport.services import csv_import_create
 from integrations.services import integration_create
-from leads.models import Source, Status
+from leads.models import LeadBulkJob, Source, Status
 from leads.services import lead_set_status
 from leads.tests.factories import CompanyFactory, make_lead
 
@@ -41,7 +41,10 @@ def _seed(user) -> dict[str, int]:
             b"a@x.io,Ann,Open,03/04/2024\nb@x.io,Bo,VIP,05/06/2024\nc@,Cy,Open Deal,\n"
         ),
     )
-    return {"lead": lead.pk, "company": company.pk, "csv_import": csv_import.pk}
+    job = LeadBulkJob.objects.create(
+        user=user, action="status", to_status="lost", total=4000, processed=1500, changed=1400
+    )
+    return {"lead": lead.pk, "company": company.pk, "csv_import": csv_import.pk, "job": job.pk}
 
 
 def _pages(ids: dict[str, int]) -> list[str]:
@@ -57,6 +60,7 @@ def _pages(ids: dict[str, int]) -> list[str]:
         "/leads/import/",
         f"/leads/import/{ids['csv_import']}/",
         "/settings/tokens/",
+        f"/leads/bulk/jobs/{ids['job']}/",
     ]
 
 
@@ -97,6 +101,28 @@ def test_keyboard_focus_is_always_visible_and_moves_down_the_page(signed_in):
         # The first Tab reaches the skip link, so a keyboard user can jump past the navigation.
         assert steps and "Skip to content" in steps[0]["element"], (path, steps[:1])
     assert failures == {}
+
+
+def test_the_lead_list_controls_pass_the_audit_open(signed_in, monkeypatch):
+    """The list's column chooser opened, "select all N matching" shown and taken, and the
+    confirmation of a delete of every matching lead."""
+    from leads.pages import leads as views
+
+    monkeypatch.setattr(views, "PAGE_SIZE", 2)
+    session = signed_in("a11y-list")
+    _seed(session.user)
+    page = session.go("/leads/?min_score=0")
+    page.wait_for_load_state("networkidle")
+    page.get_by_text("Columns", exact=True).click()
+    page.locator("#select-all").check()
+    page.get_by_test_id("select-matching").wait_for()
+    assert page.evaluate(AUDIT) == []
+    page.get_by_test_id("select-all-matching").click()
+    assert page.evaluate(AUDIT) == []
+    page.get_by_test_id("bulk-delete").click()
+    page.get_by_test_id("confirm-heading").wait_for()
+    assert page.evaluate(AUDIT) == []
+    assert session.console_errors == []
 
 
 def test_the_audit_catches_what_it_looks_for(signed_in):

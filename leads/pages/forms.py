@@ -13,6 +13,7 @@ from django.utils.html import format_html
 
 from crm.ids import parse_id
 from leads import page_selectors, services
+from leads.list_columns import LIST_COLUMNS
 from leads.models import Company, Lead, Source, Status
 from leads.normalize import normalize_custom_attributes, normalize_domain
 from leads.scope import Scope
@@ -76,11 +77,36 @@ class CompanyChoiceField(forms.ModelChoiceField):
     truncated = False
     finder_empty = ""
 
+    # Options offered before the companies (after the empty one), e.g. "+ New company…".
+    leading_choices: list[tuple[str, str]] = []
+    # Whether the page shows the search box even when every company is in the <select>.
+    searchable = False
+
     def set_user(self, user, include_id: int | None = None) -> None:
         self.queryset = Scope.of(user).companies()
         choices, self.truncated = page_selectors.company_choices(user=user, include_id=include_id)
+        self.has_companies = bool(choices)
         empty = [("", self.empty_label)] if self.empty_label is not None else []
-        self.widget.choices = empty + choices
+        self.widget.choices = empty + self.leading_choices + choices
+
+
+# The create form's option for a company typed in by name (the <select>'s value for it).
+NEW_COMPANY = "new"
+
+
+class CompanyOrNewChoiceField(CompanyChoiceField):
+    """One of the user's companies, or NEW_COMPANY: the lead gets a new company."""
+
+    leading_choices = [(NEW_COMPANY, "+ New company…")]
+
+    def to_python(self, value: Any) -> Any:
+        if value == NEW_COMPANY:
+            return NEW_COMPANY
+        return super().to_python(value)
+
+    def validate(self, value: Any) -> None:
+        if value != NEW_COMPANY:
+            super().validate(value)
 
 
 class LeadForm(DescribedErrorsMixin, forms.Form):
@@ -177,14 +203,20 @@ class LeadCreateForm(LeadForm):
         "notes",
     ]
 
+    # Nothing is chosen until the person picks: a company of theirs, or "+ New company…".
+    company = CompanyOrNewChoiceField(label="Company", empty_label="Choose a company…")
+
     def __init__(self, *args: Any, user, **kwargs: Any) -> None:
         super().__init__(*args, user=user, **kwargs)
         company: Any = self.fields["company"]
+        # Required is checked in clean(): a new company's name typed without choosing
+        # "+ New company…" (the fields all show without JavaScript) is that choice too.
         company.required = False
-        company.label = "Existing company"
-        company.empty_label = "+ New company…"
         company.finder_empty = "new"
-        company.set_user(user)
+        company.searchable = True
+        if not company.has_companies and not self.is_bound:
+            # A person with no company yet has only one choice to make.
+            self.initial.setdefault("company", NEW_COMPANY)
 
     def clean_new_company_domain(self) -> str:
         domain = normalize_domain(self.cleaned_data.get("new_company_domain") or "")
@@ -198,14 +230,17 @@ class LeadCreateForm(LeadForm):
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
-        if (
-            not data.get("company")
-            and "company" not in self.errors
-            and not (data.get("new_company_name") or "").strip()
-        ):
-            self.add_error(
-                "new_company_name", "Choose a company above or type the new company's name."
-            )
+        company = data.get("company")
+        named = bool((data.get("new_company_name") or "").strip())
+        if "company" not in self.errors and not named:
+            if company == NEW_COMPANY:
+                self.add_error("new_company_name", "Type the new company's name.")
+            elif not company:
+                self.add_error(
+                    "company",
+                    "Choose one of your companies, or “+ New company…” and type the new "
+                    "company's name.",
+                )
         if not any(data.get(f) for f in ("first_name", "last_name", "email")) and not any(
             f in self.errors for f in ("first_name", "last_name", "email")
         ):
@@ -217,7 +252,7 @@ class LeadCreateForm(LeadForm):
         company = data.pop("company")
         name, domain = data.pop("new_company_name"), data.pop("new_company_domain")
         with transaction.atomic():
-            if company is None:
+            if company in (None, "", NEW_COMPANY):
                 company = services.company_create(
                     user=self.user, data={"name": name.strip(), "domain": domain}
                 )
@@ -268,6 +303,15 @@ class StatusForm(forms.Form):
 
 
 BULK_LIMIT = 500
+
+
+class ColumnsForm(forms.Form):
+    columns = forms.MultipleChoiceField(
+        choices=list(LIST_COLUMNS.items()),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        error_messages={"invalid_choice": "Unknown column: %(value)s. Choose from the list."},
+    )
 
 
 class BulkForm(forms.Form):

@@ -11,6 +11,7 @@ from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -21,12 +22,15 @@ from crm.htmx import HtmxRequest
 from crm.ids import parse_id
 from crm.money import money
 from crm.redirects import safe_next
-from leads import page_selectors, services
+from leads import bulk_jobs, page_selectors, services
 from leads.filters import LeadFilterSet
-from leads.models import EmailStatus, Lead, Source, Status
+from leads.list_columns import LIST_COLUMNS
+from leads.models import EmailStatus, Lead, LeadBulkJob, Source, Status
 from leads.pages.forms import (
     INLINE_FIELDS,
+    NEW_COMPANY,
     BulkForm,
+    ColumnsForm,
     CompanyForm,
     LeadCreateForm,
     LeadForm,
@@ -84,23 +88,46 @@ def lead_list(request: HttpRequest) -> HttpResponse:
     if order not in page_selectors.ORDERS:
         order = page_selectors.ORDER_NEWEST
     cursor = _cursor(request.GET.get("cursor"))
+    before = _cursor(request.GET.get("before")) if cursor is None else None
     errors = filterset.errors if not filterset.is_valid() else {}
     page = None
+    matches = None
     has_any = True
     filtered = any(request.GET.get(name, "").strip() for name in FILTER_NAMES)
+    columns = page_selectors.lead_list_columns(user=request.user)
     if not errors:
         filters = LeadFilters.from_cleaned(filterset.form.cleaned_data)
         page = page_selectors.lead_page(
-            user=request.user, filters=filters, cursor=cursor, order=order, limit=PAGE_SIZE
+            user=request.user,
+            filters=filters,
+            cursor=cursor,
+            before=before,
+            order=order,
+            limit=PAGE_SIZE,
         )
-        if not page.data and not filtered and cursor is None:
-            has_any = page_selectors.lead_has_any(user=request.user)
+        matches = page_selectors.lead_match_count(user=request.user, filters=filters)
+        page_selectors.lead_page_columns(user=request.user, page=page, columns=columns)
+        # Unfiltered, the count is of every lead: none means a new user, not "no match".
+        has_any = filtered or matches.count > 0
     selected_company = filterset.form.data.get("company_id", "")
-    companies, companies_truncated = page_selectors.company_choices(
-        user=request.user, include_id=parse_id(selected_company)
+    # The first companies by name (and the chosen one); the search box finds any other.
+    companies, companies_truncated = page_selectors.company_options(
+        user=request.user, q="", include_id=parse_id(selected_company)
     )
     context = {
         "page": page,
+        "matches": matches,
+        # The filters, carried in the bulk form for "select all N matching".
+        "carried": [
+            (MATCHING_PREFIX + name, request.GET[name])
+            for name in FILTER_NAMES
+            if request.GET.get(name, "").strip()
+        ],
+        "shown": dict.fromkeys(columns, True),
+        "column_choices": [
+            {"name": name, "label": label, "checked": name in columns}
+            for name, label in LIST_COLUMNS.items()
+        ],
         "errors": errors,
         "values": {name: request.GET.get(name, "") for name in FILTER_NAMES},
         "order": order,
@@ -112,12 +139,23 @@ def lead_list(request: HttpRequest) -> HttpResponse:
         "companies_truncated": companies_truncated,
         "filtered": filtered,
         "has_any": has_any,
-        "cursor": cursor,
-        "next_query": _query_with(request.GET, cursor=page.next_cursor) if page else "",
-        "first_query": _query_with(request.GET, cursor=None),
+        # Not the first page: it offers the way back to it.
+        "cursor": cursor is not None or bool(page and page.prev_cursor),
+        "next_query": (
+            _query_with(request.GET, before=None, cursor=page.next_cursor)
+            if page and page.next_cursor
+            else ""
+        ),
+        "prev_query": (
+            _query_with(request.GET, cursor=None, before=page.prev_cursor)
+            if page and page.prev_cursor
+            else ""
+        ),
+        "first_query": _query_with(request.GET, cursor=None, before=None),
         "sort_query": _query_with(
             request.GET,
             cursor=None,
+            before=None,
             order=(
                 page_selectors.ORDER_OLDEST
                 if order == page_selectors.ORDER_NEWEST
@@ -137,6 +175,8 @@ def lead_list(request: HttpRequest) -> HttpResponse:
 @require_POST
 def lead_bulk(request: HttpRequest) -> HttpResponse:
     back = safe_next(request, reverse("lead-list"))
+    if request.POST.get("all_matching") == "1":
+        return _bulk_all_matching(request, back)
     form = BulkForm(request.POST)
     if not form.is_valid():
         for error in form.non_field_errors() or ["Choose an action."]:
@@ -163,6 +203,93 @@ def lead_bulk(request: HttpRequest) -> HttpResponse:
     )
     messages.success(request, f"{deleted} lead{'s' if deleted != 1 else ''} deleted.")
     return redirect(back)
+
+
+@login_required
+@require_POST
+def lead_columns(request: HttpRequest) -> HttpResponse:
+    """Save which optional columns the leads list shows for this person."""
+    back = safe_next(request, reverse("lead-list"))
+    form = ColumnsForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, " ".join(str(e) for e in form.errors["columns"]))
+        return redirect(back)
+    chosen = services.lead_list_columns_save(
+        user=request.user, columns=form.cleaned_data["columns"]
+    )
+    labels = ", ".join(LIST_COLUMNS[name] for name in chosen) or "none"
+    messages.success(request, f"Columns saved: {labels}.")
+    return redirect(back)
+
+
+# Where the list's filters travel in the bulk form: "status" there is the new status.
+MATCHING_PREFIX = "f_"
+
+
+def _bulk_all_matching(request: HttpRequest, back: str) -> HttpResponse:
+    """A bulk action on every lead matching the list's filters (sent with the form, and
+    evaluated again here through the scope: never ids from the browser)."""
+    action = request.POST.get("action", "")
+    status = request.POST.get("status", "")
+    try:
+        matching = bulk_jobs.matching_from_query(request.POST, prefix=MATCHING_PREFIX)
+        if action not in LeadBulkJob.Action.values:
+            raise ValidationError("Choose an action.")
+        if action == LeadBulkJob.Action.STATUS and status not in Status.values:
+            raise ValidationError("Choose the new status first.")
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+        return redirect(back)
+    if action == LeadBulkJob.Action.DELETE and request.POST.get("confirm") != "on":
+        count = bulk_jobs.matching_count(user=request.user, filters=matching.filters)
+        context = {
+            "count": count,
+            "next": back,
+            "carried": [(MATCHING_PREFIX + k, v) for k, v in matching.query.items()],
+            "background": count > bulk_jobs.INLINE_LIMIT,
+        }
+        return render(request, "leads/bulk_delete_matching.html", context)
+    outcome = bulk_jobs.lead_bulk_matching(
+        user=request.user, action=action, status=status, matching=matching
+    )
+    if outcome.job is not None:
+        return redirect("lead-bulk-job", id=outcome.job.pk)
+    n = outcome.changed or 0
+    if action == LeadBulkJob.Action.DELETE:
+        messages.success(request, f"{n:,} lead{'s' if n != 1 else ''} deleted.")
+    else:
+        text = f"{n:,} lead{'s' if n != 1 else ''} moved to {Status(status).label}."
+        messages.success(request, text)
+    return redirect(back)
+
+
+@login_required
+@require_http_methods(["GET", "HEAD"])
+def lead_bulk_job(request: HtmxRequest, id: int) -> HttpResponse:
+    """A bulk job's progress (htmx polls the section while the job is active)."""
+    job = bulk_jobs.lead_bulk_job_get(user=request.user, job_id=id)
+    context = {
+        "job": job,
+        "percent": round(100 * job.processed / job.total) if job.total else 0,
+        "status_label": Status(job.to_status).label if job.to_status else "",
+    }
+    template = "leads/_bulk_job.html" if request.htmx else "leads/bulk_job.html"
+    return render(request, template, context)
+
+
+@login_required
+@require_POST
+def lead_bulk_job_cancel(request: HttpRequest, id: int) -> HttpResponse:
+    job = bulk_jobs.lead_bulk_job_get(user=request.user, job_id=id)
+    if bulk_jobs.lead_bulk_job_cancel(job=job):
+        messages.success(
+            request,
+            f"Cancelled after {job.processed:,} of {job.total:,} leads; "
+            "the leads already done stay done.",
+        )
+    else:
+        messages.info(request, "This job had already finished; nothing was changed.")
+    return redirect("lead-bulk-job", id=job.pk)
 
 
 # --- Create -----------------------------------------------------------------------------------
@@ -410,7 +537,9 @@ def _search_term(raw: str) -> str:
 
 
 # The empty first option each company <select> has, by the ``empty`` parameter.
-COMPANY_EMPTY_LABELS = {"any": "Any company", "new": "+ New company…"}
+COMPANY_EMPTY_LABELS = {"any": "Any company", "new": "Choose a company…"}
+# Options after the empty one, by the same parameter: the create form's "+ New company…".
+COMPANY_LEADING_OPTIONS = {"new": [(NEW_COMPANY, "+ New company…")]}
 
 
 @login_required
@@ -421,11 +550,14 @@ def company_options(request: HttpRequest) -> HttpResponse:
     # The picker sends its <select> along: named company (forms) or company_id (filters).
     raw = request.GET.get("company") or request.GET.get("company_id") or ""
     selected = parse_id(raw)
+    empty = request.GET.get("empty", "")
     options, more = page_selectors.company_options(user=request.user, q=q, include_id=selected)
     context = {
         "options": options,
         "selected": selected,
-        "empty_label": COMPANY_EMPTY_LABELS.get(request.GET.get("empty", "")),
+        "leading": COMPANY_LEADING_OPTIONS.get(empty, []),
+        "leading_selected": raw,
+        "empty_label": COMPANY_EMPTY_LABELS.get(empty),
         "q": q,
         "more": more,
     }

@@ -8,6 +8,11 @@ urlpatterns = [
     path("leads/", views.lead_list, name="lead-list"),
     path("leads/new/", views.lead_create, name="lead-create"),
     path("leads/bulk/", views.lead_bulk, name="lead-bulk"),
+    path("leads/columns/", views.lead_columns, name="lead-columns"),
+    path("leads/bulk/jobs/<int:id>/", views.lead_bulk_job, name="lead-bulk-job"),
+    path(
+        "leads/bulk/jobs/<int:id>/cancel/", views.lead_bulk_job_cancel, name="lead-bulk-job-cancel"
+    ),
     path("leads/<int:id>/", views.lead_detail, name="lead-detail"),
     path("leads/<int:id>/field/<str:name>/", views.lead_field, name="lead-field"),
     path("leads/<int:id>/status/", views.lead_status, name="lead-status"),

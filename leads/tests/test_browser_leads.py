@@ -84,7 +84,7 @@ def test_filters_live_in_the_url_survive_reload_and_back(signed_in):
     session.screenshot("leads-list-phone")
     page.set_viewport_size({"width": 1280, "height": 860})
 
-    page.get_by_label("Company").select_option(label="Globex (globex.com)")
+    page.get_by_label("Company", exact=True).select_option(label="Globex (globex.com)")
     page.get_by_label("Minimum score").fill("20")
     page.get_by_test_id("apply-filters").click()
     page.wait_for_url(re.compile(r"company_id=\d+"))
@@ -96,7 +96,7 @@ def test_filters_live_in_the_url_survive_reload_and_back(signed_in):
     filtered_url = page.url
     page.reload()
     expect(page.get_by_label("Minimum score")).to_have_value("20")
-    expect(page.get_by_label("Company")).to_have_value(re.compile(r"\d+"))
+    expect(page.get_by_label("Company", exact=True)).to_have_value(re.compile(r"\d+"))
     expect(table.locator("tbody tr")).to_have_count(2)
 
     # Sorting keeps the filters.
@@ -266,7 +266,7 @@ def test_a_second_user_sees_nothing_of_the_first(signed_in):
     second = signed_in("bob")
     page = second.go("/leads/")
     expect(page.get_by_test_id("empty-state")).to_contain_text("No leads yet")
-    expect(page.get_by_label("Company").locator("option")).to_have_count(1)
+    expect(page.get_by_label("Company", exact=True).locator("option")).to_have_count(1)
     page = second.go("/companies/")
     expect(page.get_by_test_id("empty-state")).to_contain_text("No companies yet")
     response = page.goto(f"{second.base}/leads/{leads[0].pk}/")
@@ -288,10 +288,11 @@ def test_pick_a_company_beyond_the_list_by_typing(signed_in, monkeypatch):
         CompanyFactory(user=session.user, name=name, domain="")
     lead = make_lead(user=session.user, company=CompanyFactory(user=session.user, name="Aaron"))
     page = session.go("/leads/new/")
-    select = page.get_by_label("Existing company")
+    select = page.get_by_label("Company", exact=True)
     expect(select.locator("option", has_text="Zeta Works")).to_have_count(0)
     page.get_by_label("Find a company by name or domain").fill("zeta")
-    expect(select.locator("option")).to_have_count(2)  # "+ New company…" and Zeta Works
+    # "Choose a company…", "+ New company…" and Zeta Works
+    expect(select.locator("option")).to_have_count(3)
     select.select_option(label="Zeta Works")
     expect(page.get_by_label("New company name")).to_be_hidden()
     page.get_by_label("Email").fill("zed@zeta.example")

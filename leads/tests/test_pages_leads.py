@@ -182,9 +182,9 @@ def test_list_query_count_is_constant(web, user, company):
     assert many == few
     filtered, _ = _queries(web, f"/leads/?q=me.com&status=new&company_id={company.pk}")
     assert filtered == few
-    # session + user + one page of leads + the company choices
-    # + the user's connected providers for the 'Export to provider' control
-    assert few <= 5
+    # session + user + one page of leads + the capped match count + the chosen columns
+    # + the company choices + the user's connected providers for the 'Export to provider' control
+    assert few <= 7
 
 
 # --- bulk -----------------------------------------------------------------------------------
@@ -331,16 +331,24 @@ def many_companies(user, monkeypatch):
     ]
 
 
-def test_company_select_offers_a_search_only_when_cut_short(web, user, many_companies):
+def test_company_select_offers_a_search_when_cut_short(web, user, many_companies, monkeypatch):
+    from leads import page_selectors
+
+    monkeypatch.setattr(page_selectors, "COMPANY_OPTIONS_LIMIT", 2)
     body = web.get("/leads/new/").content.decode()
     assert 'id="id_company-find"' in body and "Zeta Works" not in body
     assert 'hx-vals=\'{"empty": "new"}\'' in body
+    assert "The list shows your first companies" in body
     body = web.get("/leads/").content.decode()
     assert 'id="f-company-find"' in body and "Zeta Works" not in body
+    assert "The list shows your first companies" in body
     # The search box never becomes a filter in the URL: it belongs to no form.
     assert 'form="f-company-find-detached"' in body
+    # The create form and the list filter keep the search box when every company is listed.
     Company.objects.filter(name__in=["Gamma Labs", "Zeta Works"]).delete()
-    assert "-find" not in web.get("/leads/new/").content.decode()
+    for path, box in (("/leads/new/", "id_company-find"), ("/leads/", "f-company-find")):
+        body = web.get(path).content.decode()
+        assert f'id="{box}"' in body and "Type part of a name or domain to narrow" in body
 
 
 def test_company_options_search_by_name_or_domain(web, user, other_user, many_companies):

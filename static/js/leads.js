@@ -19,9 +19,25 @@
     const all = document.getElementById("select-all");
     const rows = Array.from(bulk.querySelectorAll("input.row-select"));
     const count = document.getElementById("selected-count");
+    // "Select all N matching": offered when the whole page is selected; the filters travel
+    // in the form and the server finds the leads, so no id list is sent.
+    const matching = document.getElementById("select-matching");
+    const allMatching = document.getElementById("all-matching");
+    const setAllMatching = function (on) {
+      allMatching.value = on ? "1" : "";
+      if (matching) {
+        matching.querySelector('[data-when="page"]').hidden = on;
+        matching.querySelector('[data-when="all"]').hidden = !on;
+      }
+    };
     const refresh = function () {
       const n = rows.filter(function (box) { return box.checked; }).length;
-      count.textContent = n === 0 ? "None selected" : n + " selected";
+      const whole = n > 0 && n === rows.length;
+      if (!whole) setAllMatching(false);
+      if (matching) matching.hidden = !whole;
+      count.textContent = allMatching.value === "1"
+        ? "All matching selected"
+        : (n === 0 ? "None selected" : n + " selected");
       bulk.classList.toggle("has-selection", n > 0);
       if (all) {
         all.checked = n > 0 && n === rows.length;
@@ -36,6 +52,18 @@
       });
     }
     rows.forEach(function (box) { box.addEventListener("change", refresh); });
+    if (matching) {
+      document.getElementById("select-all-matching").addEventListener("click", function () {
+        setAllMatching(true);
+        refresh();
+        document.getElementById("clear-all-matching").focus();
+      });
+      document.getElementById("clear-all-matching").addEventListener("click", function () {
+        setAllMatching(false);
+        refresh();
+        document.getElementById("select-all-matching").focus();
+      });
+    }
     bulk.addEventListener("submit", function (event) {
       const n = rows.filter(function (box) { return box.checked; }).length;
       const action = event.submitter ? event.submitter.value : "";
@@ -55,7 +83,8 @@
   const company = document.querySelector(".company-choice select");
   const newCompany = document.getElementById("new-company");
   if (company && newCompany) {
-    const toggle = function () { newCompany.hidden = company.value !== ""; };
+    // Shown for "+ New company…" only: nothing is chosen until the person picks.
+    const toggle = function () { newCompany.hidden = company.value !== "new"; };
     company.addEventListener("change", function () {
       toggle();
       if (newCompany.hidden === false) newCompany.querySelector("input").focus();
