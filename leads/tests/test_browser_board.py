@@ -93,10 +93,10 @@ def test_a_failed_move_puts_the_card_back_and_says_so(rep):
     page.route(re.compile(r".*/board/move/.*"), lambda route: route.fulfill(status=500, body="no"))
     card = page.get_by_test_id(f"card-{lead.pk}")
     with page.expect_response(re.compile(r"/board/move/")):
-        _drag(page, card, _column(page, "lost").locator(".board-cards"))
+        _drag(page, card, _column(page, "qualified").locator(".board-cards"))
     expect(page.locator("#toast")).to_contain_text("Could not move “Fay Fail”")
     expect(_column(page, "new").get_by_test_id(f"card-{lead.pk}")).to_be_visible()
-    expect(_column(page, "lost").locator(".board-card")).to_have_count(0)
+    expect(_column(page, "qualified").locator(".board-card")).to_have_count(0)
     expect(_count(page, "new")).to_have_text("1")
     expect(page.get_by_label("Move Fay Fail to…")).to_have_value("new")
     lead.refresh_from_db()
