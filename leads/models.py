@@ -176,11 +176,19 @@ class Lead(models.Model):
                 condition=Q(deal_value__isnull=False),
                 name="lead_values",
             ),
-            # The dashboard's expected closes by month; only leads with a date are in it.
+            # The dashboard's expected closes by month, read from this index alone; only
+            # leads with a date are in it.
             models.Index(
-                fields=["user", "expected_close_date"],
+                fields=["user", "expected_close_date", "status", "deal_value"],
                 condition=Q(expected_close_date__isnull=False),
                 name="lead_closes",
+            ),
+            # The dashboard's value won this month: the converted leads by when they were
+            # converted, read from this index alone.
+            models.Index(
+                fields=["user", "status_changed_at", "deal_value"],
+                condition=Q(status="converted"),
+                name="lead_won",
             ),
         ]
 

@@ -18,6 +18,10 @@ class Migration(migrations.Migration):
         ),
         migrations.AddIndex(
             model_name='lead',
-            index=models.Index(condition=models.Q(('expected_close_date__isnull', False)), fields=['user', 'expected_close_date'], name='lead_closes'),
+            index=models.Index(condition=models.Q(('expected_close_date__isnull', False)), fields=['user', 'expected_close_date', 'status', 'deal_value'], name='lead_closes'),
+        ),
+        migrations.AddIndex(
+            model_name='lead',
+            index=models.Index(condition=models.Q(('status', 'converted')), fields=['user', 'status_changed_at', 'deal_value'], name='lead_won'),
         ),
     ]
