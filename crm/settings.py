@@ -164,6 +164,9 @@ RATE_LIMIT_DB = (
     if CACHES["default"]["BACKEND"].endswith("DatabaseCache")
     else ""
 )
+# Django's backend, reading the person's team membership with the user (accounts.backends).
+AUTHENTICATION_BACKENDS = ["accounts.backends.MembershipModelBackend"]
+
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         # Bearer first: its WWW-Authenticate header turns "no credentials" into a 401.

@@ -281,3 +281,36 @@ class LeadBulkJob(Job):
 
     def cancelled_message(self) -> str:
         return ""  # the page says "Cancelled" already
+
+
+class Team(models.Model):
+    """A sales team (api.md "Teams, roles and assignment"): its manager sees and routes the
+    pipeline of every member; a rep sees their own."""
+
+    name = models.CharField(max_length=150, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Role(models.TextChoices):
+    REP = "rep", "Rep"
+    MANAGER = "manager", "Manager"
+
+
+class TeamMembership(models.Model):
+    """A user's place in a team; a user belongs to at most one team."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="crm_membership"
+    )
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="memberships")
+    role = models.CharField(max_length=8, choices=Role.choices, default=Role.REP)
+    joined_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["team", "role"], name="teammembership_team_role")]
+
+    def __str__(self) -> str:
+        return f"{self.user} ({self.get_role_display()} of {self.team})"

@@ -1,7 +1,8 @@
 """Scope: which pipeline objects a person may see and change. Every read and write starts here.
 
-Today a person's scope is their own leads, companies and history; with teams it becomes the
-team's for a manager. Selectors, services, pages, the API, exports and imports ask the scope
+A person's scope is their own leads, companies and history, and, for a team's manager, those
+of every member of the team (api.md "Teams, roles and assignment"); a rep's is their own.
+Selectors, services, pages, the API, exports and imports ask the scope
 for their querysets instead of filtering by owner themselves, so that change is made here once
 and nowhere else. An object outside the scope is treated exactly as a missing one.
 """
@@ -14,7 +15,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from django.db import models
 from django.db.models import QuerySet
 
-from leads.models import Company, Lead, LeadEvent
+from leads.models import Company, Lead, LeadEvent, Role, TeamMembership
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser
@@ -29,14 +30,51 @@ class Scope:
     # The owners whose pipeline the actor sees (the actor alone, today).
     owner_ids: tuple[int, ...]
 
+    # The actor's place in a team: (team id, role), or None without a team.
+    team_id: int | None = None
+    role: str | None = None
+
     @classmethod
     def of(cls, user: AbstractBaseUser | Any) -> Scope:
-        """The scope of a signed-in person (or an API token's user)."""
-        return cls.of_user_id(user.pk)
+        """The scope of a signed-in person (or an API token's user), kept on the user object
+        for the rest of the request. The sign-in reads the membership with the user
+        (accounts.backends, accounts.authentication), so a rep's scope costs no query and a
+        manager's one (the team's members)."""
+        cached = getattr(user, "_crm_scope", None)
+        if cached is not None:
+            return cached
+        membership = _membership(user)
+        if membership is None:
+            scope = cls(actor_id=user.pk, owner_ids=(user.pk,))
+        elif membership.role == Role.MANAGER:
+            members = TeamMembership.objects.filter(team_id=membership.team_id)
+            others = sorted(pk for pk in members.values_list("user_id", flat=True) if pk != user.pk)
+            scope = cls(
+                actor_id=user.pk,
+                owner_ids=(user.pk, *others),
+                team_id=membership.team_id,
+                role=membership.role,
+            )
+        else:
+            scope = cls(
+                actor_id=user.pk,
+                owner_ids=(user.pk,),
+                team_id=membership.team_id,
+                role=membership.role,
+            )
+        user.__dict__["_crm_scope"] = scope
+        return scope
 
     @classmethod
     def of_user_id(cls, user_id: int) -> Scope:
+        """One owner's pipeline and nothing more, whoever their team: what uniqueness is
+        checked against (an email or a domain is unique per owner) and what an owner's own
+        import or export reads and writes."""
         return cls(actor_id=user_id, owner_ids=(user_id,))
+
+    @property
+    def is_manager(self) -> bool:
+        return self.role == Role.MANAGER
 
     def _owned(self, queryset: QuerySet[M]) -> QuerySet[M]:
         if len(self.owner_ids) == 1:
@@ -73,3 +111,13 @@ class Scope:
             return f"{column} = %s", [self.owner_ids[0]]
         marks = ", ".join(["%s"] * len(self.owner_ids))
         return f"{column} IN ({marks})", list(self.owner_ids)
+
+
+def _membership(user: Any) -> TeamMembership | None:
+    """The user's membership, from what the sign-in loaded with the user when it did."""
+    try:
+        return user.crm_membership
+    except TeamMembership.DoesNotExist:
+        return None
+    except AttributeError:  # not a user model instance (an anonymous user)
+        return None
