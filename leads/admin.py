@@ -500,7 +500,7 @@ class LeadAdmin(admin.ModelAdmin):
             # The form has already written its values onto obj: the service must compare
             # them with the stored row to see what changed.
             stored = Lead.objects.select_related("company").get(pk=obj.pk)
-            saved = lead_update(lead=stored, data=data, source=Source.ADMIN)
+            saved = lead_update(lead=stored, data=data, source=Source.ADMIN, actor=request.user)
         else:
             saved = lead_create(
                 user=cleaned["user"],

@@ -98,7 +98,9 @@ class LeadDetailView(PipelineAPIView):
             data=request.data, user=request.user, lead=lead, partial=True
         )
         serializer.is_valid(raise_exception=True)
-        lead = services.lead_update(lead=lead, data=serializer.validated_data, source=Source.API)
+        lead = services.lead_update(
+            lead=lead, data=serializer.validated_data, source=Source.API, actor=request.user
+        )
         return Response(selectors.lead_to_dict(lead))
 
     @extend_schema(

@@ -220,6 +220,16 @@ class LeadEvent(models.Model):
     provider = models.CharField(max_length=16, null=True, blank=True)
     changes = models.JSONField(default=dict, blank=True)
     at = models.DateTimeField()
+    # Who made the change, when it was a person and not the owner (a manager acting on a
+    # rep's lead); null for the owner's own changes, imports and older entries.
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_index=False,
+    )
 
     class Meta:
         indexes = [

@@ -258,9 +258,17 @@ def lead_timeline(*, user, lead_id: int, limit: int = HISTORY_LIMIT) -> list[dic
         .events()
         .filter(lead_id=lead_id)
         .order_by("-id")
-        .values("id", "kind", "from_status", "to_status", "source", "provider", "changes", "at")[
-            :limit
-        ]
+        .values(
+            "id",
+            "kind",
+            "from_status",
+            "to_status",
+            "source",
+            "provider",
+            "changes",
+            "at",
+            actor_name=F("actor__username"),
+        )[:limit]
     )
     events: list[dict[str, Any]] = []
     for values in rows:
@@ -284,34 +292,42 @@ def _company_label(name: str, domain: str) -> str:
     return f"{name} ({domain})" if domain else name
 
 
-def company_choices(*, user, include_id: int | None = None) -> tuple[list[tuple[int, str]], bool]:
+def _companies(user, owner_id: int | None):
+    """Every company in the person's scope (a filter), or one owner's (a lead's company)."""
+    scope = Scope.of(user)
+    return scope.companies() if owner_id is None else scope.companies_of(owner_id)
+
+
+def company_choices(
+    *, user, include_id: int | None = None, owner_id: int | None = None
+) -> tuple[list[tuple[int, str]], bool]:
     """The user's companies for a <select>, by name, bounded; ``include_id`` is always in.
+    ``owner_id``: only that owner's companies, for a lead of theirs.
 
     Also says whether the list was cut short, so the page can offer a search instead.
     """
     rows = list(
-        Scope.of(user)
-        .companies()
+        _companies(user, owner_id)
         .order_by("name", "id")
         .values_list("id", "name", "domain")[: COMPANY_CHOICES_LIMIT + 1]
     )
     truncated = len(rows) > COMPANY_CHOICES_LIMIT
     rows = rows[:COMPANY_CHOICES_LIMIT]
     if include_id is not None and all(r[0] != include_id for r in rows):
-        extra = Scope.of(user).companies().filter(id=include_id).values_list("id", "name", "domain")
+        extra = _companies(user, owner_id).filter(id=include_id).values_list("id", "name", "domain")
         rows = list(extra) + rows
     return [(pk, _company_label(name, domain)) for pk, name, domain in rows], truncated
 
 
 def company_options(
-    *, user, q: str, include_id: int | None = None
+    *, user, q: str, include_id: int | None = None, owner_id: int | None = None
 ) -> tuple[list[tuple[int, str]], bool]:
     """The user's companies whose name or domain contains ``q``, by name, for a picker, and
     whether more match than it shows.
 
     ``include_id`` (the current choice) stays first, so narrowing the list never drops it.
     """
-    matches = Scope.of(user).companies()
+    matches = _companies(user, owner_id)
     if q:
         matches = matches.filter(Q(name__icontains=q) | Q(domain__icontains=q))
     limit = COMPANY_OPTIONS_LIMIT
@@ -319,7 +335,7 @@ def company_options(
     more = len(rows) > limit
     rows = rows[:limit]
     if include_id is not None and all(r[0] != include_id for r in rows):
-        current = Scope.of(user).companies().filter(id=include_id)
+        current = _companies(user, owner_id).filter(id=include_id)
         rows = list(current.values_list("id", "name", "domain")) + rows
     return [(pk, _company_label(name, domain)) for pk, name, domain in rows], more
 

@@ -88,6 +88,15 @@ class Scope:
     def companies(self) -> QuerySet[Company]:
         return self._owned(Company.objects.all())
 
+    def companies_of(self, owner_id: int | None) -> QuerySet[Company]:
+        """The companies a lead of ``owner_id`` may belong to: that owner's own (a lead and its
+        company always share an owner), and none when the owner is outside the scope.
+        ``None``: the actor's own."""
+        owner = self.actor_id if owner_id is None else owner_id
+        if owner not in self.owner_ids:
+            return Company.objects.none()
+        return Company.objects.filter(user_id=owner)
+
     def events(self) -> QuerySet[LeadEvent]:
         return self._owned(LeadEvent.objects.all())
 

@@ -84,7 +84,10 @@ class LeadWriteSerializer(StrictFieldsMixin, serializers.Serializer):
         return value.lower()
 
     def validate_company_id(self, value: int) -> Company:
-        company = Scope.of(self.user).companies().filter(pk=value).first()
+        # A lead and its company share an owner: the lead's (a manager editing a rep's lead
+        # picks among the rep's companies), or the caller's for a new lead.
+        owner_id = self.lead.user_id if self.lead is not None else self.user.pk
+        company = Scope.of(self.user).companies_of(owner_id).filter(pk=value).first()
         if company is None:
             # Another user's company reads exactly like a missing one.
             raise serializers.ValidationError("No such company.")

@@ -291,8 +291,12 @@ def lead_update(
     source: str,
     provider: str | None = None,
     reason: str = "",
+    actor=None,
 ) -> Lead:
     """Apply a partial update. Setting the status a lead already has is not a change.
+
+    ``actor``: the person making the change; the history names them when they are not the
+    lead's owner (a manager acting on a rep's lead).
 
     ``reason`` says why the status changed (the UI asks for one when a lead is lost); it is
     kept on the status change's history entry and ignored when the status stays.
@@ -369,6 +373,7 @@ def lead_update(
             )
             if reason.strip():
                 event.changes = {"reason": reason.strip()[:REASON_MAX_LENGTH]}
+            event.actor_id = _other_actor(lead, actor)
             event.save()
         if history:
             LeadEvent.objects.create(
@@ -381,8 +386,16 @@ def lead_update(
                 provider=provider if source == Source.IMPORT else None,
                 changes=history,
                 at=now,
+                actor_id=_other_actor(lead, actor),
             )
     return lead
+
+
+def _other_actor(lead: Lead, actor) -> int | None:
+    """The actor's id when someone other than the owner made the change."""
+    if actor is None or actor.pk == lead.user_id:
+        return None
+    return actor.pk
 
 
 # The lead's row, locked until the transaction ends (PostgreSQL; on SQLite the IMMEDIATE
@@ -391,15 +404,27 @@ _LOCKED_LEADS = Lead.objects.select_related("company").select_for_update(of=("se
 
 
 def lead_set_status(
-    *, lead: Lead, status: str, source: str, provider: str | None = None, reason: str = ""
+    *,
+    lead: Lead,
+    status: str,
+    source: str,
+    provider: str | None = None,
+    reason: str = "",
+    actor=None,
 ) -> Lead:
     return lead_update(
-        lead=lead, data={"status": status}, source=source, provider=provider, reason=reason
+        lead=lead,
+        data={"status": status},
+        source=source,
+        provider=provider,
+        reason=reason,
+        actor=actor,
     )
 
 
 def lead_bulk_set_status(*, user, lead_ids: Iterable[int], status: str, source: str) -> int:
-    """Move many of one user's leads to ``status`` at once, with one history entry each.
+    """Move many leads of the user's scope to ``status`` at once, with one history entry
+    each (in the lead owner's history, naming ``user`` when they are not the owner).
 
     Returns how many leads changed. Leads already in that status are left alone.
     """
@@ -417,7 +442,7 @@ def lead_bulk_set_status(*, user, lead_ids: Iterable[int], status: str, source: 
                 .leads()
                 .filter(id__in=batch)
                 .exclude(status=status)
-                .values_list("id", "status")
+                .values_list("id", "status", "user_id")
             )
             if not rows:
                 continue
@@ -427,14 +452,16 @@ def lead_bulk_set_status(*, user, lead_ids: Iterable[int], status: str, source: 
             LeadEvent.objects.bulk_create(
                 LeadEvent(
                     lead_id=lead_id,
-                    user_id=user.pk,
+                    # The lead's owner (the history is theirs); the actor when not them.
+                    user_id=owner_id,
                     kind=LeadEvent.Kind.STATUS,
                     from_status=old,
                     to_status=status,
                     source=source,
                     at=now,
+                    actor_id=None if owner_id == user.pk else user.pk,
                 )
-                for lead_id, old in rows
+                for lead_id, old, owner_id in rows
             )
             changed += len(rows)
     return changed

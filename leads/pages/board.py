@@ -196,6 +196,7 @@ def board_move(request: HttpRequest) -> HttpResponse:
         status=form.cleaned_data["status"],
         source=Source.UI,
         reason=form.cleaned_data["reason"],
+        actor=request.user,
     )
     label = STATUS_LABELS[lead.status]
     if not _wants_json(request):

@@ -82,9 +82,15 @@ class CompanyChoiceField(forms.ModelChoiceField):
     # Whether the page shows the search box even when every company is in the <select>.
     searchable = False
 
-    def set_user(self, user, include_id: int | None = None) -> None:
-        self.queryset = Scope.of(user).companies()
-        choices, self.truncated = page_selectors.company_choices(user=user, include_id=include_id)
+    # Whose companies are offered: a lead's owner (a lead and its company share one).
+    owner_id: int | None = None
+
+    def set_user(self, user, include_id: int | None = None, owner_id: int | None = None) -> None:
+        self.owner_id = owner_id
+        self.queryset = Scope.of(user).companies_of(owner_id)
+        choices, self.truncated = page_selectors.company_choices(
+            user=user, include_id=include_id, owner_id=owner_id
+        )
         self.has_companies = bool(choices)
         empty = [("", self.empty_label)] if self.empty_label is not None else []
         self.widget.choices = empty + self.leading_choices + choices
@@ -164,7 +170,11 @@ class LeadForm(DescribedErrorsMixin, forms.Form):
             self.fields["deal_value"].label = field_label("deal_value")
         if "company" in self.fields:
             company: Any = self.fields["company"]
-            company.set_user(user, include_id=lead.company_id if lead else None)
+            company.set_user(
+                user,
+                include_id=lead.company_id if lead else None,
+                owner_id=lead.user_id if lead else user.pk,
+            )
 
     def clean_email(self) -> str:
         value = (self.cleaned_data.get("email") or "").lower()
@@ -284,12 +294,17 @@ class CompanyForm(DescribedErrorsMixin, forms.Form):
         domain = normalize_domain(self.cleaned_data.get("domain") or "")
         try:
             services.company_domain_check(
-                user_id=self.user.pk,
+                # Unique among the company's owner's companies (a manager may edit a rep's).
+                user_id=self.company.user_id if self.company else self.user.pk,
                 domain=domain,
                 exclude_id=self.company.pk if self.company else None,
             )
         except ValidationError:
-            raise forms.ValidationError("You already have a company with this domain.") from None
+            raise forms.ValidationError(
+                "You already have a company with this domain."
+                if self.company is None or self.company.user_id == self.user.pk
+                else "The company's owner already has a company with this domain."
+            ) from None
         return domain
 
 

@@ -415,7 +415,9 @@ def lead_field(request: HtmxRequest, id: int, name: str) -> HttpResponse:
                 request, "leads/_field.html", {"f": _field_context(lead, name, form)}, status=422
             )
         return _detail(request, lead, editing={name: form}, status=422)
-    lead = services.lead_update(lead=lead, data=form.cleaned_data, source=Source.UI)
+    lead = services.lead_update(
+        lead=lead, data=form.cleaned_data, source=Source.UI, actor=request.user
+    )
     if not request.htmx:
         messages.success(request, f"{field_label(name)} saved.")
         return redirect("lead-detail", id=lead.pk)
@@ -444,7 +446,9 @@ def lead_attributes(request: HtmxRequest, id: int) -> HttpResponse:
         rows = list(zip(request.POST.getlist("key"), request.POST.getlist("value"), strict=False))
         context = {"lead": lead, "editing": True, "rows": rows, "problems": problems}
         return render(request, "leads/_attributes.html", context, status=422)
-    lead = services.lead_update(lead=lead, data={"custom_attributes": attributes}, source=Source.UI)
+    lead = services.lead_update(
+        lead=lead, data={"custom_attributes": attributes}, source=Source.UI, actor=request.user
+    )
     if not request.htmx:
         messages.success(request, "Custom attributes saved.")
         return redirect("lead-detail", id=lead.pk)
@@ -477,7 +481,11 @@ def lead_status(request: HtmxRequest, id: int) -> HttpResponse:
             return _detail(request, lead, ask_reason=True)
         return render(request, "leads/_status.html", context)
     lead = services.lead_set_status(
-        lead=lead, status=status, source=Source.UI, reason=form.cleaned_data["reason"]
+        lead=lead,
+        status=status,
+        source=Source.UI,
+        reason=form.cleaned_data["reason"],
+        actor=request.user,
     )
     if not request.htmx:
         messages.success(request, f"Status set to {lead.get_status_display()}.")
@@ -506,7 +514,7 @@ def lead_contact(request: HttpRequest, id: int) -> HttpResponse:
         data = {"do_not_contact": True, "do_not_contact_reason": reason or "marked by hand"}
     else:
         data = {"do_not_contact": False}
-    services.lead_update(lead=lead, data=data, source=Source.UI)
+    services.lead_update(lead=lead, data=data, source=Source.UI, actor=request.user)
     messages.success(
         request,
         "Marked do-not-contact: no export will send this lead."
@@ -551,7 +559,15 @@ def company_options(request: HttpRequest) -> HttpResponse:
     raw = request.GET.get("company") or request.GET.get("company_id") or ""
     selected = parse_id(raw)
     empty = request.GET.get("empty", "")
-    options, more = page_selectors.company_options(user=request.user, q=q, include_id=selected)
+    # A lead's picker names the lead's owner: only their companies (one outside the scope
+    # finds nothing, as a missing one would).
+    owner = request.GET.get("owner", "")
+    owner_id = parse_id(owner) if owner else None
+    if owner and owner_id is None:
+        return HttpResponse("Invalid owner.", status=400)
+    options, more = page_selectors.company_options(
+        user=request.user, q=q, include_id=selected, owner_id=owner_id
+    )
     context = {
         "options": options,
         "selected": selected,

@@ -337,7 +337,8 @@ def test_company_select_offers_a_search_when_cut_short(web, user, many_companies
     monkeypatch.setattr(page_selectors, "COMPANY_OPTIONS_LIMIT", 2)
     body = web.get("/leads/new/").content.decode()
     assert 'id="id_company-find"' in body and "Zeta Works" not in body
-    assert 'hx-vals=\'{"empty": "new"}\'' in body
+    # The search keeps the "+ New company…" option and asks for the lead owner's companies.
+    assert f'hx-vals=\'{{ "empty": "new", "owner": "{user.pk}" }}\'' in body
     assert "The list shows your first companies" in body
     body = web.get("/leads/").content.decode()
     assert 'id="f-company-find"' in body and "Zeta Works" not in body

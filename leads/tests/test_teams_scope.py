@@ -1,0 +1,189 @@
+"""Teams: a manager sees and changes the whole team's pipeline; a rep only their own; nobody
+sees another team's, and what is outside the scope reads exactly like what does not exist."""
+
+from __future__ import annotations
+
+import pytest
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+
+from leads.models import Lead, LeadEvent, Role, Team, TeamMembership
+from leads.services import lead_bulk_set_status
+from leads.tests.conftest import ApiClient
+from leads.tests.factories import CompanyFactory, UserFactory, make_lead
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def org():
+    """Team North: manager Mia, reps Rob and Ria, and Dan (a rep, deactivated); team South:
+    manager Max and rep Sam; Lou in no team. Each has a company and a lead."""
+    north, south = Team.objects.create(name="North"), Team.objects.create(name="South")
+    people = {}
+    for name, team, role in [
+        ("mia", north, Role.MANAGER), ("rob", north, Role.REP), ("ria", north, Role.REP),
+        ("dan", north, Role.REP), ("max", south, Role.MANAGER), ("sam", south, Role.REP),
+        ("lou", None, None),
+    ]:  # fmt: skip
+        user = UserFactory(username=name)
+        if team is not None:
+            TeamMembership.objects.create(user=user, team=team, role=role)
+        company = CompanyFactory(user=user, name=f"{name} corp")
+        lead = make_lead(user=user, company=company, first_name=name.title(), email=f"{name}@x.com")
+        people[name] = {"user": user, "company": company, "lead": lead}
+    dan = people["dan"]["user"]
+    dan.is_active = False
+    dan.save()
+    return people
+
+
+def _names(response) -> set[str]:
+    assert response.status_code == 200, response.content
+    return {row["first_name"] for row in response.json()["data"]}
+
+
+def test_each_role_sees_its_scope_in_lists_search_and_stats(org):
+    mia, rob, max_, lou = (ApiClient(org[n]["user"]) for n in ("mia", "rob", "max", "lou"))
+    assert _names(mia.get("/v1/leads")) == {"Mia", "Rob", "Ria", "Dan"}
+    assert _names(rob.get("/v1/leads")) == {"Rob"}
+    assert _names(max_.get("/v1/leads")) == {"Max", "Sam"}
+    assert _names(lou.get("/v1/leads")) == {"Lou"}
+    assert _names(mia.get("/v1/leads", {"q": "ria"})) == {"Ria"}
+    assert _names(rob.get("/v1/leads", {"q": "ria"})) == set()
+    assert _names(mia.get("/v1/leads", {"status": "new", "min_score": 0})) == {
+        "Mia", "Rob", "Ria", "Dan",
+    }  # fmt: skip
+    assert mia.get("/v1/leads/stats").json()["total"] == 4
+    assert rob.get("/v1/leads/stats").json()["total"] == 1
+    companies = {c["name"] for c in mia.get("/v1/companies").json()["data"]}
+    assert companies == {"mia corp", "rob corp", "ria corp", "dan corp"}
+
+
+@pytest.mark.parametrize(
+    ("viewer", "owner"),
+    [
+        ("rob", "ria"),
+        ("rob", "mia"),
+        ("max", "rob"),
+        ("sam", "rob"),
+        ("lou", "rob"),
+        ("mia", "sam"),
+    ],
+)
+def test_outside_the_scope_is_exactly_a_missing_id(org, viewer, owner):
+    client = ApiClient(org[viewer]["user"])
+    theirs = org[owner]["lead"].pk
+    missing = Lead.objects.order_by("-id").first().pk + 1000
+    for path in ("/v1/leads/{}", "/v1/leads/{}/history"):
+        got, absent = client.get(path.format(theirs)), client.get(path.format(missing))
+        assert (got.status_code, got.content) == (absent.status_code, absent.content) == (
+            404, absent.content,
+        )  # fmt: skip
+    patched = client.patch(f"/v1/leads/{theirs}", {"status": "lost"})
+    assert (patched.status_code, patched.content) == (404, absent.content)
+    company = org[owner]["company"].pk
+    assert client.get(f"/v1/companies/{company}").status_code == 404
+    assert Lead.objects.get(pk=theirs).status == "new"
+
+
+def test_a_manager_changes_a_reps_lead_and_the_history_names_the_manager(org):
+    mia = ApiClient(org["mia"]["user"])
+    lead = org["rob"]["lead"]
+    response = mia.patch(f"/v1/leads/{lead.pk}", {"status": "qualified", "deal_value": "10"})
+    assert response.status_code == 200, response.content
+    assert response.json()["user_id"] == org["rob"]["user"].pk  # still Rob's
+    events = LeadEvent.objects.filter(lead=lead).order_by("id")
+    latest = list(events)[-2:]
+    assert {(e.kind, e.user_id, e.actor_id) for e in latest} == {
+        ("status", org["rob"]["user"].pk, org["mia"]["user"].pk),
+        ("update", org["rob"]["user"].pk, org["mia"]["user"].pk),
+    }
+    # Rob sees his lead's history, the manager's change included.
+    rob = ApiClient(org["rob"]["user"])
+    assert rob.get(f"/v1/leads/{lead.pk}/history").json()["data"][0]["to_status"] == "qualified"
+    # A rep's own change names nobody else.
+    rob.patch(f"/v1/leads/{lead.pk}", {"status": "converted"})
+    assert LeadEvent.objects.filter(lead=lead).latest("id").actor_id is None
+
+
+def test_a_lead_and_its_company_keep_one_owner(org):
+    mia = ApiClient(org["mia"]["user"])
+    rob_lead, rob_company = org["rob"]["lead"], org["rob"]["company"]
+    other_rob_company = CompanyFactory(user=org["rob"]["user"], name="Rob two")
+    # The manager's own company cannot hold Rob's lead, nor Rob's company the manager's.
+    moved = mia.patch(f"/v1/leads/{rob_lead.pk}", {"company_id": org["mia"]["company"].pk})
+    assert moved.status_code == 400 and moved.json() == {"company_id": ["No such company."]}
+    created = mia.post("/v1/leads", {"company_id": rob_company.pk})
+    assert created.status_code == 400 and created.json() == {"company_id": ["No such company."]}
+    # Another of Rob's companies is fine.
+    ok = mia.patch(f"/v1/leads/{rob_lead.pk}", {"company_id": other_rob_company.pk})
+    assert ok.status_code == 200 and ok.json()["company"]["name"] == "Rob two"
+
+
+def test_bulk_status_by_a_manager_keeps_each_owners_history(org):
+    mia = org["mia"]["user"]
+    ids = [org[n]["lead"].pk for n in ("mia", "rob", "sam")]
+    assert lead_bulk_set_status(user=mia, lead_ids=ids, status="contacted", source="ui") == 2
+    assert Lead.objects.get(pk=org["sam"]["lead"].pk).status == "new"  # another team's
+    event = LeadEvent.objects.filter(lead=org["rob"]["lead"], kind="status").latest("id")
+    assert (event.user_id, event.actor_id) == (org["rob"]["user"].pk, mia.pk)
+    own = LeadEvent.objects.filter(lead=org["mia"]["lead"], kind="status").latest("id")
+    assert (own.user_id, own.actor_id) == (mia.pk, None)
+
+
+def test_a_managers_scope_costs_one_query_and_a_reps_none(org):
+    def count(user) -> int:
+        client = ApiClient(user)
+        with CaptureQueriesContext(connection) as ctx:
+            assert client.get("/v1/leads").status_code == 200
+        return len(ctx.captured_queries)
+
+    rep = count(org["rob"]["user"])
+    assert count(org["lou"]["user"]) == rep  # no team: the same as a rep
+    assert count(org["mia"]["user"]) == rep + 1  # the team's members
+
+
+def _web(user) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def test_pages_follow_the_scope(org):
+    mia, rob = _web(org["mia"]["user"]), _web(org["rob"]["user"])
+    ria_lead = org["ria"]["lead"]
+    assert mia.get(f"/leads/{ria_lead.pk}/").status_code == 200
+    assert rob.get(f"/leads/{ria_lead.pk}/").status_code == 404
+    assert "Ria" in mia.get("/board/").content.decode()
+    assert "Ria" not in rob.get("/board/").content.decode()
+    assert "Sam" not in mia.get("/leads/").content.decode()
+    # The manager moves a rep's lead on the lead page: the timeline says who.
+    mia.post(f"/leads/{ria_lead.pk}/status/", {"status": "contacted"})
+    page = mia.get(f"/leads/{ria_lead.pk}/").content.decode()
+    assert 'data-testid="history-actor">mia<' in page
+
+
+def test_a_reps_lead_picks_among_the_reps_companies_only(org):
+    mia = _web(org["mia"]["user"])
+    rob = org["rob"]
+    edit = mia.get(f"/leads/{rob['lead'].pk}/field/company/?edit=1").content.decode()
+    assert "rob corp" in edit and "mia corp" not in edit and "ria corp" not in edit
+    found = mia.get("/companies/options/", {"find": "corp", "owner": rob["user"].pk})
+    assert "rob corp" in found.content.decode() and "mia corp" not in found.content.decode()
+    # Another team's owner finds nothing, as if they did not exist.
+    elsewhere = mia.get("/companies/options/", {"find": "corp", "owner": org["sam"]["user"].pk})
+    assert (
+        "sam corp" not in elsewhere.content.decode()
+        and "rob corp" not in elsewhere.content.decode()
+    )
+    assert mia.get("/companies/options/", {"owner": "x"}).status_code == 400
+    # Saving another owner's company onto Rob's lead is refused and changes nothing.
+    saved = mia.post(
+        f"/leads/{rob['lead'].pk}/field/company/",
+        {"company": org["mia"]["company"].pk},
+        HTTP_HX_REQUEST="true",
+    )
+    assert saved.status_code == 422
+    assert Lead.objects.get(pk=rob["lead"].pk).company_id == rob["company"].pk
