@@ -11,7 +11,7 @@ from django.test import Client
 from accounts.services import api_token_create
 from csvimport.models import CsvImport
 from integrations import engine, services
-from leads.models import Company, Lead, LeadEvent
+from leads.models import Company, Lead, LeadEvent, Role, Team, TeamMembership
 from leads.tests.factories import CompanyFactory, UserFactory, make_lead
 
 pytestmark = pytest.mark.django_db
@@ -44,10 +44,38 @@ def _without_csrf(html: bytes) -> bytes:
     )
 
 
-@pytest.fixture
-def bob():
+# Who looks at Alice's objects, and how they stand to her (api.md "Teams, roles and
+# assignment"): none of these may see or change anything of hers.
+RELATIONS = [
+    "stranger",  # neither is in a team
+    "teammate rep",  # both reps of one team
+    "rep under her",  # Alice manages the team Bob is a rep of
+    "other team's manager",  # Bob manages another team; Alice is a rep
+    "other team's rep",
+]
+
+
+def _place(alice, bob, relation: str) -> None:
+    if relation == "stranger":
+        return
+    home, away = Team.objects.create(name="Home"), Team.objects.create(name="Away")
+    alice_role = Role.MANAGER if relation == "rep under her" else Role.REP
+    TeamMembership.objects.create(user=alice, team=home, role=alice_role)
+    bob_team = home if relation in ("teammate rep", "rep under her") else away
+    bob_role = Role.MANAGER if relation == "other team's manager" else Role.REP
+    TeamMembership.objects.create(user=bob, team=bob_team, role=bob_role)
+    if relation.startswith("other team"):
+        # Alice's team has a manager too, who is not Bob.
+        TeamMembership.objects.create(user=UserFactory(username="home-boss"), team=home,
+                                      role=Role.MANAGER)  # fmt: skip
+
+
+@pytest.fixture(params=RELATIONS)
+def bob(request, a_data):
+    user = UserFactory(username="bob-intruder")
+    _place(a_data["lead"].user, user, request.param)
     client = Client()
-    client.force_login(UserFactory(username="bob-intruder"))
+    client.force_login(user)
     return client
 
 
@@ -129,3 +157,26 @@ def test_own_pages_show_nothing_of_another_user(a_data, bob):
         assert "zanzibar.example" not in body, path
         assert f"{SECRET_NAME} Co" not in body and f"{SECRET_NAME} token" not in body, path
         assert f"{SECRET_NAME}.csv" not in body, path
+
+
+def test_a_manager_sees_a_reps_leads_but_never_their_own_things(a_data):
+    """Integrations, sync runs, API tokens and CSV imports are a person's own: the team's
+    manager sees the rep's leads and companies, and none of those."""
+    manager = UserFactory(username="the-manager")
+    team = Team.objects.create(name="Home")
+    TeamMembership.objects.create(user=a_data["lead"].user, team=team, role=Role.REP)
+    TeamMembership.objects.create(user=manager, team=team, role=Role.MANAGER)
+    client = Client()
+    client.force_login(manager)
+    assert client.get(f"/leads/{a_data['lead'].pk}/").status_code == 200
+    assert client.get(f"/companies/{a_data['company'].pk}/").status_code == 200
+    for path in [
+        f"/integrations/{a_data['integration'].pk}/",
+        f"/sync-runs/{a_data['run'].pk}/",
+        f"/leads/import/{a_data['upload'].pk}/",
+    ]:
+        assert client.get(path).status_code == 404, path
+    assert client.post(f"/settings/tokens/{a_data['token'].pk}/revoke/").status_code == 404
+    for path in ["/integrations/", "/settings/tokens/", "/leads/import/"]:
+        body = client.get(path).content.decode()
+        assert SECRET_NAME not in body, path
