@@ -207,6 +207,9 @@ class LeadEvent(models.Model):
     class Kind(models.TextChoices):
         STATUS = "status", "Status change"
         UPDATE = "update", "Fields changed"
+        # A reassignment: changes hold {"owner": [old name, new name], "from_user_id",
+        # "to_user_id"}; from_status and to_status are the lead's status at the time.
+        OWNER = "owner", "Owner changed"
 
     lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="events", db_index=False)
     # Denormalised owner: dashboards aggregate a user's history without joining leads.

@@ -10,15 +10,18 @@ Each moved lead gets a history entry saying who owned it before.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
+from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Subquery
+from django.db.models import BigIntegerField, Case, F, QuerySet, Subquery, Value, When
 from django.utils import timezone
 
 from crm.bulk import insert_rows
 from leads.models import Company, Lead, LeadEvent
-from leads.services import company_search_text_refresh, leads_import_lock
+from leads.scope import Scope
+from leads.services import company_create, company_search_text_refresh, leads_import_lock
 
 BATCH = 500  # ids per statement: under SQLite's bound-parameter limit
 
@@ -116,3 +119,145 @@ def owner_reassign_all(*, from_user, to_user, source: str) -> Reassigned:
         ],
     )
     return Reassigned(leads=len(history), companies_moved=len(moves), companies_merged=len(merged))
+
+
+class NotAManager(Exception):
+    """Only a team's manager hands leads from one person to another."""
+
+
+class EmailTaken(Exception):
+    """The new owner already has a lead with the email of a lead being moved (api.md: a 409
+    naming that lead)."""
+
+    def __init__(self, lead_id: int, email: str, count: int) -> None:
+        self.lead_id, self.email, self.count = lead_id, email, count
+        super().__init__(
+            f"The new owner already has a lead with the email {email} (lead {lead_id})"
+            + (f" and {count - 1} more" if count > 1 else "")
+            + ": merge them instead; nothing was reassigned."
+        )
+
+
+def reassign_target(*, actor, to_user_id: int) -> Any:
+    """The user leads may be handed to: someone in the actor's scope and active; the actor
+    alone unless they manage a team. ValidationError on ``to_user_id`` otherwise, the same
+    message whether the user exists or not."""
+    scope = Scope.of(actor)
+    if to_user_id not in scope.owner_ids:
+        raise ValidationError({"to_user_id": "No such user in your team."})
+    target = get_user_model()._default_manager.filter(pk=to_user_id).first()
+    if target is None or not target.is_active:
+        raise ValidationError({"to_user_id": "That user is inactive: choose an active member."})
+    return target
+
+
+def _twin_companies(target: Any, sources: list[dict[str, Any]]) -> dict[int, int]:
+    """Each source company → the new owner's company with the same domain (or the same name
+    when it has no domain), created for them when missing."""
+    theirs_by_domain: dict[str, int] = {}
+    theirs_by_name: dict[str, int] = {}
+    to_user_id = target.pk
+    for company_id, domain, name in Company.objects.filter(user_id=to_user_id).values_list(
+        "id", "domain", "name"
+    ):
+        if domain:
+            theirs_by_domain.setdefault(domain, company_id)
+        else:
+            theirs_by_name.setdefault(name.lower(), company_id)
+    mapping: dict[int, int] = {}
+    for source in sources:
+        if source["user_id"] == to_user_id:
+            mapping[source["id"]] = source["id"]
+            continue
+        domain, name = source["domain"], source["name"]
+        twin = theirs_by_domain.get(domain) if domain else theirs_by_name.get(name.lower())
+        if twin is None:
+            copy = company_create(
+                user=target, data={k: source[k] for k in ("name", "domain", *COMPANY_FACTS)}
+            )
+            twin = copy.pk
+            if domain:
+                theirs_by_domain[domain] = twin
+            else:
+                theirs_by_name[name.lower()] = twin
+        mapping[source["id"]] = twin
+    return mapping
+
+
+COMPANY_FACTS = ("website", "industry", "size", "country_code")
+
+
+@transaction.atomic
+def leads_reassign(*, actor, leads: QuerySet[Lead], to_user_id: int, source: str) -> int:
+    """Hand ``leads`` (already narrowed to the actor's scope) to ``to_user_id``; all or
+    nothing. Returns how many leads changed owner (those already theirs are left alone).
+
+    Each lead goes to the new owner's company with the same domain (or name), created for
+    them when missing; its history moves with it and gains an owner entry naming the actor.
+    Raises NotAManager, ValidationError (on ``to_user_id``) or EmailTaken."""
+    scope = Scope.of(actor)
+    if not scope.is_manager:
+        raise NotAManager
+    target = reassign_target(actor=actor, to_user_id=to_user_id)
+    moving = leads.exclude(user_id=target.pk)
+    for user_id in sorted({*scope.owner_ids}):
+        leads_import_lock(user_id=user_id)
+    theirs = Lead.objects.filter(user_id=target.pk).exclude(email="")
+    clash = theirs.filter(email__in=Subquery(moving.exclude(email="").values("email")))
+    clashes = list(clash.order_by("id").values_list("id", "email")[:1])
+    if clashes:
+        raise EmailTaken(clashes[0][0], clashes[0][1], clash.count())
+    rows = list(moving.order_by("id").values_list("id", "user_id", "company_id", "status"))
+    if not rows:
+        return 0
+    now = timezone.now()
+    company_ids = sorted({company_id for _, _, company_id, _ in rows})
+    sources = list(
+        Company.objects.filter(pk__in=company_ids).values(
+            "id", "user_id", "name", "domain", *COMPANY_FACTS
+        )
+    )
+    mapping = _twin_companies(target, sources)
+    target_names = dict(
+        Company.objects.filter(pk__in=set(mapping.values())).values_list("id", "name")
+    )
+    renamed = {s["id"] for s in sources if target_names[mapping[s["id"]]] != s["name"]}
+    users = get_user_model()._default_manager.in_bulk({u for _, u, _, _ in rows} | {target.pk})
+    ids = [lead_id for lead_id, _, _, _ in rows]
+    for start in range(0, len(ids), BATCH):
+        batch = rows[start : start + BATCH]
+        batch_ids = [r[0] for r in batch]
+        whens = [
+            When(company_id=source_id, then=Value(mapping[source_id]))
+            for source_id in sorted({r[2] for r in batch})
+        ]
+        Lead.objects.filter(pk__in=batch_ids).update(
+            user_id=target.pk,
+            company_id=Case(*whens, default=F("company_id"), output_field=BigIntegerField()),
+            updated_at=now,
+        )
+        # The history is the owner's (dashboards read it without a join): it moves too.
+        LeadEvent.objects.filter(lead_id__in=batch_ids).update(user_id=target.pk)
+    # Leads that joined a company with another spelling of the name search by it.
+    for source_id in renamed:
+        company = Company.objects.get(pk=mapping[source_id])
+        company_search_text_refresh(company)
+    actor_id = None if actor.pk == target.pk else actor.pk
+    insert_rows(
+        LeadEvent,
+        ("lead_id", "user_id", "kind", "from_status", "to_status", "source", "changes", "at",
+         "actor_id"),
+        [
+            (
+                lead_id, target.pk, LeadEvent.Kind.OWNER, status, status, source,
+                {
+                    "owner": [_display(users[owner_id]), _display(target)],
+                    "from_user_id": owner_id,
+                    "to_user_id": target.pk,
+                },
+                now, actor_id,
+            )
+            for lead_id, owner_id, _, status in rows
+        ],
+    )  # fmt: skip
+    return len(rows)
