@@ -377,3 +377,32 @@ def leads_for_confirmation(*, user, lead_ids: list[int]) -> list[dict[str, Any]]
 
 def leads_owned(*, user, lead_ids: list[int]) -> list[Lead]:
     return list(Scope.of(user).leads().filter(id__in=lead_ids).order_by("id"))
+
+
+def team_members(*, user) -> list[dict[str, Any]]:
+    """The people a manager may hand leads to (active members of the scope), by name; empty
+    for anyone who is not a team's manager."""
+    scope = Scope.of(user)
+    if not scope.is_manager:
+        return []
+    rows = (
+        get_user_model()
+        ._default_manager.filter(pk__in=scope.owner_ids, is_active=True)
+        .order_by("username")
+        .values("id", "username", "first_name", "last_name")
+    )
+    return [
+        {"id": r["id"], "name": f"{r['first_name']} {r['last_name']}".strip() or r["username"]}
+        for r in rows
+    ]
+
+
+def owner_name_of(user_id: int) -> str:
+    user = get_user_model()._default_manager.filter(pk=user_id).first()
+    if user is None:
+        return ""
+    return user.get_full_name() or user.get_username()
+
+
+def owner_name(*, lead: Lead) -> str:
+    return owner_name_of(lead.user_id)

@@ -16,13 +16,14 @@ from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.dateformat import format as date_format
+from django.utils.html import format_html
 from django.views.decorators.http import require_http_methods, require_POST
 
 from crm.htmx import HtmxRequest
 from crm.ids import parse_id
 from crm.money import money
 from crm.redirects import safe_next
-from leads import bulk_jobs, page_selectors, services
+from leads import bulk_jobs, page_selectors, reassign, services
 from leads.filters import LeadFilterSet
 from leads.list_columns import LIST_COLUMNS
 from leads.models import EmailStatus, Lead, LeadBulkJob, Source, Status
@@ -38,6 +39,7 @@ from leads.pages.forms import (
     custom_attributes_from_post,
     field_label,
 )
+from leads.scope import Scope
 from leads.selectors import LeadFilters
 
 PAGE_SIZE = 50
@@ -377,11 +379,15 @@ def _detail(
     edit_name = request.GET.get("edit")
     if edit_name in INLINE_FIELDS and edit_name not in editing:
         editing[edit_name] = _edit_form(request, lead, edit_name)
+    members = page_selectors.team_members(user=request.user)
     context = {
         "lead": lead,
         "fields": [_field_context(lead, name, editing.get(name)) for name in INLINE_FIELDS],
         "statuses": STATUSES,
         "ask_reason": ask_reason,
+        # A manager hands the lead to someone else in the team ("Assign to…").
+        "members": members,
+        "owner_name": page_selectors.owner_name(lead=lead) if members else "",
         "timeline": page_selectors.lead_timeline(user=request.user, lead_id=lead.pk),
         "links": page_selectors.lead_external_links(lead=lead),
         # Without JavaScript, ?attributes=edit opens the attribute editor in the page.
@@ -675,3 +681,43 @@ def company_delete(request: HttpRequest, id: int) -> HttpResponse:
         "leads/company_delete.html",
         {"company": company, "lead_count": sum(by_status.values())},
     )
+
+
+@login_required
+@require_POST
+def lead_assign(request: HttpRequest, id: int) -> HttpResponse:
+    """A manager hands the lead to another member of the team (leads.reassign)."""
+    lead = page_selectors.lead_detail(user=request.user, lead_id=id)
+    to_user_id = parse_id(request.POST.get("to_user", ""))
+    if to_user_id is None:
+        messages.error(request, "Choose who the lead goes to.")
+        return redirect("lead-detail", id=lead.pk)
+    try:
+        moved = reassign.leads_reassign(
+            actor=request.user,
+            leads=Scope.of(request.user).leads().filter(pk=lead.pk),
+            to_user_id=to_user_id,
+            source=Source.UI,
+        )
+    except reassign.NotAManager:
+        raise Http404 from None
+    except ValidationError as error:
+        messages.error(request, " ".join(m for ms in error.message_dict.values() for m in ms))
+    except reassign.EmailTaken as clash:
+        messages.error(
+            request,
+            format_html(
+                "The new owner already has a lead with the email {}: "
+                '<a href="{}">open it</a> and merge them. Nothing was reassigned.',
+                clash.email,
+                reverse("lead-detail", args=[clash.lead_id]),
+            ),
+        )
+    else:
+        if moved:
+            messages.success(
+                request, f"“{lead}” assigned to {page_selectors.owner_name_of(to_user_id)}."
+            )
+        else:
+            messages.info(request, "The lead already belongs to that person.")
+    return redirect("lead-detail", id=lead.pk)

@@ -19,6 +19,7 @@ urlpatterns = [
     path("leads/<int:id>/attributes/", views.lead_attributes, name="lead-attributes"),
     path("leads/<int:id>/contact/", views.lead_contact, name="lead-contact"),
     path("leads/<int:id>/delete/", views.lead_delete, name="lead-delete"),
+    path("leads/<int:id>/assign/", views.lead_assign, name="lead-assign"),
     path("companies/", views.company_list, name="company-list"),
     path("companies/options/", views.company_options, name="company-options"),
     path("companies/new/", views.company_create, name="company-create"),

@@ -187,3 +187,27 @@ def test_a_reps_lead_picks_among_the_reps_companies_only(org):
     )
     assert saved.status_code == 422
     assert Lead.objects.get(pk=rob["lead"].pk).company_id == rob["company"].pk
+
+
+def test_a_manager_assigns_a_lead_on_its_page(org):
+    mia, rob = _web(org["mia"]["user"]), _web(org["rob"]["user"])
+    lead = org["rob"]["lead"]
+    page = mia.get(f"/leads/{lead.pk}/").content.decode()
+    assert 'data-testid="assign-form"' in page
+    # Active members only, never another team's or a deactivated one.
+    assert ">ria<" in page and ">mia<" in page and ">dan<" not in page and ">sam<" not in page
+    assert 'data-testid="assign-form"' not in rob.get(f"/leads/{lead.pk}/").content.decode()
+    response = mia.post(
+        f"/leads/{lead.pk}/assign/", {"to_user": org["ria"]["user"].pk}, follow=True
+    )
+    assert "assigned to ria" in response.content.decode()
+    lead.refresh_from_db()
+    assert lead.user_id == org["ria"]["user"].pk
+    assert lead.company.user_id == org["ria"]["user"].pk
+    # A rep cannot, and another team's member is refused without changing anything.
+    assert (
+        rob.post(f"/leads/{lead.pk}/assign/", {"to_user": org["rob"]["user"].pk}).status_code == 404
+    )
+    refused = mia.post(f"/leads/{lead.pk}/assign/", {"to_user": org["sam"]["user"].pk}, follow=True)
+    assert "No such user in your team." in refused.content.decode()
+    assert Lead.objects.get(pk=lead.pk).user_id == org["ria"]["user"].pk
