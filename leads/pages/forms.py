@@ -330,10 +330,12 @@ class ColumnsForm(forms.Form):
 
 
 class BulkForm(forms.Form):
-    ACTIONS = (("status", "Change status"), ("delete", "Delete"))
+    ACTIONS = (("status", "Change status"), ("delete", "Delete"), ("assign", "Assign to"))
 
     action = forms.ChoiceField(choices=ACTIONS)
     status = forms.ChoiceField(choices=Status.choices, required=False)
+    # "assign": the member the selected leads go to (a team's manager only).
+    to_user = forms.IntegerField(min_value=1, max_value=2**63 - 1, required=False)
     confirm = forms.BooleanField(required=False)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -348,6 +350,8 @@ class BulkForm(forms.Form):
             raise forms.ValidationError(f"Select at most {BULK_LIMIT} leads at once.")
         if data.get("action") == "status" and not data.get("status"):
             raise forms.ValidationError("Choose the new status first.")
+        if data.get("action") == "assign" and not data.get("to_user"):
+            raise forms.ValidationError("Choose who the leads go to first.")
         return data
 
 

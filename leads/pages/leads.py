@@ -118,6 +118,7 @@ def lead_list(request: HttpRequest) -> HttpResponse:
     )
     context = {
         "page": page,
+        "members": page_selectors.team_members(user=request.user),
         "matches": matches,
         # The filters, carried in the bulk form for "select all N matching".
         "carried": [
@@ -196,6 +197,10 @@ def lead_bulk(request: HttpRequest) -> HttpResponse:
         if skipped:
             text += f" {skipped} already had that status or no longer exist."
         messages.success(request, text)
+        return redirect(back)
+    if action == "assign":
+        _assign(request, Scope.of(request.user).leads().filter(pk__in=form.ids),
+                form.cleaned_data["to_user"])  # fmt: skip
         return redirect(back)
     if not form.cleaned_data["confirm"]:
         rows = page_selectors.leads_for_confirmation(user=request.user, lead_ids=form.ids)
@@ -683,21 +688,11 @@ def company_delete(request: HttpRequest, id: int) -> HttpResponse:
     )
 
 
-@login_required
-@require_POST
-def lead_assign(request: HttpRequest, id: int) -> HttpResponse:
-    """A manager hands the lead to another member of the team (leads.reassign)."""
-    lead = page_selectors.lead_detail(user=request.user, lead_id=id)
-    to_user_id = parse_id(request.POST.get("to_user", ""))
-    if to_user_id is None:
-        messages.error(request, "Choose who the lead goes to.")
-        return redirect("lead-detail", id=lead.pk)
+def _assign(request: HttpRequest, leads, to_user_id: int) -> None:
+    """Hand ``leads`` (in the scope) to a member; the outcome as a message."""
     try:
         moved = reassign.leads_reassign(
-            actor=request.user,
-            leads=Scope.of(request.user).leads().filter(pk=lead.pk),
-            to_user_id=to_user_id,
-            source=Source.UI,
+            actor=request.user, leads=leads, to_user_id=to_user_id, source=Source.UI
         )
     except reassign.NotAManager:
         raise Http404 from None
@@ -714,10 +709,23 @@ def lead_assign(request: HttpRequest, id: int) -> HttpResponse:
             ),
         )
     else:
+        name = page_selectors.owner_name_of(to_user_id)
         if moved:
             messages.success(
-                request, f"“{lead}” assigned to {page_selectors.owner_name_of(to_user_id)}."
+                request, f"{moved} lead{'s' if moved != 1 else ''} assigned to {name}."
             )
         else:
-            messages.info(request, "The lead already belongs to that person.")
+            messages.info(request, f"Those leads already belong to {name}.")
+
+
+@login_required
+@require_POST
+def lead_assign(request: HttpRequest, id: int) -> HttpResponse:
+    """A manager hands the lead to another member of the team (leads.reassign)."""
+    lead = page_selectors.lead_detail(user=request.user, lead_id=id)
+    to_user_id = parse_id(request.POST.get("to_user", ""))
+    if to_user_id is None:
+        messages.error(request, "Choose who the lead goes to.")
+    else:
+        _assign(request, Scope.of(request.user).leads().filter(pk=lead.pk), to_user_id)
     return redirect("lead-detail", id=lead.pk)

@@ -200,7 +200,7 @@ def test_a_manager_assigns_a_lead_on_its_page(org):
     response = mia.post(
         f"/leads/{lead.pk}/assign/", {"to_user": org["ria"]["user"].pk}, follow=True
     )
-    assert "assigned to ria" in response.content.decode()
+    assert "1 lead assigned to ria." in response.content.decode()
     lead.refresh_from_db()
     assert lead.user_id == org["ria"]["user"].pk
     assert lead.company.user_id == org["ria"]["user"].pk
@@ -211,3 +211,23 @@ def test_a_manager_assigns_a_lead_on_its_page(org):
     refused = mia.post(f"/leads/{lead.pk}/assign/", {"to_user": org["sam"]["user"].pk}, follow=True)
     assert "No such user in your team." in refused.content.decode()
     assert Lead.objects.get(pk=lead.pk).user_id == org["ria"]["user"].pk
+
+
+def test_a_manager_assigns_selected_leads_from_the_list(org):
+    mia, rob = _web(org["mia"]["user"]), _web(org["rob"]["user"])
+    ids = [org["rob"]["lead"].pk, org["mia"]["lead"].pk, org["sam"]["lead"].pk]
+    assert 'data-testid="bulk-assign"' in mia.get("/leads/").content.decode()
+    assert 'data-testid="bulk-assign"' not in rob.get("/leads/").content.decode()
+    response = mia.post(
+        "/leads/bulk/",
+        {"ids": ids, "action": "assign", "to_user": org["ria"]["user"].pk},
+        follow=True,
+    )
+    # Sam's lead is another team's: not in the scope, so not moved (and not counted).
+    assert "2 leads assigned to ria." in response.content.decode()
+    owners = dict(Lead.objects.filter(pk__in=ids).values_list("pk", "user_id"))
+    assert owners[org["rob"]["lead"].pk] == owners[org["mia"]["lead"].pk] == org["ria"]["user"].pk
+    assert owners[org["sam"]["lead"].pk] == org["sam"]["user"].pk
+    # A rep posting the same is told nothing useful and changes nothing.
+    rob.post("/leads/bulk/", {"ids": [org["rob"]["lead"].pk], "action": "assign", "to_user": 1})
+    assert Lead.objects.get(pk=org["rob"]["lead"].pk).user_id == org["ria"]["user"].pk
