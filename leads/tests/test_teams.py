@@ -268,3 +268,41 @@ def test_command_is_all_or_nothing(people, monkeypatch):
         team("Sales", "--manager", "ann", "--member", "bob", "cat")
     assert not Team.objects.exists()
     assert not TeamMembership.objects.exists()
+
+
+# --- what the README promises -----------------------------------------------------------------
+
+
+def test_a_team_set_up_with_the_command_shows_the_manager_every_members_leads(people):
+    """The README's "Teams": the manager's board, list and dashboard show the team's leads,
+    a deactivated member's included; a rep's show their own."""
+    from django.test import Client
+
+    from leads.tests.factories import make_lead
+
+    ann, bob, cat = people["ann"], people["bob"], people["cat"]
+    make_lead(user=ann, email="mine@ann.com", first_name="Annlead")
+    make_lead(user=bob, email="b@bob.com", first_name="Boblead")
+    cats = make_lead(user=cat, email="c@cat.com", first_name="Catlead")
+    make_lead(user=people["dan"], email="d@dan.com", first_name="Danlead")  # not in the team
+    team("Sales", "--manager", "ann", "--member", "bob", "cat")
+    cat.is_active = False
+    cat.save()
+
+    def seen(user, path: str) -> set[str]:
+        client = Client()
+        client.force_login(user)
+        response = client.get(path)
+        assert response.status_code == 200, path
+        page = response.content.decode()
+        return {name for name in ("Annlead", "Boblead", "Catlead", "Danlead") if name in page}
+
+    # The dashboard's recent activity names the leads.
+    for path in ("/leads/", "/board/", "/dashboard/"):
+        assert seen(ann, path) == {"Annlead", "Boblead", "Catlead"}, path
+        assert seen(bob, path) == {"Boblead"}, path
+    # The deactivated member's lead page opens for the manager, not for a rep.
+    assert seen(ann, f"/leads/{cats.pk}/") >= {"Catlead"}
+    client = Client()
+    client.force_login(bob)
+    assert client.get(f"/leads/{cats.pk}/").status_code == 404
