@@ -578,4 +578,5 @@ class LeadEventAdmin(admin.ModelAdmin):
         return False
 
 
-from leads import admin_users  # noqa: E402,F401  (the users' admin: delete offers reassign)
+# The users' admin (delete offers reassign) and the teams' admin.
+from leads import admin_teams, admin_users  # noqa: E402,F401

@@ -23,7 +23,7 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.html import format_html
 
-from leads.models import Company, Lead, LeadEvent, Source
+from leads.models import Company, Lead, LeadEvent, Source, TeamMembership
 from leads.reassign import owner_reassign_all
 from leads.services import leads_delete
 
@@ -60,7 +60,45 @@ def _owned(user) -> tuple[int, int]:
     return Lead.objects.filter(user=user).count(), Company.objects.filter(user=user).count()
 
 
+def _membership(user) -> TeamMembership | None:
+    try:
+        return user.crm_membership
+    except TeamMembership.DoesNotExist:
+        return None
+
+
 class CrmUserAdmin(UserAdmin):
+    # The user's team and role, read with the user (a LEFT JOIN), shown on the list and the
+    # user's page; set up on the team's page or with the `team` command.
+    list_display = ("username", "email", "first_name", "last_name", "is_staff", "crm_team")
+    list_select_related = ("crm_membership__team",)
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("crm_membership__team")
+
+    def get_fieldsets(self, request, obj=None):
+        fieldsets = super().get_fieldsets(request, obj)
+        if obj is None:
+            return fieldsets
+        return [*fieldsets, ("Team", {"fields": ("crm_team", "crm_role")})]
+
+    def get_readonly_fields(self, request, obj=None):
+        readonly = tuple(super().get_readonly_fields(request, obj))
+        return readonly if obj is None else (*readonly, "crm_team", "crm_role")
+
+    @admin.display(description="team")
+    def crm_team(self, user) -> str | None:
+        membership = _membership(user)
+        if membership is None:
+            return None
+        url = reverse("admin:leads_team_change", args=[membership.team_id])
+        return format_html('<a href="{}">{}</a>', url, membership.team)
+
+    @admin.display(description="role")
+    def crm_role(self, user) -> str | None:
+        membership = _membership(user)
+        return None if membership is None else membership.get_role_display()
+
     def delete_view(self, request, object_id, extra_context=None):
         user = self.get_object(request, unquote(object_id))
         if user is None or not self.has_delete_permission(request, user):
