@@ -17,9 +17,8 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import ImproperlyConfigured, ValidationError
 from django.db import connection
 from django.db.models import Count, F, IntegerField, OuterRef, Q, QuerySet, Subquery, Sum, Value
-from django.db.models.functions import Coalesce
 from django.db.models.expressions import RawSQL
-from django.db.models.functions import Round
+from django.db.models.functions import Coalesce, Round
 
 from crm.errors import NotFound
 from leads import fields, list_sql, normalize
