@@ -17,6 +17,8 @@ api_v1 = [
         leads_api.LeadHistoryView.as_view(),
         name="lead-history",
     ),
+    re_path(r"^me/?$", leads_api.MeView.as_view(), name="me"),
+    re_path(r"^users/?$", leads_api.UserListView.as_view(), name="users"),
     re_path(r"^companies/?$", leads_api.CompanyListView.as_view(), name="companies"),
     re_path(
         r"^companies/(?P<id>[0-9]{1,20})/?$",

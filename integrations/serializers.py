@@ -13,6 +13,7 @@ from integrations.providers import CREDENTIAL_FIELDS
 from integrations.registry import PROVIDERS, provider_spec
 from leads.filters import LeadFilterSet, lead_filter_body_fields
 from leads.scope import Scope
+from leads.selectors import owner_filter_check
 
 MAX_EXPORT_IDS = 10_000
 
@@ -286,6 +287,8 @@ class ExportRequestSerializer(StrictFieldsMixin, serializers.Serializer):
                 raise serializers.ValidationError({"lead_ids": [f"No such leads: {shown}."]})
             return {"lead_ids": ids}
         if filters:
+            # An owner outside the scope is refused as the list refuses it.
+            owner_filter_check(user=self.user, user_id=filters.get("user_id"))
             # Stored as the list's query parameters, and checked by the list's own rules.
             as_text = {
                 k: v.isoformat() if isinstance(v, dt.date) else str(v) for k, v in filters.items()

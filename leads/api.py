@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -19,7 +19,15 @@ from crm.api import (
 )
 from leads import schema as _schema  # noqa: F401  (registers its OpenAPI extensions)
 from leads import selectors, services
-from leads.filters import LEAD_FILTERS, CompanyFilterSet, EmptyFilterSet, LeadFilterSet
+from leads.filters import (
+    GROUP_BY_USER,
+    LEAD_FILTERS,
+    OWNER_FILTER,
+    CompanyFilterSet,
+    EmptyFilterSet,
+    LeadFilterSet,
+    LeadStatsFilterSet,
+)
 from leads.models import Source
 from leads.serializers import (
     CompanyConflictSerializer,
@@ -31,12 +39,20 @@ from leads.serializers import (
     LeadSerializer,
     LeadStatsSerializer,
     LeadWriteSerializer,
+    MeSerializer,
+    UserPageSerializer,
 )
 
 # --- Parameters -----------------------------------------------------------------------------
 
 
 LEAD_FILTER_PARAMETERS = [spec.openapi() for spec in LEAD_FILTERS]
+GROUP_BY_PARAMETER = OpenApiParameter(
+    "group_by",
+    str,
+    enum=[GROUP_BY_USER],
+    description="user: add by_user, the counts per owner in your scope.",
+)
 # --- Leads ----------------------------------------------------------------------------------
 
 
@@ -50,7 +66,7 @@ class LeadListView(PipelineAPIView):
         filters, cursor, limit = parse_query(request.query_params, LeadFilterSet, paginated=True)
         page = selectors.lead_list(
             user=request.user,
-            filters=selectors.LeadFilters.from_cleaned(filters),
+            filters=selectors.lead_filters_checked(user=request.user, cleaned=filters),
             cursor=cursor,
             limit=limit,
         )
@@ -132,13 +148,15 @@ class LeadHistoryView(PipelineAPIView):
 class LeadStatsView(PipelineAPIView):
     @extend_schema(
         operation_id="leads_stats",
-        parameters=LEAD_FILTER_PARAMETERS,
+        parameters=[*LEAD_FILTER_PARAMETERS, GROUP_BY_PARAMETER],
         responses={200: LeadStatsSerializer, 400: E400, **COMMON},
     )
     def get(self, request: Request) -> Response:
-        filters, _, _ = parse_query(request.query_params, LeadFilterSet, paginated=False)
+        filters, _, _ = parse_query(request.query_params, LeadStatsFilterSet, paginated=False)
         stats = selectors.lead_stats(
-            user=request.user, filters=selectors.LeadFilters.from_cleaned(filters)
+            user=request.user,
+            filters=selectors.lead_filters_checked(user=request.user, cleaned=filters),
+            group_by=filters.get("group_by") or None,
         )
         return Response(stats)
 
@@ -154,6 +172,11 @@ class CompanyListView(PipelineAPIView):
                 "q", "Case-insensitive substring of name or domain.", max_length=200, blank=True
             ),
             text_param("domain", "Exact domain, case-insensitive.", max_length=253),
+            OWNER_FILTER.parameter(
+                OWNER_FILTER.name,
+                "Only the companies this user owns: yourself or, for a team's manager, a "
+                "member of the team (anyone else is a 400 on user_id).",
+            ),
             *PAGINATION_PARAMETERS,
         ],
         responses={200: CompanyPageSerializer, 400: E400, **COMMON},
@@ -164,6 +187,7 @@ class CompanyListView(PipelineAPIView):
             user=request.user,
             q=filters.get("q") or None,
             domain=filters.get("domain") or None,
+            user_id=filters.get("user_id"),
             cursor=cursor,
             limit=limit,
         )
@@ -237,3 +261,32 @@ class CompanyDetailView(PipelineAPIView):
                 status=status.HTTP_409_CONFLICT,
             )
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+# --- Users ----------------------------------------------------------------------------------
+
+
+class MeView(PipelineAPIView):
+    @extend_schema(
+        operation_id="me_retrieve",
+        description="Who you are: your account, your role in your team and the team.",
+        responses={200: MeSerializer, 400: E400, **COMMON},
+    )
+    def get(self, request: Request) -> Response:
+        parse_query(request.query_params, EmptyFilterSet, paginated=False)
+        return Response(selectors.user_me(user=request.user))
+
+
+class UserListView(PipelineAPIView):
+    @extend_schema(
+        operation_id="users_list",
+        description="The users in your scope: yourself, and every member of your team (inactive "
+        "ones too) when you are its manager.",
+        parameters=PAGINATION_PARAMETERS,
+        responses={200: UserPageSerializer, 400: E400, **COMMON},
+    )
+    def get(self, request: Request) -> Response:
+        _, cursor, limit = parse_query(request.query_params, EmptyFilterSet, paginated=True)
+        return Response(
+            selectors.user_list(user=request.user, cursor=cursor, limit=limit).as_dict()
+        )

@@ -145,6 +145,22 @@ def _day_body() -> serializers.Field:
     return serializers.DateField(input_formats=["%Y-%m-%d"], required=False)
 
 
+# The owner (api.md "Teams, roles and assignment"). The value must name someone in the
+# caller's scope: ``selectors.owner_filter_check`` refuses anyone else with one message,
+# whether or not that user exists; the lists apply it within the scope anyway.
+OWNER_FILTER = ListFilter(
+    "user_id",
+    "user_id",
+    "equal",
+    "Only what this user owns: yourself or, for a team's manager, a member of the team "
+    "(anyone else is a 400 on user_id).",
+    query=id_filter,
+    body=lambda: serializers.IntegerField(min_value=1, max_value=MAX_ID, required=False),
+    parameter=int_param,
+    # The per-status counts read the owner from the lead_counts index (selectors).
+    counted=True,
+)
+
 LEAD_FILTERS: tuple[ListFilter, ...] = (
     ListFilter(
         "status",
@@ -243,8 +259,11 @@ LEAD_FILTERS: tuple[ListFilter, ...] = (
         body=lambda: serializers.ChoiceField(choices=EmailStatus.choices, required=False),
         parameter=_choice_parameter(EmailStatus.values),
     ),
+    OWNER_FILTER,
 )
 LEAD_FILTER_NAMES = tuple(f.name for f in LEAD_FILTERS)
+# ``GET /v1/leads/stats?group_by=user``: the figures per owner too.
+GROUP_BY_USER = "user"
 
 
 def lead_filter_body_fields() -> dict[str, serializers.Field]:
@@ -283,9 +302,16 @@ class LeadFilterSet(django_filters.FilterSet):
         return super().is_valid() and not self.errors
 
 
+class LeadStatsFilterSet(LeadFilterSet):
+    """The list's filters, and how the figures are grouped besides by status."""
+
+    group_by = django_filters.ChoiceFilter(choices=[(GROUP_BY_USER, GROUP_BY_USER)])
+
+
 class CompanyFilterSet(django_filters.FilterSet):
     q = SearchFilter(max_length=200)
     domain = django_filters.CharFilter(max_length=253)
+    user_id = OWNER_FILTER.query()
 
     class Meta:
         model = Company

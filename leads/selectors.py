@@ -13,16 +13,24 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from django.core.exceptions import ImproperlyConfigured
+from django.contrib.auth import get_user_model
+from django.core.exceptions import ImproperlyConfigured, ValidationError
 from django.db import connection
-from django.db.models import Count, F, Q, QuerySet, Sum
+from django.db.models import Count, F, IntegerField, OuterRef, Q, QuerySet, Subquery, Sum, Value
 from django.db.models.expressions import RawSQL
-from django.db.models.functions import Round
+from django.db.models.functions import Coalesce, Round
 
 from crm.errors import NotFound
 from leads import fields, list_sql, normalize
-from leads.filters import LEAD_FILTER_NAMES
-from leads.models import SEARCH_INDEX_TABLE, STATUS_ORDER, Company, Lead, LeadEvent
+from leads.filters import GROUP_BY_USER, LEAD_FILTER_NAMES
+from leads.models import (
+    CLOSED_STATUSES,
+    SEARCH_INDEX_TABLE,
+    STATUS_ORDER,
+    Company,
+    Lead,
+    LeadEvent,
+)
 from leads.scope import Scope
 
 
@@ -38,6 +46,7 @@ class LeadFilters:
     email: str | None = None
     do_not_contact: bool | None = None
     email_status: str | None = None
+    user_id: int | None = None
 
     @classmethod
     def from_cleaned(cls, data: dict[str, Any]) -> LeadFilters:
@@ -59,6 +68,25 @@ class Page:
 
 
 _start_of_day = list_sql.start_of_day
+
+OWNER_OUT_OF_SCOPE = "Must be you or, if you manage a team, one of its members."
+
+
+def owner_filter_check(*, user, user_id: int | None) -> None:
+    """A ``user_id`` filter names an owner in the caller's scope, or it is refused on
+    ``user_id``: with the same message whether or not that user exists."""
+    if user_id is not None and not Scope.of(user).includes_owner(user_id):
+        raise ValidationError({"user_id": [OWNER_OUT_OF_SCOPE]})
+
+
+def lead_filters_checked(*, user, cleaned: dict[str, Any]) -> LeadFilters:
+    """The filters of a validated query, refused when they name an owner outside the scope.
+
+    (Applied, every filter stays within the scope anyway: an owner outside it finds nothing.)
+    """
+    filters = LeadFilters.from_cleaned(cleaned)
+    owner_filter_check(user=user, user_id=filters.user_id)
+    return filters
 
 
 # How each test of a declared filter (leads.filters.LEAD_FILTERS) reads through the ORM; the
@@ -218,7 +246,9 @@ def _ranged_counts(*, scope: Scope, filters: LeadFilters) -> list[tuple[str, int
     where = [owner_term]
     params: list[Any] = [*owner_params]
     for spec, value in list_sql.active_filters(filters):
-        term, param = list_sql.filter_term(spec, value, f'"{spec.column}"')
+        # The index holds the owner as its expression (user_id + 0), not as the column.
+        column = '("user_id" + 0)' if spec.column == "user_id" else f'"{spec.column}"'
+        term, param = list_sql.filter_term(spec, value, column)
         where.append(term)
         params.append(param)
     # Only the constant fragments above are joined; every value is a parameter.
@@ -232,7 +262,9 @@ def _ranged_counts(*, scope: Scope, filters: LeadFilters) -> list[tuple[str, int
         return cursor.fetchall()
 
 
-def lead_stats(*, user, filters: LeadFilters) -> dict[str, Any]:
+def lead_stats(*, user, filters: LeadFilters, group_by: str | None = None) -> dict[str, Any]:
+    """Counts and values per status under the list's filters; with ``group_by="user"`` the
+    counts per owner too (``by_user``)."""
     counts = dict.fromkeys(STATUS_ORDER, 0)
     if _counts_index_helps(filters):
         for status, n in _ranged_counts(scope=Scope.of(user), filters=filters):
@@ -245,10 +277,28 @@ def lead_stats(*, user, filters: LeadFilters) -> dict[str, Any]:
             qs = _join_trigram_index(qs, filters.q or "")
         for row in qs.order_by().values("status").annotate(n=Count("id")):
             counts[row["status"]] = row["n"]
-    return {
+    stats: dict[str, Any] = {
         "total": sum(counts.values()),
         "by_status": counts,
         "value_by_status": lead_values_by_status(user=user, filters=filters),
+    }
+    if group_by == GROUP_BY_USER:
+        stats["by_user"] = lead_counts_by_user(user=user, filters=filters)
+    return stats
+
+
+def lead_counts_by_user(*, user, filters: LeadFilters) -> dict[str, dict[str, Any]]:
+    """``{"<owner id>": {"total", "by_status"}}`` for every owner in the caller's scope (the
+    one the ``user_id`` filter names, when it names one), zeros included: one query."""
+    scope = Scope.of(user)
+    owners = [filters.user_id] if filters.user_id is not None else sorted(scope.owner_ids)
+    counts = {owner: dict.fromkeys(STATUS_ORDER, 0) for owner in owners if owner in scope.owner_ids}
+    qs = narrow_by_search_index(filter_leads(scope.leads(), filters), filters)
+    for row in qs.order_by().values("user_id", "status").annotate(n=Count("id")):
+        counts[row["user_id"]][row["status"]] = row["n"]
+    return {
+        str(owner): {"total": sum(by_status.values()), "by_status": by_status}
+        for owner, by_status in counts.items()
     }
 
 
@@ -276,13 +326,16 @@ def money_text(cents: int) -> str:
 def lead_history(*, user, lead_id: int, cursor: int | None, limit: int) -> Page:
     lead_get_id(user=user, lead_id=lead_id)
     qs = LeadEvent.objects.filter(lead_id=lead_id, kind=LeadEvent.Kind.STATUS).values(
-        "id", "from_status", "to_status", "at", "source", "provider"
+        "id", "kind", "from_status", "to_status", "at", "source", "provider"
     )
     rows, next_cursor = keyset_page(qs, cursor=cursor, limit=limit)
     return Page(
         [
             {
                 "id": r["id"],
+                # Status changes only, for now; owner changes come with reassignment
+                # (api.md: "status" | "owner").
+                "kind": r["kind"],
                 "from_status": r["from_status"],
                 "to_status": r["to_status"],
                 "changed_at": r["at"],
@@ -346,9 +399,18 @@ def company_to_dict(company: Company) -> dict[str, Any]:
 
 
 def company_list(
-    *, user, q: str | None, domain: str | None, cursor: int | None, limit: int
+    *,
+    user,
+    q: str | None,
+    domain: str | None,
+    cursor: int | None,
+    limit: int,
+    user_id: int | None = None,
 ) -> Page:
+    owner_filter_check(user=user, user_id=user_id)
     qs = Scope.of(user).companies()
+    if user_id is not None:
+        qs = qs.filter(user_id=user_id)
     if domain:
         qs = qs.filter(domain=domain.lower())
     if q:
@@ -356,3 +418,52 @@ def company_list(
     rows, next_cursor = keyset_page(qs.values(*COMPANY_VALUE_FIELDS), cursor=cursor, limit=limit)
     counts = _lead_counts([r["id"] for r in rows])
     return Page([company_row_to_dict(r, counts.get(r["id"], 0)) for r in rows], next_cursor)
+
+
+# --- Users ----------------------------------------------------------------------------------
+
+USER_FIELDS = ("id", "username", "first_name", "last_name", "email")
+
+
+def user_me(*, user) -> dict[str, Any]:
+    """The caller, their role and their team, in one query."""
+    row = (
+        get_user_model()
+        ._default_manager.filter(pk=user.pk)
+        .values(
+            *USER_FIELDS,
+            role=F("crm_membership__role"),
+            team_id=F("crm_membership__team_id"),
+            team_name=F("crm_membership__team__name"),
+        )
+        .get()
+    )
+    team_id, team_name = row.pop("team_id"), row.pop("team_name")
+    row["team"] = None if team_id is None else {"id": team_id, "name": team_name}
+    return row
+
+
+def user_list(*, user, cursor: int | None, limit: int) -> Page:
+    """The users in the caller's scope (inactive ones too), newest first by keyset, with their
+    open leads (neither converted nor lost) counted in the page's own query."""
+    open_leads = (
+        Lead.objects.filter(user_id=OuterRef("id"))
+        .exclude(status__in=CLOSED_STATUSES)
+        .order_by()
+        .values("user_id")
+        .annotate(n=Count("id"))
+        .values("n")
+    )
+    qs = (
+        get_user_model()
+        ._default_manager.filter(pk__in=Scope.of(user).owner_ids)
+        .values(
+            *USER_FIELDS,
+            "is_active",
+            role=F("crm_membership__role"),
+            open_leads=Coalesce(Subquery(open_leads), Value(0), output_field=IntegerField()),
+        )
+    )
+    rows, next_cursor = keyset_page(qs, cursor=cursor, limit=limit)
+    fields_in_order = (*USER_FIELDS, "role", "is_active", "open_leads")
+    return Page([{f: row[f] for f in fields_in_order} for row in rows], next_cursor)

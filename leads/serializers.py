@@ -14,7 +14,7 @@ from rest_framework import serializers
 
 from crm.api import MAX_ID, ErrorSerializer, StrictFieldsMixin  # noqa: F401
 from leads import fields, normalize
-from leads.models import Company, Lead, Status
+from leads.models import Company, Lead, Role, Status
 from leads.scope import Scope
 
 LEAD_READ_ONLY = {
@@ -114,6 +114,10 @@ class LeadPageSerializer(serializers.Serializer):
 
 class LeadEventSerializer(serializers.Serializer):
     id = serializers.IntegerField()
+    kind = serializers.ChoiceField(
+        choices=["status", "owner"],
+        help_text="What changed: the status, or the owner (reassignment).",
+    )
     from_status = serializers.ChoiceField(choices=Status.choices, allow_null=True)
     to_status = serializers.ChoiceField(choices=Status.choices)
     changed_at = serializers.DateTimeField()
@@ -145,11 +149,22 @@ class StatusValuesSerializer(serializers.Serializer):
     lost = serializers.DecimalField(max_digits=20, decimal_places=2)
 
 
+class OwnerCountsSerializer(serializers.Serializer):
+    total = serializers.IntegerField()
+    by_status = StatusCountsSerializer()
+
+
 class LeadStatsSerializer(serializers.Serializer):
     total = serializers.IntegerField()
     by_status = StatusCountsSerializer()
     value_by_status = StatusValuesSerializer(
         help_text="Sums of deal_value per status, as decimal strings."
+    )
+    by_user = serializers.DictField(
+        child=OwnerCountsSerializer(),
+        required=False,
+        help_text="Only with group_by=user: the counts per owner, keyed by user id, for every "
+        "user in your scope (or the one user_id names), zeros included.",
     )
 
 
@@ -198,3 +213,41 @@ class CompanyPageSerializer(serializers.Serializer):
 class CompanyConflictSerializer(serializers.Serializer):
     detail = serializers.CharField()
     lead_count = serializers.IntegerField()
+
+
+# --- Users ------------------------------------------------------------------------------------
+
+ROLE_CHOICES = [Role.REP.value, Role.MANAGER.value]
+
+
+class TeamRefSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+
+
+class MeSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    username = serializers.CharField()
+    first_name = serializers.CharField(allow_blank=True)
+    last_name = serializers.CharField(allow_blank=True)
+    email = serializers.CharField(allow_blank=True)
+    role = serializers.ChoiceField(
+        choices=ROLE_CHOICES, allow_null=True, help_text="Your role in your team; null without one."
+    )
+    team = TeamRefSerializer(allow_null=True)
+
+
+class UserSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    username = serializers.CharField()
+    first_name = serializers.CharField(allow_blank=True)
+    last_name = serializers.CharField(allow_blank=True)
+    email = serializers.CharField(allow_blank=True)
+    role = serializers.ChoiceField(choices=ROLE_CHOICES, allow_null=True)
+    is_active = serializers.BooleanField()
+    open_leads = serializers.IntegerField(help_text="Leads neither converted nor lost.")
+
+
+class UserPageSerializer(serializers.Serializer):
+    data = UserSerializer(many=True)  # type: ignore[assignment]
+    next_cursor = serializers.IntegerField(allow_null=True)

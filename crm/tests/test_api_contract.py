@@ -80,9 +80,12 @@ _SETTINGS_RULES = (
     "only for .* integrations|may not contain brackets or control|Keys and labels|At most"
 )
 _CUSTOM_KEYS = r"Key .* must be 1 to 100 characters|contains a null character"
+_OWNER = "^Must be you or"
 RULES_BEYOND_THE_SCHEMA: dict[str, dict[str, str]] = {
-    "leads_list": {"min_score": "must not be greater than max_score"},
-    "leads_stats": {"min_score": "must not be greater than max_score"},
+    # An owner outside the caller's scope (who may or may not exist).
+    "leads_list": {"min_score": "must not be greater than max_score", "user_id": _OWNER},
+    "leads_stats": {"min_score": "must not be greater than max_score", "user_id": _OWNER},
+    "companies_list": {"user_id": _OWNER},
     "leads_create": {
         "company_id": "No such company",
         "email": "already exists",
@@ -111,6 +114,7 @@ RULES_BEYOND_THE_SCHEMA: dict[str, dict[str, str]] = {
     "integrations_export": {
         "lead_ids": "No such leads",
         "min_score": "must not be greater than max_score",
+        "user_id": _OWNER,
     },
 }
 

@@ -15,9 +15,9 @@ from rest_framework.exceptions import ValidationError
 
 from crm.api import _form_fields, parse_query
 from integrations.filters import SyncRunFilterSet
-from leads.filters import CompanyFilterSet, EmptyFilterSet, LeadFilterSet
+from leads.filters import CompanyFilterSet, EmptyFilterSet, LeadFilterSet, LeadStatsFilterSet
 
-FILTERSETS = [LeadFilterSet, CompanyFilterSet, SyncRunFilterSet, EmptyFilterSet]
+FILTERSETS = [LeadFilterSet, LeadStatsFilterSet, CompanyFilterSet, SyncRunFilterSet, EmptyFilterSet]
 
 # Per parameter: values that pass, values that fail, edge values.
 SAMPLES = {
@@ -34,6 +34,8 @@ SAMPLES = {
     "state": ["succeeded", "failed", "nope"],
     "do_not_contact": ["true", "false", "1", "0", "True", "yes", "", "x" * 20],
     "email_status": ["valid", "invalid", "accept_all", "unknown", "VALID", "bogus", ""],
+    "user_id": ["1", "0", "-1", "9223372036854775808", "abc", " 5 "],
+    "group_by": ["user", "USER", "status", ""],
 }
 
 

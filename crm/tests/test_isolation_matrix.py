@@ -1,5 +1,8 @@
 """User B against user A's objects on every operation of the API and every page of the UI.
 
+B is a stranger to A, a rep of A's own team (a rep sees no teammate's objects), or the
+manager of another team (a manager sees only their own team's).
+
 The operations come from the generated OpenAPI document and the pages from the URL conf, so a
 new endpoint or page is covered the day it is added (or the test names what it cannot cover).
 Everywhere: B gets the 404 a missing id gets, byte for byte; nothing of A's changes; no list,
@@ -26,7 +29,7 @@ from accounts.services import api_token_create
 from csvimport.models import CsvImport
 from integrations import engine, providers, services
 from integrations.models import ExternalLink, Integration, SyncFailure, SyncRun
-from leads.models import Company, Lead, LeadEvent
+from leads.models import Company, Lead, LeadEvent, Role, Team, TeamMembership
 from leads.tests.factories import CompanyFactory, UserFactory, make_lead
 
 pytestmark = pytest.mark.django_db
@@ -82,12 +85,32 @@ class FakeVendor:
         return []
 
 
-@pytest.fixture
-def bob(db, settings, monkeypatch):
+# How B stands to A.
+RELATIONS = ["strangers", "teammates", "other-team-manager"]
+
+
+def _join(user, team: Team, role: str) -> None:
+    TeamMembership.objects.create(user=user, team=team, role=role)
+
+
+@pytest.fixture(params=RELATIONS)
+def bob(request, alice, settings, monkeypatch):
     settings.API_RATE_LIMIT = "1000000/min"
     # B's own integration answers without the internet.
     monkeypatch.setattr(providers, "client_for", lambda integration, **kw: FakeVendor())
     world = _world(UserFactory(username="bob-intruder"), "Bobs")
+    if request.param == "teammates":
+        team = Team.objects.create(name="A and B")
+        _join(alice["user"], team, Role.REP)
+        _join(world["user"], team, Role.REP)
+    elif request.param == "other-team-manager":
+        _join(alice["user"], Team.objects.create(name="A's"), Role.REP)
+        team = Team.objects.create(name="B's")
+        _join(world["user"], team, Role.MANAGER)
+        # B's scope is more than B: a member with a lead of their own.
+        carol = UserFactory(username="carol-of-b")
+        _join(carol, team, Role.REP)
+        make_lead(user=carol, email="carol@b.example")
     _, raw = api_token_create(user=world["user"], name="intruder")
     world["api"] = Client(HTTP_AUTHORIZATION=f"Bearer {raw}")
     world["web"] = Client()
@@ -112,6 +135,8 @@ def _snapshot(user) -> dict:
 def _ids_of(world: dict, segment: str) -> set[int]:
     """A user's ids of the objects a list endpoint (named by its path segment) returns."""
     user = world["user"]
+    if segment in ("users", "me"):
+        return {user.pk}
     models = {"leads": Lead, "companies": Company, "integrations": Integration,
               "sync-runs": SyncRun}  # fmt: skip
     return set(models[segment].objects.filter(user=user).values_list("pk", flat=True))
@@ -176,10 +201,13 @@ FILTERS = {
     "email": (lambda a: a["lead"].email, "nobody@nowhere.example"),
     "domain": (lambda a: a["company"].domain, "nowhere.example"),
     "q": (lambda a: SECRET, "Nobody-Nothing"),
+    "user_id": (lambda a: a["user"].pk, MISSING),
 }
+# Parameters refused (400) for a value outside the caller's scope, exactly as for nobody's.
+REFUSED_OUTSIDE = {"user_id"}
 # Parameters that cannot point at another user's data.
 HARMLESS = {"status", "state", "min_score", "max_score", "created_after", "created_before",
-            "do_not_contact", "email_status", "limit", "cursor"}  # fmt: skip
+            "do_not_contact", "email_status", "limit", "cursor", "group_by"}  # fmt: skip
 
 
 def _data_ids(response) -> set[int]:
@@ -207,11 +235,18 @@ def test_no_list_filter_or_search_reveals_another_users_data(alice, bob):
             of_alice, of_nobody = FILTERS[name]
             theirs = bob["api"].get(path, {name: of_alice(alice)})
             nobody = bob["api"].get(path, {name: of_nobody})
-            assert theirs.status_code == 200, (path, name, theirs.content)
+            expected = 400 if name in REFUSED_OUTSIDE else 200
+            assert theirs.status_code == expected, (path, name, theirs.content)
             # Filtering by another user's company (or email, ...) is filtering by a missing one.
             assert theirs.content == nobody.content, (path, name)
             assert not _data_ids(theirs) & theirs_ids
             tried += 1
+        if any(p["name"] == "group_by" for p in operation.get("parameters", [])):
+            # The figures per owner name nobody outside B's scope.
+            grouped = bob["api"].get(path, {"group_by": "user"})
+            assert grouped.status_code == 200, (path, grouped.content)
+            assert str(alice["user"].pk) not in grouped.json()["by_user"], path
+            assert str(bob["user"].pk) in grouped.json()["by_user"], path
     assert tried >= 9
     assert _snapshot(alice["user"]) == before
     _record("api-filters", {"filtered_requests": tried})
@@ -221,6 +256,7 @@ def test_no_list_filter_or_search_reveals_another_users_data(alice, bob):
 BODY_IDS = {
     "company_id": lambda a: a["company"].pk,
     "lead_ids": lambda a: [a["lead"].pk],
+    "user_id": lambda a: a["user"].pk,
 }
 
 

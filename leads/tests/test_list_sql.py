@@ -15,10 +15,10 @@ from django.db import connection
 from django.utils import timezone
 
 from leads import list_sql
-from leads.models import Lead
+from leads.models import Lead, Role, Team, TeamMembership
 from leads.scope import Scope
 from leads.selectors import LeadFilters, filter_leads, lead_list, lead_queryset, lead_to_dict
-from leads.tests.factories import CompanyFactory, make_lead
+from leads.tests.factories import CompanyFactory, UserFactory, make_lead
 
 pytestmark = pytest.mark.django_db
 
@@ -63,7 +63,9 @@ def data(user, other_user):
         )
         leads.append(lead)
     make_lead(user=other_user, company=theirs, first_name="Ann", last_name="Smith", score=55)
-    return {"acme": acme.pk, "globex": globex.pk, "theirs": theirs.pk}
+    # user_id: the viewer, then someone outside their scope (a rep's scope is themselves).
+    return {"acme": acme.pk, "globex": globex.pk, "theirs": theirs.pk,
+            "owners": [user.pk, other_user.pk]}  # fmt: skip
 
 
 def _choices(data) -> dict[str, list]:
@@ -78,6 +80,7 @@ def _choices(data) -> dict[str, list]:
         "email": ["ANN@acme.com", "nobody@x.io"],
         "do_not_contact": [True, False],
         "email_status": ["invalid", "accept_all"],
+        "user_id": data["owners"],
     }
 
 
@@ -120,6 +123,33 @@ def test_pages_hold_exactly_what_filter_leads_finds(user, data):
         _assert_pages_match_filter_leads(user, combination)
         tried += 1
     assert tried >= 45
+
+
+def test_a_managers_pages_hold_exactly_what_filter_leads_finds(user, other_user, data):
+    """A manager's scope is several owners (``user_id IN (...)``), narrowed by user_id to
+    one of them, to another (a member's leads, the "theirs" company), or to nobody."""
+    team = Team.objects.create(name="Sales")
+    manager = UserFactory(username="manager")
+    TeamMembership.objects.create(user=manager, team=team, role=Role.MANAGER)
+    for member in (user, other_user):
+        TeamMembership.objects.create(user=member, team=team, role=Role.REP)
+    outsider = UserFactory(username="outsider")
+    make_lead(user=outsider, first_name="Ann", last_name="Smith", score=55)
+    make_lead(user=manager, first_name="Mia", last_name="Smith", status="lost", score=80)
+    manager = type(manager).objects.select_related("crm_membership").get(pk=manager.pk)
+    assert len(Scope.of(manager).owner_ids) == 3
+    owners = [other_user.pk, manager.pk, outsider.pk]
+    tried = 0
+    for combination in _combinations({**data, "owners": owners}):
+        _assert_pages_match_filter_leads(manager, combination)
+        tried += 1
+    assert tried >= 45
+    # user_id narrows to exactly that owner's leads.
+    mine = LeadFilters(user_id=other_user.pk)
+    assert _walk(manager, mine, oldest_first=True) == list(
+        Lead.objects.filter(user=other_user).order_by("id").values_list("id", flat=True)
+    )
+    assert _walk(manager, LeadFilters(user_id=outsider.pk), oldest_first=False) == []
 
 
 def test_wide_creation_windows_walk_the_ids_and_find_the_same_pages(user, data, monkeypatch):

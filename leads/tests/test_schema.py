@@ -11,6 +11,7 @@ import yaml
 from django.core.management import call_command
 from django.test import Client
 
+from leads.models import Role, Team, TeamMembership
 from leads.tests.factories import make_lead
 
 pytestmark = pytest.mark.django_db
@@ -42,8 +43,16 @@ def test_schema_documents_every_list_parameter_and_error(schema):
     names = {p["name"] for p in operation["parameters"]}
     assert names == {
         "status", "company_id", "min_score", "max_score", "created_after", "created_before",
-        "q", "email", "do_not_contact", "email_status", "cursor", "limit",
+        "q", "email", "do_not_contact", "email_status", "user_id", "cursor", "limit",
     }  # fmt: skip
+    stats = {p["name"] for p in schema["paths"]["/v1/leads/stats"]["get"]["parameters"]}
+    assert stats == names - {"cursor", "limit"} | {"group_by"}
+    companies = {p["name"] for p in schema["paths"]["/v1/companies"]["get"]["parameters"]}
+    assert companies == {"q", "domain", "user_id", "cursor", "limit"}
+    users = schema["paths"]["/v1/users"]["get"]
+    assert {p["name"] for p in users["parameters"]} == {"cursor", "limit"}
+    assert {"200", "400", "401", "429"} <= set(users["responses"])
+    assert {"200", "400", "401", "429"} <= set(schema["paths"]["/v1/me"]["get"]["responses"])
     assert {"200", "400", "401", "429"} <= set(operation["responses"])
     assert "409" in schema["paths"]["/v1/companies/{id}"]["delete"]["responses"]
     assert schema["components"]["securitySchemes"]["bearerAuth"]["scheme"] == "bearer"
@@ -77,7 +86,9 @@ def _close_objects(node):
     if isinstance(node, dict):
         if node.get("type") == "object" and "properties" in node:
             node.setdefault("additionalProperties", False)
-            node["required"] = list(node["properties"])
+            # Every field, unless the schema says which (a field only some answers have,
+            # such as the stats' by_user, is left out of its list on purpose).
+            node.setdefault("required", list(node["properties"]))
         for value in node.values():
             _close_objects(value)
     elif isinstance(node, list):
@@ -88,7 +99,16 @@ def _close_objects(node):
 def test_real_responses_match_the_schema(api, company, schema):
     lead = make_lead(user=api.user, company=company, email="x@y.com", custom_attributes={"a": "b"})
     api.patch(f"/v1/leads/{lead.pk}", {"status": "lost"})
+    team = Team.objects.create(name="Sales")
+    TeamMembership.objects.create(user=api.user, team=team, role=Role.MANAGER)
+    grouped = api.get("/v1/leads/stats", {"group_by": "user"})
+    assert grouped.json()["by_user"][str(api.user.pk)]["total"] == 1
+    bad_owner = api.get("/v1/leads", {"user_id": "99999"})
     cases = [
+        ("/v1/me", "get", api.get("/v1/me"), 200),
+        ("/v1/users", "get", api.get("/v1/users"), 200),
+        ("/v1/leads/stats", "get", grouped, 200),
+        ("/v1/leads", "get", bad_owner, 400),
         ("/v1/leads", "get", api.get("/v1/leads"), 200),
         ("/v1/leads/{id}", "get", api.get(f"/v1/leads/{lead.pk}"), 200),
         ("/v1/leads/{id}/history", "get", api.get(f"/v1/leads/{lead.pk}/history"), 200),
