@@ -11,6 +11,7 @@ from leads.pages import home
 api_v1 = [
     re_path(r"^leads/?$", leads_api.LeadListView.as_view(), name="leads"),
     re_path(r"^leads/stats/?$", leads_api.LeadStatsView.as_view(), name="lead-stats"),
+    re_path(r"^leads/reassign/?$", leads_api.LeadReassignView.as_view(), name="lead-reassign"),
     re_path(r"^leads/(?P<id>[0-9]{1,20})/?$", leads_api.LeadDetailView.as_view(), name="lead"),
     re_path(
         r"^leads/(?P<id>[0-9]{1,20})/history/?$",

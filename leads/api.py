@@ -2,8 +2,16 @@
 
 from __future__ import annotations
 
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
-from rest_framework import status
+from urllib.parse import urlencode
+
+from django.http import QueryDict
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    inline_serializer,
+)
+from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -12,13 +20,16 @@ from crm.api import (
     E400,
     E404,
     ID_PATH,
+    MAX_ID,
     PAGINATION_PARAMETERS,
+    ErrorSerializer,
     PipelineAPIView,
+    StrictFieldsMixin,
     parse_query,
     text_param,
 )
+from leads import reassign, selectors, services
 from leads import schema as _schema  # noqa: F401  (registers its OpenAPI extensions)
-from leads import selectors, services
 from leads.filters import (
     GROUP_BY_USER,
     LEAD_FILTERS,
@@ -29,6 +40,7 @@ from leads.filters import (
     LeadStatsFilterSet,
 )
 from leads.models import Source
+from leads.scope import Scope
 from leads.serializers import (
     CompanyConflictSerializer,
     CompanyPageSerializer,
@@ -81,8 +93,16 @@ class LeadListView(PipelineAPIView):
         serializer = LeadWriteSerializer(data=request.data, user=request.user)
         serializer.is_valid(raise_exception=True)
         data = dict(serializer.validated_data)
+        owner = request.user
+        if data.get("user_id", owner.pk) != owner.pk:
+            owner = reassign.check_assignee(actor=request.user, user_id=data["user_id"])
+        data.pop("user_id", None)
         lead = services.lead_create(
-            user=request.user, company=data.pop("company"), data=data, source=Source.API
+            user=owner,
+            company=data.pop("company"),
+            data=data,
+            source=Source.API,
+            actor=request.user,
         )
         return Response(
             selectors.lead_to_dict(lead),
@@ -114,9 +134,21 @@ class LeadDetailView(PipelineAPIView):
             data=request.data, user=request.user, lead=lead, partial=True
         )
         serializer.is_valid(raise_exception=True)
-        lead = services.lead_update(
-            lead=lead, data=serializer.validated_data, source=Source.API, actor=request.user
-        )
+        data = dict(serializer.validated_data)
+        to_user_id = data.pop("user_id", lead.user_id)
+        if to_user_id != lead.user_id:
+            # Reassignment first (the lead moves to the new owner's company), then the rest.
+            try:
+                reassign.leads_reassign(
+                    actor=request.user,
+                    leads=Scope.of(request.user).leads().filter(pk=lead.pk),
+                    to_user_id=to_user_id,
+                    source=Source.API,
+                )
+            except reassign.EmailTaken as clash:
+                return _email_taken(clash)
+            lead = selectors.lead_get(user=request.user, lead_id=lead.pk)
+        lead = services.lead_update(lead=lead, data=data, source=Source.API, actor=request.user)
         return Response(selectors.lead_to_dict(lead))
 
     @extend_schema(
@@ -143,6 +175,99 @@ class LeadHistoryView(PipelineAPIView):
             user=request.user, lead_id=lead_id, cursor=cursor, limit=limit
         )
         return Response(page.as_dict())
+
+
+# Ids in one reassignment by list (by filters there is no limit: 100,000 leads take seconds).
+REASSIGN_MAX_IDS = 10_000
+E403_MANAGERS = OpenApiResponse(
+    ErrorSerializer, description="Only a team's manager reassigns leads."
+)
+
+
+def _email_taken(clash: reassign.EmailTaken) -> Response:
+    return Response(
+        {"detail": str(clash), "lead_id": clash.lead_id}, status=status.HTTP_409_CONFLICT
+    )
+
+
+class ReassignConflictSerializer(serializers.Serializer):
+    detail = serializers.CharField()
+    lead_id = serializers.IntegerField(help_text="The new owner's lead with the same email.")
+
+
+E409_REASSIGN = OpenApiResponse(
+    ReassignConflictSerializer,
+    description="The new owner already has a lead with the email of one being moved: merge "
+    "them instead. Nothing was reassigned.",
+)
+
+
+class LeadReassignSerializer(StrictFieldsMixin, serializers.Serializer):
+    to_user_id = serializers.IntegerField(min_value=1, max_value=MAX_ID)
+    lead_ids = serializers.ListField(
+        child=serializers.IntegerField(min_value=1, max_value=MAX_ID),
+        required=False,
+        min_length=1,
+        max_length=REASSIGN_MAX_IDS,
+    )
+    filters = serializers.DictField(
+        required=False,
+        help_text="Any list filter (GET /v1/leads parameters, user_id included).",
+    )
+
+    def validate(self, attrs: dict) -> dict:
+        if ("lead_ids" in attrs) == ("filters" in attrs):
+            raise serializers.ValidationError(
+                {"non_field_errors": ["Send either lead_ids or filters, not both or neither."]}
+            )
+        return attrs
+
+
+class LeadReassignView(PipelineAPIView):
+    @extend_schema(
+        operation_id="leads_reassign",
+        request=LeadReassignSerializer,
+        responses={
+            200: inline_serializer("Reassigned", {"reassigned": serializers.IntegerField()}),
+            400: E400,
+            403: E403_MANAGERS,
+            409: E409_REASSIGN,
+            **COMMON,
+        },
+    )
+    def post(self, request: Request) -> Response:
+        if not Scope.of(request.user).is_manager:
+            return Response(
+                {"detail": "Only a team's manager reassigns leads."},
+                status=status.HTTP_403_FORBIDDEN,
+            )
+        serializer = LeadReassignSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        scope_leads = Scope.of(request.user).leads()
+        if "lead_ids" in data:
+            ids = set(data["lead_ids"])
+            leads = scope_leads.filter(pk__in=ids)
+            if leads.count() != len(ids):
+                # All or nothing; an id outside the scope reads like a missing one.
+                raise serializers.ValidationError(
+                    {"lead_ids": ["Some of these ids are not leads you can reassign."]}
+                )
+        else:
+            filters, _, _ = parse_query(
+                QueryDict(urlencode(data["filters"])), LeadFilterSet, paginated=False
+            )
+            checked = selectors.lead_filters_checked(user=request.user, cleaned=filters)
+            leads = selectors.narrow_by_search_index(
+                selectors.filter_leads(scope_leads, checked), checked
+            )
+        try:
+            moved = reassign.leads_reassign(
+                actor=request.user, leads=leads, to_user_id=data["to_user_id"], source=Source.API
+            )
+        except reassign.EmailTaken as clash:
+            return _email_taken(clash)
+        return Response({"reassigned": moved})
 
 
 class LeadStatsView(PipelineAPIView):

@@ -138,17 +138,30 @@ class EmailTaken(Exception):
         )
 
 
-def reassign_target(*, actor, to_user_id: int) -> Any:
-    """The user leads may be handed to: someone in the actor's scope and active; the actor
-    alone unless they manage a team. ValidationError on ``to_user_id`` otherwise, the same
-    message whether the user exists or not."""
+ASSIGNEE_ERROR = "Must be you or, if you manage a team, one of its active members."
+
+
+def check_assignee(*, actor, user_id: int) -> Any:
+    """The user ``actor`` may make a lead's owner: someone in their scope, other than
+    themselves only for a team's manager, and active. ValidationError otherwise, in the same
+    words whether that user exists or not."""
     scope = Scope.of(actor)
-    if to_user_id not in scope.owner_ids:
-        raise ValidationError({"to_user_id": "No such user in your team."})
-    target = get_user_model()._default_manager.filter(pk=to_user_id).first()
-    if target is None or not target.is_active:
-        raise ValidationError({"to_user_id": "That user is inactive: choose an active member."})
+    if user_id not in scope.owner_ids or (user_id != actor.pk and not scope.is_manager):
+        raise ValidationError(ASSIGNEE_ERROR)
+    target = get_user_model()._default_manager.filter(pk=user_id).first()
+    if target is None:
+        raise ValidationError(ASSIGNEE_ERROR)
+    if not target.is_active:
+        raise ValidationError("That user is inactive: choose an active member.")
     return target
+
+
+def reassign_target(*, actor, to_user_id: int) -> Any:
+    """``check_assignee``, its error on ``to_user_id``."""
+    try:
+        return check_assignee(actor=actor, user_id=to_user_id)
+    except ValidationError as error:
+        raise ValidationError({"to_user_id": error.messages}) from None
 
 
 def _twin_companies(target: Any, sources: list[dict[str, Any]]) -> dict[int, int]:

@@ -324,28 +324,30 @@ def money_text(cents: int) -> str:
 
 
 def lead_history(*, user, lead_id: int, cursor: int | None, limit: int) -> Page:
+    """The lead's status changes and owner changes (reassignments), newest first."""
     lead_get_id(user=user, lead_id=lead_id)
-    qs = LeadEvent.objects.filter(lead_id=lead_id, kind=LeadEvent.Kind.STATUS).values(
-        "id", "kind", "from_status", "to_status", "at", "source", "provider"
+    kinds = (LeadEvent.Kind.STATUS, LeadEvent.Kind.OWNER)
+    qs = LeadEvent.objects.filter(lead_id=lead_id, kind__in=kinds).values(
+        "id", "kind", "from_status", "to_status", "at", "source", "provider", "changes"
     )
     rows, next_cursor = keyset_page(qs, cursor=cursor, limit=limit)
-    return Page(
-        [
-            {
-                "id": r["id"],
-                # Status changes only, for now; owner changes come with reassignment
-                # (api.md: "status" | "owner").
-                "kind": r["kind"],
-                "from_status": r["from_status"],
-                "to_status": r["to_status"],
-                "changed_at": r["at"],
-                "source": r["source"],
-                "provider": r["provider"],
-            }
-            for r in rows
-        ],
-        next_cursor,
-    )
+    entries = []
+    for r in rows:
+        entry = {
+            "id": r["id"],
+            "kind": r["kind"],
+            "from_status": r["from_status"],
+            "to_status": r["to_status"],
+            "changed_at": r["at"],
+            "source": r["source"],
+            "provider": r["provider"],
+        }
+        if r["kind"] == LeadEvent.Kind.OWNER:
+            changes = r["changes"] or {}
+            entry["from_user_id"] = changes.get("from_user_id")
+            entry["to_user_id"] = changes.get("to_user_id")
+        entries.append(entry)
+    return Page(entries, next_cursor)
 
 
 def lead_get_id(*, user, lead_id: int) -> int:

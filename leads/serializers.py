@@ -15,11 +15,11 @@ from rest_framework import serializers
 from crm.api import MAX_ID, ErrorSerializer, StrictFieldsMixin  # noqa: F401
 from leads import fields, normalize
 from leads.models import Company, Lead, Role, Status
+from leads.reassign import check_assignee
 from leads.scope import Scope
 
 LEAD_READ_ONLY = {
     "id",
-    "user_id",
     "company",
     "status_changed_at",
     "created_at",
@@ -56,6 +56,13 @@ class LeadWriteSerializer(StrictFieldsMixin, serializers.Serializer):
     read_only_names = LEAD_READ_ONLY
 
     company_id = serializers.IntegerField(min_value=1, max_value=MAX_ID)
+    user_id = serializers.IntegerField(
+        min_value=1,
+        max_value=MAX_ID,
+        required=False,
+        help_text="The owner (default: you). A team's manager may name an active member: on "
+        "a PATCH this reassigns the lead (409 when that member has a lead with its email).",
+    )
     status = serializers.ChoiceField(choices=Status.choices, required=False)
     score = serializers.IntegerField(min_value=0, max_value=100, required=False)
     notes = serializers.CharField(
@@ -83,15 +90,27 @@ class LeadWriteSerializer(StrictFieldsMixin, serializers.Serializer):
         # Uniqueness is the services' rule (leads.services.lead_email_check).
         return value.lower()
 
-    def validate_company_id(self, value: int) -> Company:
-        # A lead and its company share an owner: the lead's (a manager editing a rep's lead
-        # picks among the rep's companies), or the caller's for a new lead.
-        owner_id = self.lead.user_id if self.lead is not None else self.user.pk
-        company = Scope.of(self.user).companies_of(owner_id).filter(pk=value).first()
-        if company is None:
-            # Another user's company reads exactly like a missing one.
-            raise serializers.ValidationError("No such company.")
-        return company
+    def validate_user_id(self, value: int) -> int:
+        current = self.lead.user_id if self.lead is not None else self.user.pk
+        if value != current:
+            # Only a manager names someone else, and only an active member of the team; the
+            # same words whether the user exists or not.
+            check_assignee(actor=self.user, user_id=value)
+        return value
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if "company" in attrs:  # company_id, renamed by to_internal_value
+            # A lead and its company share an owner: the one the lead will have (a manager
+            # editing a rep's lead picks among the rep's companies).
+            owner_id = attrs.get(
+                "user_id", self.lead.user_id if self.lead is not None else self.user.pk
+            )
+            company = Scope.of(self.user).companies_of(owner_id).filter(pk=attrs["company"]).first()
+            if company is None:
+                # Another user's company reads exactly like a missing one.
+                raise serializers.ValidationError({"company_id": ["No such company."]})
+            attrs["company"] = company
+        return attrs
 
     def to_internal_value(self, data):
         values = super().to_internal_value(data)
@@ -126,6 +145,12 @@ class LeadEventSerializer(serializers.Serializer):
         choices=["api", "ui", "admin", "import", "csv"]
     )
     provider = serializers.CharField(allow_null=True)
+    from_user_id = serializers.IntegerField(
+        required=False, help_text="Owner entries only: who owned the lead before."
+    )
+    to_user_id = serializers.IntegerField(
+        required=False, help_text="Owner entries only: who owns it since."
+    )
 
 
 class LeadEventPageSerializer(serializers.Serializer):

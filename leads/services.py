@@ -267,8 +267,10 @@ def lead_create(
     data: Mapping[str, Any],
     source: str,
     provider: str | None = None,
+    actor=None,
 ) -> Lead:
-    """Create a lead and its first history entry (``from_status`` null)."""
+    """Create a lead and its first history entry (``from_status`` null); ``actor`` is who
+    created it when not its owner ``user`` (a manager creating a lead for a rep)."""
     now = timezone.now()
     values = {k: v for k, v in data.items() if k in LEAD_WRITABLE_FIELDS and k != "company"}
     lead = Lead(user=user, company=company, **values)
@@ -280,7 +282,9 @@ def lead_create(
     _refresh_search_text(lead, company)
     with transaction.atomic():
         lead.save(force_insert=True)
-        _status_event(lead=lead, from_status=None, source=source, provider=provider, at=now).save()
+        event = _status_event(lead=lead, from_status=None, source=source, provider=provider, at=now)
+        event.actor_id = _other_actor(lead, actor)
+        event.save()
     return lead
 
 

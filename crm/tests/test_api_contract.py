@@ -90,11 +90,23 @@ RULES_BEYOND_THE_SCHEMA: dict[str, dict[str, str]] = {
         "company_id": "No such company",
         "email": "already exists",
         "custom_attributes": _CUSTOM_KEYS,
+        "user_id": _OWNER,
     },
     "leads_partial_update": {
         "company_id": "No such company",
         "email": "already exists",
         "custom_attributes": _CUSTOM_KEYS,
+        "user_id": _OWNER,
+    },
+    # Reassignment: who may own (the scope), which ids are leads of it, one of ids or
+    # filters (OpenAPI 3.0 cannot say "exactly one of these properties"), and the filters'
+    # own rules.
+    "leads_reassign": {
+        "to_user_id": _OWNER + "|inactive",
+        "lead_ids": "not leads you can reassign",
+        "non_field_errors": "either lead_ids or filters",
+        "min_score": "must not be greater than max_score",
+        "user_id": _OWNER,
     },
     # A domain is any host or URL with a host; what makes one is not a regular expression.
     "companies_create": {"domain": "already exists|Enter a domain"},
@@ -356,8 +368,17 @@ def world(served, settings, monkeypatch):
 
     hunter = integration("hunter")
     run = engine.run_claim(integration=hunter, direction="import")
+    # The user manages a team with one rep: reassignment needs both.
+    from leads.models import Role, Team, TeamMembership
+
+    team = Team.objects.create(name="Documented")
+    rep = UserFactory(username="documented-rep")
+    TeamMembership.objects.create(user=user, team=team, role=Role.MANAGER)
+    TeamMembership.objects.create(user=rep, team=team, role=Role.REP)
+    _, rep_raw = api_token_create(user=rep, name="statuses")
     return {
         "user": user, "raw": raw, "api": Api(raw), "company": company, "lead": lead,
+        "rep": rep, "rep_api": Api(rep_raw),
         "hunter": hunter, "run": run, "integration": integration, "monkeypatch": monkeypatch,
         "settings": settings, "CompanyFactory": CompanyFactory, "make_lead": make_lead,
     }  # fmt: skip
@@ -394,6 +415,13 @@ def _success(operation_id: str, w: dict):
             operation_id, id=w["hunter"].pk, body={"lead_ids": [w["lead"].pk]}
         ),
         "integrations_import": lambda: api.call(operation_id, id=w["integration"]("instantly").pk),
+        "leads_reassign": lambda: api.call(
+            operation_id,
+            body={
+                "to_user_id": w["rep"].pk,
+                "lead_ids": [w["make_lead"](user=user, company=w["company"]).pk],
+            },
+        ),
     }
     if operation_id in special:
         return special[operation_id]()
@@ -428,6 +456,12 @@ def _error(operation_id: str, status: int, w: dict):
     if (operation_id, status) == ("integrations_export", 409):
         api.call(operation_id, id=w["hunter"].pk, body={})
         return api.call(operation_id, id=w["hunter"].pk, body={})
+    if (operation_id, status) == ("leads_reassign", 403):
+        return w["rep_api"].call(operation_id, body={"to_user_id": w["user"].pk, "lead_ids": [1]})
+    if (operation_id, status) == ("leads_reassign", 409):
+        rep = w["rep"]
+        w["make_lead"](user=rep, company=w["CompanyFactory"](user=rep), email="one@busy.example")
+        return api.call(operation_id, body={"to_user_id": rep.pk, "lead_ids": [w["lead"].pk]})
     if (operation_id, status) == ("integrations_lists", 424):
         w["monkeypatch"].setattr(providers, "client_for", lambda i, **kw: RefusingVendor())
         return api.call(operation_id, id=object_id)

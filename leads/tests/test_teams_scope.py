@@ -209,7 +209,7 @@ def test_a_manager_assigns_a_lead_on_its_page(org):
         rob.post(f"/leads/{lead.pk}/assign/", {"to_user": org["rob"]["user"].pk}).status_code == 404
     )
     refused = mia.post(f"/leads/{lead.pk}/assign/", {"to_user": org["sam"]["user"].pk}, follow=True)
-    assert "No such user in your team." in refused.content.decode()
+    assert "one of its active members" in refused.content.decode()
     assert Lead.objects.get(pk=lead.pk).user_id == org["ria"]["user"].pk
 
 
