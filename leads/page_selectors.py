@@ -406,3 +406,22 @@ def owner_name_of(user_id: int) -> str:
 
 def owner_name(*, lead: Lead) -> str:
     return owner_name_of(lead.user_id)
+
+
+def team_owners(*, user) -> list[dict[str, Any]]:
+    """The owners a manager may filter by: every member of the scope, deactivated ones too
+    (their leads wait to be handed over); empty for anyone who is not a team's manager."""
+    scope = Scope.of(user)
+    if not scope.is_manager:
+        return []
+    rows = (
+        get_user_model()
+        ._default_manager.filter(pk__in=scope.owner_ids)
+        .order_by("username")
+        .values("id", "username", "first_name", "last_name", "is_active")
+    )
+    owners = []
+    for r in rows:
+        name = f"{r['first_name']} {r['last_name']}".strip() or r["username"]
+        owners.append({"id": r["id"], "name": name if r["is_active"] else f"{name} (inactive)"})
+    return owners

@@ -17,7 +17,7 @@ from django.utils.html import format_html_join
 from django.views.decorators.http import require_GET, require_POST
 
 from crm.money import money, money_short
-from leads import selectors
+from leads import page_selectors, selectors
 from leads.dashboard import company_name_get
 from leads.filters import LeadFilterSet
 from leads.models import STATUS_ORDER, Source, Status
@@ -26,7 +26,15 @@ from leads.services import REASON_MAX_LENGTH, lead_set_status
 
 PAGE_SIZE = 25
 # The board's own filters: the list's, except status (each column is one status).
-FILTER_FIELDS = ("company_id", "min_score", "max_score", "created_after", "created_before", "q")
+FILTER_FIELDS = (
+    "company_id",
+    "min_score",
+    "max_score",
+    "created_after",
+    "created_before",
+    "q",
+    "user_id",
+)
 STATUS_LABELS = dict(Status.choices)
 
 
@@ -135,6 +143,7 @@ def board(request: HttpRequest) -> HttpResponse:
         company = company_name_get(user=request.user, company_id=state.filters.company_id)
     context = {
         "state": state,
+        "owners": page_selectors.team_owners(user=request.user),
         "columns": columns,
         "statuses": _statuses(),
         "company": company,

@@ -10,7 +10,7 @@ from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
 from leads import dashboard as queries
-from leads import selectors
+from leads import page_selectors, selectors
 from leads.models import CLOSED_STATUSES, STATUS_ORDER, Status
 from leads.pages.board import BoardFilters
 
@@ -36,7 +36,7 @@ def _stage_series(stages: list[dict]) -> dict:
 @require_GET
 def dashboard(request: HttpRequest) -> HttpResponse:
     state = BoardFilters(request.GET)
-    context: dict = {"state": state}
+    context: dict = {"state": state, "owners": page_selectors.team_owners(user=request.user)}
     if state.valid:
         user, filters = request.user, state.filters
         stats = selectors.lead_stats(user=user, filters=filters)

@@ -53,6 +53,7 @@ FILTER_NAMES = (
     "max_score",
     "created_after",
     "created_before",
+    "user_id",
 )
 STATUSES = [{"value": s.value, "label": s.label} for s in Status]
 
@@ -119,6 +120,7 @@ def lead_list(request: HttpRequest) -> HttpResponse:
     context = {
         "page": page,
         "members": page_selectors.team_members(user=request.user),
+        "owners": page_selectors.team_owners(user=request.user),
         "matches": matches,
         # The filters, carried in the bulk form for "select all N matching".
         "carried": [

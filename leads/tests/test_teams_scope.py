@@ -231,3 +231,20 @@ def test_a_manager_assigns_selected_leads_from_the_list(org):
     # A rep posting the same is told nothing useful and changes nothing.
     rob.post("/leads/bulk/", {"ids": [org["rob"]["lead"].pk], "action": "assign", "to_user": 1})
     assert Lead.objects.get(pk=org["rob"]["lead"].pk).user_id == org["ria"]["user"].pk
+
+
+def test_a_manager_filters_the_list_board_and_dashboard_by_owner(org):
+    mia, rob = _web(org["mia"]["user"]), _web(org["rob"]["user"])
+    rob_id = org["rob"]["user"].pk
+    listed = mia.get("/leads/", {"user_id": rob_id}).content.decode()
+    assert 'data-testid="filter-owner"' in listed and "dan (inactive)" in listed
+    assert "Rob" in listed and "Ria" not in listed
+    board = mia.get("/board/", {"user_id": rob_id}).content.decode()
+    assert 'data-testid="filter-owner"' in board and "Ria" not in board
+    assert mia.get("/dashboard/", {"user_id": rob_id}).context["total"] == 1
+    assert mia.get("/dashboard/").context["total"] == 4
+    # A rep has no owner filter, and naming a teammate shows nothing of theirs.
+    mine = rob.get("/leads/").content.decode()
+    assert 'data-testid="filter-owner"' not in mine
+    assert "Ria" not in rob.get("/leads/", {"user_id": org["ria"]["user"].pk}).content.decode()
+    assert rob.get("/dashboard/", {"user_id": org["ria"]["user"].pk}).context["total"] == 0
