@@ -13,9 +13,9 @@ import pytest
 
 from csvimport.services import csv_import_create
 from integrations.services import integration_create
-from leads.models import LeadBulkJob, Source, Status
+from leads.models import LeadBulkJob, Role, Source, Status, Team, TeamMembership
 from leads.services import lead_set_status
-from leads.tests.factories import CompanyFactory, make_lead
+from leads.tests.factories import CompanyFactory, UserFactory, make_lead
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -44,6 +44,13 @@ def _seed(user) -> dict[str, int]:
     job = LeadBulkJob.objects.create(
         user=user, action="status", to_status="lost", total=4000, processed=1500, changed=1400
     )
+    # The user manages a team with a rep: the owner filter, the Owner panel with "Assign to…"
+    # and the bulk Assign are on the pages audited, with a lead of the rep's among them.
+    team = Team.objects.create(name="Audit")
+    rep = UserFactory(username="audit-rep")
+    TeamMembership.objects.create(user=user, team=team, role=Role.MANAGER)
+    TeamMembership.objects.create(user=rep, team=team, role=Role.REP)
+    make_lead(user=rep, company=CompanyFactory(user=rep, name="Initech"), first_name="Rae")
     return {"lead": lead.pk, "company": company.pk, "csv_import": csv_import.pk, "job": job.pk}
 
 
