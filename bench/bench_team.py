@@ -47,13 +47,14 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=60)
     parser.add_argument("--max-seconds", type=float, default=15.0)
     parser.add_argument("--json", help="write the rows here as JSON")
+    parser.add_argument("--reassign-only", action="store_true", help="only the reassignment")
     args = parser.parse_args()
     users, team, created = _team()
     manager, rep = users[0], users[1]
     bench = Bench(args.requests, args.max_seconds)
     tokens = []
     try:
-        for who, user in (("manager", manager), ("rep", rep)):
+        for who, user in () if args.reassign_only else (("manager", manager), ("rep", rep)):
             token, api, web = signed_in_clients(user, f"bench-team-{who}")
             tokens.append(token)
             owners = [u.pk for u in users] if who == "manager" else [user.pk]
@@ -72,12 +73,18 @@ def main() -> None:
             bench.case(f"{who} dashboard", lambda web=web: web.get("/dashboard/"))
         # Reassignment of a whole rep's pipeline, there and back (the second restores it).
         _, api, _ = signed_in_clients(manager, "bench-team-reassign")
-        source, target = users[-1], users[-2]
+        # bench10's whole pipeline to a newcomer with no leads yet (a leaver's hand-over),
+        # then back: the newcomer gets a company for each of bench10's.
+        source = users[-1]
+        target, _ = get_user_model().objects.get_or_create(username="bench-newcomer")
+        TeamMembership.objects.update_or_create(
+            user=target, defaults={"team": team, "role": Role.REP}
+        )
         moved_ids = list(Lead.objects.filter(user=source).values_list("id", flat=True))
         started = time.perf_counter()
         answer = api.post(
             "/v1/leads/reassign",
-            json.dumps({"to_user_id": target.pk, "filters": {"user_id": source.pk}}),
+            {"to_user_id": target.pk, "filters": {"user_id": source.pk}},
             "application/json",
         )
         there = time.perf_counter() - started
@@ -88,9 +95,7 @@ def main() -> None:
             began = time.perf_counter()
             back = api.post(
                 "/v1/leads/reassign",
-                json.dumps(
-                    {"to_user_id": source.pk, "lead_ids": moved_ids[start : start + 10_000]}
-                ),
+                {"to_user_id": source.pk, "lead_ids": moved_ids[start : start + 10_000]},
                 "application/json",
             )
             timings.append(time.perf_counter() - began)
@@ -100,6 +105,9 @@ def main() -> None:
             f"back by ids, 10,000 a request: {timings[0]:.2f} s each (median "
             f"{sorted(timings)[len(timings) // 2]:.2f} s)"
         )
+        newcomer = get_user_model().objects.filter(username="bench-newcomer").first()
+        if newcomer is not None and not Lead.objects.filter(user=newcomer).exists():
+            newcomer.delete()
     finally:
         for token in tokens:
             token.delete()
