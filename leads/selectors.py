@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Any
 
@@ -262,28 +262,66 @@ def _ranged_counts(*, scope: Scope, filters: LeadFilters) -> list[tuple[str, int
         return cursor.fetchall()
 
 
-def lead_stats(*, user, filters: LeadFilters, group_by: str | None = None) -> dict[str, Any]:
-    """Counts and values per status under the list's filters; with ``group_by="user"`` the
-    counts per owner too (``by_user``)."""
+def _status_counts(*, user, filters: LeadFilters) -> dict[str, int]:
     counts = dict.fromkeys(STATUS_ORDER, 0)
     if _counts_index_helps(filters):
         for status, n in _ranged_counts(scope=Scope.of(user), filters=filters):
             counts[status] = n
+        return counts
+    qs = filter_leads(lead_queryset(user=user), filters)
+    if _use_trigram_index(filters):
+        # Counting every lead that matches `q` through the index beats scanning all of the
+        # user's leads even for common terms (measured: 580 -> 18 ms for "smith").
+        qs = _join_trigram_index(qs, filters.q or "")
+    for row in qs.order_by().values("status").annotate(n=Count("id")):
+        counts[row["status"]] = row["n"]
+    return counts
+
+
+def _one_owner_at_a_time(*, user, filters: LeadFilters) -> list[LeadFilters] | None:
+    """A manager's figures on SQLite, owner by owner: each reads one owner's range of the
+    (user, …) indexes, where ``user_id IN (…)`` walks the whole team and sorts it to group
+    (measured: 10 owners of 100,000 leads, counts per status 166 ms at once, 54 ms one owner
+    at a time). None when the scope is one owner, a filter names one, or on PostgreSQL."""
+    scope = Scope.of(user)
+    if connection.vendor != "sqlite" or filters.user_id is not None or len(scope.owner_ids) < 2:
+        return None
+    return [replace(filters, user_id=owner) for owner in scope.owner_ids]
+
+
+def lead_stats(*, user, filters: LeadFilters, group_by: str | None = None) -> dict[str, Any]:
+    """Counts and values per status under the list's filters; with ``group_by="user"`` the
+    counts per owner too (``by_user``)."""
+    per_owner = _one_owner_at_a_time(user=user, filters=filters)
+    by_user: dict[str, dict[str, Any]] | None = None
+    if per_owner is None:
+        counts = _status_counts(user=user, filters=filters)
+        values = lead_values_by_status(user=user, filters=filters)
     else:
-        qs = filter_leads(lead_queryset(user=user), filters)
-        if _use_trigram_index(filters):
-            # Counting every lead that matches `q` through the index beats scanning all of
-            # the user's leads even for common terms (measured: 580 -> 18 ms for "smith").
-            qs = _join_trigram_index(qs, filters.q or "")
-        for row in qs.order_by().values("status").annotate(n=Count("id")):
-            counts[row["status"]] = row["n"]
+        counts = dict.fromkeys(STATUS_ORDER, 0)
+        cents = dict.fromkeys(STATUS_ORDER, Decimal(0))
+        by_user = {}
+        for owner_filters in per_owner:
+            owner_counts = _status_counts(user=user, filters=owner_filters)
+            owner_values = lead_values_by_status(user=user, filters=owner_filters)
+            for status in STATUS_ORDER:
+                counts[status] += owner_counts[status]
+                cents[status] += Decimal(owner_values[status])
+            by_user[str(owner_filters.user_id)] = {
+                "total": sum(owner_counts.values()),
+                "by_status": owner_counts,
+            }
+        values = {status: f"{amount:.2f}" for status, amount in cents.items()}
+        by_user = dict(sorted(by_user.items(), key=lambda item: int(item[0])))
     stats: dict[str, Any] = {
         "total": sum(counts.values()),
         "by_status": counts,
-        "value_by_status": lead_values_by_status(user=user, filters=filters),
+        "value_by_status": values,
     }
     if group_by == GROUP_BY_USER:
-        stats["by_user"] = lead_counts_by_user(user=user, filters=filters)
+        stats["by_user"] = (
+            by_user if by_user is not None else lead_counts_by_user(user=user, filters=filters)
+        )
     return stats
 
 
