@@ -399,7 +399,9 @@ def _write_import_page(
 
 def export_queryset(run: SyncRun):
     params = run.params or {}
-    qs = Scope.of_user_id(run.user_id).leads()
+    # Everything the person who started it may see: a manager's export may hold the team's
+    # leads (narrowed with the user_id filter); a rep's, their own.
+    qs = Scope.of_person(run.user_id).leads()
     if params.get("lead_ids"):
         qs = qs.filter(id__in=params["lead_ids"])
     elif params.get("filters"):

@@ -45,6 +45,21 @@ def email_clashes(*, from_user, to_user, limit: int = 5) -> tuple[int, list[tupl
     return clashing.count(), list(clashing.order_by("id").values_list("id", "email")[:limit])
 
 
+def _companies_by_key(user_id: int) -> tuple[dict[str, int], dict[str, int]]:
+    """A user's companies by domain, and those without one by lower-case name: where a lead
+    moving to them finds its company (the first of each key)."""
+    by_domain: dict[str, int] = {}
+    by_name: dict[str, int] = {}
+    for company_id, domain, name in Company.objects.filter(user_id=user_id).values_list(
+        "id", "domain", "name"
+    ):
+        if domain:
+            by_domain.setdefault(domain, company_id)
+        else:
+            by_name.setdefault(name.lower(), company_id)
+    return by_domain, by_name
+
+
 @transaction.atomic
 def owner_reassign_all(*, from_user, to_user, source: str) -> Reassigned:
     """Move every lead and company of ``from_user`` to ``to_user``; all or nothing.
@@ -73,15 +88,7 @@ def owner_reassign_all(*, from_user, to_user, source: str) -> Reassigned:
 
     # Companies: the new owner's twin (same domain, else same name) takes the leads, else the
     # company itself moves.
-    theirs_by_domain: dict[str, int] = {}
-    theirs_by_name: dict[str, int] = {}
-    for company_id, domain, name in Company.objects.filter(user=to_user).values_list(
-        "id", "domain", "name"
-    ):
-        if domain:
-            theirs_by_domain.setdefault(domain, company_id)
-        else:
-            theirs_by_name.setdefault(name.lower(), company_id)
+    theirs_by_domain, theirs_by_name = _companies_by_key(to_user.pk)
     moves: list[int] = []
     merges: dict[int, int] = {}  # from company → the new owner's company
     for company_id, domain, name in Company.objects.filter(user=from_user).values_list(
@@ -167,16 +174,8 @@ def reassign_target(*, actor, to_user_id: int) -> Any:
 def _twin_companies(target: Any, sources: list[dict[str, Any]]) -> dict[int, int]:
     """Each source company → the new owner's company with the same domain (or the same name
     when it has no domain), created for them when missing."""
-    theirs_by_domain: dict[str, int] = {}
-    theirs_by_name: dict[str, int] = {}
     to_user_id = target.pk
-    for company_id, domain, name in Company.objects.filter(user_id=to_user_id).values_list(
-        "id", "domain", "name"
-    ):
-        if domain:
-            theirs_by_domain.setdefault(domain, company_id)
-        else:
-            theirs_by_name.setdefault(name.lower(), company_id)
+    theirs_by_domain, theirs_by_name = _companies_by_key(to_user_id)
     mapping: dict[int, int] = {}
     for source in sources:
         if source["user_id"] == to_user_id:

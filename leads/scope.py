@@ -66,6 +66,16 @@ class Scope:
         return scope
 
     @classmethod
+    def of_person(cls, user_id: int) -> Scope:
+        """A person's whole scope, loaded by id: what a background job does for them (an
+        export started by a manager reads the team's leads). One query with the membership,
+        and a manager's members."""
+        from django.contrib.auth import get_user_model
+
+        user = get_user_model()._default_manager.select_related("crm_membership").get(pk=user_id)
+        return cls.of(user)
+
+    @classmethod
     def of_user_id(cls, user_id: int) -> Scope:
         """One owner's pipeline and nothing more, whoever their team: what uniqueness is
         checked against (an email or a domain is unique per owner) and what an owner's own

@@ -275,3 +275,32 @@ def test_claim_conflict_maps_engine_errors(rep_api):
     response = rep_api.post(f"/v1/integrations/{integration.pk}/export")
     assert response.status_code == 409
     assert "already queued" in response.json()["detail"]
+
+
+def test_a_managers_export_reads_the_teams_leads_and_a_reps_only_their_own(rep_api):
+    """api.md: exports by a manager may include every lead in scope; user_id narrows them."""
+    from integrations.engine import export_queryset
+    from leads.models import Role, Team, TeamMembership
+
+    manager, other = UserFactory(username="boss"), UserFactory(username="elsewhere")
+    team = Team.objects.create(name="T")
+    TeamMembership.objects.create(user=manager, team=team, role=Role.MANAGER)
+    TeamMembership.objects.create(user=rep_api.user, team=team, role=Role.REP)
+    own = make_lead(user=manager, email="own@x.com")
+    reps = make_lead(user=rep_api.user, email="rep@x.com")
+    make_lead(user=other, email="other@x.com")
+    boss = ApiClient(manager)
+    integration_id = _create(boss).json()["id"]
+    assert boss.post(f"/v1/integrations/{integration_id}/export", {}).status_code == 202
+    run = SyncRun.objects.get(integration_id=integration_id)
+    assert set(export_queryset(run).values_list("id", flat=True)) == {own.pk, reps.pk}
+    run.delete()
+    narrowed = boss.post(f"/v1/integrations/{integration_id}/export", {"user_id": rep_api.user.pk})
+    assert narrowed.status_code == 202, narrowed.content
+    run = SyncRun.objects.get(integration_id=integration_id)
+    assert list(export_queryset(run).values_list("id", flat=True)) == [reps.pk]
+    # The rep's own export holds only the rep's leads.
+    rep_integration = _create(rep_api).json()["id"]
+    assert rep_api.post(f"/v1/integrations/{rep_integration}/export", {}).status_code == 202
+    rep_run = SyncRun.objects.get(integration_id=rep_integration)
+    assert list(export_queryset(rep_run).values_list("id", flat=True)) == [reps.pk]
