@@ -21,7 +21,7 @@ from django.utils import timezone
 from crm.bulk import insert_rows
 from leads.models import Company, Lead, LeadEvent
 from leads.scope import Scope
-from leads.services import company_create, company_search_text_refresh, leads_import_lock
+from leads.services import companies_create, company_search_text_refresh, leads_import_lock
 
 BATCH = 500  # ids per statement: under SQLite's bound-parameter limit
 
@@ -177,22 +177,28 @@ def _twin_companies(target: Any, sources: list[dict[str, Any]]) -> dict[int, int
     to_user_id = target.pk
     theirs_by_domain, theirs_by_name = _companies_by_key(to_user_id)
     mapping: dict[int, int] = {}
+    missing: dict[tuple[str, str], list[int]] = {}  # key → source companies needing a copy
+    copies: list[dict[str, Any]] = []
     for source in sources:
         if source["user_id"] == to_user_id:
             mapping[source["id"]] = source["id"]
             continue
         domain, name = source["domain"], source["name"]
         twin = theirs_by_domain.get(domain) if domain else theirs_by_name.get(name.lower())
-        if twin is None:
-            copy = company_create(
-                user=target, data={k: source[k] for k in ("name", "domain", *COMPANY_FACTS)}
-            )
-            twin = copy.pk
-            if domain:
-                theirs_by_domain[domain] = twin
-            else:
-                theirs_by_name[name.lower()] = twin
-        mapping[source["id"]] = twin
+        if twin is not None:
+            mapping[source["id"]] = twin
+            continue
+        key = ("domain", domain) if domain else ("name", name.lower())
+        if key not in missing:
+            missing[key] = []
+            copies.append({k: source[k] for k in ("name", "domain", *COMPANY_FACTS)})
+        missing[key].append(source["id"])
+    # The copies the new owner lacks, made at once (one statement, not one per company).
+    for sources_of_key, copy in zip(
+        missing.values(), companies_create(user=target, rows=copies), strict=True
+    ):
+        for source_id in sources_of_key:
+            mapping[source_id] = copy.pk
     return mapping
 
 

@@ -106,3 +106,20 @@ def test_a_deactivated_members_leads_go_to_a_colleague(team):
     assert leads_reassign(actor=mia, leads=_leads_of(mia).filter(user=rob), to_user_id=ria.pk,
                           source="ui") == 3  # fmt: skip
     assert Lead.objects.filter(user=ria).count() == 3
+
+
+def test_copies_are_made_once_per_domain_in_one_statement(team, django_assert_max_num_queries):
+    rob, ria, mia = team["rob"], team["ria"], team["mia"]
+    for i in range(30):
+        company = CompanyFactory(user=rob, name=f"Co {i}", domain=f"co{i}.example")
+        make_lead(user=rob, company=company, email=f"p{i}@co{i}.example")
+    # The same name without a domain twice: one copy for both.
+    for i in range(2):
+        make_lead(user=rob, company=CompanyFactory(user=rob, name="Solo", domain=""))
+    mia = type(mia).objects.get(pk=mia.pk)
+    with django_assert_max_num_queries(40):
+        moved = leads_reassign(actor=mia, leads=_leads_of(mia).filter(user=rob),
+                               to_user_id=ria.pk, source="api")  # fmt: skip
+    assert moved == 32
+    assert Company.objects.filter(user=ria).count() == 31
+    assert Company.objects.filter(user=ria, name="Solo").count() == 1
