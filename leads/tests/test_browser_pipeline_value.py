@@ -96,7 +96,10 @@ def test_dashboard_shows_pipeline_value_won_and_expected_closes(rep):
     make_lead(user=user, company=company, status=Status.CONTACTED, deal_value="1000.50",
               expected_close_date=first - dt.timedelta(days=1))  # fmt: skip
     won = make_lead(user=user, company=company, status=Status.QUALIFIED, deal_value="8000")
-    session.go(f"/leads/{won.pk}/").get_by_test_id("status-converted").click()
+    lead_page = session.go(f"/leads/{won.pk}/")
+    lead_page.get_by_test_id("status-converted").click()
+    # The status is saved once the page says so (htmx): only then open the dashboard.
+    expect(lead_page.locator("#head-status")).to_have_text("Converted")
     page = session.go("/dashboard/")
     expect(page.get_by_test_id("kpi-pipeline")).to_contain_text("$4K")
     expect(page.get_by_test_id("kpi-pipeline")).to_contain_text("2 open leads")
