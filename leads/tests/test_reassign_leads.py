@@ -114,7 +114,7 @@ def test_copies_are_made_once_per_domain_in_one_statement(team, django_assert_ma
         company = CompanyFactory(user=rob, name=f"Co {i}", domain=f"co{i}.example")
         make_lead(user=rob, company=company, email=f"p{i}@co{i}.example")
     # The same name without a domain twice: one copy for both.
-    for i in range(2):
+    for _ in range(2):
         make_lead(user=rob, company=CompanyFactory(user=rob, name="Solo", domain=""))
     mia = type(mia).objects.get(pk=mia.pk)
     with django_assert_max_num_queries(40):
