@@ -10,19 +10,24 @@ from __future__ import annotations
 import bisect
 import datetime as dt
 from dataclasses import dataclass
-from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db import connection
-from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Sum
-from django.db.models.functions import Round
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from leads.models import CLOSED_STATUSES, STATUS_ORDER, LeadEvent, Source, Status
 from leads.scope import Scope
-from leads.selectors import LeadFilters, filter_leads, lead_queryset, narrow_by_search_index
+from leads.selectors import (
+    LeadFilters,
+    cents_amount,
+    deal_value_cents,
+    filter_leads,
+    lead_queryset,
+    narrow_by_search_index,
+)
 
 WEEKS = 12
 SCORE_BUCKETS = 10
@@ -127,11 +132,6 @@ def _month_start(day: dt.date, months_ahead: int = 0) -> dt.date:
     return dt.date(index // 12, index % 12 + 1, 1)
 
 
-def _cents_sum(condition: Q) -> Sum:
-    # In whole cents: SQLite keeps decimals as floats, and sums of whole cents stay exact.
-    return Sum(Round(F("deal_value") * 100), filter=condition)
-
-
 def lead_won_this_month(*, user, filters: LeadFilters, today: dt.date | None = None) -> dict:
     """Leads converted since the first of this month (by their last status change) and the
     sum of their deal values."""
@@ -141,13 +141,9 @@ def lead_won_this_month(*, user, filters: LeadFilters, today: dt.date | None = N
     row = (
         qs.filter(status=Status.CONVERTED, status_changed_at__gte=start)
         .order_by()
-        .aggregate(count=Count("id"), cents=_cents_sum(Q(deal_value__isnull=False)))
+        .aggregate(count=Count("id"), cents=deal_value_cents(Q(deal_value__isnull=False)))
     )
-    return {"count": row["count"] or 0, "value": _money(row["cents"]), "since": start.date()}
-
-
-def _money(cents: Any) -> Decimal:
-    return Decimal(int(cents or 0)).scaleb(-2)
+    return {"count": row["count"] or 0, "value": cents_amount(row["cents"]), "since": start.date()}
 
 
 def lead_expected_closes(
@@ -170,7 +166,7 @@ def lead_expected_closes(
         .exclude(status__in=CLOSED_STATUSES)
         .order_by()
         .values("expected_close_date")
-        .annotate(n=Count("id"), cents=Sum(Round(F("deal_value") * 100)))
+        .annotate(n=Count("id"), cents=deal_value_cents())
     )
     sql, params = per_day.query.sql_with_params()
     counts = [0] * (months + 1)
@@ -187,7 +183,13 @@ def lead_expected_closes(
         (f"m{i}", first, first.strftime("%b %Y")) for i, first in enumerate(firsts[:-1])
     ]
     return [
-        {"key": key, "month": month, "label": label, "count": counts[i], "value": _money(cents[i])}
+        {
+            "key": key,
+            "month": month,
+            "label": label,
+            "count": counts[i],
+            "value": cents_amount(cents[i]),
+        }
         for i, (key, month, label) in enumerate(labels)
     ]
 

@@ -379,24 +379,6 @@ def leads_owned(*, user, lead_ids: list[int]) -> list[Lead]:
     return list(Scope.of(user).leads().filter(id__in=lead_ids).order_by("id"))
 
 
-def team_members(*, user) -> list[dict[str, Any]]:
-    """The people a manager may hand leads to (active members of the scope), by name; empty
-    for anyone who is not a team's manager."""
-    scope = Scope.of(user)
-    if not scope.is_manager:
-        return []
-    rows = (
-        get_user_model()
-        ._default_manager.filter(pk__in=scope.owner_ids, is_active=True)
-        .order_by("username")
-        .values("id", "username", "first_name", "last_name")
-    )
-    return [
-        {"id": r["id"], "name": f"{r['first_name']} {r['last_name']}".strip() or r["username"]}
-        for r in rows
-    ]
-
-
 def owner_name_of(user_id: int) -> str:
     user = get_user_model()._default_manager.filter(pk=user_id).first()
     if user is None:
@@ -408,20 +390,26 @@ def owner_name(*, lead: Lead) -> str:
     return owner_name_of(lead.user_id)
 
 
-def team_owners(*, user) -> list[dict[str, Any]]:
-    """The owners a manager may filter by: every member of the scope, deactivated ones too
-    (their leads wait to be handed over); empty for anyone who is not a team's manager."""
+def team_owners(*, user, active_only: bool = False) -> list[dict[str, Any]]:
+    """The members of a manager's scope, by username: every one to filter by (deactivated
+    ones marked: their leads wait to be handed over), or the active ones to hand leads to.
+    Empty for anyone who is not a team's manager."""
     scope = Scope.of(user)
     if not scope.is_manager:
         return []
-    rows = (
-        get_user_model()
-        ._default_manager.filter(pk__in=scope.owner_ids)
-        .order_by("username")
-        .values("id", "username", "first_name", "last_name", "is_active")
+    users = get_user_model()._default_manager.filter(pk__in=scope.owner_ids)
+    if active_only:
+        users = users.filter(is_active=True)
+    rows = users.order_by("username").values(
+        "id", "username", "first_name", "last_name", "is_active"
     )
     owners = []
     for r in rows:
         name = f"{r['first_name']} {r['last_name']}".strip() or r["username"]
         owners.append({"id": r["id"], "name": name if r["is_active"] else f"{name} (inactive)"})
     return owners
+
+
+def team_members(*, user) -> list[dict[str, Any]]:
+    """The people a manager may hand leads to: the active members of the scope."""
+    return team_owners(user=user, active_only=True)

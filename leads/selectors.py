@@ -350,15 +350,26 @@ def lead_values_by_status(*, user, filters: LeadFilters) -> dict[str, str]:
     qs = filter_leads(lead_queryset(user=user), filters).filter(deal_value__isnull=False)
     qs = narrow_by_search_index(qs, filters)
     cents = dict.fromkeys(STATUS_ORDER, 0)
-    rows = qs.order_by().values("status").annotate(cents=Sum(Round(F("deal_value") * 100)))
+    rows = qs.order_by().values("status").annotate(cents=deal_value_cents())
     for row in rows:
         cents[row["status"]] = int(row["cents"] or 0)
     return {status: money_text(n) for status, n in cents.items()}
 
 
+def deal_value_cents(condition: Q | None = None) -> Sum:
+    """The sum of deal values in whole cents (optionally of the rows ``condition`` keeps):
+    SQLite keeps decimals as floats, and a sum of whole cents stays exact."""
+    return Sum(Round(F("deal_value") * 100), filter=condition)
+
+
+def cents_amount(cents: Any) -> Decimal:
+    """A sum from ``deal_value_cents`` (None when nothing was summed) as an amount."""
+    return Decimal(int(cents or 0)).scaleb(-2)
+
+
 def money_text(cents: int) -> str:
     """Whole cents as the API's decimal string: 123456 → "1234.56"."""
-    return f"{Decimal(cents).scaleb(-2):.2f}"
+    return f"{cents_amount(cents):.2f}"
 
 
 def lead_history(*, user, lead_id: int, cursor: int | None, limit: int) -> Page:
