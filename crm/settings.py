@@ -266,6 +266,7 @@ CELERY_IMPORTS = ["crm.tasks"]
 CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE = {
     "housekeeping": {"task": "crm.tasks.housekeeping", "schedule": 3600.0},
+    "lead-tally-compact": {"task": "leads.tasks.lead_tally_compact", "schedule": 3600.0},
     "sync-scheduled": {"task": "integrations.tasks.dispatch_scheduled_syncs", "schedule": 300.0},
     "sync-recover": {"task": "integrations.tasks.recover_stalled_runs", "schedule": 60.0},
     "csv-import-recover": {"task": "csvimport.tasks.resume_stalled_imports", "schedule": 60.0},

@@ -335,3 +335,31 @@ class TeamMembership(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} ({self.get_role_display()} of {self.team})"
+
+
+class LeadTally(models.Model):
+    """How many leads each owner has in each status, and the sum of their deal values in
+    cents: kept by database triggers on leads_lead (migration 0014), so every write, whatever
+    path it took (services, bulk statements, cascades, restores), moves the figures with it.
+
+    Reads sum the rows of an owner and status: SQLite keeps exactly one (its triggers add to
+    it in place; it has one writer at a time); PostgreSQL appends one row per statement
+    (statement triggers over the changed rows, so concurrent writers never wait on a shared
+    counter) and ``lead_tally_compact`` folds them together now and then.
+
+    Not managed by Django: the migration creates it with its triggers, and a flush of the
+    test database leaves it to the triggers (a DELETE of the leads takes the figures to zero,
+    a TRUNCATE empties it).
+    """
+
+    user_id = models.IntegerField()
+    status = models.CharField(max_length=16)
+    n = models.BigIntegerField()
+    cents = models.BigIntegerField()
+
+    class Meta:
+        managed = False
+        db_table = "leads_leadtally"
+
+    def __str__(self) -> str:
+        return f"{self.user_id} {self.status}: {self.n}"

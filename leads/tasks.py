@@ -7,7 +7,7 @@ import logging
 
 from celery import shared_task
 
-from leads import bulk_jobs
+from leads import bulk_jobs, tally
 
 logger = logging.getLogger(__name__)
 
@@ -28,3 +28,9 @@ def resume_stalled_bulk_jobs() -> int:
     if ids:
         logger.info("requeued stalled bulk jobs %s", ids)
     return len(ids)
+
+
+@shared_task(name="leads.tasks.lead_tally_compact")
+def lead_tally_compact() -> None:
+    """Fold the rows PostgreSQL's tally triggers append (beat, hourly)."""
+    tally.lead_tally_compact()

@@ -121,6 +121,12 @@ def test_another_users_values_are_not_summed(api, other_api):
 def test_stats_cost_one_more_query_for_values(api, company):
     make_lead(user=api.user, company=company, deal_value="1")
     with CaptureQueriesContext(connection) as ctx:
-        assert api.get("/v1/leads/stats").status_code == 200
+        assert api.get("/v1/leads/stats?min_score=0").status_code == 200
     sums = [q["sql"] for q in ctx.captured_queries if "deal_value" in q["sql"]]
     assert len(sums) == 1
+    # Unfiltered, counts and values are one read of the tally and no sum over the leads.
+    with CaptureQueriesContext(connection) as ctx:
+        response = api.get("/v1/leads/stats")
+    assert response.json()["value_by_status"]["new"] == "1.00"
+    assert not [q for q in ctx.captured_queries if "deal_value" in q["sql"]]
+    assert len([q for q in ctx.captured_queries if "leads_leadtally" in q["sql"]]) == 1
