@@ -15,7 +15,7 @@ def _nav_items() -> list[dict[str, str]]:
     items = []
     for name, label in NAV:
         try:
-            items.append({"url": reverse(name), "label": label})
+            items.append({"name": name, "url": reverse(name), "label": label})
         except NoReverseMatch:
             continue
     return items

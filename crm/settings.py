@@ -91,6 +91,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "crm.context_processors.navigation",
                 "integrations.context_processors.export_targets",
+                "leads.context_processors.team_navigation",
             ],
         },
     },

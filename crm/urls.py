@@ -94,6 +94,7 @@ urlpatterns = [
     path("", include("csvimport.urls")),
     path("", include("leads.pages.urls_leads")),
     path("", include("leads.pages.urls_board")),
+    path("", include("leads.pages.urls_team")),
 ]
 
 handler400 = "crm.views.bad_request"

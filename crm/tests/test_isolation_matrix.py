@@ -338,6 +338,7 @@ ROUTE_OBJECTS = [
     ("integrations/", "integration"),
     ("sync-runs/", "run"),
     ("settings/tokens/", "token"),
+    ("team/members/", "user"),  # a member of the manager's team
 ]
 # Values for a route's other parameters.
 ROUTE_ARGUMENTS = {"name": "first_name", "direction": "import"}

@@ -180,3 +180,55 @@ def test_a_manager_sees_a_reps_leads_but_never_their_own_things(a_data):
     for path in ["/integrations/", "/settings/tokens/", "/leads/import/"]:
         body = client.get(path).content.decode()
         assert SECRET_NAME not in body, path
+
+
+# The Team page (a manager's members, "Reassign all of X's leads to…"): for each way Bob can
+# stand to Alice, and for Bob as the deactivated manager of her team, neither the page nor
+# its hand-over shows or moves anything of hers.
+TEAM_VIEWERS = [*RELATIONS, "deactivated manager of her team"]
+
+
+@pytest.mark.parametrize("relation", TEAM_VIEWERS)
+def test_the_team_page_and_its_handover_reveal_nothing_outside_the_scope(a_data, relation):
+    alice = a_data["lead"].user
+    bob = UserFactory(username="bob-intruder")
+    deactivated = relation == "deactivated manager of her team"
+    if deactivated:
+        team = Team.objects.create(name="Home")
+        TeamMembership.objects.create(user=alice, team=team, role=Role.REP)
+        TeamMembership.objects.create(user=bob, team=team, role=Role.MANAGER)
+    else:
+        _place(alice, bob, relation)
+    client = Client()
+    client.force_login(bob)
+    if deactivated:
+        bob.is_active = False
+        bob.save()
+    page = client.get("/team/")
+    handover = {"to_user": bob.pk, "confirm": "1"}
+    theirs = client.post(f"/team/members/{alice.pk}/reassign/", handover)
+    nobody = client.post(f"/team/members/{10**9}/reassign/", handover)
+    if deactivated:
+        # Signed out by the deactivation: the sign-in page, whatever the id.
+        assert page.status_code == theirs.status_code == nobody.status_code == 302
+        assert theirs["Location"].replace(str(alice.pk), "N") == nobody["Location"].replace(
+            str(10**9), "N"
+        )
+        assert theirs["Location"].startswith("/accounts/login/")
+    else:
+        assert theirs.status_code == nobody.status_code == 404, relation
+        assert _without_csrf(theirs.content) == _without_csrf(nobody.content), relation
+        if relation == "other team's manager":
+            # Bob's own team only.
+            assert page.status_code == 200
+            body = page.content.decode()
+            assert "alice-owner" not in body and SECRET_NAME not in body
+            assert f"user_id={alice.pk}" not in body
+        else:
+            # No team to manage: the page is as missing as any address nobody has.
+            assert page.status_code == 404, relation
+            missing_page = client.get("/no-such-page/")
+            assert _without_csrf(page.content) == _without_csrf(missing_page.content)
+    lead = Lead.objects.get(pk=a_data["lead"].pk)
+    assert lead.user_id == alice.pk
+    assert not LeadEvent.objects.filter(kind=LeadEvent.Kind.OWNER).exists()
