@@ -1,4 +1,4 @@
-"""Reads for a team's manager: the Team page.
+"""Reads for a team's manager: the Team page and the dashboard's per-rep table.
 
 Figures per member are read owner by owner, each from that owner's range of a (user, …)
 index: on SQLite, ``user_id IN (the team) GROUP BY user_id`` over whole pipelines walks every
@@ -10,19 +10,24 @@ owner, so it costs the same for a team of two and a team of twenty:
 - converted this month: ``lead_won`` (user, status_changed_at) of converted leads;
 - last activity: ``leadevent_user_at`` (user, at), its newest entry.
 
-Everything starts from the manager's scope; anyone else gets ``NotFound``, never a figure of
-someone outside the scope.
+The dashboard's per-rep table takes the counts per owner the dashboard's statistics already
+read, and groups only narrow ranges itself (this month's conversions, this week's moves in
+``leadevent_status_at``).
+
+Everything starts from the manager's scope; anyone else gets ``NotFound`` (the Team page)
+or no table (the dashboard), never a figure of someone outside the scope.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.db.models import (
     Case,
+    Count,
     DateTimeField,
     F,
     Func,
@@ -37,12 +42,18 @@ from django.utils import timezone
 from crm.errors import NotFound
 from leads import dashboard
 from leads.bulk_jobs import leads_matching
-from leads.models import CLOSED_STATUSES, STATUS_ORDER, Lead, Status
+from leads.filters import GROUP_BY_USER
+from leads.models import CLOSED_STATUSES, STATUS_ORDER, Lead, LeadEvent, Status
 from leads.scope import Scope
-from leads.selectors import LeadFilters
+from leads.selectors import LeadFilters, lead_stats
 
 OPEN_STATUSES = tuple(s for s in STATUS_ORDER if s not in CLOSED_STATUSES)
 STATUS_LABELS = dict(Status.choices)
+# "Moved this week": status changes in the last seven days (a rolling window, not Monday on).
+MOVED_DAYS = 7
+# Each rep's median time in stage reads their most recent status changes: together about as
+# many as the dashboard's own median (dashboard.STAGE_SAMPLE), never fewer than this a rep.
+REP_STAGE_SAMPLE_MIN = 500
 # COUNT(*) as a plain function: as an aggregate, Django would add a GROUP BY, and SQLite's
 # grouped aggregate reads the rows where the plain one counts index entries.
 _COUNT_ALL = Func(template="COUNT(*)", output_field=IntegerField())
@@ -231,3 +242,121 @@ def member_leads(*, user: Any, member_id: int) -> QuerySet[Lead]:
     """Every lead of the member, read as the list reads its owner filter (``user_id``)
     through the manager's scope: what "Reassign all of X's leads" hands over."""
     return leads_matching(user=user, filters=LeadFilters(user_id=member_id))
+
+
+# --- The dashboard's per-rep table --------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RepRow:
+    id: int
+    name: str
+    role: str | None
+    is_active: bool
+    open: int
+    moved_this_week: int
+    converted_this_month: int
+    # What the conversion rate is of: converted leads, of the closed (converted or lost).
+    converted: int
+    closed: int
+    conversion_rate: float | None
+    # dashboard.lead_stage_times' stages for the open statuses (the stages a lead leaves).
+    stages: list[dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class RepTable:
+    rows: list[RepRow]
+    since: dt.date  # "converted this month" counts from this day
+    sample: int  # how many of each rep's most recent status changes the medians read
+    sampled: bool  # True when some rep's median left older history out
+
+
+def _per_owner_counts(queryset: QuerySet) -> dict[int, int]:
+    """How many rows of ``queryset`` each owner has: for the narrow ranges below (this
+    month's conversions, this week's moves), where ``user_id IN (…)`` is one seek per owner
+    into an index that starts with the owner and only the rows in range are grouped."""
+    rows = queryset.order_by().values("user_id").annotate(n=Count("*"))
+    return {row["user_id"]: row["n"] for row in rows}
+
+
+def _rep_figures(
+    *, user: Any, owners: list[int], filters: LeadFilters, now: dt.datetime
+) -> tuple[list[dict[str, Any]], dict[int, int], dict[int, int]]:
+    """The owners (names, role, active) in table order, and per owner the leads converted
+    this month (lead_won) and the status changes of this week (leadevent_status_at),
+    of the leads matching the dashboard's filters: three statements."""
+    people = list(
+        _members_by_id(owners).values(
+            "id", "username", "first_name", "last_name", "is_active",
+            role=F("crm_membership__role"),
+        )
+    )  # fmt: skip
+    converted = _converted_since(leads_matching(user=user, filters=filters), month_start(now))
+    # The dashboard's own reading of "the history of the leads matching the filters".
+    moves = dashboard._events(user=user, filters=filters).filter(
+        kind=LeadEvent.Kind.STATUS,
+        from_status__isnull=False,  # a lead's first entry is its creation, not a move
+        at__gte=now - dt.timedelta(days=MOVED_DAYS),
+    )
+    return people, _per_owner_counts(converted), _per_owner_counts(moves)
+
+
+def team_rep_table(
+    *,
+    user: Any,
+    filters: LeadFilters,
+    by_user: dict[str, dict[str, Any]] | None = None,
+    now: dt.datetime | None = None,
+) -> RepTable | None:
+    """One row per member of the manager's team under the dashboard's filters (the owner
+    filter leaves that owner's row alone); None for anyone who is not a team's manager.
+
+    ``by_user``: the counts per owner and status the dashboard's statistics already read
+    (``selectors.lead_stats(group_by="user")``); read here when not given. Open leads and
+    the conversion rate come from them; the names, converted this month and moved this
+    week from three statements whatever the team's size; the median time in stage is
+    ``dashboard.lead_stage_times`` under the owner filter, for each owner: one statement
+    each, a walk of that owner's range of the leadevent_status_at index, and the one part
+    of the table that costs a statement per member.
+    """
+    scope = Scope.of(user)
+    if not scope.is_manager:
+        return None
+    now = now or timezone.now()
+    if filters.user_id is None:
+        owners = list(scope.owner_ids)
+    else:
+        owners = [filters.user_id] if scope.includes_owner(filters.user_id) else []
+    if not owners:
+        return RepTable(rows=[], since=month_start(now).date(), sample=0, sampled=False)
+    if by_user is None:
+        by_user = lead_stats(user=user, filters=filters, group_by=GROUP_BY_USER)["by_user"]
+    sample = max(dashboard.STAGE_SAMPLE // len(owners), REP_STAGE_SAMPLE_MIN)
+    rows: list[RepRow] = []
+    sampled = False
+    people, converted_now, moved = _rep_figures(user=user, owners=owners, filters=filters, now=now)
+    for person in people:
+        owner = person["id"]
+        counts = by_user.get(str(owner), {}).get("by_status", {})
+        converted = counts.get(Status.CONVERTED, 0)
+        times = dashboard.lead_stage_times(
+            user=user, filters=replace(filters, user_id=owner), sample=sample
+        )
+        sampled = sampled or times.sampled
+        rows.append(
+            RepRow(
+                id=owner,
+                name=_display(person["first_name"], person["last_name"], person["username"]),
+                role=person["role"],
+                is_active=person["is_active"],
+                open=sum(counts.get(s, 0) for s in OPEN_STATUSES),
+                moved_this_week=moved.get(owner, 0),
+                converted_this_month=converted_now.get(owner, 0),
+                converted=converted,
+                closed=converted + counts.get(Status.LOST, 0),
+                conversion_rate=dashboard.lead_conversion_rate(counts),
+                stages=[s for s in times.stages if s["status"] in OPEN_STATUSES],
+            )
+        )
+    return RepTable(rows=rows, since=month_start(now).date(), sample=sample, sampled=sampled)

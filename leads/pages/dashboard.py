@@ -10,9 +10,11 @@ from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
 from leads import dashboard as queries
-from leads import page_selectors, selectors
+from leads import page_selectors, selectors, team_selectors
+from leads.filters import GROUP_BY_USER
 from leads.models import CLOSED_STATUSES, STATUS_ORDER, Status
 from leads.pages.board import BoardFilters
+from leads.scope import Scope
 
 STATUS_LABELS = dict(Status.choices)
 
@@ -39,7 +41,11 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     context: dict = {"state": state, "owners": page_selectors.team_owners(user=request.user)}
     if state.valid:
         user, filters = request.user, state.filters
-        stats = selectors.lead_stats(user=user, filters=filters)
+        # A manager's statistics with the counts per owner: the per-rep table's open leads
+        # and conversion rates (on SQLite they are read owner by owner anyway).
+        manager = Scope.of(user).is_manager
+        group_by = GROUP_BY_USER if manager else None
+        stats = selectors.lead_stats(user=user, filters=filters, group_by=group_by)
         values = {s: Decimal(v) for s, v in stats["value_by_status"].items()}
         funnel = [
             {
@@ -77,6 +83,13 @@ def dashboard(request: HttpRequest) -> HttpResponse:
                 "scores": scores,
                 "stage_times": stage_times,
                 "recent": queries.leadevent_recent(user=user, filters=filters),
+                "reps": (
+                    team_selectors.team_rep_table(
+                        user=user, filters=filters, by_user=stats["by_user"]
+                    )
+                    if manager
+                    else None
+                ),
                 # Only numbers and fixed labels go to the charts: json_script escapes them.
                 "chart_data": {
                     "funnel": {
