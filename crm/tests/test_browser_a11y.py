@@ -51,6 +51,10 @@ def _seed(user) -> dict[str, int]:
     TeamMembership.objects.create(user=user, team=team, role=Role.MANAGER)
     TeamMembership.objects.create(user=rep, team=team, role=Role.REP)
     make_lead(user=rep, company=CompanyFactory(user=rep, name="Initech"), first_name="Rae")
+    # A deactivated member with a lead: the Team page offers its hand-over form.
+    leaver = UserFactory(username="audit-leaver", is_active=False)
+    TeamMembership.objects.create(user=leaver, team=team, role=Role.REP)
+    make_lead(user=leaver, company=CompanyFactory(user=leaver, name="Umbrella"), first_name="Lee")
     return {"lead": lead.pk, "company": company.pk, "csv_import": csv_import.pk, "job": job.pk}
 
 
@@ -68,6 +72,7 @@ def _pages(ids: dict[str, int]) -> list[str]:
         f"/leads/import/{ids['csv_import']}/",
         "/settings/tokens/",
         f"/leads/bulk/jobs/{ids['job']}/",
+        "/team/",
     ]
 
 
@@ -128,6 +133,22 @@ def test_the_lead_list_controls_pass_the_audit_open(signed_in, monkeypatch):
     assert page.evaluate(AUDIT) == []
     page.get_by_test_id("bulk-delete").click()
     page.get_by_test_id("confirm-heading").wait_for()
+    assert page.evaluate(AUDIT) == []
+    assert session.console_errors == []
+
+
+def test_the_team_handover_passes_the_audit(signed_in):
+    """The Team page's hand-over: the confirmation, then the page with its message."""
+    session = signed_in("a11y-team")
+    _seed(session.user)
+    page = session.go("/team/")
+    page.wait_for_load_state("networkidle")
+    page.get_by_label("Reassign audit-leaver's lead to…").select_option(label="audit-rep")
+    page.get_by_test_id("handover-submit-audit-leaver").click()
+    page.get_by_test_id("confirm-heading").wait_for()
+    assert page.evaluate(AUDIT) == []
+    page.get_by_test_id("confirm-reassign").click()
+    page.get_by_role("status").wait_for()
     assert page.evaluate(AUDIT) == []
     assert session.console_errors == []
 
