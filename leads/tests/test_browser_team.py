@@ -100,3 +100,24 @@ def test_a_managers_dashboard_shows_the_per_rep_table(signed_in):
     expect(row.get_by_test_id("rep-converted")).to_have_text("0")
     expect(row.get_by_test_id("rep-rate")).to_have_text("—")
     assert session.console_errors == []
+
+
+def test_the_team_page_and_the_per_rep_table_fit_a_phone_screen(signed_in):
+    session = signed_in("manager-with-a-long-name")
+    team = Team.objects.create(name="East Coast Enterprise Accounts")
+    TeamMembership.objects.create(user=session.user, team=team, role=Role.MANAGER)
+    leaver = UserFactory(username="a-deactivated-member-with-a-long-name", is_active=False)
+    TeamMembership.objects.create(user=leaver, team=team, role=Role.REP)
+    make_lead(user=leaver, first_name="Pat", status=Status.QUALIFIED)
+    make_lead(user=session.user, first_name="Lee", status=Status.CONVERTED)
+    session.page.set_viewport_size({"width": 390, "height": 844})
+    for path, name in [("/team/", "phone-team"), ("/dashboard/", "phone-dashboard-per-rep")]:
+        page = session.go(path)
+        page.wait_for_load_state("networkidle")
+        overflow = page.evaluate(
+            "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+        )
+        assert overflow <= 1, (path, overflow)
+        session.screenshot(name)
+    expect(session.page.get_by_test_id("table-reps")).to_be_attached()
+    assert session.console_errors == []
