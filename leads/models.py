@@ -163,11 +163,17 @@ class Lead(models.Model):
             models.Index(fields=["user", "status", "id"], name="lead_user_status_id"),
             models.Index(fields=["company", "id"], name="lead_company_id"),
             models.Index(fields=["user", "created_at", "id"], name="lead_user_created"),
-            # For the per-status counts under score and date filters only (lead_stats), keyed
-            # on the expression user_id + 0, which no other query uses: a plain (user, …)
-            # index here would lure SQLite's planner away from the list's keyset indexes.
+            # For the per-status counts and values under score and date filters only
+            # (lead_stats), keyed on the expression user_id + 0, which no other query uses: a
+            # plain (user, …) index here would lure SQLite's planner away from the list's
+            # keyset indexes. The deal value rides along so the values cost no row reads.
             models.Index(
-                F("user") + 0, F("created_at"), F("status"), F("score"), name="lead_counts"
+                F("user") + 0,
+                F("created_at"),
+                F("status"),
+                F("score"),
+                F("deal_value"),
+                name="lead_counts",
             ),
             # The pipeline value per status (lead_values_by_status), read from this index
             # alone; only leads with a deal value are in it.
