@@ -30,13 +30,14 @@ from django.core.exceptions import ValidationError
 from django.db.models import Count
 
 from leads.models import Assign, Lead, Role
-from leads.reassign import ASSIGNEE_ERROR
 from leads.scope import Scope
 from leads.teams import OPEN_STATUSES
 
 # More than any team has: a bound on the ids one setting may name.
 MAX_ASSIGN_TO = 1_000
 ASSIGN_NAMES = ", ".join(Assign.values)
+# As a reassignment words it (leads.reassign.ASSIGNEE_ERROR), for a list of users.
+ASSIGN_TO_ERROR = "Each user must be you or, if you manage a team, one of its active members."
 NOT_A_MANAGER = (
     "Only a team's manager can spread imported leads over the team: new leads of your "
     "imports are yours (owner)."
@@ -55,8 +56,8 @@ def assign_check(*, user: Any, assign: Any) -> str:
 
 def assign_to_check(*, user: Any, assign_to: Iterable[Any] | None) -> list[int] | None:
     """The user ids as stored (sorted, once each; None for "every active rep"), or a
-    ValidationError naming the ids that are not in the user's scope (the same words whether
-    such a user exists or not) or the members who are inactive."""
+    ValidationError: some id is not in the user's scope (the same words whether such a user
+    exists or not), or names inactive members (named: they are in the scope)."""
     if assign_to is None:
         return None
     ids: list[int] = []
@@ -70,10 +71,10 @@ def assign_to_check(*, user: Any, assign_to: Iterable[Any] | None) -> list[int] 
     if len(ids) > MAX_ASSIGN_TO:
         raise ValidationError(f"At most {MAX_ASSIGN_TO} users.")
     scope = Scope.of(user)
-    outside = [pk for pk in ids if pk not in scope.owner_ids]
-    if outside:
-        shown = ", ".join(str(pk) for pk in outside[:20])
-        raise ValidationError(f"{ASSIGNEE_ERROR} Not one: {shown}.")
+    if any(pk not in scope.owner_ids for pk in ids):
+        # Which id, and why, is not said: the words are the same for a user of another team
+        # as for an id nobody has (the manager's own team is listed at /v1/users).
+        raise ValidationError(ASSIGN_TO_ERROR)
     inactive = list(
         get_user_model()
         ._default_manager.filter(pk__in=ids, is_active=False)
