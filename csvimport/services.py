@@ -357,17 +357,26 @@ def _lead_row(row: ParsedRow) -> LeadRow:
     )
 
 
-def _assignment(csv_import: CsvImport, scope: Scope) -> Assignment | None:
-    """Who this batch's new leads go to, read now (a member deactivated since is skipped)."""
+def _assignment(
+    csv_import: CsvImport, scope: Scope, loads: dict[int, int] | None
+) -> Assignment | None:
+    """Who this batch's new leads go to, read now (a member deactivated since is skipped);
+    ``loads``: the run's open-lead counts for least loaded, kept from batch to batch."""
     return import_assignment(
         scope=scope,
         assign=csv_import.assign,
         assign_to=csv_import.assign_to,
         last_user_id=csv_import.assign_last_user_id,
+        open_leads=loads,
     )
 
 
-def _write_batch(*, csv_import: CsvImport, batch: list[tuple[int, list[str]]]) -> _Counts:
+def _write_batch(
+    *,
+    csv_import: CsvImport,
+    batch: list[tuple[int, list[str]]],
+    loads: dict[int, int] | None = None,
+) -> _Counts:
     """Write one batch of rows through the pipeline's bulk upsert (leads.bulk), matching
     leads across the user's scope; where round robin stands moves on ``csv_import``."""
     counts = _Counts()
@@ -385,7 +394,7 @@ def _write_batch(*, csv_import: CsvImport, batch: list[tuple[int, list[str]]]) -
         MergePolicy.OVERWRITE if csv_import.mode == CsvImport.Mode.OVERWRITE else MergePolicy.FILL
     )
     scope = Scope.of_person(csv_import.user_id)
-    assignment = _assignment(csv_import, scope) if todo else None
+    assignment = _assignment(csv_import, scope, loads) if todo else None
     while todo:
         results = lead_bulk_upsert(
             user_id=csv_import.user_id,
@@ -460,9 +469,11 @@ def csv_import_run(
     if csv_import.assign == Assign.ROUND_ROBIN and csv_import.assign_last_user_id is None:
         csv_import.assign_last_user_id = _round_robin_position(csv_import)
 
+    loads: dict[int, int] = {}  # least loaded: counted on the first batch, then kept up
+
     def commit(batch: list[tuple[int, list[str]]]) -> bool:
         created = csv_import.created
-        committed = _commit_batch(csv_import, owner, batch)
+        committed = _commit_batch(csv_import, owner, batch, loads)
         statistics.wrote(csv_import.created - created)
         return committed
 
@@ -511,7 +522,12 @@ def _round_robin_position(csv_import: CsvImport) -> int | None:
     )
 
 
-def _commit_batch(csv_import: CsvImport, owner: str, batch: list[tuple[int, list[str]]]) -> bool:
+def _commit_batch(
+    csv_import: CsvImport,
+    owner: str,
+    batch: list[tuple[int, list[str]]],
+    loads: dict[int, int] | None = None,
+) -> bool:
     """Write one batch with its checkpoint. False if another run got there first."""
     start = batch[0][0]
     try:
@@ -529,7 +545,7 @@ def _commit_batch(csv_import: CsvImport, owner: str, batch: list[tuple[int, list
             if current[3]:
                 _finish(csv_import, owner, state=CsvImport.State.CANCELLED)
                 return False
-            counts = _write_batch(csv_import=csv_import, batch=batch)
+            counts = _write_batch(csv_import=csv_import, batch=batch, loads=loads)
             CsvRejection.objects.bulk_create(counts.rejections)
             csv_import.processed += len(batch)
             csv_import.created += counts.created

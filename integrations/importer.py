@@ -124,9 +124,16 @@ def lead_row(record: VendorRecord, email: str, source_label: str) -> LeadRow:
 
 
 def import_records(
-    *, integration: Integration, records: list[VendorRecord], source_label: str
+    *,
+    integration: Integration,
+    records: list[VendorRecord],
+    source_label: str,
+    loads: dict[int, int] | None = None,
 ) -> PageResult:
-    """Write one page of records. Call inside a transaction; makes no network call."""
+    """Write one page of records. Call inside a transaction; makes no network call.
+
+    ``loads``: the run's open-lead counts for least loaded (``import_assignment``), kept from
+    page to page."""
     result = PageResult()
     user_id = integration.user_id
     provider = integration.provider
@@ -211,6 +218,7 @@ def import_records(
         assign=integration.assign,
         assign_to=integration.assign_to,
         last_user_id=integration.assign_last_user_id,
+        open_leads=loads,
     )
     outcomes = lead_bulk_upsert(
         user_id=user_id,
