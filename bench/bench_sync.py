@@ -2,6 +2,11 @@
 Instantly: leads/s and memory for each step.
 
     DATA_DIR=/tmp/crm-sync-bench .venv/bin/python bench/bench_sync.py --leads 100000
+    ... bench_sync.py --leads 100000 --assign round_robin --reps 10   # a manager's import
+
+With ``--assign`` the importing user manages a team of ``--reps`` reps and the import spreads
+the new leads over them (``settings.assign``; every lead is then looked for in the whole
+team's pipeline).
 
 The fakes run in a process of their own (so they do not share this one's CPU and GIL) with
 rate limits off on both sides; the engine runs in the foreground, as `manage.py sync` does.
@@ -67,6 +72,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--leads", type=int, default=100_000)
     parser.add_argument("--keep", action="store_true", help="keep DATA_DIR afterwards")
+    parser.add_argument(
+        "--assign",
+        choices=["owner", "round_robin", "least_loaded"],
+        default="owner",
+        help="who the imported leads go to (a manager's integration when not owner)",
+    )
+    parser.add_argument("--reps", type=int, default=10, help="the team's reps, with --assign")
     parser.add_argument("--json", help="also write the figures here (bench/matrix.py reads it)")
     parser.add_argument(
         "--parts",
@@ -97,7 +109,7 @@ def main() -> None:
         if args.parts:
             run_parts(args.leads, info)
             return
-        rows = run_bench(args.leads, info)
+        rows = run_bench(args.leads, info, assign=args.assign, reps=args.reps)
         if args.json:
             keys = ("step", "leads", "seconds", "rate", "peak_mb", "result")
             figures = [dict(zip(keys, r, strict=True)) for r in rows]
@@ -109,22 +121,31 @@ def main() -> None:
             shutil.rmtree(data_dir, ignore_errors=True)
 
 
-def run_bench(count: int, info: dict) -> list[tuple]:
+def run_bench(count: int, info: dict, *, assign: str = "owner", reps: int = 10) -> list[tuple]:
     from django.conf import settings
     from django.contrib.auth import get_user_model
     from django.db import connection
 
     from integrations import engine, services
-    from leads.models import Lead
+    from leads.scope import Scope
 
     settings.HUNTER_API_URL = info["hunter_url"]
     settings.INSTANTLY_API_URL = info["instantly_url"]
     user = get_user_model().objects.create_user("sync-bench")
+    if assign != "owner":
+        from leads.models import Role
+        from leads.teams import team_ensure, team_member_set
+
+        team, _ = team_ensure(name="Sync bench")
+        team_member_set(team=team, user=user, role=Role.MANAGER)
+        for number in range(1, reps + 1):
+            rep = get_user_model().objects.create_user(f"sync-bench-rep{number}")
+            team_member_set(team=team, user=rep, role=Role.REP)
     hunter = services.integration_create(
         user=user,
         provider="hunter",
         credentials={"api_key": info["hunter_key"]},
-        settings={"import_list_id": info["hunter_list"]},
+        settings={"import_list_id": info["hunter_list"], "assign": assign},
     )
     instantly = services.integration_create(
         user=user,
@@ -161,12 +182,16 @@ def run_bench(count: int, info: dict) -> list[tuple]:
         )
 
     step("import (first)", hunter, "import")
-    assert Lead.objects.filter(user=user).count() == count
+    assert Scope.of_person(user.pk).leads().count() == count
     step("import (again, unchanged)", hunter, "import")
     step("export to Instantly", instantly, "export")
     step("export again", instantly, "export")
 
-    print(f"\n{count:,} leads, {connection.vendor}, rate limits off, fakes in a separate process\n")
+    team = f", assign {assign} over {reps} reps" if assign != "owner" else ""
+    print(
+        f"\n{count:,} leads, {connection.vendor}, rate limits off, fakes in a separate "
+        f"process{team}\n"
+    )
     print(f"{'step':<28} {'leads':>8} {'seconds':>8} {'leads/s':>9} {'peak MB':>8}  result")
     for name, processed, seconds, rate, peak, result in rows:
         print(f"{name:<28} {processed:>8,} {seconds:>8.1f} {rate:>9,.0f} {peak:>+8.1f}  {result}")

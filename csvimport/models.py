@@ -6,6 +6,7 @@ from django.conf import settings
 from django.db import models
 
 from crm.jobs import Job, JobPolicy, JobState, state_choices
+from leads.models import Assign
 
 
 class CsvImport(Job):
@@ -43,6 +44,14 @@ class CsvImport(Job):
     status_values = models.JSONField(default=dict, blank=True)
     # How "03/04/2024" style creation dates read: "dmy", "mdy", or "" (not chosen).
     date_order = models.CharField(max_length=3, blank=True, default="")
+    # Who the new leads go to (leads.assignment), as the preview's form chose: the importing
+    # user, or, for a team's manager, the members of ``assign_to`` (user ids; null: every
+    # active rep) in turn or by load. ``assign_last_user_id``: who got the last one so far,
+    # saved with each batch; round robin starts after the one the user's previous
+    # round-robin import ended on, so consecutive files go on around the team.
+    assign = models.CharField(max_length=12, choices=Assign.choices, default=Assign.OWNER)
+    assign_to = models.JSONField(null=True, blank=True)
+    assign_last_user_id = models.BigIntegerField(null=True, blank=True)
     state = models.CharField(
         max_length=12,
         choices=state_choices(

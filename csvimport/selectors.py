@@ -83,11 +83,12 @@ def csv_rejections_all(*, csv_import: CsvImport, batch: int = 2_000):
 
 
 def lead_emails_existing(*, user_id: int, emails: set[str]) -> set[str]:
-    """Which of ``emails`` (normalised) the user's leads already have: one indexed look-up."""
+    """Which of ``emails`` (normalised) the leads in the user's scope already have (a
+    manager's import finds the team's, as the import itself does): one indexed look-up."""
     if not emails:
         return set()
     return set(
-        Scope.of_user_id(user_id)
+        Scope.of_person(user_id)
         .leads()
         .filter(email__in=emails)
         .exclude(email="")

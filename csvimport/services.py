@@ -3,6 +3,11 @@
 Every batch of rows is written by the pipeline's bulk upsert (``leads.bulk``, source "csv"),
 so an imported lead has the same history as one made in the UI or the API, and every field
 an import changes on an existing lead is in that lead's history.
+
+A row's lead is looked for in the importing user's whole scope (a manager's: the team's), so
+a person any member owns is updated in place and keeps their owner. New leads are the
+user's, or spread over the team as the import's ``assign`` says (``leads.assignment``);
+round robin goes on from where the user's previous round-robin import stopped.
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ from crm import jobs
 from crm.spreadsheet import restore
 from csvimport import parsing
 from csvimport.models import CsvImport, CsvRejection
+from leads.assignment import Assignment, import_assignment
 from leads.bulk import (
     COMPANY_MAX_LENGTH,
     LEAD_MAX_LENGTH,
@@ -32,7 +38,7 @@ from leads.bulk import (
     Outcome,
     lead_bulk_upsert,
 )
-from leads.models import Company, Lead, MergePolicy, Source, Status
+from leads.models import Assign, Company, Lead, MergePolicy, Source, Status
 from leads.normalize import domain_or_empty, normalize_email
 from leads.scope import Scope
 from leads.services import PlannerStatistics
@@ -146,9 +152,12 @@ def csv_import_start(
     mode: str,
     statuses: parsing.StatusRules | None = None,
     date_order: str = "",
+    assign: str = Assign.OWNER,
+    assign_to: list[int] | None = None,
 ) -> bool:
-    """Save the mapping (with the status values' meanings and the dates' order) and queue
-    the job. False if it was started already; TooManyImports while the user has
+    """Save the mapping (with the status values' meanings, the dates' order and who gets
+    the new leads: ``assign`` and ``assign_to`` as ``leads.assignment`` checked them) and
+    queue the job. False if it was started already; TooManyImports while the user has
     CSV_IMPORT_MAX_ACTIVE imports queued or running."""
     active = (
         Scope.of_user_id(csv_import.user_id)
@@ -165,6 +174,8 @@ def csv_import_start(
             mode=mode,
             status_values=(statuses or parsing.StatusRules()).to_json(),
             date_order=date_order if date_order in parsing.DATE_ORDERS else "",
+            assign=assign,
+            assign_to=assign_to or None,
         )
         if started:
             from csvimport.tasks import run_csv_import
@@ -346,8 +357,28 @@ def _lead_row(row: ParsedRow) -> LeadRow:
     )
 
 
-def _write_batch(*, csv_import: CsvImport, batch: list[tuple[int, list[str]]]) -> _Counts:
-    """Write one batch of rows through the pipeline's bulk upsert (leads.bulk)."""
+def _assignment(
+    csv_import: CsvImport, scope: Scope, loads: dict[int, int] | None
+) -> Assignment | None:
+    """Who this batch's new leads go to, read now (a member deactivated since is skipped);
+    ``loads``: the run's open-lead counts for least loaded, kept from batch to batch."""
+    return import_assignment(
+        scope=scope,
+        assign=csv_import.assign,
+        assign_to=csv_import.assign_to,
+        last_user_id=csv_import.assign_last_user_id,
+        open_leads=loads,
+    )
+
+
+def _write_batch(
+    *,
+    csv_import: CsvImport,
+    batch: list[tuple[int, list[str]]],
+    loads: dict[int, int] | None = None,
+) -> _Counts:
+    """Write one batch of rows through the pipeline's bulk upsert (leads.bulk), matching
+    leads across the user's scope; where round robin stands moves on ``csv_import``."""
     counts = _Counts()
     todo: list[tuple[int, list[str], LeadRow]] = []
     columns = parsing.mapped_columns(csv_import.mapping)
@@ -362,6 +393,8 @@ def _write_batch(*, csv_import: CsvImport, batch: list[tuple[int, list[str]]]) -
     policy = (
         MergePolicy.OVERWRITE if csv_import.mode == CsvImport.Mode.OVERWRITE else MergePolicy.FILL
     )
+    scope = Scope.of_person(csv_import.user_id)
+    assignment = _assignment(csv_import, scope, loads) if todo else None
     while todo:
         results = lead_bulk_upsert(
             user_id=csv_import.user_id,
@@ -371,6 +404,8 @@ def _write_batch(*, csv_import: CsvImport, batch: list[tuple[int, list[str]]]) -
             create_only=create_only,
             score_is_manual=True,
             match_names=True,
+            scope=scope,
+            assignment=assignment,
         )
         again: list[tuple[int, list[str], LeadRow]] = []
         for (index, cells, row), result in zip(todo, results, strict=True):
@@ -395,6 +430,8 @@ def _write_batch(*, csv_import: CsvImport, batch: list[tuple[int, list[str]]]) -
                 # earlier row made, as it would in a batch of its own.
                 again.append((index, cells, row))
         todo = again
+    if assignment is not None:
+        csv_import.assign_last_user_id = assignment.last_user_id
     counts.rejections.sort(key=lambda rejection: rejection.row_number)
     return counts
 
@@ -429,10 +466,14 @@ def csv_import_run(
         state = CsvImport.objects.filter(pk=import_id).values_list("state", flat=True).first()
         return state or "missing"
     statistics = PlannerStatistics({Lead: ["user", "email"], Company: ["user", "domain", "name"]})
+    if csv_import.assign == Assign.ROUND_ROBIN and csv_import.assign_last_user_id is None:
+        csv_import.assign_last_user_id = _round_robin_position(csv_import)
+
+    loads: dict[int, int] = {}  # least loaded: counted on the first batch, then kept up
 
     def commit(batch: list[tuple[int, list[str]]]) -> bool:
         created = csv_import.created
-        committed = _commit_batch(csv_import, owner, batch)
+        committed = _commit_batch(csv_import, owner, batch, loads)
         statistics.wrote(csv_import.created - created)
         return committed
 
@@ -467,7 +508,26 @@ def csv_import_run(
     return _finish(csv_import, owner)
 
 
-def _commit_batch(csv_import: CsvImport, owner: str, batch: list[tuple[int, list[str]]]) -> bool:
+def _round_robin_position(csv_import: CsvImport) -> int | None:
+    """Who the user's previous round-robin import gave its last new lead to: this one starts
+    with the next member."""
+    return (
+        Scope.of_user_id(csv_import.user_id)
+        .own(CsvImport)
+        .filter(assign=Assign.ROUND_ROBIN, assign_last_user_id__isnull=False)
+        .exclude(pk=csv_import.pk)
+        .order_by("-id")
+        .values_list("assign_last_user_id", flat=True)
+        .first()
+    )
+
+
+def _commit_batch(
+    csv_import: CsvImport,
+    owner: str,
+    batch: list[tuple[int, list[str]]],
+    loads: dict[int, int] | None = None,
+) -> bool:
     """Write one batch with its checkpoint. False if another run got there first."""
     start = batch[0][0]
     try:
@@ -485,7 +545,7 @@ def _commit_batch(csv_import: CsvImport, owner: str, batch: list[tuple[int, list
             if current[3]:
                 _finish(csv_import, owner, state=CsvImport.State.CANCELLED)
                 return False
-            counts = _write_batch(csv_import=csv_import, batch=batch)
+            counts = _write_batch(csv_import=csv_import, batch=batch, loads=loads)
             CsvRejection.objects.bulk_create(counts.rejections)
             csv_import.processed += len(batch)
             csv_import.created += counts.created
@@ -501,6 +561,7 @@ def _commit_batch(csv_import: CsvImport, owner: str, batch: list[tuple[int, list
                 updated=csv_import.updated,
                 rejected=csv_import.rejected,
                 next_row=csv_import.next_row,
+                assign_last_user_id=csv_import.assign_last_user_id,
             )
     except Exception:
         csv_import.refresh_from_db()

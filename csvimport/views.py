@@ -20,6 +20,7 @@ from crm.ids import parse_id
 from crm.spreadsheet import CsvLine, defuse
 from csvimport import parsing, preview, selectors, services
 from csvimport.models import CsvImport
+from leads.pages.assignment import AssignmentForm
 
 
 @login_required
@@ -101,9 +102,21 @@ def csv_import_preview(request: HtmxRequest, id: int) -> HttpResponse:
             mode_error = "Choose create only, or create or update by email."
         column_errors, errors = parsing.validate_mapping(mapping, width)
         choices = preview.posted_choices(csv_import, mapping, request.POST)
+        assignment = AssignmentForm(request.POST, user=request.user)
+        if not assignment.is_valid():
+            for name, problems_of_field in assignment.errors.items():
+                text = " ".join(str(problem) for problem in problems_of_field)
+                errors.append(f"{assignment.fields[name].label}: {text}")
     else:
         mapping, mode = csv_import.mapping, csv_import.mode
         choices = preview.saved_choices(csv_import, mapping)
+        assignment = AssignmentForm(
+            user=request.user,
+            initial={
+                "assign": csv_import.assign,
+                "assign_to": [str(pk) for pk in csv_import.assign_to or []],
+            },
+        )
     refresh = bool(request.htmx) or request.POST.get("action") == "preview"
     valid = not (column_errors or errors or mode_error)
     if request.method == "POST" and valid and not refresh:
@@ -122,6 +135,7 @@ def csv_import_preview(request: HtmxRequest, id: int) -> HttpResponse:
                     mode=mode,
                     statuses=choices.statuses,
                     date_order=choices.date_order,
+                    **assignment.assignment(),
                 )
             except services.TooManyImports:
                 errors.append(
@@ -144,6 +158,7 @@ def csv_import_preview(request: HtmxRequest, id: int) -> HttpResponse:
         "mode": mode,
         "mode_error": mode_error,
         "modes": CsvImport.Mode.choices,
+        "assignment": assignment,
         "delimiter_name": parsing.DELIMITER_NAMES.get(csv_import.delimiter, "comma"),
         "earlier": selectors.same_file_imported(csv_import=csv_import),
         "status": choices.status_view,

@@ -23,12 +23,17 @@ class IntegrationAdmin(admin.ModelAdmin):
         "export_list_id",
         "export_campaign_id",
         "schedule",
+        "assign",
+        "assign_to",
         "state",
         "last_error",
         "created_at",
         "updated_at",
     ]
+    # Assignment is checked against the owner's team where the owner sets it (API, web page).
     readonly_fields = [
+        "assign",
+        "assign_to",
         "user",
         "provider",
         "credentials_hint",

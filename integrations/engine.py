@@ -252,6 +252,9 @@ def _execute_import(
     )
     checkpoint = run.checkpoint
     stopped_short: str | None = None
+    # Least loaded: each member's open leads, counted on the first page that assigns and kept
+    # up as the run hands leads out (not counted again for every page).
+    loads: dict[int, int] = {}
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"sync-{run.pk}") as pool:
         pending: Future[Page] | None = pool.submit(fetch, checkpoint)
         try:
@@ -267,10 +270,10 @@ def _execute_import(
                 stopped_short = page.stopped_short or stopped_short
                 if any(record.needs_details for record in page.records):
                     created = _import_detailed_page(
-                        run, integration, client, page, checkpoint, owner, label, on_progress
+                        run, integration, client, page, checkpoint, owner, label, on_progress, loads
                     )
                 else:
-                    created = _write_import_page(run, integration, page, owner, label)
+                    created = _write_import_page(run, integration, page, owner, label, loads)
                 statistics.wrote(created)
                 checkpoint = page.next_checkpoint
                 if on_progress is not None:
@@ -304,6 +307,7 @@ def _import_detailed_page(
     owner: str,
     label: str,
     on_progress: ProgressCallback | None,
+    loads: dict[int, int] | None = None,
 ) -> int:
     """A page of summaries: details are fetched only for records that are new or whose
     summary changed since the last import, a chunk at a time, each chunk written (with the
@@ -353,7 +357,7 @@ def _import_detailed_page(
             ),
             total=page.total,
         )
-        created += _write_import_page(run, integration, part, owner, label)
+        created += _write_import_page(run, integration, part, owner, label, loads)
         if on_progress is not None and not last:
             run.refresh_from_db()
             on_progress(run)
@@ -365,16 +369,24 @@ def _import_detailed_page(
             Page(records=[], next_checkpoint=page.next_checkpoint, total=page.total),
             owner,
             label,
+            loads,
         )
     return created
 
 
 def _write_import_page(
-    run: SyncRun, integration: Integration, page: Page, owner: str, label: str
+    run: SyncRun,
+    integration: Integration,
+    page: Page,
+    owner: str,
+    label: str,
+    loads: dict[int, int] | None = None,
 ) -> int:
     """Write and commit one page with the run's progress; the number of leads it created."""
     with transaction.atomic():
-        result = import_records(integration=integration, records=page.records, source_label=label)
+        result = import_records(
+            integration=integration, records=page.records, source_label=label, loads=loads
+        )
         if result.failures:
             SyncFailure.objects.bulk_create(
                 SyncFailure(run=run, record=record[:255], detail=detail)

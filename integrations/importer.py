@@ -1,7 +1,12 @@
 """Writing one page of vendor records into the pipeline, in one short transaction.
 
 Identity: a record is a lead when its vendor id is already linked to that lead, else when
-its email matches one of the user's leads (case-insensitively; emails are stored lower-case).
+its email matches one of the leads in the integration owner's scope (case-insensitively;
+emails are stored lower-case): a manager's integration finds a person any member of the team
+owns, and updates that lead in place, under its owner. New leads go to the owner, or are
+spread over the team by the integration's ``assign`` setting (``leads.assignment``); where
+round robin stopped is saved with each page. A record linked to a lead since handed to
+someone outside the scope is left alone (counted skipped), never made again.
 Merging never destroys local data: empty fields are filled, missing custom attributes added,
 the status only advances (and never leaves converted or lost), and a score set by hand stays.
 Every change lands in the lead's history.
@@ -22,6 +27,7 @@ from integrations.records import VendorRecord
 from integrations.scoring import score_from_signals
 from integrations.tombstones import tombstoned
 from leads import normalize
+from leads.assignment import import_assignment
 from leads.bulk import (
     COMPANY_MAX_LENGTH,
     LEAD_MAX_LENGTH,
@@ -31,6 +37,7 @@ from leads.bulk import (
     lead_bulk_upsert,
 )
 from leads.models import MergePolicy, Source
+from leads.scope import Scope
 
 clip = normalize.clip
 FILLABLE_FIELDS = ("first_name", "last_name", "position", "phone", "linkedin_url", "notes")
@@ -117,9 +124,16 @@ def lead_row(record: VendorRecord, email: str, source_label: str) -> LeadRow:
 
 
 def import_records(
-    *, integration: Integration, records: list[VendorRecord], source_label: str
+    *,
+    integration: Integration,
+    records: list[VendorRecord],
+    source_label: str,
+    loads: dict[int, int] | None = None,
 ) -> PageResult:
-    """Write one page of records. Call inside a transaction; makes no network call."""
+    """Write one page of records. Call inside a transaction; makes no network call.
+
+    ``loads``: the run's open-lead counts for least loaded (``import_assignment``), kept from
+    page to page."""
     result = PageResult()
     user_id = integration.user_id
     provider = integration.provider
@@ -198,6 +212,14 @@ def import_records(
         if link is not None:
             row.lead_id = link[1]
         rows.append(row)
+    scope = Scope.of_person(user_id)
+    assignment = import_assignment(
+        scope=scope,
+        assign=integration.assign,
+        assign_to=integration.assign_to,
+        last_user_id=integration.assign_last_user_id,
+        open_leads=loads,
+    )
     outcomes = lead_bulk_upsert(
         user_id=user_id,
         rows=rows,
@@ -206,7 +228,16 @@ def import_records(
         provider=provider,
         require_email=integration.spec.requires_email,
         now=now,
+        scope=scope,
+        assignment=assignment,
     )
+    if assignment is not None and assignment.last_user_id != integration.assign_last_user_id:
+        # In the page's transaction: a page written is a position saved, and a page undone
+        # (a crash before the commit) hands its leads out again from the same place.
+        Integration.objects.filter(pk=integration.pk).update(
+            assign_last_user_id=assignment.last_user_id
+        )
+        integration.assign_last_user_id = assignment.last_user_id
     # Link each record to its lead: a new lead, or one found by its email that this
     # integration has not linked yet (two records for one person: the first is linked).
     by_email = [o.lead_id for o in outcomes if o.by_email]
@@ -222,6 +253,9 @@ def import_records(
     for (record, _), outcome in zip(fresh, outcomes, strict=True):
         kind = outcome.outcome
         lead_id = outcome.lead_id
+        if kind is Outcome.ELSEWHERE:
+            result.skipped += 1  # its lead was handed to someone outside the scope
+            continue
         link = linked.get(record.vendor_id)
         if link is not None and kind is not Outcome.CREATED:
             link_digests[link[0]] = digests[record.vendor_id]

@@ -12,7 +12,7 @@ from django.utils import timezone
 from crm.jobs import Job, JobPolicy, JobState, state_choices
 from integrations.registry import PROVIDERS
 from integrations.spec import ProviderSpec
-from leads.models import Lead
+from leads.models import Assign, Lead
 
 # The vendors of ``integrations.registry``, as model choices (Provider.HUNTER == "hunter").
 Provider = models.TextChoices(  # type: ignore[call-overload]
@@ -50,6 +50,13 @@ class Integration(models.Model):
     state = models.CharField(max_length=20, choices=State.choices, default=State.ACTIVE)
     # Per-provider settings beyond the common ones (Snov.io: full_profiles, custom_field_map).
     options = models.JSONField(default=dict, blank=True)
+    # Who an import's new leads go to (leads.assignment): the owner, or, for a team's
+    # manager, the members of ``assign_to`` (user ids; null: every active rep) in turn or by
+    # load. ``assign_last_user_id``: who got the last one, so round robin continues there
+    # on the next page and the next run (saved with each page's checkpoint).
+    assign = models.CharField(max_length=12, choices=Assign.choices, default=Assign.OWNER)
+    assign_to = models.JSONField(null=True, blank=True)
+    assign_last_user_id = models.BigIntegerField(null=True, blank=True, editable=False)
     last_error = models.TextField(blank=True, default="")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

@@ -5,13 +5,16 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import serializers
 
 from crm.api import MAX_ID, StrictFieldsMixin
 from integrations.models import Integration, Provider, Schedule, SyncRun
 from integrations.providers import CREDENTIAL_FIELDS
 from integrations.registry import PROVIDERS, provider_spec
+from leads.assignment import MAX_ASSIGN_TO, assign_check, assign_to_check
 from leads.filters import LeadFilterSet, lead_filter_body_fields
+from leads.models import Assign
 from leads.scope import Scope
 from leads.selectors import owner_filter_check
 
@@ -85,6 +88,38 @@ class IntegrationSettingsSerializer(StrictFieldsMixin, serializers.Serializer):
     # attributes go on export.
     full_profiles = serializers.BooleanField(required=False)
     custom_field_map = CustomFieldMapField(required=False)
+    assign = serializers.ChoiceField(
+        choices=Assign.choices,
+        required=False,
+        help_text="Who new leads of an import go to: the owner (default), or, for a team's "
+        "manager, the members of assign_to in turn (round_robin) or to whoever has the fewest "
+        "open leads (least_loaded). Leads found in the manager's scope keep their owner.",
+    )
+    assign_to = serializers.ListField(
+        child=serializers.IntegerField(min_value=1, max_value=MAX_ID),
+        allow_null=True,
+        required=False,
+        max_length=MAX_ASSIGN_TO,
+        help_text="The user ids (in the owner's scope, active) new leads are spread over; "
+        "null or empty: every active rep of the manager's team.",
+    )
+
+
+def assignment_settings(user: Any, settings: dict[str, Any] | None) -> None:
+    """Check ``settings.assign`` and ``settings.assign_to`` against the integration owner's
+    team (``leads.assignment``), normalising ``assign_to`` in place; a 400 naming the field."""
+    if not settings:
+        return
+    errors: dict[str, list[str]] = {}
+    for name, check in (("assign", assign_check), ("assign_to", assign_to_check)):
+        if name not in settings:
+            continue
+        try:
+            settings[name] = check(user=user, **{name: settings[name]})
+        except DjangoValidationError as exc:
+            errors[name] = exc.messages
+    if errors:
+        raise serializers.ValidationError({"settings": errors})
 
 
 def _option(value: Any) -> Any:
@@ -160,6 +195,7 @@ class IntegrationCreateSerializer(StrictFieldsMixin, serializers.Serializer):
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         attrs["credentials"] = validate_credentials(attrs["provider"], attrs["credentials"])
         refuse_foreign_settings(attrs["provider"], attrs.get("settings"))
+        assignment_settings(self.user, attrs.get("settings"))
         return attrs
 
 
@@ -178,6 +214,7 @@ class IntegrationUpdateSerializer(StrictFieldsMixin, serializers.Serializer):
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         assert self.integration is not None  # an update always names its integration
         refuse_foreign_settings(self.integration.provider, attrs.get("settings"))
+        assignment_settings(self.integration.user, attrs.get("settings"))
         if "credentials" in attrs:
             attrs["credentials"] = validate_credentials(
                 self.integration.provider, attrs["credentials"]
@@ -194,6 +231,8 @@ class IntegrationSettingsOut(serializers.Serializer):
     custom_field_map = serializers.DictField(
         child=serializers.CharField(), required=False, help_text="Snov.io only"
     )
+    assign = serializers.ChoiceField(choices=Assign.choices)
+    assign_to = serializers.ListField(child=serializers.IntegerField(), allow_null=True)
 
 
 class IntegrationSerializer(serializers.Serializer):
@@ -218,6 +257,8 @@ def integration_to_dict(integration: Integration) -> dict[str, Any]:
             "export_list_id": integration.export_list_id,
             "export_campaign_id": integration.export_campaign_id,
             "schedule": integration.schedule,
+            "assign": integration.assign,
+            "assign_to": integration.assign_to,
             **{
                 name: _option(options.get(name, default))
                 for name, default in integration.spec.options.items()

@@ -12,7 +12,15 @@ from integrations.models import Integration, SyncRun
 from integrations.records import VendorList
 from integrations.registry import provider_spec
 
-SETTING_FIELDS = ("import_list_id", "export_list_id", "export_campaign_id", "schedule")
+SETTING_FIELDS = (
+    "import_list_id",
+    "export_list_id",
+    "export_campaign_id",
+    "schedule",
+    # Checked against the owner's team by the doors (leads.assignment) before they get here.
+    "assign",
+    "assign_to",
+)
 
 
 def integration_create(

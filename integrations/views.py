@@ -33,16 +33,17 @@ from integrations.registry import provider_spec
 from integrations.serializers import validate_credentials
 from integrations.spec import CREDENTIAL_LABELS, ProviderSpec
 from integrations.tombstones import tombstone_restore
+from leads.pages.assignment import AssignmentForm
 from leads.scope import Scope
 
 
-class SettingsForm(forms.Form):
+class SettingsForm(AssignmentForm):
     import_list_id = forms.ChoiceField(required=False, label="Import from")
     export_target = forms.ChoiceField(required=False, label="Export to")
     schedule = forms.ChoiceField(choices=Schedule.choices, label="Schedule")
 
-    def __init__(self, *args, lists=None, **kwargs):
-        super().__init__(*args, **kwargs)
+    def __init__(self, *args, user, lists=None, **kwargs):
+        super().__init__(*args, user=user, **kwargs)
         lists = lists or []
         none = [("", "— choose —")]
         fields: Any = self.fields
@@ -147,6 +148,19 @@ def integration_detail(request: HttpRequest, id: int) -> HttpResponse:
         lists = services.integration_lists(integration=integration)
     except (ProviderError, crypto.DecryptionError) as exc:
         lists_error = getattr(exc, "message", str(exc))
+    return _detail_page(request, integration, lists=lists, lists_error=lists_error)
+
+
+def _detail_page(
+    request: HttpRequest,
+    integration: Integration,
+    *,
+    lists: list,
+    lists_error: str = "",
+    form: SettingsForm | None = None,
+    status: int = 200,
+) -> HttpResponse:
+    """The integration's page; with ``form``, the settings as submitted (and refused)."""
     export_target = ""
     if integration.export_campaign_id not in (None, ""):
         export_target = target_value("campaign", integration.export_campaign_id)
@@ -156,17 +170,21 @@ def integration_detail(request: HttpRequest, id: int) -> HttpResponse:
     options = (
         spec.options_form().initial_from(integration.options or {}) if spec.options_form else {}
     )
-    form = _settings_form(spec)(
-        lists=lists,
-        initial={
-            "import_list_id": ""
-            if integration.import_list_id is None
-            else integration.import_list_id,
-            "export_target": export_target,
-            "schedule": integration.schedule,
-            **options,
-        },
-    )
+    if form is None:
+        form = _settings_form(spec)(
+            lists=lists,
+            user=request.user,
+            initial={
+                "import_list_id": ""
+                if integration.import_list_id is None
+                else integration.import_list_id,
+                "export_target": export_target,
+                "schedule": integration.schedule,
+                "assign": integration.assign,
+                "assign_to": [str(pk) for pk in integration.assign_to or []],
+                **options,
+            },
+        )
     runs = SyncRun.objects.filter(integration=integration).order_by("-id")[:20]
     active = [run for run in runs if run.is_active]
     deleted = ImportTombstone.objects.filter(integration=integration).count()
@@ -187,6 +205,7 @@ def integration_detail(request: HttpRequest, id: int) -> HttpResponse:
                 for name in provider_spec(integration.provider).credential_fields
             ],
         },
+        status=status,
     )
 
 
@@ -200,12 +219,13 @@ def integration_settings(request: HttpRequest, id: int) -> HttpResponse:
     except (ProviderError, crypto.DecryptionError) as exc:
         messages.error(request, f"Could not read the lists: {getattr(exc, 'message', exc)}")
         return redirect("integration-detail", id=id)
-    form = _settings_form(integration.spec)(request.POST, lists=lists)
+    form = _settings_form(integration.spec)(request.POST, lists=lists, user=request.user)
     if not form.is_valid():
+        # Nothing is saved; the page comes back with the choices as submitted.
         for field, errors in form.errors.items():
             text = " ".join(str(error) for error in errors)
             messages.error(request, f"{form.fields[field].label}: {text}")
-        return redirect("integration-detail", id=id)
+        return _detail_page(request, integration, lists=lists, form=form, status=400)
     data = form.cleaned_data
     kind, _, target = data["export_target"].partition(":")
     # The vendor's own id for the chosen option (as the client lists it).
@@ -223,6 +243,7 @@ def integration_settings(request: HttpRequest, id: int) -> HttpResponse:
     }
     for name in integration.spec.options:
         settings[name] = data[name]
+    settings.update(form.assignment())
     if import_id and import_id not in by_id:
         messages.error(request, "That import list is no longer offered by the vendor.")
         return redirect("integration-detail", id=id)

@@ -2,13 +2,17 @@
 seeding command, with the same rules as ``leads.services`` writes one lead.
 
 ``lead_bulk_upsert`` takes rows that are already normalised (``leads.normalize``) and writes
-them in one short transaction: it finds each row's lead (by a known id, else by email), creates
-the missing ones with their companies, merges the rest under a ``MergePolicy``, and writes
-every change into the lead's history with the door (and provider) that made it.
+them in one short transaction: it finds each row's lead (by a known id, else by email) in the
+importing user's scope (a manager's: the whole team's), creates the missing ones with their
+companies, under the owner an assignment chooses (``leads.assignment``), merges the rest
+under a ``MergePolicy`` (a lead found keeps its owner), and writes every change into the
+lead's history with the door (and provider) that made it.
 
 It reads and writes in a fixed number of statements per batch, whatever its size: two
-look-ups of existing leads, two of companies, one multi-row insert of leads, one bulk update
-and one insert of history entries.
+look-ups of existing leads, two of companies (three when a name is found only in another
+case), two per owner who gets new companies (``services.companies_create``), one
+multi-row insert of leads, one bulk update and one insert of history entries. Filling a
+found company's empty facts costs one update per company that changes.
 """
 
 from __future__ import annotations
@@ -22,10 +26,12 @@ from typing import Any
 
 from django.db import connection
 from django.db.models import Field, QuerySet
+from django.db.models.functions import Lower
 from django.utils import timezone
 
 from crm.bulk import insert_rows
 from leads import normalize
+from leads.assignment import Assignment
 from leads.models import (
     CLOSED_STATUSES,
     NO_COMPANY_NAME,
@@ -39,6 +45,7 @@ from leads.models import (
 )
 from leads.scope import Scope
 from leads.services import (
+    companies_create,
     company_update,
     history_value,
     leads_import_lock,
@@ -76,6 +83,8 @@ EVENT_COLUMNS = (
     "lead_id", "user_id", "kind", "from_status", "to_status", "source", "provider", "changes",
     "at",
 )  # fmt: skip
+# An import's entries also name who assigned a new lead to someone else (``_Batch.first_entry``).
+IMPORT_EVENT_COLUMNS = (*EVENT_COLUMNS, "actor_id")
 COMPANY_COLUMNS = (
     "user_id", "name", "domain", "website", "industry", "size", "country_code", "created_at",
     "updated_at",
@@ -157,6 +166,9 @@ class Outcome(enum.Enum):
     EXISTS = "exists"
     # ``require_email``: a row without an email that would have created a lead.
     SKIPPED = "skipped"
+    # The row's known lead (``LeadRow.lead_id``) is not in the scope any more: it was handed
+    # to someone outside it, and is left alone (never created again beside theirs).
+    ELSEWHERE = "elsewhere"
 
 
 @dataclass(slots=True)
@@ -168,29 +180,43 @@ class RowResult:
 
 
 class CompanyResolver:
-    """``company_resolve`` for a batch: finds or creates one user's companies for many rows
-    with two look-ups in all, remembering what it found for the rest of the batch.
+    """``company_resolve`` for a batch: finds or creates the companies of many rows with two
+    look-ups in all, remembering what it found for the rest of the batch, and creates the
+    missing ones of each owner in one statement (``services.companies_create``).
 
-    A row's company is the user's company with its domain; without a domain, the one with its
-    name (in any case); with neither, the user's "No company". A found company gets what it
+    Companies belong to one owner (a lead and its company share it): the resolver reads the
+    companies of every owner in ``scope`` (one user's, or a manager's team's) and resolves a
+    row's facts for the owner asked for, the scope's own user unless told otherwise.
+
+    A row's company is the owner's company with its domain; without a domain, the one with its
+    name (in any case); with neither, the owner's "No company". A found company gets what it
     lacks from the row (website, industry, size, country; its real name when an earlier
     import knew only the domain) and never loses a value.
     """
 
-    def __init__(self, user_id: int, facts: Iterable[CompanyFacts]) -> None:
-        self.user_id = user_id
+    def __init__(self, scope: Scope | int, facts: Iterable[CompanyFacts]) -> None:
+        if isinstance(scope, int):
+            scope = Scope.of_user_id(scope)
+        self.scope = scope
+        self.user_id = scope.actor_id
         domains: set[str] = set()
         names: set[str] = set()
         for fact in facts:
             if fact.domain:
                 domains.add(fact.domain)
             names.add(fact.name or NO_COMPANY_NAME)
-        self.by_domain: dict[str, Company] = {}
-        self.by_name: dict[str, Company] = {}
+        # (owner, domain) and (owner, lower-case name) → the company.
+        self.by_domain: dict[tuple[int, str], Company] = {}
+        self.by_name: dict[tuple[int, str], Company] = {}
+        # Names looked up in any case already, per owner (found or not).
+        self.other_cases: set[tuple[int, str]] = set()
+        # Companies a batch will make (``plan``), by the same keys, as stand-in ids below 0.
+        self.planned_domain: dict[tuple[int, str], int] = {}
+        self.planned_name: dict[tuple[int, str], int] = {}
         # Two indexed look-ups, by domain (repeating the partial unique index's condition so
-        # SQLite uses it) and by name, instead of an OR that scans the user's companies.
+        # SQLite uses it) and by name, instead of an OR that scans the owners' companies.
         found: list[Company] = []
-        companies = Scope.of_user_id(user_id).companies()
+        companies = scope.companies()
         if domains:
             found += companies.filter(domain__in=domains).exclude(domain="")
         if names:
@@ -200,48 +226,97 @@ class CompanyResolver:
 
     def _remember(self, company: Company) -> None:
         if company.domain:
-            self.by_domain.setdefault(company.domain, company)
-        self.by_name.setdefault(company.name.lower(), company)
+            self.by_domain.setdefault((company.user_id, company.domain), company)
+        self.by_name.setdefault((company.user_id, company.name.lower()), company)
 
-    def find(self, facts: CompanyFacts) -> Company | None:
-        """The existing company ``resolve`` would take for ``facts`` (None: it would create one)."""
+    def find(self, facts: CompanyFacts, owner_id: int | None = None) -> Company | None:
+        """The existing company ``resolve`` would take for ``facts`` (None: it would create
+        one), of ``owner_id`` (default: the scope's own user)."""
+        owner = self.user_id if owner_id is None else owner_id
         if facts.domain:
-            return self.by_domain.get(facts.domain)
-        return self.by_name.get((facts.name or NO_COMPANY_NAME).lower())
+            return self.by_domain.get((owner, facts.domain))
+        return self.by_name.get((owner, (facts.name or NO_COMPANY_NAME).lower()))
 
-    def resolve(self, facts: CompanyFacts) -> Company:
-        domain, name = facts.domain, facts.name
-        if domain:
-            company = self.by_domain.get(domain)
-            if company is not None:
-                return self._filled(company, facts)
+    def find_all(self, facts: CompanyFacts) -> list[Company]:
+        """The company each owner of the scope has for ``facts``, the scope's own user's first."""
+        found = (self.find(facts, owner) for owner in self.scope.owner_ids)
+        return [company for company in found if company is not None]
+
+    def plan(self, facts: CompanyFacts, owner_id: int) -> None:
+        """Note that ``resolve_many`` will be asked for ``facts`` of ``owner_id``: until then,
+        ``ids_of`` answers a stand-in id for the company it will find or make."""
+        if self.find(facts, owner_id) is not None:
+            return
+        stand_in = -1 - len(self.planned_name) - len(self.planned_domain)
+        if facts.domain:
+            stand_in = self.planned_domain.setdefault((owner_id, facts.domain), stand_in)
+            self.planned_name.setdefault((owner_id, (facts.name or facts.domain).lower()), stand_in)
         else:
-            key = (name or NO_COMPANY_NAME).lower()
-            company = self.by_name.get(key)
-            if company is None and name:
-                # Found in another case than the batch asked for ("ACME" for "Acme").
-                company = (
-                    Scope.of_user_id(self.user_id)
-                    .companies()
-                    .filter(name__iexact=name)
-                    .order_by("id")
-                    .first()
-                )
+            self.planned_name.setdefault((owner_id, _name_of(facts)), stand_in)
+
+    def ids_of(self, facts: CompanyFacts) -> list[int]:
+        """The id of the company each owner of the scope has for ``facts`` (the scope's own
+        user's first), or the stand-in of the one a batch plans to make for them."""
+        ids: list[int] = []
+        for owner in self.scope.owner_ids:
+            company = self.find(facts, owner)
             if company is not None:
-                self.by_name[key] = company
-                return self._filled(company, facts) if name else company
-            name = name or NO_COMPANY_NAME
-        company = Company.objects.create(
-            user_id=self.user_id,
-            name=name or domain,
-            domain=domain,
-            website=facts.website,
-            industry=facts.industry,
-            size=facts.size,
-            country_code=facts.country_code,
+                ids.append(company.pk)
+            elif facts.domain and (owner, facts.domain) in self.planned_domain:
+                ids.append(self.planned_domain[(owner, facts.domain)])
+            elif not facts.domain and (owner, _name_of(facts)) in self.planned_name:
+                ids.append(self.planned_name[(owner, _name_of(facts))])
+        return ids
+
+    def resolve(self, facts: CompanyFacts, owner_id: int | None = None) -> Company:
+        owner = self.user_id if owner_id is None else owner_id
+        return self.resolve_many([(owner, facts)])[0]
+
+    def resolve_many(self, wanted: Sequence[tuple[int, CompanyFacts]]) -> list[Company]:
+        """The company of each (owner, facts), found or created; the missing ones of each
+        owner made in one statement, a name found only in another case ("ACME" for "Acme")
+        looked up in one query for all."""
+        self._find_other_cases(
+            [
+                (owner, facts.name)
+                for owner, facts in wanted
+                if not facts.domain and facts.name and self.find(facts, owner) is None
+            ]
         )
-        self._remember(company)
-        return company
+        missing: dict[int, dict[tuple[str, str], dict[str, str]]] = {}
+        for owner, facts in wanted:
+            if self.find(facts, owner) is None:
+                key = ("domain", facts.domain) if facts.domain else ("name", _name_of(facts))
+                missing.setdefault(owner, {}).setdefault(key, _new_company(facts))
+        for owner, rows in missing.items():
+            for company in companies_create(user_id=owner, rows=list(rows.values())):
+                self._remember(company)
+        resolved: list[Company] = []
+        for owner, facts in wanted:
+            found = self.find(facts, owner)
+            assert found is not None  # found, or created just now
+            resolved.append(self._filled(found, facts) if facts.domain or facts.name else found)
+        return resolved
+
+    def _find_other_cases(self, names: list[tuple[int, str]]) -> None:
+        """Remember the owners' companies named as asked but in another case, in one query."""
+        todo = {(owner, name.lower()) for owner, name in names} - self.other_cases
+        if not todo:
+            return
+        self.other_cases |= todo
+        owners = {owner for owner, _ in todo}
+        lowered = {name for _, name in todo}
+        found = (
+            self.scope.companies()
+            .filter(user_id__in=owners)
+            .annotate(name_lower=Lower("name"))
+            .filter(name_lower__in=lowered)
+            .order_by("id")
+        )
+        for company in found:
+            key = (company.user_id, company.name.lower())
+            if key in todo:
+                self.by_name.setdefault(key, company)
 
     @staticmethod
     def _filled(company: Company, facts: CompanyFacts) -> Company:
@@ -257,6 +332,20 @@ class CompanyResolver:
         if data:
             company_update(company=company, data=data)
         return company
+
+
+def _name_of(facts: CompanyFacts) -> str:
+    return (facts.name or NO_COMPANY_NAME).lower()
+
+
+def _new_company(facts: CompanyFacts) -> dict[str, str]:
+    """The values of a company made for ``facts``: named by the row, else by its domain,
+    else "No company"."""
+    return {
+        "name": facts.name or facts.domain or NO_COMPANY_NAME,
+        "domain": facts.domain,
+        **{name: getattr(facts, name) for name in COMPANY_FACTS},
+    }
 
 
 def _name_key(company_id: int, first_name: str, last_name: str) -> tuple[int, str, str]:
@@ -279,6 +368,8 @@ class _Batch:
         self,
         *,
         user_id: int,
+        scope: Scope,
+        assignment: Assignment | None,
         rows: Sequence[LeadRow],
         policy: MergePolicy,
         source: str,
@@ -287,7 +378,8 @@ class _Batch:
         now: dt.datetime,
     ) -> None:
         self.user_id = user_id
-        self.scope = Scope.of_user_id(user_id)
+        self.scope = scope
+        self.assignment = assignment
         self.rows = rows
         self.overwrite = policy == MergePolicy.OVERWRITE
         self.source = source
@@ -302,7 +394,9 @@ class _Batch:
         # (company id, folded first name, folded last name) → a lead without an email.
         self.by_name: dict[tuple[int, str, str], Lead] = {}
         self.pending_by_name: set[tuple[int, str, str]] = set()
-        self.to_create: list[tuple[int, Lead]] = []  # (row index, new lead)
+        # (row index, new lead, its company's facts): the companies are found or made for
+        # all of them at once, under each lead's owner, before they are written.
+        self.to_create: list[tuple[int, Lead, CompanyFacts]] = []
         self.to_update: dict[int, Lead] = {}
         self.update_fields: set[str] = set()
         self.events: list[LeadEvent] = []
@@ -321,10 +415,13 @@ class _Batch:
             found += _locked(self.scope.leads().filter(id__in=ids))
         if emails:
             found += _locked(self.scope.leads().filter(email__in=emails).exclude(email=""))
+        # An email is unique per owner only: when two owners of the scope have it, the row
+        # is the importing user's own lead, else the oldest.
+        found.sort(key=lambda lead: (lead.user_id != self.user_id, lead.pk))
         for lead in found:
             self.by_id[lead.pk] = lead
             if lead.email:
-                self.by_email[lead.email] = lead
+                self.by_email.setdefault(lead.email, lead)
 
     def read_by_name(self) -> None:
         """For rows without an email: the leads without one in the same existing companies,
@@ -336,12 +433,9 @@ class _Batch:
         ]
         if not nameless:
             return
-        if self.companies is None:
-            self.companies = CompanyResolver(self.user_id, [row.company for row in self.rows])
+        companies = self.resolver()
         company_ids = {
-            company.pk
-            for company in (self.companies.find(row.company) for row in nameless)
-            if company is not None
+            company.pk for row in nameless for company in companies.find_all(row.company)
         }
         if not company_ids:
             return
@@ -352,30 +446,35 @@ class _Batch:
                 _name_key(lead.company_id, lead.first_name, lead.last_name), lead
             )
 
-    def name_key(self, row: LeadRow) -> tuple[int, str, str] | None:
-        if self.companies is None or not (row.first_name or row.last_name):
-            return None
-        company = self.companies.find(row.company)
-        if company is None:
-            return None
-        return _name_key(company.pk, row.first_name, row.last_name)
+    def name_keys(self, row: LeadRow) -> list[tuple[int, str, str]]:
+        """Where a lead without an email and with the row's name would be: in the company
+        each owner of the scope has for the row (the importing user's first), or the one an
+        earlier row of the batch makes for them."""
+        if not (row.first_name or row.last_name):
+            return []
+        return [
+            _name_key(company_id, row.first_name, row.last_name)
+            for company_id in self.resolver().ids_of(row.company)
+        ]
 
-    def company_for(self, facts: CompanyFacts) -> Company:
+    def resolver(self) -> CompanyResolver:
         if self.companies is None:
-            self.companies = CompanyResolver(self.user_id, [row.company for row in self.rows])
-        return self.companies.resolve(facts)
+            self.companies = CompanyResolver(self.scope, [row.company for row in self.rows])
+        return self.companies
 
     def create(self, index: int, row: LeadRow) -> Lead:
         now = self.now
         created = now
         if row.created_at is not None and row.created_at < now:
             created = row.created_at
-        company = self.company_for(row.company)
+        status = row.status if row.status in _RANK else Status.NEW
+        owner = self.user_id
+        if self.assignment is not None:
+            owner = self.assignment.next_owner(is_open=status not in CLOSED_STATUSES)
         lead = Lead(
-            user_id=self.user_id,
-            company=company,
+            user_id=owner,
             email=row.email,
-            status=row.status if row.status in _RANK else Status.NEW,
+            status=status,
             score=row.score if row.score is not None else 0,
             score_is_manual=self.score_is_manual and row.score is not None,
             custom_attributes=dict(row.custom_attributes),
@@ -395,16 +494,28 @@ class _Batch:
         )
         _apply_do_not_contact(lead, row)
         self.verify(lead, row)
-        lead.search_text = normalize.search_text(
-            first_name=lead.first_name,
-            last_name=lead.last_name,
-            email=lead.email,
-            company_name=company.name,
-        )
-        self.to_create.append((index, lead))
+        self.resolver().plan(row.company, owner)
+        self.to_create.append((index, lead, row.company))
         if row.email:
             self.pending_by_email[row.email] = lead
         return lead
+
+    def place_new_leads(self) -> None:
+        """Give each new lead its owner's company (found, or made with the others in one
+        statement per owner) and the search text that names it."""
+        if not self.to_create:
+            return
+        companies = self.resolver().resolve_many(
+            [(lead.user_id, facts) for _, lead, facts in self.to_create]
+        )
+        for (_, lead, _), company in zip(self.to_create, companies, strict=True):
+            lead.company = company
+            lead.search_text = normalize.search_text(
+                first_name=lead.first_name,
+                last_name=lead.last_name,
+                email=lead.email,
+                company_name=company.name,
+            )
 
     def verify(self, lead: Lead, row: LeadRow) -> dict[str, list[Any]]:
         """The row's verification of the email, when it is about the lead's email and not
@@ -484,7 +595,8 @@ class _Batch:
         company" moves to the one the row names. [old name, new name] when it moved."""
         if not self.overwrite and lead.company.name != NO_COMPANY_NAME:
             return None
-        company = self.company_for(row.company)
+        # The lead keeps its owner, so its company is one of theirs.
+        company = self.resolver().resolve(row.company, lead.user_id)
         if company.pk == lead.company_id:
             return None
         old = lead.company.name
@@ -496,7 +608,7 @@ class _Batch:
     ) -> LeadEvent:
         return LeadEvent(
             lead=lead,
-            user_id=self.user_id,
+            user_id=lead.user_id,  # the history is the owner's, whoever imported
             kind=kind,
             from_status=from_status,
             to_status=lead.status,
@@ -506,34 +618,44 @@ class _Batch:
             at=self.now,
         )
 
+    def first_entry(self, lead: Lead) -> tuple[dict[str, Any], int | None]:
+        """The changes and actor of a new lead's first history entry: when an assignment
+        chose its owner, who that is (and the importing user as the actor, when not them)."""
+        if self.assignment is None:
+            return {}, None
+        owner = lead.user_id
+        changes = {"owner": [None, self.assignment.names[owner]], "to_user_id": owner}
+        return changes, None if owner == self.user_id else self.user_id
+
     def write(self, results: list[RowResult]) -> None:
         event_rows: list[tuple[Any, ...]] = []
         if self.to_create:
             ids = insert_rows(
                 Lead,
                 LEAD_COLUMNS,
-                [[getattr(lead, name) for name in LEAD_COLUMNS] for _, lead in self.to_create],
+                [[getattr(lead, name) for name in LEAD_COLUMNS] for _, lead, _ in self.to_create],
                 returning_ids=True,
             )
             status_kind = LeadEvent.Kind.STATUS
-            for lead_id, (index, lead) in zip(ids, self.to_create, strict=True):
+            for lead_id, (index, lead, _) in zip(ids, self.to_create, strict=True):
                 lead.pk = lead.id = lead_id
                 results[index].lead_id = lead_id
-                # Values in EVENT_COLUMNS order: no model instance needed just to insert a row.
-                # The first entry is as old as the lead (a back-dated one included).
+                changes, actor_id = self.first_entry(lead)
+                # Values in IMPORT_EVENT_COLUMNS order: no model instance needed just to insert
+                # a row. The first entry is as old as the lead (a back-dated one included).
                 event_rows.append(
-                    (lead_id, self.user_id, status_kind, None, lead.status, self.source,
-                     self.provider, {}, lead.created_at)
+                    (lead_id, lead.user_id, status_kind, None, lead.status, self.source,
+                     self.provider, changes, lead.created_at, actor_id)
                 )  # fmt: skip
         if self.to_update:
             Lead.objects.bulk_update(
                 list(self.to_update.values()), sorted(self.update_fields), batch_size=500
             )
         event_rows += [
-            tuple(getattr(event, name) for name in EVENT_COLUMNS) for event in self.events
+            tuple(getattr(event, name) for name in IMPORT_EVENT_COLUMNS) for event in self.events
         ]
         if event_rows:
-            insert_rows(LeadEvent, EVENT_COLUMNS, event_rows)
+            insert_rows(LeadEvent, IMPORT_EVENT_COLUMNS, event_rows)
 
 
 def _merge(lead: Lead, row: LeadRow, *, email_free: bool, overwrite: bool) -> dict[str, Any]:
@@ -611,8 +733,19 @@ def lead_bulk_upsert(
     score_is_manual: bool = False,
     match_names: bool = False,
     now: dt.datetime | None = None,
+    scope: Scope | None = None,
+    assignment: Assignment | None = None,
 ) -> list[RowResult]:
-    """Write ``rows`` for one user; one result per row, in order. Call inside a transaction.
+    """Write ``rows`` for ``user_id`` (the importing user); one result per row, in order.
+    Call inside a transaction.
+
+    ``scope``: where a row's lead is looked for (by ``LeadRow.lead_id``, by email, by name),
+    by default the user's own leads; a manager's import passes their whole scope
+    (``Scope.of_person``), so a person already owned by any member of the team is updated in
+    place and keeps their owner. A row whose known lead is no longer in the scope (handed to
+    someone outside it) is left alone (``ELSEWHERE``).
+    ``assignment``: who the new leads go to (``leads.assignment``), by default the user;
+    their first history entry then names that owner.
 
     ``create_only``: a row whose email a lead already has is left alone (``EXISTS``).
     ``require_email``: a row without an email never creates a lead (``SKIPPED``).
@@ -625,11 +758,18 @@ def lead_bulk_upsert(
     results = [RowResult(Outcome.UNCHANGED) for _ in rows]
     if not rows:
         return results
-    # Before reading which leads and companies exist: another import of this user's (another
-    # provider, a CSV file) writes after us, never beside us.
-    leads_import_lock(user_id=user_id)
+    scope = scope or Scope.of_user_id(user_id)
+    if user_id not in scope.owner_ids:
+        raise ValueError(f"user {user_id} is not in the scope {scope.owner_ids}")
+    if assignment is not None and not set(assignment.owners) <= set(scope.owner_ids):
+        raise ValueError("an assignment may only name owners in the scope")
+    # Before reading which leads and companies exist: another import of any of these owners'
+    # (another provider, a CSV file, a rep's own integration) writes after us, never beside us.
+    leads_import_lock(user_ids=scope.owner_ids)
     batch = _Batch(
         user_id=user_id,
+        scope=scope,
+        assignment=assignment,
         rows=rows,
         policy=policy,
         source=source,
@@ -642,18 +782,23 @@ def lead_bulk_upsert(
         batch.read_by_name()
     for index, row in enumerate(rows):
         result = results[index]
-        lead = batch.by_id.get(row.lead_id) if row.lead_id is not None else None
+        lead = None
+        if row.lead_id is not None:
+            lead = batch.by_id.get(row.lead_id)
+            if lead is None:
+                result.outcome = Outcome.ELSEWHERE
+                continue
         by_name = False
         if lead is None and match_names and not row.email:
-            key = batch.name_key(row)
-            if key is not None:
-                lead = batch.by_name.get(key)
+            keys = batch.name_keys(row)
+            if keys:
+                lead = next((batch.by_name[key] for key in keys if key in batch.by_name), None)
                 by_name = lead is not None
-                if lead is None and key in batch.pending_by_name:
+                if lead is None and any(key in batch.pending_by_name for key in keys):
                     result.outcome = Outcome.DUPLICATE  # the row above creates it
                     continue
                 if lead is None:
-                    batch.pending_by_name.add(key)
+                    batch.pending_by_name.update(keys)
         if lead is None and row.email:
             lead = batch.by_email.get(row.email)
             if lead is not None:
@@ -674,6 +819,7 @@ def lead_bulk_upsert(
             continue
         if batch.update(lead, row):
             result.outcome = Outcome.UPDATED
+    batch.place_new_leads()
     batch.write(results)
     return results
 

@@ -49,6 +49,16 @@ class Source(models.TextChoices):
     CSV = "csv", "CSV"
 
 
+class Assign(models.TextChoices):
+    """Who the new leads of an import go to (api.md "Teams, roles and assignment"): the
+    importing user, or, for a team's manager, the members named (by default every active rep)
+    in turn or to whoever has the fewest open leads. ``leads.assignment`` applies it."""
+
+    OWNER = "owner", "Me (the importing user)"
+    ROUND_ROBIN = "round_robin", "Round robin over the team"
+    LEAST_LOADED = "least_loaded", "Fewest open leads first"
+
+
 class MergePolicy(models.TextChoices):
     """How an import treats a lead that already exists."""
 
@@ -230,7 +240,9 @@ class LeadEvent(models.Model):
     changes = models.JSONField(default=dict, blank=True)
     at = models.DateTimeField()
     # Who made the change, when it was a person and not the owner (a manager acting on a
-    # rep's lead); null for the owner's own changes, imports and older entries.
+    # rep's lead, or whose import assigned a new lead to a rep: that first entry's changes
+    # then hold {"owner": [null, assignee's name], "to_user_id"}); null for the owner's own
+    # changes, other import writes and older entries.
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.SET_NULL,

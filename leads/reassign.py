@@ -195,7 +195,7 @@ def _twin_companies(target: Any, sources: list[dict[str, Any]]) -> dict[int, int
         missing[key].append(source["id"])
     # The copies the new owner lacks, made at once (one statement, not one per company).
     for sources_of_key, copy in zip(
-        missing.values(), companies_create(user=target, rows=copies), strict=True
+        missing.values(), companies_create(user_id=target.pk, rows=copies), strict=True
     ):
         for source_id in sources_of_key:
             mapping[source_id] = copy.pk

@@ -434,7 +434,8 @@ def money_text(cents: int) -> str:
 
 
 def lead_history(*, user, lead_id: int, cursor: int | None, limit: int) -> Page:
-    """The lead's status changes and owner changes (reassignments), newest first."""
+    """The lead's status changes and owner changes (reassignments), newest first. The first
+    entry of a lead an import assigned (``leads.assignment``) names the assignee too."""
     lead_get_id(user=user, lead_id=lead_id)
     kinds = (LeadEvent.Kind.STATUS, LeadEvent.Kind.OWNER)
     qs = LeadEvent.objects.filter(lead_id=lead_id, kind__in=kinds).values(
@@ -452,10 +453,13 @@ def lead_history(*, user, lead_id: int, cursor: int | None, limit: int) -> Page:
             "source": r["source"],
             "provider": r["provider"],
         }
+        changes = r["changes"] or {}
         if r["kind"] == LeadEvent.Kind.OWNER:
-            changes = r["changes"] or {}
             entry["from_user_id"] = changes.get("from_user_id")
             entry["to_user_id"] = changes.get("to_user_id")
+        elif r["from_status"] is None and "to_user_id" in changes:
+            # The first entry of a lead an import assigned to a member of the team.
+            entry["to_user_id"] = changes["to_user_id"]
         entries.append(entry)
     return Page(entries, next_cursor)
 

@@ -149,7 +149,10 @@ class LeadEventSerializer(serializers.Serializer):
         required=False, help_text="Owner entries only: who owned the lead before."
     )
     to_user_id = serializers.IntegerField(
-        required=False, help_text="Owner entries only: who owns it since."
+        required=False,
+        help_text="Owner entries: who owns it since. Also on the first entry (from_status "
+        "null) of a lead an import assigned to a member of the team (settings.assign): who it "
+        "was assigned to.",
     )
 
 

@@ -78,19 +78,24 @@ def history_value(value: Any) -> Any:
 COMPANY_WRITABLE_FIELDS = ("name", "domain", "website", "industry", "size", "country_code")
 
 
-def leads_import_lock(*, user_id: int) -> None:
-    """Make the caller the only import writing this user's leads until its transaction ends.
+def leads_import_lock(*, user_id: int | None = None, user_ids: Iterable[int] = ()) -> None:
+    """Make the caller the only import writing these users' leads until its transaction ends.
 
     Imports (vendor syncs, CSV files) read which emails and companies exist, then insert the
     rest. SQLite already runs one write transaction at a time; on PostgreSQL two imports of
     one user would both read "not there yet" and then fail on the email index or create a
     company twice. They queue on the user's row instead (FOR NO KEY UPDATE: inserts that
     merely reference the user, such as a lead created in the web UI, are not held up).
+
+    ``user_ids``: every owner a manager's import may write (their team), locked in id order
+    in one statement, so two imports locking overlapping teams queue instead of deadlocking.
     """
     if not connection.features.has_select_for_update:
         return  # SQLite: the transaction's IMMEDIATE write lock already orders imports
+    ids = sorted({*user_ids, *([] if user_id is None else [user_id])})
     user_model = get_user_model()
-    list(user_model.objects.select_for_update(no_key=True).filter(pk=user_id).values_list("pk"))
+    locked = user_model.objects.select_for_update(no_key=True).filter(pk__in=ids).order_by("pk")
+    list(locked.values_list("pk"))
 
 
 def locked_in_id_order(leads: QuerySet[Lead]) -> QuerySet[Lead]:
@@ -511,15 +516,18 @@ def company_create(*, user, data: Mapping[str, Any]) -> Company:
     return company
 
 
-def companies_create(*, user, rows: Sequence[Mapping[str, Any]]) -> list[Company]:
-    """Many companies of one owner at once (a reassignment's copies): the same values and
-    domain rule as ``company_create``, checked in one query and inserted in one statement
-    per batch. ValidationError naming the first domain the owner already has."""
-    companies = [Company(user=user, **_company_values(row)) for row in rows]
+def companies_create(*, user_id: int, rows: Sequence[Mapping[str, Any]]) -> list[Company]:
+    """Many companies of one owner at once (a reassignment's copies, the companies an import
+    batch needs): the same values and domain rule as ``company_create``, checked in one query
+    and inserted in one statement per batch. ValidationError naming the first domain the
+    owner already has."""
+    if not rows:
+        return []
+    companies = [Company(user_id=user_id, **_company_values(row)) for row in rows]
     domains = [c.domain for c in companies if c.domain]
     if len(set(domains)) != len(domains):
         raise ValidationError({"domain": "Two of the new companies have the same domain."})
-    taken = Scope.of_user_id(user.pk).companies().filter(domain__in=domains)
+    taken = Scope.of_user_id(user_id).companies().filter(domain__in=domains)
     clash = taken.values_list("domain", flat=True).first()
     if clash is not None:
         raise ValidationError({"domain": f"A company with the domain {clash} already exists."})

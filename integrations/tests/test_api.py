@@ -37,6 +37,8 @@ def test_create_hides_credentials_and_stores_them_encrypted(rep_api):
         "export_list_id": None,
         "export_campaign_id": None,
         "schedule": "daily",
+        "assign": "owner",  # new leads are the owner's unless a manager spreads them
+        "assign_to": None,
     }
     assert body["state"] == "active"
     row = Integration.objects.get()

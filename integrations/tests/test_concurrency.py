@@ -234,3 +234,52 @@ def test_a_change_to_a_lead_read_before_an_import_changed_it_is_applied(rep):
     assert lead.score_is_manual
     last = LeadEvent.objects.filter(lead=lead, kind=LeadEvent.Kind.STATUS).latest("id")
     assert (last.from_status, last.to_status, last.source) == ("contacted", "new", Source.API)
+
+
+def test_a_managers_import_and_a_reps_own_import_at_once_write_each_person_once():
+    """Mia's integration hands new leads to Rob (assign_to) while Rob's own integration imports
+    the same 30 people. Both write Rob's leads: the second must wait for the first (on
+    PostgreSQL, for the row locks of every member the manager's import may write), and then
+    find the people the first one made; otherwise it fails on the email index, or the same
+    person lands twice."""
+    from leads.models import Role, Team, TeamMembership
+
+    team = Team.objects.create(name="North")
+    manager, rob = UserFactory(username="mia"), UserFactory(username="rob")
+    TeamMembership.objects.create(user=manager, team=team, role=Role.MANAGER)
+    TeamMembership.objects.create(user=rob, team=team, role=Role.REP)
+    managers = _integration(manager, "hunter")
+    managers.assign, managers.assign_to = "round_robin", [rob.pk]
+    managers.save(update_fields=["assign", "assign_to"])
+    robs = _integration(rob, "instantly")
+    meet = threading.Barrier(2)
+    original = bulk.CompanyResolver.__init__
+
+    def read_then_meet(self, *args, **kwargs):
+        original(self, *args, **kwargs)
+        # Broken when the other page waits for this one to commit: nothing to meet then.
+        with contextlib.suppress(threading.BrokenBarrierError):
+            meet.wait(timeout=2)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(bulk.CompanyResolver, "__init__", read_then_meet)
+        runs = [
+            engine.run_claim(integration=integration, direction="import")
+            for integration in (managers, robs)
+        ]
+        clients = [ScriptedClient([_people("h")]), ScriptedClient([_people("i")])]
+        outcomes = at_once(
+            *[
+                lambda run=run, client=client: engine.run_execute(run_id=run.pk, client=client)
+                for run, client in zip(runs, clients, strict=True)
+            ]
+        )
+    assert outcomes == [engine.Done("succeeded")] * 2
+    for run in runs:
+        run.refresh_from_db()
+        assert (run.attempts, run.processed, run.failed) == (1, 30, 0)
+    assert sorted(run.created for run in runs) == [0, 30]
+    assert Lead.objects.filter(user=rob).count() == 30
+    assert Lead.objects.count() == 30
+    names = list(Company.objects.filter(user=rob).values_list("name", flat=True))
+    assert len(names) == len(set(names)), "a company was created twice"

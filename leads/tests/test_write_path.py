@@ -239,7 +239,7 @@ def test_create_only_leaves_an_existing_lead_alone_and_duplicates_in_a_batch_are
     assert lead.first_name == ""
 
 
-def test_a_known_lead_id_wins_over_the_email_and_another_users_id_is_not_found():
+def test_a_known_lead_id_wins_over_the_email_and_another_users_id_is_left_alone():
     user, other = UserFactory(), UserFactory()
     mine = make_lead(user=user, email="ann@acme.com")
     theirs = make_lead(user=other, email="zed@acme.com")
@@ -247,13 +247,16 @@ def test_a_known_lead_id_wins_over_the_email_and_another_users_id_is_not_found()
         user,
         [
             LeadRow(lead_id=mine.pk, email="ann@acme.com", phone="+1 555"),
-            LeadRow(lead_id=theirs.pk, email="zed@acme.com"),
+            LeadRow(lead_id=theirs.pk, email="zed@acme.com", phone="+1 666"),
         ],
     )
     assert results[0].outcome is Outcome.UPDATED and not results[0].by_email
-    assert results[1].outcome is Outcome.CREATED  # a new lead of the user's own
+    # A vendor link to a lead since handed to someone outside the scope: neither written to
+    # nor made again beside theirs (the importer would link the copy to the same record).
+    assert results[1].outcome is Outcome.ELSEWHERE and results[1].lead_id is None
     theirs.refresh_from_db()
-    assert theirs.user_id == other.pk and Lead.objects.filter(user=user).count() == 2
+    assert (theirs.user_id, theirs.phone) == (other.pk, "")
+    assert Lead.objects.filter(user=user).count() == 1
 
 
 def test_do_not_contact_and_a_newer_verification_are_applied_an_older_one_is_not():
