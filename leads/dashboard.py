@@ -88,31 +88,55 @@ def lead_new_per_week(
     # seek per owner. Measured at 1,000,000 leads: a manager's twelve weeks 60 -> 1 ms, a rep's
     # 8 -> 0.5 ms, against one pass testing every row against twelve conditional counts.
     counts = _counts_of(
-        [qs.filter(created_at__gte=starts[i], created_at__lt=starts[i + 1]) for i in range(weeks)]
+        qs,
+        [Q(created_at__gte=starts[i], created_at__lt=starts[i + 1]) for i in range(weeks)],
+        within=Q(created_at__gte=starts[0], created_at__lt=starts[-1]),
+        one_pass=bool(filters.q),
     )
     return [{"week": mondays[i], "count": counts[i][0]} for i in range(weeks)]
 
 
-def _counts_of(querysets: list[QuerySet], cents: bool = False) -> list[tuple[int, int]]:
-    """How many rows each queryset holds (and, with ``cents``, the sum of their deal values in
-    cents), in one statement: a UNION ALL of one aggregate per queryset, each read from its
-    own index range (the covering index stays covering: only the columns counted are read).
-    Only Django's compiled SQL and constants are spliced in; the values stay parameters."""
-    parts: list[str] = []
+def _counts_of(
+    qs: QuerySet, parts: list[Q], *, within: Q, cents: bool = False, one_pass: bool = False
+) -> list[tuple[int, int]]:
+    """How many rows of ``qs`` each of ``parts`` holds (and, with ``cents``, the sum of their
+    deal values in cents), in one statement. ``within`` holds every part (for ``one_pass``).
+
+    By default a UNION ALL of one aggregate per part, each read from its own index range (a
+    covering index stays covering: only the columns counted are read). ``one_pass`` (a search
+    term): one aggregate with a conditional count per part over ``qs``, which the search index
+    has narrowed to a few rows; per part, that narrowing would be done again each time
+    (measured, ``q=rich`` at 100,000 leads: twelve weeks 245 -> 9 ms). Only Django's compiled
+    SQL and constants are spliced in; the values stay parameters.
+    """
+    if one_pass:
+        aggregates: dict[str, Any] = {}
+        for i, part in enumerate(parts):
+            aggregates[f"n{i}"] = Count("id", filter=part)
+            if cents:
+                aggregates[f"c{i}"] = deal_value_cents(part & Q(deal_value__isnull=False))
+        row = qs.filter(within).order_by().aggregate(**aggregates)
+        return [
+            (row[f"n{i}"] or 0, round(row[f"c{i}"] or 0) if cents else 0) for i in range(len(parts))
+        ]
+    sqls: list[str] = []
     params: list[Any] = []
     summed = "SUM(ROUND(deal_value * 100))" if cents else "0"
-    for i, qs in enumerate(querysets):
+    for i, part in enumerate(parts):
         inner, inner_params = (
-            qs.order_by().values("deal_value" if cents else "id").query.sql_with_params()
+            qs.filter(part)
+            .order_by()
+            .values("deal_value" if cents else "id")
+            .query.sql_with_params()
         )
-        parts.append(f"SELECT {i}, COUNT(*), {summed} FROM ({inner}) AS part{i}")  # noqa: S608
+        sqls.append(f"SELECT {i}, COUNT(*), {summed} FROM ({inner}) AS part{i}")  # noqa: S608
         params.extend(inner_params)
     found: dict[int, tuple[int, int]] = {}
     with connection.cursor() as cursor:
-        cursor.execute(" UNION ALL ".join(parts), params)
+        cursor.execute(" UNION ALL ".join(sqls), params)
         for i, n, amount in cursor.fetchall():
             found[int(i)] = (int(n or 0), round(amount or 0))
-    return [found.get(i, (0, 0)) for i in range(len(querysets))]
+    return [found.get(i, (0, 0)) for i in range(len(parts))]
 
 
 @dataclass(frozen=True)
@@ -192,11 +216,17 @@ def lead_expected_closes(
         .filter(expected_close_date__isnull=False)
         .exclude(status__in=CLOSED_STATUSES)
     )
-    ranges = [qs.filter(expected_close_date__lt=firsts[0])] + [
-        qs.filter(expected_close_date__gte=firsts[i], expected_close_date__lt=firsts[i + 1])
+    months_q = [Q(expected_close_date__lt=firsts[0])] + [
+        Q(expected_close_date__gte=firsts[i], expected_close_date__lt=firsts[i + 1])
         for i in range(months)
     ]
-    totals = _counts_of(ranges, cents=True)
+    totals = _counts_of(
+        qs,
+        months_q,
+        within=Q(expected_close_date__lt=firsts[-1]),
+        cents=True,
+        one_pass=bool(filters.q),
+    )
     counts = [n for n, _ in totals]
     cents = [amount for _, amount in totals]
     labels = [("overdue", None, "Overdue")] + [
