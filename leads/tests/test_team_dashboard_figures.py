@@ -9,11 +9,12 @@ from decimal import Decimal
 import pytest
 from django.db import connection
 from django.db.models import Q
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from leads import dashboard
 from leads.models import Lead, LeadEvent, Role, Status, Team, TeamMembership
-from leads.selectors import LeadFilters
+from leads.selectors import LeadFilters, lead_stats
 from leads.services import lead_set_status
 from leads.tests.factories import CompanyFactory, UserFactory, make_lead
 
@@ -138,3 +139,20 @@ def test_a_search_counts_weeks_and_closes_in_one_pass_with_the_same_figures(team
     assert sum(w["count"] for w in weeks) == 3
     closes = dashboard.lead_expected_closes(user=mia, filters=filters)
     assert sum(c["value"] for c in closes) == Decimal("30.15")
+
+
+def test_a_search_is_looked_up_once_for_the_team_not_once_per_owner(team):
+    mia = _mia()
+    north = Team.objects.get(name="North")
+
+    def statements() -> int:
+        with CaptureQueriesContext(connection) as ctx:
+            stats = lead_stats(user=mia, filters=LeadFilters(q="rob"), group_by="user")
+        assert stats["total"] == 3
+        return len(ctx.captured_queries)
+
+    before = statements()
+    for _ in range(3):
+        TeamMembership.objects.create(user=UserFactory(), team=north, role=Role.REP)
+    mia = type(mia).objects.select_related("crm_membership").get(pk=mia.pk)  # a new scope
+    assert statements() == before  # owner by owner, it would grow by two per member
