@@ -205,7 +205,6 @@ def _twin_companies(target: Any, sources: list[dict[str, Any]]) -> dict[int, int
 COMPANY_FACTS = ("website", "industry", "size", "country_code")
 
 
-@transaction.atomic
 def _move_leads(
     batch: list[tuple[int, int, int, str]], *, target_id: int, companies: dict[int, int], now
 ) -> None:
@@ -232,6 +231,7 @@ def _move_leads(
         cursor.execute(sql, params)
 
 
+@transaction.atomic
 def leads_reassign(*, actor, leads: QuerySet[Lead], to_user_id: int, source: str) -> int:
     """Hand ``leads`` (already narrowed to the actor's scope) to ``to_user_id``; all or
     nothing. Returns how many leads changed owner (those already theirs are left alone).

@@ -78,6 +78,9 @@ schema.app = APP
 # each on the field that carries it.
 _SETTINGS_RULES = (
     "only for .* integrations|may not contain brackets or control|Keys and labels|At most"
+    # Who new leads may go to depends on the caller's team and role (settings.assign,
+    # settings.assign_to).
+    "|Only a team's manager can spread|Each user must be you or|Inactive, so they cannot"
 )
 _CUSTOM_KEYS = r"Key .* must be 1 to 100 characters|contains a null character"
 _OWNER = "^Must be you or"

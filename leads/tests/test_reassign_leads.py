@@ -123,3 +123,37 @@ def test_copies_are_made_once_per_domain_in_one_statement(team, django_assert_ma
     assert moved == 32
     assert Company.objects.filter(user=ria).count() == 31
     assert Company.objects.filter(user=ria, name="Solo").count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_service_is_its_own_transaction_whoever_calls_it(team, monkeypatch):
+    """A door that opens no transaction (the Team page's hand-over) still gets all or nothing
+    and the owners' locks (on PostgreSQL a lock outside a transaction is an error)."""
+    from leads import reassign
+
+    rob, ria, mia = team["rob"], team["ria"], team["mia"]
+    company = CompanyFactory(user=rob, name="Acme", domain="acme.com")
+    leads = [make_lead(user=rob, company=company, email=f"p{i}@acme.com") for i in range(3)]
+    monkeypatch.setattr(reassign, "BATCH", 1)
+    calls = {"n": 0}
+    real = reassign._move_leads
+
+    def fail_on_the_second_batch(*args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise RuntimeError("the database went away")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(reassign, "_move_leads", fail_on_the_second_batch)
+    with pytest.raises(RuntimeError):
+        leads_reassign(
+            actor=mia, leads=Lead.objects.filter(user=rob), to_user_id=ria.pk, source="ui"
+        )
+    assert set(Lead.objects.filter(user=rob).values_list("pk", flat=True)) == {
+        lead.pk for lead in leads
+    }
+    monkeypatch.setattr(reassign, "_move_leads", real)
+    moved = leads_reassign(
+        actor=mia, leads=Lead.objects.filter(user=rob), to_user_id=ria.pk, source="ui"
+    )
+    assert moved == 3
