@@ -232,6 +232,7 @@ def _move_leads(
         cursor.execute(sql, params)
 
 
+@transaction.atomic
 def leads_reassign(*, actor, leads: QuerySet[Lead], to_user_id: int, source: str) -> int:
     """Hand ``leads`` (already narrowed to the actor's scope) to ``to_user_id``; all or
     nothing. Returns how many leads changed owner (those already theirs are left alone).
