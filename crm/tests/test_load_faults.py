@@ -277,6 +277,7 @@ class LoadClient:
     reassign_gone: set[int] = field(default_factory=set)  # a manager's reassignment: 404
     bulk_refused: list[list[int]] = field(default_factory=list)  # reassign by ids: 400
     conflicts: int = 0  # reassignments refused with 409 (the new owner has the email)
+    overtaken: list[tuple[Reassignment, int]] = field(default_factory=list)
     team_seen: dict[int, int] = field(default_factory=dict)  # manager: lead id → owner seen
     team_seen_emails: dict[int, str] = field(default_factory=dict)
 
@@ -629,8 +630,10 @@ class LoadClient:
         self.serial += 1
         email = f"m{self.index}-{self.serial}@load.test"
         clash = [i for i, o in self.team_seen.items() if o != owner and i in self.team_seen_emails]
+        twin = None
         if clash and self.rng.random() < 0.4:
-            email = self.team_seen_emails[self.rng.choice(clash)]
+            twin = self.rng.choice(clash)
+            email = self.team_seen_emails[twin]
         body = {
             "user_id": owner,
             "company_id": self.rng.choice(self.teams.rep_companies[owner]),
@@ -657,10 +660,15 @@ class LoadClient:
         )
         self._check(lead["id"], lead)
         self.teams.team_lead_ids.append(lead["id"])
+        if twin is not None:
+            # Handing the other rep's lead with that email to this one: a 409 (or a 404 when
+            # its rep deleted it; a 200 only if the new lead was handed away meanwhile).
+            self.reassign_one(twin, owner)
 
-    def reassign_one(self) -> None:
-        lead_id, owner = self.rng.choice(list(self.team_seen.items()))
-        to = self._other_rep(owner)
+    def reassign_one(self, lead_id: int | None = None, to: int | None = None) -> None:
+        if lead_id is None or to is None:
+            lead_id, owner = self.rng.choice(list(self.team_seen.items()))
+            to = self._other_rep(owner)
         body: dict[str, Any] = {"user_id": to}
         if self.rng.random() < 0.3:
             body["deal_value"] = self._deal_value()
@@ -713,10 +721,13 @@ class LoadClient:
                 )
             return
         body = response.json()
-        if "user_id" in body and body["user_id"] != to:
-            self.wrong.append(f"lead {ids[0]} reassigned to {to} answered {body}")
         for lead_id in ids:
-            self.reassigned.append(Reassignment(lead_id, to, started, finished))
+            done = Reassignment(lead_id, to, started, finished)
+            self.reassigned.append(done)
+            if "user_id" in body and body["user_id"] != to:
+                # Another manager's reassignment overtook this one before it answered
+                # (checked at the end: one answered, and it overlaps this one).
+                self.overtaken.append((done, body["user_id"]))
             self.team_seen[lead_id] = to
 
     def probe_outside(self) -> None:
@@ -1022,6 +1033,17 @@ def test_32_clients_an_import_and_a_killed_worker(tmp_path, django_user_model):
                 f"lead {lead_id} owned by {got['user_id']}, never moved from "
                 f"{expected[lead_id].owner}"
             )
+    overtaken = [pair for c in clients for pair in c.overtaken]
+    unexplained_overtaken = [
+        f"lead {done.lead_id} handed to {done.to_user_id} answered owner {answered}"
+        for done, answered in overtaken
+        if not any(
+            other.to_user_id == answered
+            and other.started < done.finished
+            and other.finished > done.started
+            for other in reassignments[done.lead_id]
+        )
+    ]
     # A rep's lead that answered 404 was handed away by the manager (or deleted by that rep).
     vanished = {lead_id for c in clients for lead_id in c.moved}
     unexplained_404 = sorted(vanished - deleted - set(reassignments))
@@ -1140,6 +1162,8 @@ def test_32_clients_an_import_and_a_killed_worker(tmp_path, django_user_model):
             "scope_leaks": len(leaked),
             "wrong_owner": len(wrong_owner),
             "unexplained_404": len(unexplained_404),
+            "reassignments_overtaken_before_answering": len(overtaken),
+            "unexplained_overtaken": len(unexplained_overtaken),
             "creates_resent_after_the_first_was_moved": len(resent_after_move),
             "unexplained_resend": len(unexplained_resend),
             "company_of_another_owner": len(company_elsewhere),
@@ -1186,6 +1210,7 @@ def test_32_clients_an_import_and_a_killed_worker(tmp_path, django_user_model):
     assert leaked == [], leaked[:20]
     assert wrong_owner == [], wrong_owner[:20]
     assert unexplained_404 == [], unexplained_404[:20]
+    assert unexplained_overtaken == [], unexplained_overtaken[:20]
     assert unexplained_resend == [], unexplained_resend
     assert alive_yet_404 == [], alive_yet_404[:20]
     assert refused_yet_alive == [], refused_yet_alive[:20]
