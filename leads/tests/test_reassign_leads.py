@@ -157,3 +157,23 @@ def test_the_service_is_its_own_transaction_whoever_calls_it(team, monkeypatch):
         actor=mia, leads=Lead.objects.filter(user=rob), to_user_id=ria.pk, source="ui"
     )
     assert moved == 3
+
+
+def test_all_or_nothing_when_a_later_step_fails(team, monkeypatch):
+    """One transaction from the clash check to the history: a failure after the leads moved
+    leaves them, their companies and their history where they were."""
+    rob, ria, mia = team["rob"], team["ria"], team["mia"]
+    acme = CompanyFactory(user=rob, name="Acme", domain="acme.com")
+    lead = make_lead(user=rob, company=acme, email="ann@acme.com")
+
+    def fail(*args, **kwargs):
+        raise RuntimeError("history write failed")
+
+    monkeypatch.setattr("leads.reassign.insert_rows", fail)
+    with pytest.raises(RuntimeError):
+        leads_reassign(actor=mia, leads=_leads_of(mia).filter(pk=lead.pk), to_user_id=ria.pk,
+                       source="api")  # fmt: skip
+    lead.refresh_from_db()
+    assert (lead.user_id, lead.company_id) == (rob.pk, acme.pk)
+    assert not Company.objects.filter(user=ria).exists()
+    assert LeadEvent.objects.filter(lead=lead).values_list("user_id", flat=True).get() == rob.pk
