@@ -32,6 +32,7 @@ from leads.models import (
 )
 from leads.scope import Scope
 from leads.signals import leads_deleting
+from leads.tally import lead_tally_compact
 
 # Fields a person (or an API client) may write on a lead.
 LEAD_WRITABLE_FIELDS = (
@@ -121,6 +122,7 @@ def refresh_planner_statistics(models: Iterable[type[Model]] = ()) -> None:
     (docs/performance.md, "Combined filters"). A sampled ANALYZE fixes the plans at a cost
     of milliseconds. PostgreSQL gets a plain ANALYZE of the tables.
     """
+    lead_tally_compact()
     tables = [model._meta.db_table for model in models] or [
         Lead._meta.db_table,
         Company._meta.db_table,
@@ -184,6 +186,9 @@ class PlannerStatistics:
         if connection.vendor == "postgresql":
             with connection.cursor() as cursor:
                 cursor.execute(f"ANALYZE {self.tables}")
+            # Each of the import's statements appended a row to the tally; fold them before
+            # the board and the stats have to add up thousands (leads.tally).
+            lead_tally_compact()
         else:
             refresh_planner_statistics()
         self.runs += 1

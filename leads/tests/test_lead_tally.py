@@ -23,6 +23,7 @@ from leads.services import (
     lead_set_status,
     lead_update,
     leads_delete,
+    refresh_planner_statistics,
 )
 from leads.tests.factories import CompanyFactory, UserFactory, make_lead
 
@@ -155,3 +156,15 @@ def test_compaction_folds_the_rows_and_drops_empty_ones(team):
     assert LeadTally.objects.exists()
     tasks.lead_tally_compact()
     assert not LeadTally.objects.exists()  # rows that sum to nothing are dropped
+
+
+def test_the_refresh_after_a_bulk_write_folds_the_tally_too(team):
+    """Imports and restores refresh the planner's statistics when they have written; the
+    tally's rows (one per statement on PostgreSQL) are folded then, not an hour later."""
+    _, rob, _ = team
+    company = CompanyFactory(user=rob)
+    for _ in range(4):
+        make_lead(user=rob, company=company)
+    refresh_planner_statistics()
+    assert LeadTally.objects.filter(user_id=rob.pk).count() == 1
+    assert _tallied() == _counted()
