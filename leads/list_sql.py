@@ -131,7 +131,12 @@ def _postgresql_search_sql(
       candidates there are (another filter is selective);
     * walks on when many matched (a common term: the page is near);
     * otherwise lists the matches from the trigram index, up to SEARCH_LIST_CAP, and
-      keeps the newest; past the cap (a large account) it walks after all.
+      keeps the newest; past the cap (a large account) it walks after all;
+    * skips the listing and walks at once when the tally says the candidates are so many
+      that the probe's share of matches among them is past the cap: a manager's team of
+      1,000,000 leads listed 4,000 matches only to give up (8 ms), where the walk needed
+      0.8 ms. Only the owner and the status are known to the tally, so with any other
+      filter the candidates' number is unknown and the listing is tried as before.
 
     Every branch returns exactly the first page of matches; only its cost differs. The
     branches not taken are never run: each sits behind a one-time filter on the probe's
@@ -143,6 +148,7 @@ def _postgresql_search_sql(
         params.append(cursor)
     base = " AND ".join(where)
     pattern = _like_pattern(search_term(filters.q))
+    candidates, candidate_params = _tally_candidates(filters, scope)
     like = "LIKE %s ESCAPE '\\'"
     sql = (
         # The newest candidates, each tested.
@@ -152,7 +158,9 @@ def _postgresql_search_sql(
         f'ORDER BY u."id" {direction} LIMIT %s), '
         # Settled by the probe: enough matches for the page, or no candidate left untested.
         'found AS MATERIALIZED (SELECT count(*) FILTER (WHERE "hit") AS n, '
-        'count(*) FILTER (WHERE "hit") >= %s OR count(*) < %s AS settled FROM probe), '
+        'count(*) FILTER (WHERE "hit") >= %s OR count(*) < %s AS settled, '
+        # Crowded: the matches among all the candidates, at the probe's share, pass the cap.
+        f'count(*) FILTER (WHERE "hit") * ({candidates}) > %s AS crowded FROM probe), '
         # Every match, from the trigram index (unordered), at most SEARCH_LIST_CAP + 1.
         f'listed AS MATERIALIZED (SELECT u."id" FROM "leads_lead" u '
         f'WHERE {base} AND u."search_text" {like} LIMIT %s), '
@@ -163,23 +171,45 @@ def _postgresql_search_sql(
         f'ORDER BY u."id" {direction} LIMIT %s), '
         '"ids" AS ((SELECT "id" FROM probe WHERE "hit" AND (SELECT settled FROM found) '
         f'ORDER BY "id" {direction} LIMIT %s) '
-        'UNION ALL (SELECT "id" FROM listed WHERE (SELECT NOT settled AND n < %s FROM found) '
+        'UNION ALL (SELECT "id" FROM listed '
+        "WHERE (SELECT NOT settled AND n < %s AND NOT crowded FROM found) "
         "AND (SELECT n <= %s FROM listed_count) "
         f'ORDER BY "id" {direction} LIMIT %s) '
         'UNION ALL SELECT "id" FROM walk WHERE (SELECT NOT settled FROM found) '
-        "AND ((SELECT n >= %s FROM found) OR (SELECT n > %s FROM listed_count))) "
+        "AND ((SELECT n >= %s OR crowded FROM found) OR (SELECT n > %s FROM listed_count))) "
         f'SELECT {_COLUMNS} {_FROM} WHERE l."id" IN (SELECT "id" FROM "ids") '
         f'ORDER BY l."id" {direction}'
     )
     return sql, [
         pattern, *params, SEARCH_PROBE,
-        page, SEARCH_PROBE,
+        page, SEARCH_PROBE, *candidate_params, SEARCH_LIST_CAP * SEARCH_PROBE,
         *params, pattern, SEARCH_LIST_CAP + 1,
         *params, pattern, page,
         page,
         SEARCH_WALK_FROM, SEARCH_LIST_CAP, page,
         SEARCH_WALK_FROM, SEARCH_LIST_CAP,
     ]  # fmt: skip
+
+
+def _tally_candidates(filters, scope: Scope) -> tuple[str, list[Any]]:
+    """How many leads a search tests, as a scalar subquery over the tally (a few rows, however
+    many leads), when the tally knows: the search's other filters are the owner and the
+    status at most. Otherwise ``0``: not known, never crowded."""
+    others = {
+        field.name: getattr(filters, field.name)
+        for field in dataclasses.fields(filters)
+        if field.name not in ("q", "user_id", "status")
+    }
+    if any(value is not None for value in others.values()):
+        return "0", []
+    owner_term, params = scope.owner_sql('"user_id"')
+    if filters.user_id is not None:
+        owner_term = f'{owner_term} AND "user_id" = %s'
+        params.append(filters.user_id)
+    if filters.status is not None:
+        owner_term = f'{owner_term} AND "status" = %s'
+        params.append(filters.status)
+    return f'SELECT COALESCE(SUM("n"), 0) FROM "leads_leadtally" WHERE {owner_term}', params  # noqa: S608
 
 
 # A creation window with at least this many of the scope's leads is "wide" on SQLite. Read
