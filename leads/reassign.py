@@ -23,7 +23,10 @@ from leads.models import Company, Lead, LeadEvent
 from leads.scope import Scope
 from leads.services import companies_create, company_search_text_refresh, leads_import_lock
 
-BATCH = 500  # ids per statement: under SQLite's bound-parameter limit
+BATCH = 500  # ids per statement on SQLite: under its bound-parameter limit
+# Ids per statement on PostgreSQL, where they go as one array literal: fewer statements (each
+# runs the tally's statement triggers) and no per-id quoting in Python.
+BATCH_POSTGRESQL = 10_000
 
 
 @dataclass(frozen=True)
@@ -205,6 +208,15 @@ def _twin_companies(target: Any, sources: list[dict[str, Any]]) -> dict[int, int
 COMPANY_FACTS = ("website", "industry", "size", "country_code")
 
 
+def _ids_term(column: str, ids: list[int]) -> tuple[str, list[Any]]:
+    """``column`` among ``ids``: on PostgreSQL one array parameter, written out by hand (the
+    driver quotes a list element by element: a third of a 100,000-lead reassignment's time);
+    on SQLite one placeholder per id."""
+    if connection.vendor == "postgresql":
+        return f"{column} = ANY(%s::bigint[])", ["{" + ",".join(str(int(i)) for i in ids) + "}"]
+    return f"{column} IN ({', '.join(['%s'] * len(ids))})", list(ids)
+
+
 def _move_leads(
     batch: list[tuple[int, int, int, str]], *, target_id: int, companies: dict[int, int], now
 ) -> None:
@@ -214,19 +226,66 @@ def _move_leads(
     reassignment's time (measured: 40 of 48 s under a profiler, the statements 10 s). Only
     the table's and columns' quoted names and placeholders are spliced in."""
     quote = connection.ops.quote_name
-    lead_ids = [lead_id for lead_id, _, _, _ in batch]
     sources = sorted({company_id for _, _, company_id, _ in batch})
     company = quote("company_id")
     whens = " ".join(["WHEN %s THEN %s"] * len(sources))
+    ids_sql, ids_params = _ids_term(quote("id"), [lead_id for lead_id, _, _, _ in batch])
     sql = (
         f"UPDATE {quote(Lead._meta.db_table)} SET {quote('user_id')} = %s, "  # noqa: S608
         f"{quote('updated_at')} = %s, {company} = CASE {company} {whens} ELSE {company} END "
-        f"WHERE {quote('id')} IN ({', '.join(['%s'] * len(lead_ids))})"
+        f"WHERE {ids_sql}"
     )
     params: list[Any] = [target_id, connection.ops.adapt_datetimefield_value(now)]
     for source_id in sources:
         params.extend((source_id, companies[source_id]))
-    params.extend(lead_ids)
+    params.extend(ids_params)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+
+
+def _move_history(lead_ids: list[int], *, target_id: int) -> None:
+    """The leads' history to ``target_id``: its owner column is the lead's owner (dashboards
+    read it without a join)."""
+    quote = connection.ops.quote_name
+    ids_sql, ids_params = _ids_term(quote("lead_id"), lead_ids)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {quote(LeadEvent._meta.db_table)} SET {quote('user_id')} = %s "  # noqa: S608
+            f"WHERE {ids_sql}",
+            [target_id, *ids_params],
+        )
+
+
+def _owner_entries(
+    lead_ids: list[int],
+    *,
+    target_id: int,
+    changes: dict[int, dict[str, Any]],
+    source: str,
+    actor_id: int | None,
+    now,
+) -> None:
+    """One statement: an owner entry for each lead of ``lead_ids``, read from the leads
+    before they move (their status, and by their owner, which of ``changes`` is theirs),
+    instead of 100,000 rows built and quoted in Python."""
+    quote = connection.ops.quote_name
+    json = LeadEvent._meta.get_field("changes")
+    owner = f"l.{quote('user_id')}"
+    whens = " ".join(["WHEN %s THEN %s"] * len(changes))
+    ids_sql, ids_params = _ids_term(f"l.{quote('id')}", lead_ids)
+    columns = ("lead_id", "user_id", "kind", "from_status", "to_status", "source", "changes",
+               "at", "actor_id")  # fmt: skip
+    status = f"l.{quote('status')}"
+    sql = (
+        f"INSERT INTO {quote(LeadEvent._meta.db_table)} "  # noqa: S608
+        f"({', '.join(quote(c) for c in columns)}) "
+        f"SELECT l.{quote('id')}, %s, %s, {status}, {status}, %s, CASE {owner} {whens} END, "
+        f"%s, %s FROM {quote(Lead._meta.db_table)} l WHERE {ids_sql} ORDER BY l.{quote('id')}"
+    )
+    params: list[Any] = [target_id, LeadEvent.Kind.OWNER.value, source]
+    for owner_id, change in changes.items():
+        params.extend((owner_id, json.get_db_prep_save(change, connection)))
+    params.extend((connection.ops.adapt_datetimefield_value(now), actor_id, *ids_params))
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
 
@@ -267,33 +326,27 @@ def leads_reassign(*, actor, leads: QuerySet[Lead], to_user_id: int, source: str
     )
     renamed = {s["id"] for s in sources if target_names[mapping[s["id"]]] != s["name"]}
     users = get_user_model()._default_manager.in_bulk({u for _, u, _, _ in rows} | {target.pk})
-    ids = [lead_id for lead_id, _, _, _ in rows]
-    for start in range(0, len(ids), BATCH):
-        batch = rows[start : start + BATCH]
+    changes = {
+        owner_id: {
+            "owner": [_display(users[owner_id]), _display(target)],
+            "from_user_id": owner_id,
+            "to_user_id": target.pk,
+        }
+        for owner_id in sorted({owner_id for _, owner_id, _, _ in rows})
+    }
+    actor_id = None if actor.pk == target.pk else actor.pk
+    size = BATCH_POSTGRESQL if connection.vendor == "postgresql" else BATCH
+    for start in range(0, len(rows), size):
+        batch = rows[start : start + size]
         batch_ids = [r[0] for r in batch]
+        # The history moves with the leads, and gains an entry naming the old owner (read
+        # from the leads before they move).
+        _move_history(batch_ids, target_id=target.pk)
+        _owner_entries(batch_ids, target_id=target.pk, changes=changes, source=source,
+                       actor_id=actor_id, now=now)  # fmt: skip
         _move_leads(batch, target_id=target.pk, companies=mapping, now=now)
-        # The history is the owner's (dashboards read it without a join): it moves too.
-        LeadEvent.objects.filter(lead_id__in=batch_ids).update(user_id=target.pk)
     # Leads that joined a company with another spelling of the name search by it.
     for source_id in renamed:
         company = Company.objects.get(pk=mapping[source_id])
         company_search_text_refresh(company)
-    actor_id = None if actor.pk == target.pk else actor.pk
-    insert_rows(
-        LeadEvent,
-        ("lead_id", "user_id", "kind", "from_status", "to_status", "source", "changes", "at",
-         "actor_id"),
-        [
-            (
-                lead_id, target.pk, LeadEvent.Kind.OWNER, status, status, source,
-                {
-                    "owner": [_display(users[owner_id]), _display(target)],
-                    "from_user_id": owner_id,
-                    "to_user_id": target.pk,
-                },
-                now, actor_id,
-            )
-            for lead_id, owner_id, _, status in rows
-        ],
-    )  # fmt: skip
     return len(rows)

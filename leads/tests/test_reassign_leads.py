@@ -135,6 +135,7 @@ def test_the_service_is_its_own_transaction_whoever_calls_it(team, monkeypatch):
     company = CompanyFactory(user=rob, name="Acme", domain="acme.com")
     leads = [make_lead(user=rob, company=company, email=f"p{i}@acme.com") for i in range(3)]
     monkeypatch.setattr(reassign, "BATCH", 1)
+    monkeypatch.setattr(reassign, "BATCH_POSTGRESQL", 1)
     calls = {"n": 0}
     real = reassign._move_leads
 
@@ -160,8 +161,9 @@ def test_the_service_is_its_own_transaction_whoever_calls_it(team, monkeypatch):
 
 
 def test_all_or_nothing_when_a_later_step_fails(team, monkeypatch):
-    """One transaction from the clash check to the history: a failure after the leads moved
-    leaves them, their companies and their history where they were."""
+    """One transaction from the clash check to the last move: a failure once the companies
+    are made and the history is written leaves the leads, their companies and their history
+    where they were."""
     rob, ria, mia = team["rob"], team["ria"], team["mia"]
     acme = CompanyFactory(user=rob, name="Acme", domain="acme.com")
     lead = make_lead(user=rob, company=acme, email="ann@acme.com")
@@ -169,7 +171,7 @@ def test_all_or_nothing_when_a_later_step_fails(team, monkeypatch):
     def fail(*args, **kwargs):
         raise RuntimeError("history write failed")
 
-    monkeypatch.setattr("leads.reassign.insert_rows", fail)
+    monkeypatch.setattr("leads.reassign._move_leads", fail)
     with pytest.raises(RuntimeError):
         leads_reassign(actor=mia, leads=_leads_of(mia).filter(pk=lead.pk), to_user_id=ria.pk,
                        source="api")  # fmt: skip
