@@ -233,6 +233,36 @@ def test_a_manager_assigns_selected_leads_from_the_list(org):
     assert Lead.objects.get(pk=org["rob"]["lead"].pk).user_id == org["ria"]["user"].pk
 
 
+def test_a_manager_assigns_every_lead_matching_the_list(org):
+    """ "Select all matching" with Assign: the filters are evaluated again through the scope
+    (never ids from the browser), and every match moves in one all-or-nothing step."""
+    mia, rob = _web(org["mia"]["user"]), _web(org["rob"]["user"])
+    ria_id = org["ria"]["user"].pk
+    extra = make_lead(user=org["rob"]["user"], company=org["rob"]["company"], first_name="Roy",
+                      status="contacted")  # fmt: skip
+    form = {"all_matching": "1", "action": "assign", "to_user": ria_id, "f_status": "new",
+            "next": "/leads/?status=new"}  # fmt: skip
+    response = mia.post("/leads/bulk/", form, follow=True)
+    # Mia's, Rob's and Dan's new leads (Ria's own stays hers); not Rob's contacted one, and
+    # not Sam's, which is another team's.
+    assert "3 leads assigned to ria." in response.content.decode()
+    owners = dict(Lead.objects.values_list("first_name", "user_id"))
+    assert owners["Mia"] == owners["Rob"] == owners["Dan"] == owners["Ria"] == ria_id
+    assert owners["Roy"] == org["rob"]["user"].pk and owners["Sam"] == org["sam"]["user"].pk
+    assert Lead.objects.get(pk=extra.pk).company_id == org["rob"]["company"].pk
+    # No member chosen, or someone outside the team: a message, and nothing moves.
+    for to_user in ("", org["sam"]["user"].pk):
+        refused = mia.post("/leads/bulk/", {**form, "f_status": "contacted", "to_user": to_user},
+                           follow=True)  # fmt: skip
+        assert "Choose who the leads go to." in refused.content.decode() or (
+            "one of its active members" in refused.content.decode()
+        )
+        assert Lead.objects.get(pk=extra.pk).user_id == org["rob"]["user"].pk
+    # A rep posting it gets the site's 404, and nothing moves.
+    assert rob.post("/leads/bulk/", {**form, "f_status": "contacted"}).status_code == 404
+    assert Lead.objects.get(pk=extra.pk).user_id == org["rob"]["user"].pk
+
+
 def test_a_manager_filters_the_list_board_and_dashboard_by_owner(org):
     mia, rob = _web(org["mia"]["user"]), _web(org["rob"]["user"])
     rob_id = org["rob"]["user"].pk
