@@ -23,6 +23,7 @@ from leads.scope import Scope
 from leads.selectors import (
     LeadFilters,
     cents_amount,
+    cents_sum_sql,
     deal_value_cents,
     filter_leads,
     lead_queryset,
@@ -121,7 +122,7 @@ def _counts_of(
         ]
     sqls: list[str] = []
     params: list[Any] = []
-    summed = "SUM(ROUND(deal_value * 100))" if cents else "0"
+    summed = cents_sum_sql("deal_value") if cents else "0"
     for i, part in enumerate(parts):
         inner, inner_params = (
             qs.filter(part)
