@@ -45,6 +45,7 @@ from bench.latency import (  # sets Django up
     Bench,
     Recorder,
     _pct,
+    deep_cursor,
     list_cases,
     signed_in_clients,
 )
@@ -225,6 +226,11 @@ def main() -> None:
             for name, params in list_cases(rep).items():
                 url = "/v1/leads" + (f"?{urlencode(params)}" if params else "")
                 bench.case(f"{who} {name}", lambda url=url, api=api: api.get(url))
+            page, cursor = deep_cursor(user, owners)
+            bench.case(
+                f"{who} list: page {page:,} by cursor",
+                lambda api=api, cursor=cursor: api.get(f"/v1/leads?cursor={cursor}"),
+            )
             bench.case(f"{who} stats", lambda api=api: api.get("/v1/leads/stats"))
             if who == "manager":
                 bench.case(

@@ -322,11 +322,13 @@ def list_cases(user) -> dict[str, dict[str, Any]]:
     }
 
 
-def deep_cursor(user) -> tuple[int, int]:
-    """The cursor of page DEEP_PAGE (or of the last full page of a smaller data set)."""
-    total = Lead.objects.filter(user=user).count()
+def deep_cursor(user, owners: list[int] | None = None) -> tuple[int, int]:
+    """The cursor of page DEEP_PAGE (or of the last full page of a smaller data set) of the
+    leads of ``owners`` (a manager's team), by default the user's own."""
+    leads = Lead.objects.filter(user__in=owners or [user.pk])
+    total = leads.count()
     page = max(1, min(DEEP_PAGE, total // PAGE_SIZE - 1))
-    ids = Lead.objects.filter(user=user).order_by("-id").values_list("id", flat=True)
+    ids = leads.order_by("-id").values_list("id", flat=True)
     return page, ids[(page - 1) * PAGE_SIZE - 1] if page > 1 else ids[0] + 1
 
 
