@@ -248,6 +248,8 @@ def _bulk_all_matching(request: HttpRequest, back: str) -> HttpResponse:
             to_user_id = parse_id(request.POST.get("to_user", ""))
             if to_user_id is None:
                 raise ValidationError("Choose who the leads go to.")
+            if request.POST.get("confirm") != "on":
+                return _confirm_assign_matching(request, matching, to_user_id, back)
             _assign(
                 request,
                 bulk_jobs.leads_matching(user=request.user, filters=matching.filters),
@@ -282,6 +284,25 @@ def _bulk_all_matching(request: HttpRequest, back: str) -> HttpResponse:
         text = f"{n:,} lead{'s' if n != 1 else ''} moved to {Status(status).label}."
         messages.success(request, text)
     return redirect(back)
+
+
+def _confirm_assign_matching(
+    request: HttpRequest, matching: bulk_jobs.Matching, to_user_id: int, back: str
+) -> HttpResponse:
+    """How many leads would go to whom, before they do: every page's matches is more than
+    the eye checked. The member is checked first, so the page never names someone outside
+    the team."""
+    if not Scope.of(request.user).is_manager:
+        raise Http404
+    target = reassign.reassign_target(actor=request.user, to_user_id=to_user_id)
+    context = {
+        "count": bulk_jobs.matching_count(user=request.user, filters=matching.filters),
+        "to_user": target.pk,
+        "to_name": target.get_full_name() or target.get_username(),
+        "next": back,
+        "carried": [(MATCHING_PREFIX + k, v) for k, v in matching.query.items()],
+    }
+    return render(request, "leads/bulk_assign_matching.html", context)
 
 
 @login_required

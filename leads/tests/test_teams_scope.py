@@ -242,7 +242,13 @@ def test_a_manager_assigns_every_lead_matching_the_list(org):
                       status="contacted")  # fmt: skip
     form = {"all_matching": "1", "action": "assign", "to_user": ria_id, "f_status": "new",
             "next": "/leads/?status=new"}  # fmt: skip
-    response = mia.post("/leads/bulk/", form, follow=True)
+    # First the count and the member, to confirm; nothing has moved yet.
+    confirm = mia.post("/leads/bulk/", form)
+    page = confirm.content.decode()
+    assert confirm.status_code == 200 and "Assign 4 leads to ria?" in page
+    assert '<input type="hidden" name="f_status" value="new">' in page
+    assert Lead.objects.get(first_name="Rob").user_id == org["rob"]["user"].pk
+    response = mia.post("/leads/bulk/", {**form, "confirm": "on"}, follow=True)
     # Mia's, Rob's and Dan's new leads (Ria's own stays hers); not Rob's contacted one, and
     # not Sam's, which is another team's.
     assert "3 leads assigned to ria." in response.content.decode()
@@ -254,12 +260,15 @@ def test_a_manager_assigns_every_lead_matching_the_list(org):
     for to_user in ("", org["sam"]["user"].pk):
         refused = mia.post("/leads/bulk/", {**form, "f_status": "contacted", "to_user": to_user},
                            follow=True)  # fmt: skip
+        # Refused before any confirmation: the page never names someone outside the team.
+        assert 'data-testid="confirm-assign"' not in refused.content.decode()
         assert "Choose who the leads go to." in refused.content.decode() or (
             "one of its active members" in refused.content.decode()
         )
         assert Lead.objects.get(pk=extra.pk).user_id == org["rob"]["user"].pk
     # A rep posting it gets the site's 404, and nothing moves.
     assert rob.post("/leads/bulk/", {**form, "f_status": "contacted"}).status_code == 404
+    assert rob.post("/leads/bulk/", {**form, "confirm": "on"}).status_code == 404
     assert Lead.objects.get(pk=extra.pk).user_id == org["rob"]["user"].pk
 
 
