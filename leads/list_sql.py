@@ -195,12 +195,7 @@ def _tally_candidates(filters, scope: Scope) -> tuple[str, list[Any]]:
     """How many leads a search tests, as a scalar subquery over the tally (a few rows, however
     many leads), when the tally knows: the search's other filters are the owner and the
     status at most. Otherwise ``0``: not known, never crowded."""
-    others = {
-        field.name: getattr(filters, field.name)
-        for field in dataclasses.fields(filters)
-        if field.name not in ("q", "user_id", "status")
-    }
-    if any(value is not None for value in others.values()):
+    if any(spec.name not in ("q", "user_id", "status") for spec, _ in active_filters(filters)):
         return "0", []
     owner_term, params = scope.owner_sql('"user_id"')
     if filters.user_id is not None:
