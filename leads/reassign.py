@@ -14,14 +14,19 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import QuerySet, Subquery
 from django.utils import timezone
 
 from crm.bulk import insert_rows
 from leads.models import Company, Lead, LeadEvent
 from leads.scope import Scope
-from leads.services import companies_create, company_search_text_refresh, leads_import_lock
+from leads.services import (
+    companies_create,
+    company_search_text_refresh,
+    leads_import_lock,
+    locked_in_id_order,
+)
 
 BATCH = 500  # ids per statement on SQLite: under its bound-parameter limit
 # Ids per statement on PostgreSQL, where they go as one array literal: fewer statements (each
@@ -63,20 +68,7 @@ def _companies_by_key(user_id: int) -> tuple[dict[str, int], dict[str, int]]:
     return by_domain, by_name
 
 
-@transaction.atomic
-def owner_reassign_all(*, from_user, to_user, source: str) -> Reassigned:
-    """Move every lead and company of ``from_user`` to ``to_user``; all or nothing.
-
-    Raises ``ValidationError`` (on ``to_user``) when the move cannot be made: the same user,
-    an inactive one, or emails ``to_user`` already has."""
-    if to_user.pk == from_user.pk:
-        raise ValidationError({"to_user": "Choose someone else: that is the same user."})
-    if not to_user.is_active:
-        raise ValidationError({"to_user": f"{to_user} is inactive: choose an active user."})
-    # No import may write either pipeline meanwhile (a lead created under the old owner, an
-    # email added under the new one): take both users' import locks, in id order.
-    for user_id in sorted((from_user.pk, to_user.pk)):
-        leads_import_lock(user_id=user_id)
+def _refuse_email_clashes(*, from_user, to_user) -> None:
     count, examples = email_clashes(from_user=from_user, to_user=to_user)
     if count:
         listed = ", ".join(f"{email} (lead {lead_id})" for lead_id, email in examples)
@@ -87,6 +79,33 @@ def owner_reassign_all(*, from_user, to_user, source: str) -> Reassigned:
                 "or delete those first; nothing was moved."
             }
         )
+
+
+def owner_reassign_all(*, from_user, to_user, source: str) -> Reassigned:
+    """Move every lead and company of ``from_user`` to ``to_user``; all or nothing.
+
+    Raises ``ValidationError`` (on ``to_user``) when the move cannot be made: the same user,
+    an inactive one, or emails ``to_user`` already has."""
+    try:
+        return _owner_reassign_all(from_user=from_user, to_user=to_user, source=source)
+    except IntegrityError:
+        # A lead with one of the emails was saved under ``to_user`` after the check (a
+        # request at the same moment): the move is rolled back, and the check now names it.
+        _refuse_email_clashes(from_user=from_user, to_user=to_user)
+        raise
+
+
+@transaction.atomic
+def _owner_reassign_all(*, from_user, to_user, source: str) -> Reassigned:
+    if to_user.pk == from_user.pk:
+        raise ValidationError({"to_user": "Choose someone else: that is the same user."})
+    if not to_user.is_active:
+        raise ValidationError({"to_user": f"{to_user} is inactive: choose an active user."})
+    # No import may write either pipeline meanwhile (a lead created under the old owner, an
+    # email added under the new one): take both users' import locks, in id order.
+    for user_id in sorted((from_user.pk, to_user.pk)):
+        leads_import_lock(user_id=user_id)
+    _refuse_email_clashes(from_user=from_user, to_user=to_user)
     now = timezone.now()
 
     # Companies: the new owner's twin (same domain, else same name) takes the leads, else the
@@ -103,7 +122,14 @@ def owner_reassign_all(*, from_user, to_user, source: str) -> Reassigned:
         else:
             merges[company_id] = twin
 
-    history = list(Lead.objects.filter(user=from_user).values_list("id", "status").order_by("id"))
+    # Locked first, as every writer that deletes or moves leads does (services.leads_delete):
+    # a lead deleted meanwhile is then either gone from this list or still there at the end,
+    # never written an entry that points at nothing.
+    history = list(
+        locked_in_id_order(Lead.objects.filter(user=from_user))
+        .order_by("id")
+        .values_list("id", "status")
+    )
     changes = {"owner": [_display(from_user), _display(to_user)]}
     for start in range(0, len(moves), BATCH):
         Company.objects.filter(pk__in=moves[start : start + BATCH]).update(
@@ -290,7 +316,14 @@ def _owner_entries(
         cursor.execute(sql, params)
 
 
-@transaction.atomic
+def _refuse_email_clash(moving: QuerySet[Lead], target: Any) -> None:
+    theirs = Lead.objects.filter(user_id=target.pk).exclude(email="")
+    clash = theirs.filter(email__in=Subquery(moving.exclude(email="").values("email")))
+    clashes = list(clash.order_by("id").values_list("id", "email")[:1])
+    if clashes:
+        raise EmailTaken(clashes[0][0], clashes[0][1], clash.count())
+
+
 def leads_reassign(*, actor, leads: QuerySet[Lead], to_user_id: int, source: str) -> int:
     """Hand ``leads`` (already narrowed to the actor's scope) to ``to_user_id``; all or
     nothing. Returns how many leads changed owner (those already theirs are left alone).
@@ -298,6 +331,18 @@ def leads_reassign(*, actor, leads: QuerySet[Lead], to_user_id: int, source: str
     Each lead goes to the new owner's company with the same domain (or name), created for
     them when missing; its history moves with it and gains an owner entry naming the actor.
     Raises NotAManager, ValidationError (on ``to_user_id``) or EmailTaken."""
+    try:
+        return _leads_reassign(actor=actor, leads=leads, to_user_id=to_user_id, source=source)
+    except IntegrityError:
+        # A lead with one of the emails was saved under the new owner after the check (a
+        # request at the same moment): the move is rolled back, and the check now names it.
+        target = reassign_target(actor=actor, to_user_id=to_user_id)
+        _refuse_email_clash(leads.exclude(user_id=target.pk), target)
+        raise
+
+
+@transaction.atomic
+def _leads_reassign(*, actor, leads: QuerySet[Lead], to_user_id: int, source: str) -> int:
     scope = Scope.of(actor)
     if not scope.is_manager:
         raise NotAManager
@@ -305,12 +350,15 @@ def leads_reassign(*, actor, leads: QuerySet[Lead], to_user_id: int, source: str
     moving = leads.exclude(user_id=target.pk)
     for user_id in sorted({*scope.owner_ids}):
         leads_import_lock(user_id=user_id)
-    theirs = Lead.objects.filter(user_id=target.pk).exclude(email="")
-    clash = theirs.filter(email__in=Subquery(moving.exclude(email="").values("email")))
-    clashes = list(clash.order_by("id").values_list("id", "email")[:1])
-    if clashes:
-        raise EmailTaken(clashes[0][0], clashes[0][1], clash.count())
-    rows = list(moving.order_by("id").values_list("id", "user_id", "company_id", "status"))
+    _refuse_email_clash(moving, target)
+    # Locked first, in id order, as services.leads_delete locks what it deletes: a lead its
+    # rep deletes meanwhile is then either gone from ``rows`` or deleted after this commits,
+    # never given an owner entry that points at nothing (a foreign-key failure at commit).
+    rows = list(
+        locked_in_id_order(moving)
+        .order_by("id")
+        .values_list("id", "user_id", "company_id", "status")
+    )
     if not rows:
         return 0
     now = timezone.now()

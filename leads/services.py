@@ -13,7 +13,7 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Field, Model, QuerySet
 from django.utils import timezone
 
@@ -224,6 +224,19 @@ def lead_email_check(*, user_id: int, email: str, exclude_id: int | None = None)
         )
 
 
+def _save_unless_email_taken(lead: Lead, *, exclude_id: int | None, **save: Any) -> None:
+    """``lead.save(**save)`` in a savepoint. If the email index refuses it, a lead with that
+    email was saved after lead_email_check ran (a request at the same moment, say a manager
+    creating a rep's lead while another hands that rep one with the same email): the check,
+    run again, now gives the same 400 it would have given a moment later."""
+    try:
+        with transaction.atomic():
+            lead.save(**save)
+    except IntegrityError:
+        lead_email_check(user_id=lead.user_id, email=lead.email, exclude_id=exclude_id)
+        raise
+
+
 def company_domain_check(*, user_id: int, domain: str, exclude_id: int | None = None) -> None:
     """The one check that a domain is free among the user's companies (see above)."""
     if not domain:
@@ -291,7 +304,7 @@ def lead_create(
     lead.created_at = lead.updated_at = lead.status_changed_at = now
     _refresh_search_text(lead, company)
     with transaction.atomic():
-        lead.save(force_insert=True)
+        _save_unless_email_taken(lead, exclude_id=None, force_insert=True)
         event = _status_event(lead=lead, from_status=None, source=source, provider=provider, at=now)
         event.actor_id = _other_actor(lead, actor)
         event.save()
@@ -380,7 +393,10 @@ def lead_update(
         changed.append("updated_at")
         if "company" in changed:
             changed[changed.index("company")] = "company_id"
-        lead.save(update_fields=changed)
+        if "email" in changed:
+            _save_unless_email_taken(lead, exclude_id=lead.pk, update_fields=changed)
+        else:
+            lead.save(update_fields=changed)
         if status_changed:
             event = _status_event(
                 lead=lead, from_status=old_status, source=source, provider=provider, at=now
@@ -452,11 +468,9 @@ def lead_bulk_set_status(*, user, lead_ids: Iterable[int], status: str, source: 
         batch = ids[start : start + 500]
         with transaction.atomic():
             rows = list(
-                Scope.of(user)
-                .leads()
-                .filter(id__in=batch)
-                .exclude(status=status)
-                .values_list("id", "status", "user_id")
+                locked_in_id_order(
+                    Scope.of(user).leads().filter(id__in=batch).exclude(status=status)
+                ).values_list("id", "status", "user_id")
             )
             if not rows:
                 continue
@@ -490,9 +504,21 @@ def leads_delete(*, leads: QuerySet[Lead] | Iterable[Lead], actor=None) -> int:
     """Delete ``leads`` (already scoped by the caller) with their history. Sends
     ``leads_deleting`` first, in the same transaction. Returns how many leads went."""
     if isinstance(leads, QuerySet):
-        ids = list(leads.values_list("pk", flat=True))
+        ids = sorted(leads.values_list("pk", flat=True))
     else:
-        ids = [lead.pk for lead in leads]
+        ids = sorted(lead.pk for lead in leads)
+    if connection.features.has_select_for_update:
+        # Locked first, in id order, as every writer that adds history to existing leads
+        # does (lead_update, reassignment): an entry written meanwhile is then committed
+        # before the history is read for deletion, instead of left pointing at a deleted
+        # lead (a foreign-key failure at commit). A lead deleted meanwhile drops out here.
+        ids = [
+            lead_id
+            for start in range(0, len(ids), 500)
+            for lead_id in locked_in_id_order(
+                Lead.objects.filter(pk__in=ids[start : start + 500])
+            ).values_list("pk", flat=True)
+        ]
     if not ids:
         return 0
     leads_deleting.send(sender=Lead, lead_ids=ids, actor=actor)
