@@ -358,7 +358,10 @@ def company_resolve(*, user_id: int, facts: CompanyFacts) -> Company:
 
 
 def _locked(leads: QuerySet[Lead]) -> QuerySet[Lead]:
-    return locked_in_id_order(leads.select_related("company"))
+    """``leads`` locked, then their companies read in one more query. A join in the locking
+    statement would drop a lead moved to another company while the page waited for its lock
+    (see services._LOCKED_LEADS), and the page would insert it again."""
+    return locked_in_id_order(leads).prefetch_related("company")
 
 
 class _Batch:

@@ -111,6 +111,7 @@ def locked_in_id_order(leads: QuerySet[Lead]) -> QuerySet[Lead]:
     """
     if not connection.features.has_select_for_update:
         return leads
+    # Never joined (select_related) while locking: see _LOCKED_LEADS.
     return leads.select_for_update(of=("self",)).order_by("pk")
 
 
@@ -429,8 +430,12 @@ def _other_actor(lead: Lead, actor) -> int | None:
 
 
 # The lead's row, locked until the transaction ends (PostgreSQL; on SQLite the IMMEDIATE
-# transaction already holds the write lock), with its company but without locking that.
-_LOCKED_LEADS = Lead.objects.select_related("company").select_for_update(of=("self",))
+# transaction already holds the write lock), and then its company, read once it is locked.
+# Not joined in the locking statement: when another writer moves the lead to another company
+# (a reassignment) while this one waits for the lock, PostgreSQL rechecks the join against
+# the company row it read before waiting, finds no match and drops the lead, and an update
+# of a lead that exists answered 404 (CI's load test caught one).
+_LOCKED_LEADS = Lead.objects.select_for_update().prefetch_related("company")
 
 
 def lead_set_status(

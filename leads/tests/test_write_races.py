@@ -17,8 +17,16 @@ import pytest
 from django.db import transaction
 
 from integrations.tests.test_concurrency import at_once
-from leads import reassign, services
-from leads.models import Lead, LeadEvent, Role, Source, Team, TeamMembership
+from leads import bulk, reassign, services
+from leads.models import (
+    Lead,
+    LeadEvent,
+    MergePolicy,
+    Role,
+    Source,
+    Team,
+    TeamMembership,
+)
 from leads.tests.conftest import ApiClient
 from leads.tests.factories import CompanyFactory, UserFactory, make_lead
 
@@ -199,3 +207,62 @@ def test_reassigning_a_lead_its_rep_is_deleting_moves_the_rest():
     assert Lead.objects.get(pk=other.pk).user_id == team["ria"].pk
     owner_entries = LeadEvent.objects.filter(kind=LeadEvent.Kind.OWNER)
     assert list(owner_entries.values_list("lead_id", flat=True)) == [other.pk]
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("door", ["an edit", "an import"])
+def test_a_lead_moved_to_another_company_while_a_write_waits_for_it_is_still_found(door):
+    """A lead moves to another company (a manager hands it to Ria, or Rob files it under
+    another company) and the mover has not committed when an edit, or an import page, asks
+    for the lead. Once the move commits the writer must find the lead where it now is: a
+    lock taken through a join with the company lost it on PostgreSQL (the edit answered 404;
+    the import inserted it again and failed on the email index)."""
+    team = _team()
+    acme = CompanyFactory(user=team["rob"], domain="acme.com")
+    lead = make_lead(user=team["rob"], company=acme, email="a@x.io")
+    other = CompanyFactory(user=team["rob"], domain="other.com")
+    ready, release = threading.Event(), threading.Event()
+    if door == "an edit":
+        mover = team["ria"]
+
+        def move():
+            reassign.leads_reassign(
+                actor=team["mia"],
+                leads=Lead.objects.filter(pk=lead.pk),
+                to_user_id=team["ria"].pk,
+                source=Source.API,
+            )
+
+        def write():
+            return services.lead_update(
+                lead=Lead.objects.get(pk=lead.pk), data={"notes": "called"}, source=Source.API
+            )
+    else:
+        mover = team["rob"]
+
+        def move():
+            services.lead_update(
+                lead=Lead.objects.get(pk=lead.pk), data={"company": other}, source=Source.API
+            )
+
+        def write():
+            with transaction.atomic():
+                return bulk.lead_bulk_upsert(
+                    user_id=team["rob"].pk,
+                    rows=[bulk.LeadRow(email="a@x.io", notes="called")],
+                    source=Source.CSV,
+                    policy=MergePolicy.OVERWRITE,
+                )
+
+    def wait_then_write():
+        assert ready.wait(timeout=30)
+        threading.Timer(0.5, release.set).start()
+        return write()
+
+    held, written = at_once(_hold(move, ready, release), wait_then_write)
+    assert held is None and not isinstance(written, BaseException), (held, written)
+    moved = Lead.objects.select_related("company").get(pk=lead.pk)
+    assert moved.user_id == moved.company.user_id == mover.pk
+    assert moved.company_id != acme.pk
+    assert moved.notes == "called"
+    assert Lead.objects.count() == 1
