@@ -337,7 +337,7 @@ def lead_update(
     """
     with transaction.atomic():
         try:
-            lead.refresh_from_db(from_queryset=_LOCKED_LEADS)
+            _refresh_locked(lead)
         except Lead.DoesNotExist:
             raise NotFound("lead") from None
         now = timezone.now()
@@ -430,12 +430,22 @@ def _other_actor(lead: Lead, actor) -> int | None:
 
 
 # The lead's row, locked until the transaction ends (PostgreSQL; on SQLite the IMMEDIATE
-# transaction already holds the write lock), and then its company, read once it is locked.
-# Not joined in the locking statement: when another writer moves the lead to another company
-# (a reassignment) while this one waits for the lock, PostgreSQL rechecks the join against
-# the company row it read before waiting, finds no match and drops the lead, and an update
-# of a lead that exists answered 404 (CI's load test caught one).
-_LOCKED_LEADS = Lead.objects.select_for_update().prefetch_related("company")
+# transaction already holds the write lock). Not joined with its company in the locking
+# statement: when another writer moves the lead to another company (a reassignment) while
+# this one waits for the lock, PostgreSQL rechecks the join against the company row it read
+# before waiting, finds no match and drops the lead, and an update of a lead that exists
+# answered 404 (CI's load test caught one).
+_LOCKED_LEADS = Lead.objects.select_for_update()
+
+
+def _refresh_locked(lead: Lead) -> None:
+    """``lead`` read again under its lock. The caller's copy of its company is kept when the
+    lead is still in it (one query fewer on every edit); else the company is read anew."""
+    company_field = Lead._meta.get_field("company")
+    company = company_field.get_cached_value(lead, default=None)
+    lead.refresh_from_db(from_queryset=_LOCKED_LEADS)
+    if company is not None and company.pk == lead.company_id:
+        company_field.set_cached_value(lead, company)
 
 
 def lead_set_status(
