@@ -289,6 +289,11 @@ class LoadClient:
         if self.session_cookies is not None:
             self.web = requests.Session()
             self.web.cookies.update(self.session_cookies)
+            # A new connection per page view. This session sits idle for seconds between
+            # pages, past gunicorn's keep-alive (2 s): a request sent on a kept connection as
+            # the server closes it is reset (CI saw one), which a browser retries unnoticed
+            # and this client would count as the server's failure.
+            self.web.headers["Connection"] = "close"
         self.serial = 0
 
     # One request; anything but an expected status (or an exception) is a failure.
