@@ -158,7 +158,7 @@ class LeadDetailView(PipelineAPIView):
     )
     def delete(self, request: Request, id: str) -> Response:
         lead = selectors.lead_get(user=request.user, lead_id=self.object_id(id))
-        services.lead_delete(lead=lead, actor=request.user)
+        services.lead_delete(lead=lead, actor=request.user, scope=Scope.of(request.user))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 

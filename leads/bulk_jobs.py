@@ -86,7 +86,8 @@ def _apply(*, user, action: str, status: str, ids: list[int]) -> int:
         return services.lead_bulk_set_status(
             user=user, lead_ids=ids, status=status, source=Source.UI
         )
-    return services.leads_delete(leads=Scope.of(user).leads().filter(id__in=ids), actor=user)
+    scope = Scope.of(user)
+    return services.leads_delete(leads=scope.leads().filter(id__in=ids), actor=user, scope=scope)
 
 
 @dataclass(frozen=True)

@@ -510,28 +510,38 @@ def lead_bulk_set_status(*, user, lead_ids: Iterable[int], status: str, source: 
     return changed
 
 
-def lead_delete(*, lead: Lead, actor=None) -> None:
-    leads_delete(leads=Lead.objects.filter(pk=lead.pk), actor=actor)
+def lead_delete(*, lead: Lead, actor=None, scope: Scope | None = None) -> None:
+    """Delete ``lead``. ``scope``: the person's, checked again under the lead's lock, so a lead
+    handed out of it while the delete waited is not found (``NotFound``), not deleted."""
+    if not leads_delete(leads=Lead.objects.filter(pk=lead.pk), actor=actor, scope=scope):
+        raise NotFound("lead")
 
 
 @transaction.atomic
-def leads_delete(*, leads: QuerySet[Lead] | Iterable[Lead], actor=None) -> int:
+def leads_delete(
+    *, leads: QuerySet[Lead] | Iterable[Lead], actor=None, scope: Scope | None = None
+) -> int:
     """Delete ``leads`` (already scoped by the caller) with their history. Sends
-    ``leads_deleting`` first, in the same transaction. Returns how many leads went."""
+    ``leads_deleting`` first, in the same transaction. Returns how many leads went.
+
+    ``scope``: checked again once the leads are locked (see lead_delete)."""
     if isinstance(leads, QuerySet):
         ids = sorted(leads.values_list("pk", flat=True))
     else:
         ids = sorted(lead.pk for lead in leads)
-    if connection.features.has_select_for_update:
-        # Locked first, in id order, as every writer that adds history to existing leads
-        # does (lead_update, reassignment): an entry written meanwhile is then committed
-        # before the history is read for deletion, instead of left pointing at a deleted
-        # lead (a foreign-key failure at commit). A lead deleted meanwhile drops out here.
+    within = Lead.objects.all() if scope is None else scope.leads()
+    if connection.features.has_select_for_update or scope is not None:
+        # Read again within this transaction, and on PostgreSQL locked, in id order, as every
+        # writer that adds history to existing leads locks them (lead_update, reassignment):
+        # an entry written meanwhile is then committed before the history is read for
+        # deletion, instead of left pointing at a deleted lead (a foreign-key failure at
+        # commit). A lead deleted meanwhile, or moved out of ``scope`` (PostgreSQL checks the
+        # row again after waiting for its lock), drops out here.
         ids = [
             lead_id
             for start in range(0, len(ids), 500)
             for lead_id in locked_in_id_order(
-                Lead.objects.filter(pk__in=ids[start : start + 500])
+                within.filter(pk__in=ids[start : start + 500])
             ).values_list("pk", flat=True)
         ]
     if not ids:

@@ -576,7 +576,7 @@ def lead_delete(request: HttpRequest, id: int) -> HttpResponse:
     lead = page_selectors.lead_detail(user=request.user, lead_id=id)
     if request.method == "POST":
         label = str(lead)
-        services.lead_delete(lead=lead, actor=request.user)
+        services.lead_delete(lead=lead, actor=request.user, scope=Scope.of(request.user))
         messages.success(request, f"Lead “{label}” deleted.")
         return redirect("lead-list")
     return render(request, "leads/delete.html", {"lead": lead})

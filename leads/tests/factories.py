@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import factory
 from django.contrib.auth import get_user_model
 
-from leads.models import Company, Lead, Source
+from leads.models import Company, Lead, Role, Source, Team, TeamMembership
 from leads.services import lead_create
 
 
@@ -30,3 +32,16 @@ class CompanyFactory(factory.django.DjangoModelFactory):
 def make_lead(*, user, company: Company | None = None, **data) -> Lead:
     company = company or CompanyFactory(user=user)
     return lead_create(user=user, company=company, data=data, source=Source.API)
+
+
+def make_team() -> dict[str, Any]:
+    """Team North: Mia its manager, Rob and Ria its reps; Sam a rep of team South."""
+    north = Team.objects.create(name="North")
+    people = {}
+    for name, role in [("mia", Role.MANAGER), ("rob", Role.REP), ("ria", Role.REP)]:
+        user = UserFactory(username=name)
+        TeamMembership.objects.create(user=user, team=north, role=role)
+        people[name] = user
+    people["sam"] = UserFactory(username="sam")
+    TeamMembership.objects.create(user=people["sam"], team=Team.objects.create(name="South"))
+    return people

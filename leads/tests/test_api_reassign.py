@@ -5,24 +5,16 @@ from __future__ import annotations
 
 import pytest
 
-from leads.models import Lead, LeadEvent, Role, Team, TeamMembership
+from leads.models import Lead, LeadEvent
 from leads.tests.conftest import ApiClient
-from leads.tests.factories import CompanyFactory, UserFactory, make_lead
+from leads.tests.factories import CompanyFactory, make_lead, make_team
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
 def team():
-    north = Team.objects.create(name="North")
-    people = {}
-    for name, role in [("mia", Role.MANAGER), ("rob", Role.REP), ("ria", Role.REP)]:
-        user = UserFactory(username=name)
-        TeamMembership.objects.create(user=user, team=north, role=role)
-        people[name] = user
-    people["sam"] = UserFactory(username="sam")
-    TeamMembership.objects.create(user=people["sam"], team=Team.objects.create(name="South"))
-    return people
+    return make_team()
 
 
 def test_a_manager_creates_a_lead_for_a_rep_in_the_reps_company(team):

@@ -5,26 +5,17 @@ from __future__ import annotations
 import pytest
 from django.core.exceptions import ValidationError
 
-from leads.models import Company, Lead, LeadEvent, Role, Team, TeamMembership
+from leads.models import Company, Lead, LeadEvent
 from leads.reassign import EmailTaken, NotAManager, leads_reassign
 from leads.scope import Scope
-from leads.tests.factories import CompanyFactory, UserFactory, make_lead
+from leads.tests.factories import CompanyFactory, UserFactory, make_lead, make_team
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
 def team():
-    north = Team.objects.create(name="North")
-    people = {}
-    for name, role in [("mia", Role.MANAGER), ("rob", Role.REP), ("ria", Role.REP)]:
-        user = UserFactory(username=name)
-        TeamMembership.objects.create(user=user, team=north, role=role)
-        people[name] = user
-    outsider = UserFactory(username="sam")
-    TeamMembership.objects.create(user=outsider, team=Team.objects.create(name="South"))
-    people["sam"] = outsider
-    return people
+    return make_team()
 
 
 def _leads_of(user):

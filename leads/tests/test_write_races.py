@@ -16,29 +16,18 @@ import time
 import pytest
 from django.db import transaction
 
+from crm.errors import NotFound
 from integrations.tests.test_concurrency import at_once
 from leads import bulk, reassign, services
 from leads.models import (
     Lead,
     LeadEvent,
     MergePolicy,
-    Role,
     Source,
-    Team,
-    TeamMembership,
 )
+from leads.scope import Scope
 from leads.tests.conftest import ApiClient
-from leads.tests.factories import CompanyFactory, UserFactory, make_lead
-
-
-def _team():
-    north = Team.objects.create(name="North")
-    people = {}
-    for name, role in [("mia", Role.MANAGER), ("rob", Role.REP), ("ria", Role.REP)]:
-        user = UserFactory(username=name)
-        TeamMembership.objects.create(user=user, team=north, role=role)
-        people[name] = user
-    return people
+from leads.tests.factories import CompanyFactory, make_lead, make_team
 
 
 def _miss_once(monkeypatch, module, name: str) -> list[int]:
@@ -58,7 +47,7 @@ def _miss_once(monkeypatch, module, name: str) -> list[int]:
 
 @pytest.mark.django_db
 def test_a_lead_created_with_an_email_saved_meanwhile_is_the_400_on_email(monkeypatch):
-    team = _team()
+    team = make_team()
     rob_co = CompanyFactory(user=team["rob"])
     held = make_lead(user=team["rob"], company=rob_co, email="ann@acme.com")
     calls = _miss_once(monkeypatch, services, "lead_email_check")
@@ -74,7 +63,7 @@ def test_a_lead_created_with_an_email_saved_meanwhile_is_the_400_on_email(monkey
 
 @pytest.mark.django_db
 def test_an_email_changed_to_one_saved_meanwhile_is_the_400_and_changes_nothing(monkeypatch):
-    team = _team()
+    team = make_team()
     rob_co = CompanyFactory(user=team["rob"])
     make_lead(user=team["rob"], company=rob_co, email="ann@acme.com")
     lead = make_lead(user=team["rob"], company=rob_co, email="bob@acme.com")
@@ -92,7 +81,7 @@ def test_an_email_changed_to_one_saved_meanwhile_is_the_400_and_changes_nothing(
 @pytest.mark.django_db
 @pytest.mark.parametrize("door", ["patch", "reassign"])
 def test_handing_a_lead_to_a_rep_given_its_email_meanwhile_is_the_409_naming_it(monkeypatch, door):
-    team = _team()
+    team = make_team()
     rob_lead = make_lead(user=team["rob"], company=CompanyFactory(user=team["rob"]), email="a@x.io")
     ria_lead = make_lead(user=team["ria"], company=CompanyFactory(user=team["ria"]), email="a@x.io")
     calls = _miss_once(monkeypatch, reassign, "_refuse_email_clash")
@@ -113,7 +102,7 @@ def test_handing_a_lead_to_a_rep_given_its_email_meanwhile_is_the_409_naming_it(
 
 @pytest.mark.django_db
 def test_a_leavers_pipeline_handed_to_someone_given_one_of_its_emails_meanwhile(monkeypatch):
-    team = _team()
+    team = make_team()
     rob_lead = make_lead(user=team["rob"], company=CompanyFactory(user=team["rob"]), email="a@x.io")
     make_lead(user=team["ria"], company=CompanyFactory(user=team["ria"]), email="a@x.io")
     _miss_once(monkeypatch, reassign, "_refuse_email_clashes")
@@ -141,7 +130,7 @@ def test_deleting_a_lead_another_writer_is_adding_history_to(writer):
     """The writer has added an entry to the lead's history and not committed yet when its
     rep deletes the lead. Unless the delete waits for the lead's row lock before reading the
     history it deletes, it misses that entry, and its commit fails on the foreign key."""
-    team = _team()
+    team = make_team()
     company = CompanyFactory(user=team["rob"])
     lead = make_lead(user=team["rob"], company=company, email="a@x.io")
     other = make_lead(user=team["rob"], company=company, email="b@x.io")
@@ -177,7 +166,7 @@ def test_deleting_a_lead_another_writer_is_adding_history_to(writer):
 def test_reassigning_a_lead_its_rep_is_deleting_moves_the_rest():
     """The rep's delete has locked the lead and not committed when a manager hands it and
     another to a colleague: the reassignment waits, then moves the one that is left."""
-    team = _team()
+    team = make_team()
     company = CompanyFactory(user=team["rob"])
     lead = make_lead(user=team["rob"], company=company, email="a@x.io")
     other = make_lead(user=team["rob"], company=company, email="b@x.io")
@@ -217,7 +206,7 @@ def test_a_lead_moved_to_another_company_while_a_write_waits_for_it_is_still_fou
     for the lead. Once the move commits the writer must find the lead where it now is: a
     lock taken through a join with the company lost it on PostgreSQL (the edit answered 404;
     the import inserted it again and failed on the email index)."""
-    team = _team()
+    team = make_team()
     acme = CompanyFactory(user=team["rob"], domain="acme.com")
     lead = make_lead(user=team["rob"], company=acme, email="a@x.io")
     other = CompanyFactory(user=team["rob"], domain="other.com")
@@ -266,3 +255,32 @@ def test_a_lead_moved_to_another_company_while_a_write_waits_for_it_is_still_fou
     assert moved.company_id != acme.pk
     assert moved.notes == "called"
     assert Lead.objects.count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_rep_deleting_a_lead_handed_away_meanwhile_finds_it_gone():
+    """Rob deletes his lead as Mia hands it to Ria: the delete waits for the hand-over, then
+    finds the lead outside Rob's scope (the 404 of a missing id) and leaves it to Ria."""
+    team = make_team()
+    lead = make_lead(user=team["rob"], company=CompanyFactory(user=team["rob"]), email="a@x.io")
+    ready, release = threading.Event(), threading.Event()
+
+    def delete():
+        assert ready.wait(timeout=30)
+        threading.Timer(0.5, release.set).start()
+        seen = Lead.objects.get(pk=lead.pk)  # in Rob's scope when his request read it
+        services.lead_delete(lead=seen, actor=team["rob"], scope=Scope.of(team["rob"]))
+
+    move = _hold(
+        lambda: reassign.leads_reassign(
+            actor=team["mia"],
+            leads=Lead.objects.filter(pk=lead.pk),
+            to_user_id=team["ria"].pk,
+            source=Source.API,
+        ),
+        ready,
+        release,
+    )
+    held, deleted = at_once(move, delete)
+    assert held is None and isinstance(deleted, NotFound), (held, deleted)
+    assert Lead.objects.get(pk=lead.pk).user_id == team["ria"].pk
