@@ -20,6 +20,7 @@ from leads import list_sql, selectors
 from leads.filters import MAX_ID
 from leads.list_columns import DEFAULT_COLUMNS, LIST_COLUMNS
 from leads.models import SEARCH_INDEX_TABLE, Company, Lead, LeadListPreference, Source
+from leads.reassign import display_name
 from leads.scope import Scope
 from leads.selectors import LeadFilters, Page
 
@@ -383,7 +384,7 @@ def owner_name_of(user_id: int) -> str:
     user = get_user_model()._default_manager.filter(pk=user_id).first()
     if user is None:
         return ""
-    return user.get_full_name() or user.get_username()
+    return display_name(user)
 
 
 def owner_name(*, lead: Lead) -> str:

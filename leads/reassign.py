@@ -41,7 +41,8 @@ class Reassigned:
     companies_merged: int
 
 
-def _display(user) -> str:
+def display_name(user) -> str:
+    """How a person is named on pages and in the history: full name, else user name."""
     return user.get_full_name() or user.get_username()
 
 
@@ -130,7 +131,7 @@ def _owner_reassign_all(*, from_user, to_user, source: str) -> Reassigned:
         .order_by("id")
         .values_list("id", "status")
     )
-    changes = {"owner": [_display(from_user), _display(to_user)]}
+    changes = {"owner": [display_name(from_user), display_name(to_user)]}
     for start in range(0, len(moves), BATCH):
         Company.objects.filter(pk__in=moves[start : start + BATCH]).update(
             user=to_user, updated_at=now
@@ -376,7 +377,7 @@ def _leads_reassign(*, actor, leads: QuerySet[Lead], to_user_id: int, source: st
     users = get_user_model()._default_manager.in_bulk({u for _, u, _, _ in rows} | {target.pk})
     changes = {
         owner_id: {
-            "owner": [_display(users[owner_id]), _display(target)],
+            "owner": [display_name(users[owner_id]), display_name(target)],
             "from_user_id": owner_id,
             "to_user_id": target.pk,
         }

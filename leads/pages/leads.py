@@ -264,13 +264,8 @@ def _bulk_all_matching(request: HttpRequest, back: str) -> HttpResponse:
         messages.error(request, " ".join(error.messages))
         return redirect(back)
     if action == LeadBulkJob.Action.DELETE and request.POST.get("confirm") != "on":
-        count = bulk_jobs.matching_count(user=request.user, filters=matching.filters)
-        context = {
-            "count": count,
-            "next": back,
-            "carried": [(MATCHING_PREFIX + k, v) for k, v in matching.query.items()],
-            "background": count > bulk_jobs.INLINE_LIMIT,
-        }
+        context = _matching_confirmation(request, matching, back)
+        context["background"] = context["count"] > bulk_jobs.INLINE_LIMIT
         return render(request, "leads/bulk_delete_matching.html", context)
     outcome = bulk_jobs.lead_bulk_matching(
         user=request.user, action=action, status=status, matching=matching
@@ -286,6 +281,18 @@ def _bulk_all_matching(request: HttpRequest, back: str) -> HttpResponse:
     return redirect(back)
 
 
+def _matching_confirmation(
+    request: HttpRequest, matching: bulk_jobs.Matching, back: str
+) -> dict[str, Any]:
+    """What leads/matching_confirm_base.html needs: how many leads match, where to go back,
+    and the filters carried for the confirming POST."""
+    return {
+        "count": bulk_jobs.matching_count(user=request.user, filters=matching.filters),
+        "next": back,
+        "carried": [(MATCHING_PREFIX + k, v) for k, v in matching.query.items()],
+    }
+
+
 def _confirm_assign_matching(
     request: HttpRequest, matching: bulk_jobs.Matching, to_user_id: int, back: str
 ) -> HttpResponse:
@@ -295,13 +302,8 @@ def _confirm_assign_matching(
     if not Scope.of(request.user).is_manager:
         raise Http404
     target = reassign.reassign_target(actor=request.user, to_user_id=to_user_id)
-    context = {
-        "count": bulk_jobs.matching_count(user=request.user, filters=matching.filters),
-        "to_user": target.pk,
-        "to_name": target.get_full_name() or target.get_username(),
-        "next": back,
-        "carried": [(MATCHING_PREFIX + k, v) for k, v in matching.query.items()],
-    }
+    context = _matching_confirmation(request, matching, back)
+    context.update(to_user=target.pk, to_name=reassign.display_name(target))
     return render(request, "leads/bulk_assign_matching.html", context)
 
 

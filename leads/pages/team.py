@@ -82,7 +82,7 @@ def team_member_reassign(request: HttpRequest, id: int) -> HttpResponse:
         target = reassign.check_assignee(actor=request.user, user_id=to_user_id)
     except ValidationError as error:
         return refused(" ".join(error.messages))
-    target_name = target.get_full_name() or target.get_username()
+    target_name = reassign.display_name(target)
     if request.POST.get("confirm") != "1":
         context = {"member": member, "target": target, "target_name": target_name}
         return render(request, "leads/team_reassign_confirm.html", context)
