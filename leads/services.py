@@ -513,7 +513,7 @@ def lead_bulk_set_status(*, user, lead_ids: Iterable[int], status: str, source: 
 def lead_delete(*, lead: Lead, actor=None, scope: Scope | None = None) -> None:
     """Delete ``lead``. ``scope``: the person's, checked again under the lead's lock, so a lead
     handed out of it while the delete waited is not found (``NotFound``), not deleted."""
-    if not leads_delete(leads=Lead.objects.filter(pk=lead.pk), actor=actor, scope=scope):
+    if not leads_delete(leads=[lead], actor=actor, scope=scope):
         raise NotFound("lead")
 
 
