@@ -105,6 +105,11 @@ class ListFilter:
     # Served by the lead_counts index (migration 0003) with the owner: per-status counts
     # under these filters alone read that index and nothing else.
     counted: bool = False
+    # An index with the owner serves this filter, so the leads a page reads are only those
+    # that pass it: an equality walked in id order (``…, id``) or the creation window read
+    # from (user, created_at, id). Every other filter is tested on each lead read (the
+    # PostgreSQL search's probe reads a fixed number of leads, list_sql).
+    indexed: bool = False
 
     @property
     def window(self) -> bool:
@@ -159,6 +164,7 @@ OWNER_FILTER = ListFilter(
     parameter=int_param,
     # The per-status counts read the owner from the lead_counts index (selectors).
     counted=True,
+    indexed=True,
 )
 
 LEAD_FILTERS: tuple[ListFilter, ...] = (
@@ -171,6 +177,7 @@ LEAD_FILTERS: tuple[ListFilter, ...] = (
         body=lambda: serializers.ChoiceField(choices=Status.choices, required=False),
         parameter=_choice_parameter(Status.values),
         counted=True,
+        indexed=True,  # lead_user_status_id
     ),
     ListFilter(
         "company_id",
@@ -180,6 +187,7 @@ LEAD_FILTERS: tuple[ListFilter, ...] = (
         query=id_filter,
         body=lambda: serializers.IntegerField(min_value=1, max_value=MAX_ID, required=False),
         parameter=int_param,
+        indexed=True,  # lead_company_id
     ),
     ListFilter(
         "min_score",
@@ -210,6 +218,7 @@ LEAD_FILTERS: tuple[ListFilter, ...] = (
         body=_day_body,
         parameter=_day_parameter,
         counted=True,
+        indexed=True,  # lead_user_created
     ),
     ListFilter(
         "created_before",
@@ -220,6 +229,7 @@ LEAD_FILTERS: tuple[ListFilter, ...] = (
         body=_day_body,
         parameter=_day_parameter,
         counted=True,
+        indexed=True,  # lead_user_created
     ),
     ListFilter(
         "q",
@@ -240,6 +250,7 @@ LEAD_FILTERS: tuple[ListFilter, ...] = (
         query=lambda: django_filters.CharFilter(max_length=254),
         body=lambda: serializers.CharField(required=False, max_length=254),
         parameter=lambda name, description: text_param(name, description, max_length=254),
+        indexed=True,  # the unique (user, email) index: one lead at most
     ),
     ListFilter(
         "do_not_contact",

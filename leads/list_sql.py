@@ -9,7 +9,6 @@ combination), the same indexes, and values read straight from the driver.
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -104,14 +103,19 @@ def _ends_in_the_past(day: dt.date | None) -> bool:
     return day is not None and day < timezone.localdate() - dt.timedelta(days=1)
 
 
-# PostgreSQL search (`q`): how many of the newest candidate leads the probe reads, how many
-# matches among them make the walk the cheaper plan, and how many matches the trigram index
-# may list before listing them all is given up for the walk. Measured at 1,000,000 leads
-# (100,000 of one user): the walk costs about 2.2 us a lead read, listing the matches about
-# 3.5 us a match; they cross near 1.8 % of the user's leads matching (18 in 1,000).
+# PostgreSQL search (`q`), its costs counted in leads walked (about 0.75 us each at 1,000,000
+# leads): how many of the newest leads the probe reads; what listing from the trigram index
+# costs before the first lead (the index's bitmap for a term common enough that the walk is
+# worth weighing: 4-6 ms) and for each lead it reads; how many matches the listing may keep
+# before it is given up for the walk.
 SEARCH_PROBE = 1000
-SEARCH_WALK_FROM = 18
+SEARCH_LIST_START = 5000
+SEARCH_LIST_COST = 1
 SEARCH_LIST_CAP = 4000
+# The status as the trigram index holds it, next to the owner (migration 0016), and the
+# largest share of the leads a status may hold for the listing to read it there.
+SEARCH_INDEX_STATUS = """(u."status" || '')"""
+SEARCH_RARE_STATUS_PERCENT = 20
 
 
 def _postgresql_search_sql(
@@ -124,79 +128,146 @@ def _postgresql_search_sql(
     ``page / share-of-matches`` leads (22 ms for a term in 0.75 % of 100,000 leads);
     listing every match from the trigram index and keeping the newest costs each match
     (26 ms for one in 10 %). The planner's estimate of a term's share is often far off, so
-    it picks the wrong one for some terms. Here the statement measures instead: it tests
-    the newest SEARCH_PROBE candidates (the other filters applied) and then
+    it picks the wrong one for some terms. Here the statement measures instead.
 
-    * has the page already when enough of them match, or when they were all the
-      candidates there are (another filter is selective);
-    * walks on when many matched (a common term: the page is near);
-    * otherwise lists the matches from the trigram index, up to SEARCH_LIST_CAP, and
-      keeps the newest; past the cap (a large account) it walks after all;
-    * skips the listing and walks at once when the tally says the candidates are so many
-      that the probe's share of matches among them is past the cap: a manager's team of
-      1,000,000 leads listed 4,000 matches only to give up (8 ms), where the walk needed
-      0.8 ms. Only the owner and the status are known to the tally, so with any other
-      filter the candidates' number is unknown and the listing is tried as before.
+    The indexed filters (``ListFilter.indexed``: the owner, the status, the company, the
+    email, the creation window) choose the leads read; every other filter (a score range,
+    do-not-contact, the email status) is tested on each lead read, with the term. The probe
+    reads the newest SEARCH_PROBE leads so chosen, whatever the tested filters reject (a
+    score range that passed one lead in 17 made it read 17,000), and counts how many match
+    everything (n) and how many have the term (t). Then the statement
+
+    * has the page already when enough of them match, or when they were all the leads
+      there are to read (a selective status, company or window);
+    * otherwise weighs the walk, ``page * SEARCH_PROBE / n`` leads read, against the
+      listing: SEARCH_LIST_START, and SEARCH_LIST_COST for each lead with the term that the
+      trigram index lets through (t at the probe's share of all the leads there are to
+      read, as the tally counts them: the owner and the status, a window counted as all of
+      them; with a company or an email the number is not known and only the start is
+      weighed). The cheaper one runs;
+    * the listing keeps at most SEARCH_LIST_CAP matches; past the cap (a term far more
+      common than the probe said) it walks after all, and so does a search whose matches
+      at the probe's share would pass the cap.
+
+    The trigram index holds the owner and the status with the text (migration 0016), so a
+    listing under a status reads only that status's matches.
 
     Every branch returns exactly the first page of matches; only its cost differs. The
     branches not taken are never run: each sits behind a one-time filter on the probe's
     count, and a MATERIALIZED CTE is only computed when read.
     """
-    where, params = lead_where(dataclasses.replace(filters, q=None), scope=scope, alias="u")
+    indexed, indexed_params = scope.owner_sql('u."user_id"')
+    indexed, checked, checked_params = [indexed], [], []
+    for spec, value in active_filters(filters):
+        if spec.name == "q":
+            continue
+        term, param = filter_term(spec, value, f'u."{spec.column}"')
+        if spec.indexed:
+            indexed.append(term)
+            indexed_params.append(param)
+        else:
+            checked.append(term)
+            checked_params.append(param)
     if cursor is not None:
-        where.append(f'u."id" {after} %s')
-        params.append(cursor)
-    base = " AND ".join(where)
+        indexed.append(f'u."id" {after} %s')
+        indexed_params.append(cursor)
+    base = " AND ".join(indexed)
+    # The listing names a rare status as the trigram index keys it (migration 0016): written
+    # so, no query but this one can read that index for a status alone.
+    listed_base, listed_params = base, list(indexed_params)
+    if filters.status is not None and _status_is_rare(filters.status, scope):
+        listed_base = f"{base} AND {SEARCH_INDEX_STATUS} = %s"
+        listed_params.append(filters.status)
     pattern = _like_pattern(search_term(filters.q))
     candidates, candidate_params = _tally_candidates(filters, scope)
     like = "LIKE %s ESCAPE '\\'"
+    # The filters no index serves are tested on each lead read, as the search term is.
+    passes = " AND ".join(checked) or "true"
+    hit = " AND ".join([*checked, f'u."search_text" {like}'])
+    # In the walk, the search text is concatenated, which keeps the trigram index out of
+    # it, and the tested filters sit in a CASE, which keeps an index that merely holds
+    # their columns (lead_counts, read whole and sorted) from being preferred to the ids.
+    walk_hit = f"(u.\"search_text\" || '') {like}"
+    if checked:
+        walk_hit = f"CASE WHEN {' AND '.join(checked)} THEN true ELSE false END AND {walk_hit}"
     sql = (
-        # The newest candidates, each tested.
-        # The newest candidates (SEARCH_PROBE at most), each tested.
+        # The newest leads the indexed filters give (SEARCH_PROBE at most), each tested.
         'WITH probe AS MATERIALIZED (SELECT u."id", '  # noqa: S608
-        f'u."search_text" {like} AS "hit" FROM "leads_lead" u WHERE {base} '
-        f'ORDER BY u."id" {direction} LIMIT %s), '
-        # Settled by the probe: enough matches for the page, or no candidate left untested.
-        'found AS MATERIALIZED (SELECT count(*) FILTER (WHERE "hit") AS n, '
-        'count(*) FILTER (WHERE "hit") >= %s OR count(*) < %s AS settled, '
-        # Crowded: the matches among all the candidates, at the probe's share, pass the cap.
-        f'count(*) FILTER (WHERE "hit") * ({candidates}) > %s AS crowded FROM probe), '
+        f'{passes} AS "passes", u."search_text" {like} AS "term" '
+        f'FROM "leads_lead" u WHERE {base} ORDER BY u."id" {direction} LIMIT %s), '
+        # Settled by the probe: enough matches for the page, or no lead left untested.
+        'found AS MATERIALIZED (SELECT n, n >= %s OR "read" < %s AS settled, '
+        # Crowded: the matches, at the probe's share of all there are to read, pass the cap;
+        # or listing costs more than walking to the page (page * probe / n leads read): the
+        # listing reads every lead with the term that the index's filters let through (t at
+        # the probe's share), whether the tested filters keep it or not.
+        "n * c > %s OR n * (%s * t * c + %s) > %s AS crowded "
+        'FROM (SELECT count(*) FILTER (WHERE "passes" AND "term") AS n, '
+        'count(*) FILTER (WHERE "term") AS t, count(*) AS "read", '
+        f"({candidates}) AS c FROM probe) counted), "
         # Every match, from the trigram index (unordered), at most SEARCH_LIST_CAP + 1.
         f'listed AS MATERIALIZED (SELECT u."id" FROM "leads_lead" u '
-        f'WHERE {base} AND u."search_text" {like} LIMIT %s), '
+        f"WHERE {listed_base} AND {hit} LIMIT %s), "
         "listed_count AS MATERIALIZED (SELECT count(*) AS n FROM listed), "
-        # The walk: the concatenation keeps the trigram index out of this one.
+        # The walk along the ids, testing each lead as the probe did.
         f'walk AS MATERIALIZED (SELECT u."id" FROM "leads_lead" u '
-        f"WHERE {base} AND (u.\"search_text\" || '') {like} "
+        f"WHERE {base} AND {walk_hit} "
         f'ORDER BY u."id" {direction} LIMIT %s), '
-        '"ids" AS ((SELECT "id" FROM probe WHERE "hit" AND (SELECT settled FROM found) '
+        '"ids" AS ((SELECT "id" FROM probe WHERE "passes" AND "term" '
+        "AND (SELECT settled FROM found) "
         f'ORDER BY "id" {direction} LIMIT %s) '
         'UNION ALL (SELECT "id" FROM listed '
-        "WHERE (SELECT NOT settled AND n < %s AND NOT crowded FROM found) "
+        "WHERE (SELECT NOT settled AND NOT crowded FROM found) "
         "AND (SELECT n <= %s FROM listed_count) "
         f'ORDER BY "id" {direction} LIMIT %s) '
         'UNION ALL SELECT "id" FROM walk WHERE (SELECT NOT settled FROM found) '
-        "AND ((SELECT n >= %s OR crowded FROM found) OR (SELECT n > %s FROM listed_count))) "
+        "AND ((SELECT crowded FROM found) OR (SELECT n > %s FROM listed_count))) "
         f'SELECT {_COLUMNS} {_FROM} WHERE l."id" IN (SELECT "id" FROM "ids") '
         f'ORDER BY l."id" {direction}'
     )
     return sql, [
-        pattern, *params, SEARCH_PROBE,
-        page, SEARCH_PROBE, *candidate_params, SEARCH_LIST_CAP * SEARCH_PROBE,
-        *params, pattern, SEARCH_LIST_CAP + 1,
-        *params, pattern, page,
+        *checked_params, pattern, *indexed_params, SEARCH_PROBE,
+        page, SEARCH_PROBE, SEARCH_LIST_CAP * SEARCH_PROBE, SEARCH_LIST_COST,
+        SEARCH_LIST_START * SEARCH_PROBE, page * SEARCH_PROBE * SEARCH_PROBE, *candidate_params,
+        *listed_params, *checked_params, pattern, SEARCH_LIST_CAP + 1,
+        *indexed_params, *checked_params, pattern, page,
         page,
-        SEARCH_WALK_FROM, SEARCH_LIST_CAP, page,
-        SEARCH_WALK_FROM, SEARCH_LIST_CAP,
+        SEARCH_LIST_CAP, page,
+        SEARCH_LIST_CAP,
     ]  # fmt: skip
 
 
+def _status_is_rare(status: str, scope: Scope) -> bool:
+    """Whether at most SEARCH_RARE_STATUS_PERCENT % of the scope's leads have ``status``, as the
+    tally counts them.
+
+    The status's key in the trigram index is worth reading when it leaves out most of the
+    term's matches: "rober" under "converted" (10 % of the leads) read 766 leads instead of
+    7,438, 15 -> 8 ms. Under "new" (40 %) the key's own list costs more than the leads it
+    leaves out for a rare term (a company's name: 16.4 ms with it, 13.9 ms without).
+    """
+    owner_term, params = scope.owner_sql('"user_id"')
+    with connection.cursor() as cursor:
+        cursor.execute(
+            'SELECT COALESCE(SUM("n") FILTER (WHERE "status" = %s), 0), '  # noqa: S608
+            f'COALESCE(SUM("n"), 0) FROM "leads_leadtally" WHERE {owner_term}',
+            [status, *params],
+        )
+        with_status, total = cursor.fetchone()
+    return int(with_status) * 100 <= int(total) * SEARCH_RARE_STATUS_PERCENT
+
+
 def _tally_candidates(filters, scope: Scope) -> tuple[str, list[Any]]:
-    """How many leads a search tests, as a scalar subquery over the tally (a few rows, however
-    many leads), when the tally knows: the search's other filters are the owner and the
-    status at most. Otherwise ``0``: not known, never crowded."""
-    if any(spec.name not in ("q", "user_id", "status") for spec, _ in active_filters(filters)):
-        return "0", []
+    """How many leads the search's probe and walk read at most, as a scalar subquery over the
+    tally (a few rows, however many leads), when the tally knows: the indexed filters are the
+    owner, the status and the creation window at most (the window's leads are counted as all
+    the owner's: an upper bound, which favours the walk, and the walk reads no more than the
+    window). The other filters are tested on each lead read and do not change how many are
+    read. With a company or an email filter: ``0``, not known, never crowded."""
+    tallied = ("user_id", "status")
+    for spec, _ in active_filters(filters):
+        if spec.indexed and not spec.window and spec.name not in tallied:
+            return "0", []
     owner_term, params = scope.owner_sql('"user_id"')
     if filters.user_id is not None:
         owner_term = f'{owner_term} AND "user_id" = %s'
@@ -215,6 +286,29 @@ WIDE_WINDOW = 30_000
 # With no other filter every lead the walk reads in the window is on the page, so a window
 # is wide enough to walk from far fewer leads (and counting up to this costs 0.05 ms).
 WIDE_BARE_WINDOW = 2_000
+# A creation window with fewer of the scope's leads than this is read whole for a search on
+# SQLite (_narrow_search_window).
+NARROW_SEARCH_WINDOW = 10_000
+
+
+def _window_terms(filters, scope: Scope) -> tuple[list[str], list[Any], Any, bool]:
+    """The creation window within the scope as WHERE terms over the date index's columns,
+    their parameters, the window's end (None when open) and whether other filters are set."""
+    owner_term, owner_params = scope.owner_sql('"user_id"')
+    window = [owner_term]
+    params = [*owner_params]
+    end = None
+    others = False
+    for spec, value in active_filters(filters):
+        if not spec.window:
+            others = True
+            continue
+        term, param = filter_term(spec, value, f'"{spec.column}"')
+        window.append(term)
+        params.append(param)
+        if spec.test == "through_day":
+            end = param
+    return window, params, end, others
 
 
 def _wide_sqlite_window(filters, scope: Scope) -> bool:
@@ -234,20 +328,7 @@ def _wide_sqlite_window(filters, scope: Scope) -> bool:
         filters.created_after is None and filters.created_before is None
     ):
         return False
-    owner_term, owner_params = scope.owner_sql('"user_id"')
-    window = [owner_term]
-    params = [*owner_params]
-    end = None
-    others = False
-    for spec, value in active_filters(filters):
-        if not spec.window:
-            others = True
-            continue
-        term, param = filter_term(spec, value, f'"{spec.column}"')
-        window.append(term)
-        params.append(param)
-        if spec.test == "through_day":
-            end = param
+    window, params, end, others = _window_terms(filters, scope)
     wide = WIDE_WINDOW if others else WIDE_BARE_WINDOW
     with connection.cursor() as cursor:
         if _count_up_to(cursor, window, params, wide) < wide:
@@ -256,8 +337,27 @@ def _wide_sqlite_window(filters, scope: Scope) -> bool:
             return True
         # The walk from the newest lead reads every lead newer than the window first: worth
         # it only while those are few (a window that ends now or lately).
+        owner_term, owner_params = scope.owner_sql('"user_id"')
         newer = [owner_term, '"created_at" >= %s']
         return _count_up_to(cursor, newer, [*owner_params, end], wide) < wide
+
+
+def _narrow_search_window(filters, scope: Scope) -> bool:
+    """Whether a search on SQLite should read its creation window from the date index and
+    test each lead there, rather than walk the term's matches in the trigram index.
+
+    The walk reads matches newest first until the page is full; when the window holds
+    fewer matches than a page it reads every match of the term, in every account (a week
+    and "rober": 14,800 matches, 17 ms). Testing the window's leads costs about 0.4 us a
+    lead (a week of 3,600 leads: 1.4 ms), so a window of up to NARROW_SEARCH_WINDOW leads,
+    counted from the date index, is read instead.
+    """
+    if filters.created_after is None and filters.created_before is None:
+        return False
+    window, params, _, _ = _window_terms(filters, scope)
+    with connection.cursor() as cursor:
+        cap = NARROW_SEARCH_WINDOW
+        return _count_up_to(cursor, window, params, cap) < cap
 
 
 def _count_up_to(cursor, terms: list[str], params: list[Any], cap: int) -> int:
@@ -271,10 +371,30 @@ def _count_up_to(cursor, terms: list[str], params: list[Any], cap: int) -> int:
     return cursor.fetchone()[0]
 
 
+def _sqlite_index_hint(filters, narrow_search: bool) -> str:
+    """On SQLite, the index a page must read when the choice may not be left to statistics.
+
+    * A search in a narrow creation window reads the window (_narrow_search_window).
+    * A company reads the company's leads, however few or many: without statistics SQLite
+      preferred the (user, status, id) index, two equal columns against one, and walked a
+      rare status past 50,000 leads of other companies (67 ms, against 1 ms with
+      statistics, which choose the company).
+    """
+    if connection.vendor != "sqlite":
+        return ""
+    if narrow_search:
+        return ' INDEXED BY "lead_user_created"'
+    if filters.company_id is not None:
+        return ' INDEXED BY "lead_company_id"'
+    return ""
+
+
 def lead_page_sql(
     filters, *, scope: Scope, cursor: int | None, limit: int, oldest_first: bool, trigram: bool
 ) -> tuple[str, list[Any]]:
     """The statement and parameters of one page (``limit`` rows plus one, to see if more)."""
+    narrow_search = trigram and _narrow_search_window(filters, scope)
+    trigram = trigram and not narrow_search
     where, params = lead_where(
         filters,
         scope=scope,
@@ -292,8 +412,13 @@ def lead_page_sql(
         if cursor is not None:
             where.append(f'"{SEARCH_INDEX_TABLE}"."rowid" {after} %s')
             params.append(cursor)
+        # CROSS JOIN makes the trigram index the outer loop whatever the statistics say:
+        # without them SQLite read a ten-year window from the date index and looked each
+        # lead up in the trigram index (4.6 s at 500,000 leads, against 2 ms this way).
         sql = (
-            f'SELECT {_COLUMNS} {_FROM}, "{SEARCH_INDEX_TABLE}" WHERE {" AND ".join(where)} '
+            f'SELECT {_COLUMNS} FROM "{SEARCH_INDEX_TABLE}" CROSS JOIN "leads_lead" l '  # noqa: S608
+            'INNER JOIN "leads_company" c ON c."id" = l."company_id" '
+            f"WHERE {' AND '.join(where)} "
             f'ORDER BY "{SEARCH_INDEX_TABLE}"."rowid" {direction} LIMIT %s'
         )
     elif (
@@ -330,9 +455,10 @@ def lead_page_sql(
             params.append(cursor)
         # Pick the page's ids first (from the covering index), then read only those rows:
         # a date range otherwise reads and sorts every lead in the range.
+        hint = _sqlite_index_hint(filters, narrow_search)
         sql = (
             f'SELECT {_COLUMNS} {_FROM} WHERE l."id" IN ('  # noqa: S608
-            f'SELECT u."id" FROM "leads_lead" u WHERE {" AND ".join(where)} '
+            f'SELECT u."id" FROM "leads_lead" u{hint} WHERE {" AND ".join(where)} '
             f'ORDER BY u."id" {direction} LIMIT %s) ORDER BY l."id" {direction}'
         )
     params.append(limit + 1)
