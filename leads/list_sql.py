@@ -159,8 +159,10 @@ def _postgresql_search_sql(
     branches not taken are never run: each sits behind a one-time filter on the probe's
     count, and a MATERIALIZED CTE is only computed when read.
     """
-    indexed, indexed_params = scope.owner_sql('u."user_id"')
-    indexed, checked, checked_params = [indexed], [], []
+    owner_term, indexed_params = scope.owner_sql('u."user_id"')
+    indexed: list[str] = [owner_term]
+    checked: list[str] = []
+    checked_params: list[Any] = []
     for spec, value in active_filters(filters):
         if spec.name == "q":
             continue
