@@ -9,10 +9,20 @@ from decimal import Decimal
 import pytest
 from django.db import connection, transaction
 from django.db.models import Count, Sum
+from django.test.utils import CaptureQueriesContext
 
 from leads import tasks
 from leads.bulk import CompanyFacts, LeadRow, MergePolicy, lead_bulk_upsert
-from leads.models import Lead, LeadTally, Role, Source, Status, Team, TeamMembership
+from leads.models import (
+    SEARCH_TRIGRAM_INDEX,
+    Lead,
+    LeadTally,
+    Role,
+    Source,
+    Status,
+    Team,
+    TeamMembership,
+)
 from leads.reassign import leads_reassign
 from leads.selectors import LeadFilters, lead_stats
 from leads.services import (
@@ -168,3 +178,18 @@ def test_the_refresh_after_a_bulk_write_folds_the_tally_too(team):
     refresh_planner_statistics()
     assert LeadTally.objects.filter(user_id=rob.pk).count() == 1
     assert _tallied() == _counted()
+
+
+def test_the_refresh_after_a_bulk_write_merges_the_trigram_indexs_pending_list(team):
+    """On PostgreSQL new rows wait in the GIN index's pending list, which every search reads
+    whole, until autovacuum merges them; the refresh after an import merges them at once."""
+    if connection.vendor != "postgresql":
+        pytest.skip("GIN's pending list is PostgreSQL's")
+    _, rob, _ = team
+    make_lead(user=rob, company=CompanyFactory(user=rob), first_name="Pending")
+    with CaptureQueriesContext(connection) as ctx:
+        refresh_planner_statistics()
+    assert any("gin_clean_pending_list" in query["sql"] for query in ctx.captured_queries)
+    with connection.cursor() as cursor:  # merged: nothing is left to merge
+        cursor.execute("SELECT gin_clean_pending_list(%s::regclass)", [SEARCH_TRIGRAM_INDEX])
+        assert cursor.fetchone()[0] == 0
