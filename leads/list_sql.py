@@ -185,12 +185,6 @@ def _postgresql_search_sql(
     probe = SEARCH_PROBE
     if checked and _window_days(filters) <= SEARCH_SHORT_WINDOW_DAYS:
         probe = SEARCH_PROBE * SEARCH_PROBE_WINDOW
-    # The listing names a rare status as the trigram index keys it (migration 0016): written
-    # so, no query but this one can read that index for a status alone.
-    listed_base, listed_params = base, list(indexed_params)
-    if filters.status is not None and _status_is_rare(filters.status, scope):
-        listed_base = f"{base} AND {SEARCH_INDEX_STATUS} = %s"
-        listed_params.append(filters.status)
     pattern = _like_pattern(search_term(filters.q))
     candidates, candidate_params = _tally_candidates(filters, scope)
     like = "LIKE %s ESCAPE '\\'"
@@ -203,6 +197,9 @@ def _postgresql_search_sql(
     walk_hit = f"(u.\"search_text\" || '') {like}"
     if checked:
         walk_hit = f"CASE WHEN {' AND '.join(checked)} THEN true ELSE false END AND {walk_hit}"
+    listing, listing_params = _search_listing(
+        filters, scope, base, [*indexed_params, *checked_params, pattern], hit
+    )
     sql = (
         # The newest leads the indexed filters give (``probe`` at most), each tested.
         'WITH probe AS MATERIALIZED (SELECT u."id", '  # noqa: S608
@@ -219,8 +216,7 @@ def _postgresql_search_sql(
         'count(*) FILTER (WHERE "term") AS t, count(*) AS "read", '
         f"({candidates}) AS c FROM probe) counted), "
         # Every match, from the trigram index (unordered), at most SEARCH_LIST_CAP + 1.
-        f'listed AS MATERIALIZED (SELECT u."id" FROM "leads_lead" u '
-        f"WHERE {listed_base} AND {hit} LIMIT %s), "
+        f"{listing} "
         "listed_count AS MATERIALIZED (SELECT count(*) AS n FROM listed), "
         # The walk along the ids, testing each lead as the probe did.
         f'walk AS MATERIALIZED (SELECT u."id" FROM "leads_lead" u '
@@ -242,7 +238,7 @@ def _postgresql_search_sql(
         *checked_params, pattern, *indexed_params, probe,
         page, probe, SEARCH_LIST_CAP * probe, SEARCH_LIST_COST,
         SEARCH_LIST_START * probe, page * probe * probe, *candidate_params,
-        *listed_params, *checked_params, pattern, SEARCH_LIST_CAP + 1,
+        *listing_params,
         *indexed_params, *checked_params, pattern, page,
         page,
         SEARCH_LIST_CAP, page,
@@ -259,24 +255,42 @@ def _window_days(filters) -> int:
     return (end - filters.created_after).days + 1
 
 
-def _status_is_rare(status: str, scope: Scope) -> bool:
-    """Whether at most SEARCH_RARE_STATUS_PERCENT % of the scope's leads have ``status``, as the
-    tally counts them.
+def _search_listing(
+    filters, scope: Scope, base: str, params: list[Any], hit: str
+) -> tuple[str, list[Any]]:
+    """The search's listing CTE (``listed``): the leads of ``base`` with ``hit``, at most
+    SEARCH_LIST_CAP + 1, from the trigram index, and its parameters.
 
-    The status's key in the trigram index is worth reading when it leaves out most of the
-    term's matches: "rober" under "converted" (10 % of the leads) read 766 leads instead of
-    7,438, 15 -> 8 ms. Under "new" (40 %) the key's own list costs more than the leads it
-    leaves out for a rare term (a company's name: 16.4 ms with it, 13.9 ms without).
+    Under a status it has two branches behind one-time filters on the tally. The status's
+    key in the trigram index (migration 0016; written ``status || ''``, as no other query
+    writes it, so that none reads that index for a status alone) is worth reading when the
+    status leaves out most of the term's matches: "rober" under "converted" (10 % of the
+    leads) read 766 leads instead of 7,438, 15 -> 8 ms. Under "new" (40 %) the key's own
+    list costs more than the leads it leaves out for a rare term (a company's name: 16.4 ms
+    with it, 13.9 ms without). So the key is read for a status with at most
+    SEARCH_RARE_STATUS_PERCENT % of the scope's leads, and the tally is read only when the
+    listing runs.
     """
-    owner_term, params = scope.owner_sql('"user_id"')
-    with connection.cursor() as cursor:
-        cursor.execute(
-            'SELECT COALESCE(SUM("n") FILTER (WHERE "status" = %s), 0), '  # noqa: S608
-            f'COALESCE(SUM("n"), 0) FROM "leads_leadtally" WHERE {owner_term}',
-            [status, *params],
-        )
-        with_status, total = cursor.fetchone()
-    return int(with_status) * 100 <= int(total) * SEARCH_RARE_STATUS_PERCENT
+    select = f'SELECT u."id" FROM "leads_lead" u WHERE {base} AND {hit}'  # noqa: S608
+    cap = SEARCH_LIST_CAP + 1
+    if filters.status is None:
+        return f"listed AS MATERIALIZED ({select} LIMIT %s),", [*params, cap]
+    owner_term, owner_params = scope.owner_sql('"user_id"')
+    share = (
+        'share AS MATERIALIZED (SELECT COALESCE(SUM("n") FILTER (WHERE "status" = %s), 0) '  # noqa: S608
+        f'* 100 <= COALESCE(SUM("n"), 0) * %s AS rare FROM "leads_leadtally" WHERE {owner_term}), '
+    )
+    listing = (
+        f"{share}listed AS MATERIALIZED ("  # noqa: S608
+        f"({select} AND {SEARCH_INDEX_STATUS} = %s AND (SELECT rare FROM share) LIMIT %s) "
+        f"UNION ALL ({select} AND NOT (SELECT rare FROM share) LIMIT %s)),"
+    )
+    status = filters.status
+    return listing, [
+        status, SEARCH_RARE_STATUS_PERCENT, *owner_params,
+        *params, status, cap,
+        *params, cap,
+    ]  # fmt: skip
 
 
 def _tally_candidates(filters, scope: Scope) -> tuple[str, list[Any]]:
