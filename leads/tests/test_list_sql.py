@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+import re
 
 import pytest
 from django.db import connection
@@ -385,7 +386,8 @@ def test_the_search_listing_reads_only_a_rare_status_from_the_trigram_index(
             cursor.execute("EXPLAIN (ANALYZE, COSTS OFF) " + sql, params)
             plan = [row[0] for row in cursor.fetchall()]
         listed = plan[plan.index("  CTE listed") : plan.index("  CTE listed_count")]
-        scans = [i for i, line in enumerate(listed) if "Scan on leads_lead" in line]
+        # Whatever scan the planner picks (sequential, index, bitmap) for each branch.
+        scans = [i for i, line in enumerate(listed) if re.search(r"Scan .*\bon leads_lead ", line)]
         assert len(scans) == 2, listed
         ran = {
             any("|| ''" in line for line in listed[i : i + 4]): "never executed" not in listed[i]
