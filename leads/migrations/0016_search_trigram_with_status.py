@@ -14,23 +14,17 @@ Building it over 1,000,000 leads took 11 s here. On SQLite this migration does n
 
 from django.db import migrations
 
-from leads.migrations._postgresql import on_postgresql
-
-OLD = "lead_user_search_trgm"
-NEW = "lead_user_status_search_trgm"
-
-FORWARD = [
-    f"CREATE INDEX IF NOT EXISTS {NEW} ON leads_lead "
-    "USING gin (user_id, (status || ''), search_text gin_trgm_ops)",
-    f"DROP INDEX IF EXISTS {OLD}",
-]
-BACKWARD = [
-    f"CREATE INDEX IF NOT EXISTS {OLD} ON leads_lead USING gin (user_id, search_text gin_trgm_ops)",
-    f"DROP INDEX IF EXISTS {NEW}",
-]
+from leads.migrations._postgresql import lead_index_replaced
 
 
 class Migration(migrations.Migration):
     dependencies = [("leads", "0015_counts_index_with_deal_value")]
 
-    operations = [migrations.RunPython(on_postgresql(FORWARD), on_postgresql(BACKWARD))]
+    operations = [
+        lead_index_replaced(
+            "lead_user_search_trgm",
+            "gin (user_id, search_text gin_trgm_ops)",
+            "lead_user_status_search_trgm",
+            "gin (user_id, (status || ''), search_text gin_trgm_ops)",
+        )
+    ]

@@ -1,5 +1,7 @@
 """Shared by the PostgreSQL-only migrations (Django does not load modules named with a "_")."""
 
+from django.db import migrations
+
 
 def on_postgresql(statements: list[str]):
     """A RunPython function that runs ``statements`` on PostgreSQL and nothing elsewhere."""
@@ -11,3 +13,17 @@ def on_postgresql(statements: list[str]):
             schema_editor.execute(statement)
 
     return apply
+
+
+def lead_index_replaced(old: str, old_using: str, new: str, new_using: str):
+    """A RunPython operation that, on PostgreSQL, builds the index ``new`` of leads_lead
+    (``USING …`` as ``new_using`` says) and then drops ``old``; backwards, the other way."""
+    def swap(build: str, using: str, drop: str) -> list[str]:
+        return [
+            f"CREATE INDEX IF NOT EXISTS {build} ON leads_lead USING {using}",
+            f"DROP INDEX IF EXISTS {drop}",
+        ]
+
+    return migrations.RunPython(
+        on_postgresql(swap(new, new_using, old)), on_postgresql(swap(old, old_using, new))
+    )

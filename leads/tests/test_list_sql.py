@@ -299,14 +299,19 @@ BRANCHES = {
 }
 
 
-def _branch_run(user, filters: LeadFilters) -> str:
-    """Which of the search's plans the statement ran, from EXPLAIN ANALYZE."""
+def _postgresql_plan(user, filters: LeadFilters, *, analyze: bool) -> list[str]:
+    """The plan of a first page of ``filters`` on PostgreSQL, one line a node or detail."""
     sql, params = list_sql.lead_page_sql(
         filters, scope=Scope.of(user), cursor=None, limit=2, oldest_first=False, trigram=False
     )
     with connection.cursor() as cursor:
-        cursor.execute("EXPLAIN (ANALYZE, COSTS OFF) " + sql, params)
-        plan = [row[0] for row in cursor.fetchall()]
+        cursor.execute(f"EXPLAIN ({'ANALYZE, ' if analyze else ''}COSTS OFF) " + sql, params)
+        return [row[0] for row in cursor.fetchall()]
+
+
+def _branch_run(user, filters: LeadFilters) -> str:
+    """Which of the search's plans the statement ran, from EXPLAIN ANALYZE."""
+    plan = _postgresql_plan(user, filters, analyze=True)
     ran = set()
     for name in ("listed", "walk"):
         head = next(i for i, line in enumerate(plan) if line.strip() == f"CTE {name}")
@@ -321,17 +326,8 @@ def test_the_search_probe_reads_a_fixed_number_of_leads_whatever_the_score(user,
     17 made it read 17,000 leads (bench_filters at 500,000 leads, 9 ms of a 22 ms search)."""
     if connection.vendor != "postgresql":
         pytest.skip("the search probe is PostgreSQL's; SQLite searches its FTS5 index")
-    sql, params = list_sql.lead_page_sql(
-        LeadFilters(q="smith", min_score=90, status="lost", created_after=TODAY),
-        scope=Scope.of(user),
-        cursor=None,
-        limit=2,
-        oldest_first=False,
-        trigram=False,
-    )
-    with connection.cursor() as cursor:
-        cursor.execute("EXPLAIN (COSTS OFF) " + sql, params)
-        plan = [row[0] for row in cursor.fetchall()]
+    filters = LeadFilters(q="smith", min_score=90, status="lost", created_after=TODAY)
+    plan = _postgresql_plan(user, filters, analyze=False)
     probe = plan[plan.index("  CTE probe") : plan.index("  CTE found")]
     scan = " ".join(probe)
     assert "score" not in scan, probe  # tested in the SELECT list, not filtering the scan
@@ -374,17 +370,7 @@ def test_the_search_listing_reads_only_a_rare_status_from_the_trigram_index(
     monkeypatch.setattr(list_sql, "SEARCH_LIST_COST", 0)
 
     def keyed_listing_ran(status: str) -> bool:
-        sql, params = list_sql.lead_page_sql(
-            LeadFilters(q="smith", status=status),
-            scope=Scope.of(user),
-            cursor=None,
-            limit=2,
-            oldest_first=False,
-            trigram=False,
-        )
-        with connection.cursor() as cursor:
-            cursor.execute("EXPLAIN (ANALYZE, COSTS OFF) " + sql, params)
-            plan = [row[0] for row in cursor.fetchall()]
+        plan = _postgresql_plan(user, LeadFilters(q="smith", status=status), analyze=True)
         listed = plan[plan.index("  CTE listed") : plan.index("  CTE listed_count")]
         # Whatever scan the planner picks (sequential, index, bitmap) for each branch.
         scans = [i for i, line in enumerate(listed) if re.search(r"Scan .*\bon leads_lead ", line)]
