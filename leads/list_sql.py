@@ -196,7 +196,7 @@ def _postgresql_search_sql(
     # their columns (lead_counts, read whole and sorted) from being preferred to the ids.
     walk_hit = f"(u.\"search_text\" || '') {like}"
     if checked:
-        walk_hit = f"CASE WHEN {' AND '.join(checked)} THEN true ELSE false END AND {walk_hit}"
+        walk_hit = f"CASE WHEN {passes} THEN true ELSE false END AND {walk_hit}"
     listing, listing_params = _search_listing(
         filters, scope, base, [*indexed_params, *checked_params, pattern], hit
     )
@@ -435,7 +435,9 @@ def lead_page_sql(
         filters,
         scope=scope,
         alias="l" if trigram else "u",
-        created_index=not (not trigram and _wide_sqlite_window(filters, scope)),
+        # A search in a narrow window reads it from the date index (its hint below), so the
+        # window stays servable by that index, and is not counted a second time.
+        created_index=narrow_search or trigram or not _wide_sqlite_window(filters, scope),
     )
     direction = "ASC" if oldest_first else "DESC"
     after = ">" if oldest_first else "<"
