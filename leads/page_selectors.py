@@ -141,33 +141,19 @@ def _match_count_sql(filters: LeadFilters, scope: Scope) -> tuple[str, list[Any]
     100,000 of one user, counting to 10,000: score 50-100 13.8 ms from the rows, 1.2 ms
     from lead_counts; a common ``q`` 5.6 ms reading each match's row, 2.4 ms from the
     trigram index and the (user, id) index)."""
-    if selectors._counts_index_helps(filters):
-        # Score and date ranges: all in the lead_counts index (see selectors._ranged_counts).
-        owner_term, params = scope.owner_sql('("user_id" + 0)')
-        where = [owner_term]
-        for spec, value in list_sql.active_filters(filters):
-            term, param = list_sql.filter_term(spec, value, f'"{spec.column}"')
-            where.append(term)
-            params.append(param)
-        return f'"leads_lead" INDEXED BY "lead_counts" WHERE {" AND ".join(where)}', params
-    search = f'"{SEARCH_INDEX_TABLE}"'
-    if selectors._use_trigram_index(filters):
-        phrase = list_sql.fts5_phrase(filters.q or "")
-        if [spec.name for spec, _ in list_sql.active_filters(filters)] == ["q"]:
-            # The search alone: the trigram index's phrase match is the substring test on
-            # the same folded text, so only the owner needs checking, in the (user, id) index.
-            owner_term, params = scope.owner_sql('l."user_id"')
-            return (
-                f'{search}, "leads_lead" l INDEXED BY "lead_user_id" WHERE {owner_term} '
-                f'AND l."id" = {search}."rowid" AND {search}."search_text" MATCH %s',
-                [*params, phrase],
-            )
-        # With other filters the row is read anyway; the LIKE stays the exact test.
-        where, params = list_sql.lead_where(filters, scope=scope, alias="l")
-        where += [f'{search}."rowid" = l."id"', f'{search}."search_text" MATCH %s']
-        return f'"leads_lead" l, {search} WHERE {" AND ".join(where)}', [*params, phrase]
-    where, params = list_sql.lead_where(filters, scope=scope, alias="u")
-    return f'"leads_lead" u WHERE {" AND ".join(where)}', params
+    trigram = selectors._use_trigram_index(filters)
+    if trigram and [spec.name for spec, _ in list_sql.active_filters(filters)] == ["q"]:
+        # The search alone: the trigram index's phrase match is the substring test on the
+        # same folded text, so only the owner needs checking, in the (user, id) index.
+        search = f'"{SEARCH_INDEX_TABLE}"'
+        owner_term, params = scope.owner_sql('l."user_id"')
+        return (
+            f'{search} CROSS JOIN "leads_lead" l INDEXED BY "lead_user_id" WHERE {owner_term} '
+            f'AND l."id" = {search}."rowid" AND {search}."search_text" MATCH %s',
+            [*params, list_sql.fts5_phrase(filters.q or "")],
+        )
+    # Otherwise the index that serves the filters (score and date ranges: lead_counts).
+    return list_sql.lead_source_sql(filters, scope=scope, trigram=trigram)
 
 
 def lead_match_count(*, user, filters: LeadFilters, cap: int | None = None) -> MatchCount:

@@ -355,7 +355,7 @@ def test_stats_with_ranges_and_user_id_agree_with_the_list(world):
         if connection.vendor == "sqlite":
             [counted] = [sql for sql in sqls if "INDEXED BY" in sql]
             # The owner as the index holds it (user_id + 0), so the index answers alone.
-            assert f'("user_id" + 0) = {params["user_id"]}' in counted, counted
+            assert f'(l."user_id" + 0) = {params["user_id"]}' in counted, counted
 
 
 def test_an_exports_user_id_is_checked_like_the_lists(world):
