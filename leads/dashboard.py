@@ -29,6 +29,7 @@ from leads.selectors import (
     lead_queryset,
     narrow_by_index,
     narrowed_matches_up_to,
+    newest_matching_ids,
     owners_apart,
 )
 
@@ -171,12 +172,11 @@ def lead_score_distribution(
         f"b{i}": Count("id", filter=Q(score__gte=low, score__lte=high))
         for i, (low, high) in enumerate(bounds)
     }
-    # The newest `sample` ids come from an index walk; only those rows are read.
-    newest = _matching(user=user, filters=filters)
-    newest = newest.order_by("-id").values("id")
+    # The newest `sample` ids; only those rows are read.
+    newest = newest_matching_ids(user=user, filters=filters, n=sample)
     row = (
         lead_queryset(user=user)
-        .filter(id__in=newest[:sample])
+        .filter(id__in=newest)
         .order_by()
         .aggregate(total=Count("id"), **aggregates)
     )

@@ -171,7 +171,14 @@ SEARCH_RARE_STATUS_PERCENT = 20
 
 
 def _postgresql_search_sql(
-    filters, *, scope: Scope, cursor: int | None, page: int, direction: str, after: str
+    filters,
+    *,
+    scope: Scope,
+    cursor: int | None,
+    page: int,
+    direction: str,
+    after: str,
+    columns: str = _COLUMNS,
 ) -> tuple[str, list[Any]]:
     """One page of a PostgreSQL search, choosing its plan by how common the term is.
 
@@ -281,7 +288,7 @@ def _postgresql_search_sql(
         f'ORDER BY "id" {direction} LIMIT %s) '
         'UNION ALL SELECT "id" FROM walk WHERE (SELECT NOT settled FROM found) '
         "AND ((SELECT crowded FROM found) OR (SELECT n > %s FROM listed_count))) "
-        f'SELECT {_COLUMNS} {_FROM} WHERE l."id" IN (SELECT "id" FROM "ids") '
+        f'SELECT {columns} {_FROM} WHERE l."id" IN (SELECT "id" FROM "ids") '
         f'ORDER BY l."id" {direction}'
     )
     return sql, [
@@ -476,9 +483,17 @@ def _sqlite_index_hint(filters, narrow_search: bool) -> str:
 
 
 def lead_page_sql(
-    filters, *, scope: Scope, cursor: int | None, limit: int, oldest_first: bool, trigram: bool
+    filters,
+    *,
+    scope: Scope,
+    cursor: int | None,
+    limit: int,
+    oldest_first: bool,
+    trigram: bool,
+    columns: str = _COLUMNS,
 ) -> tuple[str, list[Any]]:
-    """The statement and parameters of one page (``limit`` rows plus one, to see if more)."""
+    """The statement and parameters of one page (``limit`` rows plus one, to see if more),
+    selecting ``columns`` of the lead ``l`` and its company ``c``."""
     narrow_search = trigram and _narrow_search_window(filters, scope)
     trigram = trigram and not narrow_search
     where, params = lead_where(
@@ -504,7 +519,7 @@ def lead_page_sql(
         # without them SQLite read a ten-year window from the date index and looked each
         # lead up in the trigram index (4.6 s at 500,000 leads, against 2 ms this way).
         sql = (
-            f'SELECT {_COLUMNS} FROM "{SEARCH_INDEX_TABLE}" CROSS JOIN "leads_lead" l '  # noqa: S608
+            f'SELECT {columns} FROM "{SEARCH_INDEX_TABLE}" CROSS JOIN "leads_lead" l '  # noqa: S608
             'INNER JOIN "leads_company" c ON c."id" = l."company_id" '
             f"WHERE {' AND '.join(where)} "
             f'ORDER BY "{SEARCH_INDEX_TABLE}"."rowid" {direction} LIMIT %s'
@@ -522,6 +537,7 @@ def lead_page_sql(
             page=limit + 1,
             direction=direction,
             after=after,
+            columns=columns,
         )
     elif connection.vendor == "postgresql" and _ends_in_the_past(filters.created_before):
         # A range that ends in the past: PostgreSQL takes the matches to be spread evenly
@@ -534,7 +550,7 @@ def lead_page_sql(
         sql = (
             f'WITH r AS MATERIALIZED (SELECT u."id" FROM "leads_lead" u '  # noqa: S608
             f"WHERE {' AND '.join(where)}) "
-            f'SELECT {_COLUMNS} {_FROM} WHERE l."id" IN ('
+            f'SELECT {columns} {_FROM} WHERE l."id" IN ('
             f'SELECT "id" FROM r ORDER BY "id" {direction} LIMIT %s) ORDER BY l."id" {direction}'
         )
     else:
@@ -545,7 +561,7 @@ def lead_page_sql(
         # a date range otherwise reads and sorts every lead in the range.
         hint = _sqlite_index_hint(filters, narrow_search)
         sql = (
-            f'SELECT {_COLUMNS} {_FROM} WHERE l."id" IN ('  # noqa: S608
+            f'SELECT {columns} {_FROM} WHERE l."id" IN ('  # noqa: S608
             f'SELECT u."id" FROM "leads_lead" u{hint} WHERE {" AND ".join(where)} '
             f'ORDER BY u."id" {direction} LIMIT %s) ORDER BY l."id" {direction}'
         )

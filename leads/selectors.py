@@ -225,6 +225,31 @@ def narrowed_matches_up_to(*, user, filters: LeadFilters, cap: int) -> int | Non
         return int(cursor.fetchone()[0])
 
 
+def newest_matching_ids(*, user, filters: LeadFilters, n: int) -> Any:
+    """The ids of the user's ``n`` newest leads that match ``filters``, as a sub-query.
+
+    On SQLite they are chosen as the list chooses a page (list_sql.lead_page_sql: the
+    trigram index for a search, the id order for a wide creation window, the company's
+    index), whatever the statistics: through the ORM, SQLite without them read a ten-year
+    window whole from the date index and sorted it to keep the newest (at 500,000 leads,
+    the dashboard's score chart 460 ms against ...). PostgreSQL plans the ORM's statement
+    well.
+    """
+    if connection.vendor != "sqlite":
+        qs = narrow_by_search_index(filter_leads(lead_queryset(user=user), filters), filters)
+        return qs.order_by("-id").values("id")[:n]
+    sql, params = list_sql.lead_page_sql(
+        filters,
+        scope=Scope.of(user),
+        cursor=None,
+        limit=n - 1,  # the statement reads one more, to know whether there are more
+        oldest_first=False,
+        trigram=_use_trigram_index(filters),
+        columns='l."id"',
+    )
+    return RawSQL(sql, params)  # noqa: S611
+
+
 def lead_list(
     *,
     user,

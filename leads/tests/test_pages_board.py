@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from leads.dashboard import lead_new_per_week, lead_score_distribution, lead_stage_times
 from leads.models import Lead, LeadEvent, Source, Status
-from leads.selectors import LeadFilters
+from leads.selectors import LeadFilters, filter_leads, lead_queryset
 from leads.services import lead_set_status
 from leads.tests.factories import CompanyFactory, make_lead
 
@@ -299,6 +299,49 @@ def test_dashboard_score_distribution_sample_says_so(web, user, company):
     assert [b["count"] for b in scores.buckets] == [0, 1, 0, 0, 0, 0, 0, 0, 0, 1]
     exact = lead_score_distribution(user=user, filters=LeadFilters(min_score=10))
     assert not exact.sampled and exact.leads == 2
+
+
+def test_score_sample_is_the_newest_matching_leads_whichever_plan_picks_them(
+    user, other_user, company, monkeypatch
+):
+    """The sample is the newest matching leads as the list would page them (list_sql, on
+    SQLite: the trigram index for a search, the id order for a wide window), so it is the
+    same leads whichever plan picks them: checked against the ORM with the wide-window
+    walk forced on and off."""
+    from leads import list_sql
+
+    other = CompanyFactory(user=user, name="Other")
+    for i in range(12):
+        make_lead(
+            user=user,
+            company=company if i % 3 else other,
+            first_name=f"Ann{i}" if i % 2 else f"Bob{i}",
+            status=Status.NEW if i % 4 else Status.LOST,
+            score=i * 8,
+        )
+    make_lead(user=other_user, company=CompanyFactory(user=other_user), score=50)
+    today = timezone.localdate()
+    cases = [
+        LeadFilters(),
+        LeadFilters(q="ann", min_score=10),
+        LeadFilters(company_id=company.pk, status=Status.NEW),
+        LeadFilters(created_after=today - dt.timedelta(days=3650), created_before=today),
+        LeadFilters(created_after=today, q="bob", max_score=90),
+    ]
+    for wide in (10**9, 0):
+        monkeypatch.setattr(list_sql, "WIDE_WINDOW", wide)
+        monkeypatch.setattr(list_sql, "WIDE_BARE_WINDOW", wide)
+        for filters in cases:
+            newest = list(
+                filter_leads(lead_queryset(user=user), filters)
+                .order_by("-id")
+                .values_list("score", flat=True)[:4]
+            )
+            scores = lead_score_distribution(user=user, filters=filters, sample=4)
+            assert scores.leads == len(newest), filters
+            expected = [sum(1 for s in newest if s // 10 == i or (i == 9 and s == 100))
+                        for i in range(10)]  # fmt: skip
+            assert [b["count"] for b in scores.buckets] == expected, filters
 
 
 def test_dashboard_with_nothing_closed_says_dash(web, user, company):
