@@ -12,8 +12,9 @@ term), is timed in-process (the WSGI application, as latency.py does): p50 of ``
 requests.
 The same after ``refresh_planner_statistics()`` (what an import, a CSV import or a restore
 runs after its writes), and after a full ANALYZE. The board and the dashboard with the worst
-combination are timed in each state too. Prints a table and the worst combination of each
-state; ``--json`` writes every figure.
+combination are timed in each state too, and with ``--pages`` with every combination (one
+request each after a warm-up). Prints a table and the worst combination of each state;
+``--json`` writes every figure.
 """
 
 from __future__ import annotations
@@ -122,6 +123,11 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=7, help="timed requests per case")
     parser.add_argument("--skip-seed", action="store_true", help="use the data already loaded")
     parser.add_argument("--json", help="write every figure here")
+    parser.add_argument(
+        "--pages",
+        action="store_true",
+        help="also time the board and the dashboard with every combination (one request each)",
+    )
     args = parser.parse_args()
 
     if not args.skip_seed:
@@ -149,7 +155,21 @@ def main() -> None:
         query = urlencode(dict(next(p for lbl, p in cases if lbl == worst)))
         figures["board (worst filters)"] = p50(lambda: web.get(f"/board/?{query}"), 3)
         figures["dashboard (worst filters)"] = p50(lambda: web.get(f"/dashboard/?{query}"), 3)
-        over = sum(1 for label, ms in figures.items() if ms > 15 and "(" not in label)
+        if args.pages:
+            for page in ("board", "dashboard"):
+                timed = {
+                    label: p50(lambda p=params, page=page: web.get(f"/{page}/?{urlencode(p)}"), 1)
+                    for label, params in cases
+                }
+                slowest = max(timed, key=timed.get)
+                print(
+                    f"  {page}, every combination: median {statistics.median(timed.values()):.0f}"
+                    f" ms; {sum(ms <= 15 for ms in timed.values())} at most 15 ms, "
+                    f"{sum(ms > 100 for ms in timed.values())} over 100 ms; "
+                    f"worst {slowest} {timed[slowest]:.0f} ms"
+                )
+                figures |= {f"{page}: {label}": ms for label, ms in timed.items()}
+        over = sum(1 for label, ms in figures.items() if ms > 15 and label in dict(cases))
         print(
             f"{name}: worst {worst} {figures[worst]:.1f} ms; median of all "
             f"{statistics.median(figures[c] for c, _ in cases):.2f} ms; {over} over 15 ms; "
