@@ -199,26 +199,32 @@ def narrow_by_index(qs: QuerySet, *, user, filters: LeadFilters, field: str = "i
     company of 421 leads and a rare status: 1,856 -> 59 ms). The ORM's filters stay the
     exact test; this only narrows.
     """
-    if connection.vendor != "sqlite":
+    narrowing = _narrowing_source(user=user, filters=filters)
+    if narrowing is None:
         return qs
-    trigram = _use_trigram_index(filters)
-    if not trigram and filters.company_id is None:
-        return qs
-    source, params = list_sql.lead_source_sql(filters, scope=Scope.of(user), trigram=trigram)
+    source, params = narrowing
     # Only constant fragments are joined; every value is a parameter.
     matches = RawSQL(f'SELECT l."id" FROM {source}', params)  # noqa: S608, S611
     return qs.filter(**{f"{field}__in": matches})
 
 
-def narrowed_matches_up_to(*, user, filters: LeadFilters, cap: int) -> int | None:
-    """How many leads ``narrow_by_index`` lists for ``filters``, counted up to ``cap`` from
-    the same index (a few milliseconds at most), or None when it lists none."""
+def _narrowing_source(*, user, filters: LeadFilters) -> tuple[str, list[Any]] | None:
+    """The tables and terms ``narrow_by_index`` lists the leads from, or None (it does not)."""
     if connection.vendor != "sqlite":
         return None
     trigram = _use_trigram_index(filters)
     if not trigram and filters.company_id is None:
         return None
-    source, params = list_sql.lead_source_sql(filters, scope=Scope.of(user), trigram=trigram)
+    return list_sql.lead_source_sql(filters, scope=Scope.of(user), trigram=trigram)
+
+
+def narrowed_matches_up_to(*, user, filters: LeadFilters, cap: int) -> int | None:
+    """How many leads ``narrow_by_index`` lists for ``filters``, counted up to ``cap`` from
+    the same index (a few milliseconds at most), or None when it lists none."""
+    narrowing = _narrowing_source(user=user, filters=filters)
+    if narrowing is None:
+        return None
+    source, params = narrowing
     # Only constant fragments are joined; every value is a parameter.
     sql = f"SELECT COUNT(*) FROM (SELECT 1 FROM {source} LIMIT %s) AS listed"  # noqa: S608
     with connection.cursor() as cursor:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
+from typing import Any
 
 import pytest
 from django.db import connection
@@ -404,14 +405,11 @@ def test_dashboard_query_count_is_constant(web, user, company):
     assert small <= 2 + 7
 
 
-def test_dashboard_search_figures_come_from_the_search_index(web, user, other_user, company):
-    grace = make_lead(user=user, company=company, first_name="Grace", last_name="Hopper", score=80)
-    make_lead(user=user, company=company, first_name="Gracey", score=15)
-    make_lead(user=user, company=company, first_name="Linus", score=50)
-    make_lead(user=other_user, company=CompanyFactory(user=other_user), first_name="Grace")
-    lead_set_status(lead=grace, status=Status.CONTACTED, source=Source.UI)
+def _dashboard_of_two_leads(web, params: dict) -> tuple[Any, list[str]]:
+    """The dashboard's context and statements for ``params``, which keep two leads: one
+    scoring 80-89, one 10-19, both created this week."""
     with CaptureQueriesContext(connection) as ctx:
-        response = web.get("/dashboard/", {"q": "grac"})
+        response = web.get("/dashboard/", params)
         sqls = [q["sql"] for q in ctx.captured_queries]
     assert response.status_code == 200
     page = response.context
@@ -419,6 +417,16 @@ def test_dashboard_search_figures_come_from_the_search_index(web, user, other_us
     assert page["new_in_period"] == 2
     assert page["scores"].leads == 2
     assert [b["count"] for b in page["scores"].buckets] == [0, 1, 0, 0, 0, 0, 0, 0, 1, 0]
+    return page, sqls
+
+
+def test_dashboard_search_figures_come_from_the_search_index(web, user, other_user, company):
+    grace = make_lead(user=user, company=company, first_name="Grace", last_name="Hopper", score=80)
+    make_lead(user=user, company=company, first_name="Gracey", score=15)
+    make_lead(user=user, company=company, first_name="Linus", score=50)
+    make_lead(user=other_user, company=CompanyFactory(user=other_user), first_name="Grace")
+    lead_set_status(lead=grace, status=Status.CONTACTED, source=Source.UI)
+    page, sqls = _dashboard_of_two_leads(web, {"q": "grac"})
     assert page["stage_times"].transitions == 3  # two creations and one move, all Grace*
     assert {r["lead_name"] for r in page["recent"]} == {"Grace Hopper", "Gracey"}
     if connection.vendor == "sqlite":
@@ -438,15 +446,7 @@ def test_dashboard_company_figures_come_from_the_company_index(web, user, compan
     make_lead(user=user, company=company, first_name="Bea", score=15)
     make_lead(user=user, company=other, first_name="Cy", score=50, deal_value="99.00")
     lead_set_status(lead=ada, status=Status.CONVERTED, source=Source.UI)
-    with CaptureQueriesContext(connection) as ctx:
-        response = web.get("/dashboard/", {"company_id": company.pk})
-        sqls = [q["sql"] for q in ctx.captured_queries]
-    assert response.status_code == 200
-    page = response.context
-    assert page["total"] == 2
-    assert page["new_in_period"] == 2
-    assert page["scores"].leads == 2
-    assert [b["count"] for b in page["scores"].buckets] == [0, 1, 0, 0, 0, 0, 0, 0, 1, 0]
+    page, sqls = _dashboard_of_two_leads(web, {"company_id": company.pk})
     assert page["stage_times"].transitions == 3  # two creations and one move
     assert {r["lead_name"] for r in page["recent"]} == {"Ada", "Bea"}
     assert page["won"]["count"] == 1 and page["won"]["value"] == Decimal("12.50")
