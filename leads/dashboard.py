@@ -27,8 +27,10 @@ from leads.selectors import (
     deal_value_cents,
     filter_leads,
     lead_queryset,
+    lead_rows_sql,
     narrow_by_index,
     narrowed_matches_up_to,
+    narrows_by_index,
     newest_matching_ids,
     owners_apart,
 )
@@ -198,6 +200,21 @@ def lead_won_this_month(*, user, filters: LeadFilters, today: dt.date | None = N
     sum of their deal values."""
     today = today or timezone.localdate()
     start = _midnight(_month_start(today))
+    if connection.vendor == "sqlite":
+        # From lead_won, the converted leads by the time of their last change: this month's
+        # are a short range of it. SQLite otherwise read a wide creation window whole from
+        # the date index (ten years at 500,000 leads: 299 ms against 3 ms). Its partial
+        # condition must be written as the literal it is for the index to serve.
+        source, params = lead_rows_sql(user=user, filters=filters, index="lead_won")
+        summed = cents_sum_sql('l."deal_value"')
+        sql = (
+            f"SELECT COUNT(*), {summed} FROM {source} "  # noqa: S608
+            f'AND l."status" = \'{Status.CONVERTED.value}\' AND l."status_changed_at" >= %s'
+        )
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [*params, connection.ops.adapt_datetimefield_value(start)])
+            count, cents = cursor.fetchone()
+        return {"count": count or 0, "value": cents_amount(cents), "since": start.date()}
     qs = _matching(user=user, filters=filters)
     row = (
         qs.filter(status=Status.CONVERTED, status_changed_at__gte=start)
@@ -222,22 +239,10 @@ def lead_expected_closes(
     """
     today = today or timezone.localdate()
     firsts = [_month_start(today, i) for i in range(months + 1)]
-    qs = (
-        _matching(user=user, filters=filters)
-        .filter(expected_close_date__isnull=False)
-        .exclude(status__in=CLOSED_STATUSES)
-    )
-    months_q = [Q(expected_close_date__lt=firsts[0])] + [
-        Q(expected_close_date__gte=firsts[i], expected_close_date__lt=firsts[i + 1])
-        for i in range(months)
-    ]
-    totals = _counts_of(
-        qs,
-        months_q,
-        within=Q(expected_close_date__lt=firsts[-1]),
-        cents=True,
-        one_pass=bool(filters.q),
-    )
+    if connection.vendor == "sqlite" and not narrows_by_index(user=user, filters=filters):
+        totals = _sqlite_closes(user=user, filters=filters, firsts=firsts)
+    else:
+        totals = _closes(user=user, filters=filters, firsts=firsts)
     counts = [n for n, _ in totals]
     cents = [amount for _, amount in totals]
     labels = [("overdue", None, "Overdue")] + [
@@ -253,6 +258,55 @@ def lead_expected_closes(
         }
         for i, (key, month, label) in enumerate(labels)
     ]
+
+
+def _sqlite_closes(*, user, filters: LeadFilters, firsts: list[dt.date]) -> list[tuple[int, int]]:
+    """The expected closes on SQLite when no index lists the matching leads: each month a
+    range of lead_closes, named, since SQLite otherwise read a wide creation window whole
+    from the date index (ten years at 500,000 leads, the overdue leads: 357 -> 196 ms)."""
+    source, params = lead_rows_sql(user=user, filters=filters, index="lead_closes")
+    closed = ", ".join(f"'{status}'" for status in sorted(CLOSED_STATUSES))
+    open_dated = (
+        f'{source} AND l."expected_close_date" IS NOT NULL AND l."status" NOT IN ({closed})'
+    )
+    day = connection.ops.adapt_datefield_value
+    ranges = [('l."expected_close_date" < %s', [day(firsts[0])])] + [
+        ('l."expected_close_date" >= %s AND l."expected_close_date" < %s',
+         [day(firsts[i]), day(firsts[i + 1])])
+        for i in range(len(firsts) - 1)
+    ]  # fmt: skip
+    summed = cents_sum_sql('l."deal_value"')
+    sqls, all_params = [], []
+    for i, (term, term_params) in enumerate(ranges):
+        # Only constants and the terms above are joined; every value is a parameter.
+        sqls.append(f"SELECT {i}, COUNT(*), {summed} FROM {open_dated} AND {term}")  # noqa: S608
+        all_params += [*params, *term_params]
+    found: dict[int, tuple[int, int]] = {}
+    with connection.cursor() as cursor:
+        cursor.execute(" UNION ALL ".join(sqls), all_params)
+        for i, n, amount in cursor.fetchall():
+            found[int(i)] = (int(n or 0), round(amount or 0))
+    return [found.get(i, (0, 0)) for i in range(len(ranges))]
+
+
+def _closes(*, user, filters: LeadFilters, firsts: list[dt.date]) -> list[tuple[int, int]]:
+    months = len(firsts) - 1
+    qs = (
+        _matching(user=user, filters=filters)
+        .filter(expected_close_date__isnull=False)
+        .exclude(status__in=CLOSED_STATUSES)
+    )
+    months_q = [Q(expected_close_date__lt=firsts[0])] + [
+        Q(expected_close_date__gte=firsts[i], expected_close_date__lt=firsts[i + 1])
+        for i in range(months)
+    ]
+    return _counts_of(
+        qs,
+        months_q,
+        within=Q(expected_close_date__lt=firsts[-1]),
+        cents=True,
+        one_pass=bool(filters.q),
+    )
 
 
 def lead_conversion_rate(by_status: dict[str, int]) -> float | None:

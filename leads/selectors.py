@@ -209,13 +209,32 @@ def narrow_by_index(qs: QuerySet, *, user, filters: LeadFilters, field: str = "i
 
 
 def _narrowing_source(*, user, filters: LeadFilters) -> tuple[str, list[Any]] | None:
-    """The tables and terms ``narrow_by_index`` lists the leads from, or None (it does not)."""
+    """The tables and terms ``narrow_by_index`` lists the leads from, or None (it does not):
+    a search, a company, or a creation window of few leads (list_sql.narrow_window)."""
     if connection.vendor != "sqlite":
         return None
+    scope = Scope.of(user)
     trigram = _use_trigram_index(filters)
-    if not trigram and filters.company_id is None:
+    if not trigram and filters.company_id is None and not list_sql.narrow_window(filters, scope):
         return None
-    return list_sql.lead_source_sql(filters, scope=Scope.of(user), trigram=trigram)
+    return list_sql.lead_source_sql(filters, scope=scope, trigram=trigram)
+
+
+def narrows_by_index(*, user, filters: LeadFilters) -> bool:
+    """Whether ``narrow_by_index`` lists the matching leads for ``filters``."""
+    return _narrowing_source(user=user, filters=filters) is not None
+
+
+def lead_rows_sql(*, user, filters: LeadFilters, index: str) -> tuple[str, list[Any]]:
+    """SQLite: ``<tables> WHERE <terms>`` of the user's leads that match ``filters`` (the lead
+    table called ``l``), listed as ``narrow_by_index`` lists them when it does, else read
+    through ``index``, for a figure whose own index is narrower than any the filters name
+    (the converted leads of this month: lead_won)."""
+    narrowing = _narrowing_source(user=user, filters=filters)
+    if narrowing is not None:
+        return narrowing
+    where, params = list_sql.lead_where(filters, scope=Scope.of(user), alias="l")
+    return f'"leads_lead" l INDEXED BY "{index}" WHERE {" AND ".join(where)}', params
 
 
 def narrowed_matches_up_to(*, user, filters: LeadFilters, cap: int) -> int | None:

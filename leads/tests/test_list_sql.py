@@ -314,6 +314,11 @@ def test_figures_read_the_index_that_serves_the_filters_without_statistics(user,
     assert search[0].startswith(f"SCAN {SEARCH_INDEX_TABLE}"), search
     ranged = _source_plan(user, {"status": "new", "min_score": 10})
     assert any("lead_counts" in step for step in ranged), ranged
+    # A search in a window of few leads reads the window, as the list's page does.
+    window = {"created_after": TODAY - dt.timedelta(days=30), "created_before": TODAY}
+    narrow = _source_plan(user, {**window, "q": "smith"})
+    assert any("lead_user_created" in step for step in narrow), narrow
+    assert not any(SEARCH_INDEX_TABLE in step for step in narrow), narrow
 
 
 def test_rows_are_serialised_like_the_detail_view(user, data):

@@ -480,3 +480,51 @@ def test_stage_times_are_the_same_read_lead_by_lead_or_walked(user, company, mon
         hinted = [q["sql"] for q in ctx.captured_queries if "leadevent_lead_kind_id" in q["sql"]]
         assert len(hinted) == (1 if connection.vendor == "sqlite" else 0)
         assert not any("leadevent_lead_kind_id" in q["sql"] for q in walked_ctx.captured_queries)
+
+
+def test_won_and_closes_are_the_same_from_their_index_or_a_narrowing(user, company, monkeypatch):
+    """This month's converted leads and the expected closes are read from lead_won and
+    lead_closes unless the filters list fewer leads (a search, a company, a narrow window):
+    the same figures as the ORM's either way."""
+    from leads import dashboard
+    from leads.dashboard import lead_won_this_month
+
+    other = CompanyFactory(user=user, name="Other")
+    leads = _leads(user, company, 6, score=70, deal_value="10.25") + _leads(user, other, 3)
+    for lead in leads[::2]:
+        lead_set_status(lead=lead, status=Status.CONVERTED, source=Source.UI)
+    earlier = timezone.now() - dt.timedelta(days=70)
+    Lead.objects.filter(pk=leads[0].pk).update(status_changed_at=earlier)
+    today = timezone.localdate()
+    for i, lead in enumerate(leads):
+        close = today + dt.timedelta(days=(i - 3) * 25)
+        Lead.objects.filter(pk=lead.pk).update(expected_close_date=close)
+    start = timezone.make_aware(dt.datetime.combine(today.replace(day=1), dt.time.min))
+    cases = [
+        LeadFilters(),
+        LeadFilters(min_score=50),
+        LeadFilters(company_id=company.pk),
+        LeadFilters(q="person", max_score=80),
+        LeadFilters(created_after=today - dt.timedelta(days=3650), created_before=today),
+        LeadFilters(created_after=today, q="pe"),
+    ]
+    for filters in cases:
+        expected = filter_leads(lead_queryset(user=user), filters).filter(
+            status=Status.CONVERTED, status_changed_at__gte=start
+        )
+        values = [lead.deal_value or 0 for lead in expected]
+        with CaptureQueriesContext(connection) as ctx:
+            won = lead_won_this_month(user=user, filters=filters, today=today)
+        assert (won["count"], won["value"]) == (len(values), sum(values)), filters
+        if filters == LeadFilters():
+            assert won["count"] == 4 and won["value"] == Decimal("20.50")
+        closes = dashboard.lead_expected_closes(user=user, filters=filters, today=today)
+        firsts = [dashboard._month_start(today, i) for i in range(dashboard.CLOSE_MONTHS + 1)]
+        orm = dashboard._closes(user=user, filters=filters, firsts=firsts)
+        assert [(c["count"], c["value"]) for c in closes] == [
+            (n, dashboard.cents_amount(cents)) for n, cents in orm
+        ], filters
+        if filters == LeadFilters():
+            assert sum(c["count"] for c in closes) == 4  # the open leads, dated
+        if connection.vendor == "sqlite" and filters in cases[:2]:
+            assert any('INDEXED BY "lead_won"' in q["sql"] for q in ctx.captured_queries)
