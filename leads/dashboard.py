@@ -145,12 +145,18 @@ def _counts_of(
         )
         sqls.append(f"SELECT {i}, COUNT(*), {summed} FROM ({inner}) AS part{i}")  # noqa: S608
         params.extend(inner_params)
+    return _union_counts(sqls, params)
+
+
+def _union_counts(sqls: list[str], params: list[Any]) -> list[tuple[int, int]]:
+    """Runs ``SELECT i, count, cents`` statements as one UNION ALL: (count, cents) per ``i``,
+    zeros for a part with no rows."""
     found: dict[int, tuple[int, int]] = {}
     with connection.cursor() as cursor:
         cursor.execute(" UNION ALL ".join(sqls), params)
         for i, n, amount in cursor.fetchall():
             found[int(i)] = (int(n or 0), round(amount or 0))
-    return [found.get(i, (0, 0)) for i in range(len(parts))]
+    return [found.get(i, (0, 0)) for i in range(len(sqls))]
 
 
 @dataclass(frozen=True)
@@ -281,12 +287,7 @@ def _sqlite_closes(*, user, filters: LeadFilters, firsts: list[dt.date]) -> list
         # Only constants and the terms above are joined; every value is a parameter.
         sqls.append(f"SELECT {i}, COUNT(*), {summed} FROM {open_dated} AND {term}")  # noqa: S608
         all_params += [*params, *term_params]
-    found: dict[int, tuple[int, int]] = {}
-    with connection.cursor() as cursor:
-        cursor.execute(" UNION ALL ".join(sqls), all_params)
-        for i, n, amount in cursor.fetchall():
-            found[int(i)] = (int(n or 0), round(amount or 0))
-    return [found.get(i, (0, 0)) for i in range(len(ranges))]
+    return _union_counts(sqls, all_params)
 
 
 def _closes(*, user, filters: LeadFilters, firsts: list[dt.date]) -> list[tuple[int, int]]:
