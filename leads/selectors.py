@@ -264,9 +264,21 @@ def newest_matching_ids(*, user, filters: LeadFilters, n: int) -> Any:
     if connection.vendor != "sqlite":
         qs = narrow_by_search_index(filter_leads(lead_queryset(user=user), filters), filters)
         return qs.order_by("-id").values("id")[:n]
+    scope = Scope.of(user)
+    if filters.company_id is not None or list_sql.narrow_window(filters, scope):
+        # A company's leads (its index is in id order) or a window of few leads, sorted.
+        # The list's page may walk the ids and test the window, which pays for a page but
+        # not for a sample longer than the window: it then passes every older lead (the
+        # newest week alone at 500,000 leads: 330 ms against 14 ms).
+        source, params = list_sql.lead_source_sql(
+            filters, scope=scope, trigram=_use_trigram_index(filters)
+        )
+        # Only constant fragments are joined; every value is a parameter.
+        sql = f'SELECT l."id" FROM {source} ORDER BY l."id" DESC LIMIT %s'  # noqa: S608
+        return RawSQL(sql, [*params, n])  # noqa: S611
     sql, params = list_sql.lead_page_sql(
         filters,
-        scope=Scope.of(user),
+        scope=scope,
         cursor=None,
         limit=n - 1,  # the statement reads one more, to know whether there are more
         oldest_first=False,

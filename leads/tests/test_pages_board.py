@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 from decimal import Decimal
 from typing import Any
 
@@ -328,10 +329,14 @@ def test_score_sample_is_the_newest_matching_leads_whichever_plan_picks_them(
         LeadFilters(company_id=company.pk, status=Status.NEW),
         LeadFilters(created_after=today - dt.timedelta(days=3650), created_before=today),
         LeadFilters(created_after=today, q="bob", max_score=90),
+        LeadFilters(created_after=today),
     ]
-    for wide in (10**9, 0):
+    # Forced each way: the wide-window walk on and off, and a window of few leads read
+    # whole (here every window holds a dozen leads) or not.
+    for wide, narrow in itertools.product((10**9, 0), (10_000, 0)):
         monkeypatch.setattr(list_sql, "WIDE_WINDOW", wide)
         monkeypatch.setattr(list_sql, "WIDE_BARE_WINDOW", wide)
+        monkeypatch.setattr(list_sql, "NARROW_SEARCH_WINDOW", narrow)
         for filters in cases:
             newest = list(
                 filter_leads(lead_queryset(user=user), filters)
