@@ -30,7 +30,6 @@ from leads.selectors import (
     lead_rows_sql,
     narrow_by_index,
     narrowed_matches_up_to,
-    narrows_by_index,
     newest_matching_ids,
     owners_apart,
 )
@@ -206,12 +205,17 @@ def lead_won_this_month(*, user, filters: LeadFilters, today: dt.date | None = N
     sum of their deal values."""
     today = today or timezone.localdate()
     start = _midnight(_month_start(today))
-    if connection.vendor == "sqlite":
+    rows = (
+        lead_rows_sql(user=user, filters=filters, index="lead_won")
+        if connection.vendor == "sqlite"
+        else None
+    )
+    if rows is not None:
         # From lead_won, the converted leads by the time of their last change: this month's
         # are a short range of it. SQLite otherwise read a wide creation window whole from
         # the date index (ten years at 500,000 leads: 299 ms against 3 ms). Its partial
         # condition must be written as the literal it is for the index to serve.
-        source, params = lead_rows_sql(user=user, filters=filters, index="lead_won")
+        source, params = rows
         summed = cents_sum_sql('l."deal_value"')
         sql = (
             f"SELECT COUNT(*), {summed} FROM {source} "  # noqa: S608
@@ -245,8 +249,13 @@ def lead_expected_closes(
     """
     today = today or timezone.localdate()
     firsts = [_month_start(today, i) for i in range(months + 1)]
-    if connection.vendor == "sqlite" and not narrows_by_index(user=user, filters=filters):
-        totals = _sqlite_closes(user=user, filters=filters, firsts=firsts)
+    rows = (
+        lead_rows_sql(user=user, filters=filters, index="lead_closes")
+        if connection.vendor == "sqlite"
+        else None
+    )
+    if rows is not None:
+        totals = _sqlite_closes(rows, firsts=firsts)
     else:
         totals = _closes(user=user, filters=filters, firsts=firsts)
     counts = [n for n, _ in totals]
@@ -266,11 +275,12 @@ def lead_expected_closes(
     ]
 
 
-def _sqlite_closes(*, user, filters: LeadFilters, firsts: list[dt.date]) -> list[tuple[int, int]]:
-    """The expected closes on SQLite when no index lists the matching leads: each month a
-    range of lead_closes, named, since SQLite otherwise read a wide creation window whole
-    from the date index (ten years at 500,000 leads, the overdue leads: 357 -> 196 ms)."""
-    source, params = lead_rows_sql(user=user, filters=filters, index="lead_closes")
+def _sqlite_closes(rows: tuple[str, list[Any]], *, firsts: list[dt.date]) -> list[tuple[int, int]]:
+    """The expected closes on SQLite when no index lists the matching leads (``rows``, read
+    through lead_closes): each month a range of it, named, since SQLite otherwise read a
+    wide creation window whole from the date index (ten years at 500,000 leads, the overdue
+    leads: 357 -> 196 ms)."""
+    source, params = rows
     closed = ", ".join(f"'{status}'" for status in sorted(CLOSED_STATUSES))
     open_dated = (
         f'{source} AND l."expected_close_date" IS NOT NULL AND l."status" NOT IN ({closed})'

@@ -118,7 +118,9 @@ def counts_index_serves(filters) -> bool:
     return any(spec.ranged for spec in active) and all(spec.counted for spec in active)
 
 
-def lead_source_sql(filters, *, scope: Scope, trigram: bool) -> tuple[str, list[Any]]:
+def lead_source_sql(
+    filters, *, scope: Scope, trigram: bool, narrow: bool | None = None
+) -> tuple[str, list[Any]]:
     """``<tables> WHERE <terms>`` of the scope's leads that match ``filters``, the lead table
     called ``l``, for the counts and sums that read every match (the board's and the
     dashboard's figures, the list page's count), and its parameters.
@@ -138,6 +140,8 @@ def lead_source_sql(filters, *, scope: Scope, trigram: bool) -> tuple[str, list[
     * a search (``trigram``): the trigram index's matches, each lead read by its id
       (``CROSS JOIN`` fixes the order); the LIKE stays the exact test;
     * otherwise the planner's choice.
+
+    ``narrow`` is ``narrow_window``'s answer when the caller has already counted it.
     """
     if counts_index_serves(filters):
         # The index holds the owner as its expression (user_id + 0), not as the column.
@@ -155,7 +159,7 @@ def lead_source_sql(filters, *, scope: Scope, trigram: bool) -> tuple[str, list[
     if connection.vendor == "sqlite":
         if filters.company_id is not None:
             return f'{tables} INDEXED BY "lead_company_id" WHERE {" AND ".join(where)}', params
-        if narrow_window(filters, scope):
+        if narrow if narrow is not None else narrow_window(filters, scope):
             where_sql = " AND ".join(where)
             return f'{tables} INDEXED BY "lead_user_created" WHERE {where_sql}', params
     if trigram:

@@ -189,7 +189,8 @@ def narrow_by_search_index(qs: QuerySet, filters: LeadFilters, field: str = "id"
 def narrow_by_index(qs: QuerySet, *, user, filters: LeadFilters, field: str = "id") -> QuerySet:
     """``qs`` limited to the ids (in ``field``) of the user's leads that match ``filters``,
     listed from the index list_sql.lead_source_sql names on SQLite when it names one the
-    planner may pass over: a search's trigram index or a company's index.
+    planner may pass over: a search's trigram index, a company's index, or the date index
+    for a creation window of few leads.
 
     For the dashboard's aggregates and its walks of the history: SQLite takes an
     ``id IN (sub-query)`` to be a few look-ups of the primary key, so the listed ids drive
@@ -215,24 +216,20 @@ def _narrowing_source(*, user, filters: LeadFilters) -> tuple[str, list[Any]] | 
         return None
     scope = Scope.of(user)
     trigram = _use_trigram_index(filters)
-    if not trigram and filters.company_id is None and not list_sql.narrow_window(filters, scope):
+    # A company's index is named before any window, so its window is not counted.
+    narrow = filters.company_id is None and list_sql.narrow_window(filters, scope)
+    if not trigram and filters.company_id is None and not narrow:
         return None
-    return list_sql.lead_source_sql(filters, scope=scope, trigram=trigram)
+    return list_sql.lead_source_sql(filters, scope=scope, trigram=trigram, narrow=narrow)
 
 
-def narrows_by_index(*, user, filters: LeadFilters) -> bool:
-    """Whether ``narrow_by_index`` lists the matching leads for ``filters``."""
-    return _narrowing_source(user=user, filters=filters) is not None
-
-
-def lead_rows_sql(*, user, filters: LeadFilters, index: str) -> tuple[str, list[Any]]:
+def lead_rows_sql(*, user, filters: LeadFilters, index: str) -> tuple[str, list[Any]] | None:
     """SQLite: ``<tables> WHERE <terms>`` of the user's leads that match ``filters`` (the lead
-    table called ``l``), listed as ``narrow_by_index`` lists them when it does, else read
-    through ``index``, for a figure whose own index is narrower than any the filters name
-    (the converted leads of this month: lead_won)."""
-    narrowing = _narrowing_source(user=user, filters=filters)
-    if narrowing is not None:
-        return narrowing
+    table called ``l``) read through ``index``, for a figure whose own index is narrower
+    than any the filters name (the converted leads of this month: lead_won); None when
+    ``narrow_by_index`` lists fewer leads, which the caller then narrows to."""
+    if _narrowing_source(user=user, filters=filters) is not None:
+        return None
     where, params = list_sql.lead_where(filters, scope=Scope.of(user), alias="l")
     return f'"leads_lead" l INDEXED BY "{index}" WHERE {" AND ".join(where)}', params
 
@@ -265,13 +262,14 @@ def newest_matching_ids(*, user, filters: LeadFilters, n: int) -> Any:
         qs = narrow_by_search_index(filter_leads(lead_queryset(user=user), filters), filters)
         return qs.order_by("-id").values("id")[:n]
     scope = Scope.of(user)
-    if filters.company_id is not None or list_sql.narrow_window(filters, scope):
+    narrow = filters.company_id is None and list_sql.narrow_window(filters, scope)
+    if filters.company_id is not None or narrow:
         # A company's leads (its index is in id order) or a window of few leads, sorted.
         # The list's page may walk the ids and test the window, which pays for a page but
         # not for a sample longer than the window: it then passes every older lead (the
         # newest week alone at 500,000 leads: 330 ms against 14 ms).
         source, params = list_sql.lead_source_sql(
-            filters, scope=scope, trigram=_use_trigram_index(filters)
+            filters, scope=scope, trigram=_use_trigram_index(filters), narrow=narrow
         )
         # Only constant fragments are joined; every value is a parameter.
         sql = f'SELECT l."id" FROM {source} ORDER BY l."id" DESC LIMIT %s'  # noqa: S608
