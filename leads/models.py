@@ -12,6 +12,9 @@ from crm.jobs import Job, JobPolicy
 # On SQLite, an FTS5 trigram index over Lead.search_text kept in step by triggers
 # (migration 0002), so `q` finds substrings without reading every lead.
 SEARCH_INDEX_TABLE = "leads_lead_search"
+# On SQLite, the columns a search's walk tests, keyed by the lead id (migration 0017): each
+# match of the trigram index is looked up there, and its row is read only if it passes.
+SEARCH_WALK_INDEX = "lead_search_walk"
 # On PostgreSQL, the pg_trgm GIN index of search_text keyed by owner and status (migration
 # 0016; a migration keeps its own copy of the name).
 SEARCH_TRIGRAM_INDEX = "lead_user_status_search_trgm"

@@ -1,18 +1,25 @@
-"""Shared by the PostgreSQL-only migrations (Django does not load modules named with a "_")."""
+"""Shared by the migrations that run on one database only (Django does not load modules named
+with a "_")."""
 
 from django.db import migrations
 
 
-def on_postgresql(statements: list[str]):
-    """A RunPython function that runs ``statements`` on PostgreSQL and nothing elsewhere."""
+def on_vendor(vendor: str, statements: list[str]):
+    """A RunPython function that runs ``statements`` on ``vendor`` ("postgresql", "sqlite")
+    and nothing elsewhere."""
 
     def apply(apps, schema_editor):
-        if schema_editor.connection.vendor != "postgresql":
+        if schema_editor.connection.vendor != vendor:
             return
         for statement in statements:
             schema_editor.execute(statement)
 
     return apply
+
+
+def on_postgresql(statements: list[str]):
+    """A RunPython function that runs ``statements`` on PostgreSQL and nothing elsewhere."""
+    return on_vendor("postgresql", statements)
 
 
 def lead_index_replaced(old: str, old_using: str, new: str, new_using: str):

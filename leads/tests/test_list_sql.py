@@ -17,7 +17,15 @@ from django.db import connection
 from django.utils import timezone
 
 from leads import list_sql, page_selectors, selectors
-from leads.models import SEARCH_INDEX_TABLE, STATUS_ORDER, Lead, Role, Team, TeamMembership
+from leads.models import (
+    SEARCH_INDEX_TABLE,
+    SEARCH_WALK_INDEX,
+    STATUS_ORDER,
+    Lead,
+    Role,
+    Team,
+    TeamMembership,
+)
 from leads.scope import Scope
 from leads.selectors import LeadFilters, filter_leads, lead_list, lead_queryset, lead_to_dict
 from leads.tests.factories import CompanyFactory, UserFactory, make_lead
@@ -252,6 +260,25 @@ def test_a_search_in_a_narrow_window_reads_the_window_not_the_term(user, data, m
             _assert_pages_match_filter_leads(user, {**combination, **window})
             tried += 1
     assert tried >= 6
+
+
+@pytest.mark.skipif(connection.vendor != "sqlite", reason="SQLite's trigram index and planner")
+def test_a_search_walk_tests_each_match_in_the_walk_index_before_its_row(user, data):
+    """The walk over the trigram index's matches looks each one up by id in
+    SEARCH_WALK_INDEX (migration 0017), which holds the owner, status, score and company:
+    a match failing them costs no row read (bench: "rober" under a rare status and a narrow
+    score passes 42 of 14,800 matches, 25 -> 13 ms). The list's page and the figures both
+    (a company is read from its own index instead, _use_trigram_index)."""
+    filters = {"q": "smith", "status": "new", "min_score": 10, "max_score": 90}
+    seek = (
+        f"USING INDEX {SEARCH_WALK_INDEX} (id=? AND user_id=? AND status=? AND score>? AND score<?)"
+    )
+    page = _search_plan(user, filters)
+    assert page[0].startswith(f"SCAN {SEARCH_INDEX_TABLE}"), page
+    assert any(seek in step for step in page), page
+    figures = _source_plan(user, filters)
+    assert any(seek in step for step in figures), figures
+    _assert_pages_match_filter_leads(user, filters)
 
 
 @pytest.mark.skipif(connection.vendor != "sqlite", reason="SQLite's planner")
