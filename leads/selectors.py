@@ -377,6 +377,19 @@ def owners_apart(
     return [replace(filters, user_id=owner) for owner in scope.owner_ids]
 
 
+def without_idle_window(*, user, filters: LeadFilters) -> LeadFilters:
+    """``filters`` without their creation window when it leaves out none of the user's leads
+    (list_sql.window_holds_every_lead): the same leads match, and the figures that read
+    every match read them as without a window (at 500,000 leads, a window of ten years: the
+    board's counts from the tally instead of every lead in lead_counts). Only for figures:
+    the page keeps showing the window the person chose."""
+    if filters.created_after is None and filters.created_before is None:
+        return filters
+    if not list_sql.window_holds_every_lead(filters, Scope.of(user)):
+        return filters
+    return replace(filters, created_after=None, created_before=None)
+
+
 def _tally_serves(filters: LeadFilters) -> bool:
     """The tally answers filters on the owner and the status, and nothing else."""
     return replace(filters, user_id=None, status=None) == LeadFilters()
@@ -429,6 +442,7 @@ def lead_counts_by_owner_and_status(owner_ids: Iterable[int]) -> dict[int, dict[
 def lead_stats(*, user, filters: LeadFilters, group_by: str | None = None) -> dict[str, Any]:
     """Counts and values per status under the list's filters; with ``group_by="user"`` the
     counts per owner too (``by_user``)."""
+    filters = without_idle_window(user=user, filters=filters)
     if _tally_serves(filters):
         tallied = _stats_from_tally(user=user, filters=filters)
         if group_by != GROUP_BY_USER:

@@ -40,7 +40,10 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     state = BoardFilters(request.GET)
     context: dict = {"state": state, "owners": page_selectors.team_owners(user=request.user)}
     if state.valid:
-        user, filters = request.user, state.filters
+        user = request.user
+        # A window that leaves out none of the leads is no filter: every figure reads as
+        # without one (state.filters, shown on the page, keeps it).
+        filters = selectors.without_idle_window(user=user, filters=state.filters)
         # A manager's statistics with the counts per owner: the per-rep table's open leads
         # and conversion rates (on SQLite they are read owner by owner anyway).
         manager = Scope.of(user).is_manager

@@ -4,15 +4,18 @@ equal the stats counted from the leads."""
 
 from __future__ import annotations
 
+import datetime as dt
 from decimal import Decimal
 
 import pytest
 from django.db import connection, transaction
 from django.db.models import Count, Sum
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from leads import tasks
 from leads.bulk import CompanyFacts, LeadRow, MergePolicy, lead_bulk_upsert
+from leads.list_sql import start_of_day
 from leads.models import (
     SEARCH_TRIGRAM_INDEX,
     Lead,
@@ -193,3 +196,58 @@ def test_the_refresh_after_a_bulk_write_merges_the_trigram_indexs_pending_list(t
     with connection.cursor() as cursor:  # merged: nothing is left to merge
         cursor.execute("SELECT gin_clean_pending_list(%s::regclass)", [SEARCH_TRIGRAM_INDEX])
         assert cursor.fetchone()[0] == 0
+
+
+def test_a_window_that_leaves_out_no_lead_is_no_filter_for_the_figures(team, client):
+    """A creation window that holds every lead of the scope (ten years back, say) leaves the
+    figures as they are without it, so they are read as without it: the counts from the
+    tally, not every lead in the window. One that leaves out a single lead, before its
+    start or after its end, or a team member's lead for the manager, is kept."""
+    mia, rob, ria = team
+    company = CompanyFactory(user=rob)
+    for i, status in enumerate([Status.NEW, Status.NEW, Status.LOST, Status.CONVERTED]):
+        make_lead(user=rob, company=company, status=status, deal_value=Decimal(i))
+    ria_lead = make_lead(user=ria, company=CompanyFactory(user=ria))
+    today = timezone.localdate()
+    oldest = Lead.objects.filter(user=rob).order_by("id").first()
+    Lead.objects.filter(pk=oldest.pk).update(created_at=start_of_day(today - dt.timedelta(days=40)))
+    every = {"created_after": today - dt.timedelta(days=40), "created_before": today}
+
+    def figures(user, filters: dict) -> tuple[dict, bool]:
+        with CaptureQueriesContext(connection) as ctx:
+            stats = lead_stats(user=user, filters=LeadFilters(**filters))
+        return stats, any("leads_leadtally" in q["sql"] for q in ctx.captured_queries)
+
+    # Rob's window holds all his leads: read from the tally, equal to counting them.
+    stats, tallied = figures(rob, every)
+    assert tallied
+    assert stats == lead_stats(user=rob, filters=LeadFilters(min_score=0))
+    assert stats["total"] == 4
+    assert figures(rob, {"created_after": every["created_after"]})[1]
+    assert figures(rob, {"created_before": today})[1]
+    # One day later it leaves out his oldest lead: counted in the window, without it.
+    later = {**every, "created_after": today - dt.timedelta(days=39)}
+    stats, tallied = figures(rob, later)
+    assert not tallied
+    assert stats["total"] == 3
+    # A window that ends before today leaves out the newer leads.
+    stats, tallied = figures(rob, {**every, "created_before": today - dt.timedelta(days=1)})
+    assert not tallied
+    assert stats["total"] == 1
+    # The manager's scope holds Ria's lead too: a window that leaves it out is kept.
+    Lead.objects.filter(pk=ria_lead.pk).update(
+        created_at=start_of_day(today - dt.timedelta(days=400))
+    )
+    stats, tallied = figures(mia, every)
+    assert not tallied
+    assert stats["total"] == 4
+    assert figures(rob, every)[1]  # Rob's own scope still holds all of his
+
+    # The dashboard: the same figures with that window as without any.
+    client.force_login(rob)
+    plain = client.get("/dashboard/").context
+    windowed = client.get("/dashboard/", every).context
+    for key in ("total", "funnel", "open_value", "won", "closes", "weeks", "scores", "recent"):
+        assert windowed[key] == plain[key], key
+    assert windowed["stage_times"].stages == plain["stage_times"].stages
+    assert windowed["state"].filters.created_after == every["created_after"]
