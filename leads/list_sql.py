@@ -445,12 +445,11 @@ def window_holds_every_lead(filters, scope: Scope) -> bool:
     outside: list[str] = []
     params: list[Any] = []
     for spec, value in active_filters(filters):
-        if spec.test == "from_day":
-            bound, cut = "<", _start_of_day(value)
-        elif spec.test == "through_day":
-            bound, cut = ">=", _start_of_day(value + dt.timedelta(days=1))
-        else:
+        if not spec.window:
             continue
+        # Where filter_term cuts the window, the leads on the other side of the cut.
+        _, cut = filter_term(spec, value, '"created_at"')
+        bound = "<" if spec.test == "from_day" else ">="
         outside.append(
             f'EXISTS (SELECT 1 FROM "leads_lead"{hint} '  # noqa: S608
             f'WHERE {owner_term} AND "created_at" {bound} %s)'

@@ -209,6 +209,13 @@ def narrow_by_index(qs: QuerySet, *, user, filters: LeadFilters, field: str = "i
     return qs.filter(**{f"{field}__in": matches})
 
 
+def _narrow_window_read(filters: LeadFilters, scope: Scope) -> bool:
+    """Whether lead_source_sql reads the matches from the date index (list_sql.narrow_window).
+    A company's index is named before any window, so with a company the window is not
+    counted."""
+    return filters.company_id is None and list_sql.narrow_window(filters, scope)
+
+
 def _narrowing_source(*, user, filters: LeadFilters) -> tuple[str, list[Any]] | None:
     """The tables and terms ``narrow_by_index`` lists the leads from, or None (it does not):
     a search, a company, or a creation window of few leads (list_sql.narrow_window)."""
@@ -216,8 +223,7 @@ def _narrowing_source(*, user, filters: LeadFilters) -> tuple[str, list[Any]] | 
         return None
     scope = Scope.of(user)
     trigram = _use_trigram_index(filters)
-    # A company's index is named before any window, so its window is not counted.
-    narrow = filters.company_id is None and list_sql.narrow_window(filters, scope)
+    narrow = _narrow_window_read(filters, scope)
     if not trigram and filters.company_id is None and not narrow:
         return None
     return list_sql.lead_source_sql(filters, scope=scope, trigram=trigram, narrow=narrow)
@@ -262,7 +268,7 @@ def newest_matching_ids(*, user, filters: LeadFilters, n: int) -> Any:
         qs = narrow_by_search_index(filter_leads(lead_queryset(user=user), filters), filters)
         return qs.order_by("-id").values("id")[:n]
     scope = Scope.of(user)
-    narrow = filters.company_id is None and list_sql.narrow_window(filters, scope)
+    narrow = _narrow_window_read(filters, scope)
     if filters.company_id is not None or narrow:
         # A company's leads (its index is in id order) or a window of few leads, sorted.
         # The list's page may walk the ids and test the window, which pays for a page but
