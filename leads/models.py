@@ -15,6 +15,10 @@ SEARCH_INDEX_TABLE = "leads_lead_search"
 # On SQLite, the columns a search's walk tests, keyed by the lead id (migration 0017): each
 # match of the trigram index is looked up there, and its row is read only if it passes.
 SEARCH_WALK_INDEX = "lead_search_walk"
+# On SQLite, each owner's leads by status and score, the owner keyed as ``user_id + 0``
+# (migration 0018): a search under a status and a score range that pass few leads reads them
+# here and tests each for the term, instead of walking every match of the term.
+STATUS_SCORE_INDEX = "lead_status_score"
 # On PostgreSQL, the pg_trgm GIN index of search_text keyed by owner and status (migration
 # 0016; a migration keeps its own copy of the name).
 SEARCH_TRIGRAM_INDEX = "lead_user_status_search_trgm"
