@@ -17,8 +17,10 @@ SEARCH_INDEX_TABLE = "leads_lead_search"
 SEARCH_WALK_INDEX = "lead_search_walk"
 # On SQLite, each owner's leads by status and score, the owner keyed as ``user_id + 0``
 # (migration 0018): a search under a status and a score range that pass few leads reads them
-# here and tests each for the term, instead of walking every match of the term.
+# here and tests each for the term, instead of walking every match of the term. It holds
+# the leads that are no longer new (its WHERE, which a statement must write as it is).
 STATUS_SCORE_INDEX = "lead_status_score"
+STATUS_SCORE_INDEX_HOLDS = "\"status\" <> 'new'"
 # On PostgreSQL, the pg_trgm GIN index of search_text keyed by owner and status (migration
 # 0016; a migration keeps its own copy of the name).
 SEARCH_TRIGRAM_INDEX = "lead_user_status_search_trgm"

@@ -303,16 +303,21 @@ def test_a_search_under_a_status_and_score_range_of_few_leads_reads_those(
     STATUS_SCORE_INDEX (migration 0018) and each tested for the term, for the page and the
     figures, instead of walking every match of the term (bench_filters: "rober" under
     "converted" and 95-100, 42 of 14,800 matches, 13 ms; the 2,971 leads read 5 ms). More
-    leads than that, or no status or no range, walk the term. The pages and figures are the
-    same either way, for a rep and for a manager's scope of several owners."""
+    leads than that, no status or no range, or the status "new", which the index leaves out
+    (so that imports of new leads write nothing to it), walk the term. The pages and figures
+    are the same either way, for a rep and for a manager's scope of several owners."""
     seek = f"USING INDEX {STATUS_SCORE_INDEX} (<expr>=? AND status=? AND score>? AND score<?)"
-    filters = {"q": "smith", "status": "new", "min_score": 5, "max_score": 90}
+    filters = {"q": "smith", "status": "lost", "min_score": 5, "max_score": 99}
     page = _search_plan(user, filters)
     assert any(seek in step for step in page), page
     assert not any(SEARCH_INDEX_TABLE in step for step in page), page
     figures = _source_plan(user, filters)
     assert any(seek in step for step in figures), figures
-    for other in ({"q": "smith", "min_score": 5}, {"q": "smith", "status": "new"}):
+    for other in (
+        {"q": "smith", "min_score": 5},
+        {"q": "smith", "status": "lost"},
+        {"q": "smith", "status": "new", "min_score": 5, "max_score": 99},
+    ):
         walked = _search_plan(user, other)
         assert walked[0].startswith(f"SCAN {SEARCH_INDEX_TABLE}"), (other, walked)
     team = Team.objects.create(name="Sales")
