@@ -213,6 +213,14 @@ SEARCH_RARE_STATUS_PERCENT = 20
 _WORD = re.compile(r"[^\W_]+")
 
 
+def trigram_words(term: str) -> list[str]:
+    """The words of a folded search term that PostgreSQL's trigram index is asked for in its
+    place (``trigram_terms``): each run of three letters or digits or more, once; none
+    (ask the term as it is) for a term of one word or of words too short for a trigram."""
+    words = list(dict.fromkeys(word for word in _WORD.findall(term) if len(word) >= 3))
+    return [] if words == [term] else words
+
+
 def trigram_terms(q: str, column: str) -> tuple[list[str], list[Any]]:
     """The search's WHERE terms for PostgreSQL's trigram index (the listing), and their
     parameters: ``column LIKE %term%``, or, for a term of several words, each word of three
@@ -227,10 +235,9 @@ def trigram_terms(q: str, column: str) -> tuple[list[str], list[Any]]:
     the one LIKE does; only the trigrams read differ. A term of one word, or whose words
     are all shorter than three letters (no trigram of their own), is asked as it is."""
     term = search_term(q)
-    like = f"{column} LIKE %s ESCAPE '\\'"
-    words = list(dict.fromkeys(word for word in _WORD.findall(term) if len(word) >= 3))
-    if not words or words == [term]:
-        return [like], [_like_pattern(term)]
+    words = trigram_words(term)
+    if not words:
+        return [f"{column} LIKE %s ESCAPE '\\'"], [_like_pattern(term)]
     exact = f"({column} || '') LIKE %s ESCAPE '\\'"
     return (
         [f"{column} LIKE %s" for _ in words] + [exact],

@@ -543,7 +543,8 @@ def test_a_term_of_several_words_is_asked_of_the_trigram_index_word_by_word(user
     without the trigrams at the words' ends (the commonest in the index: "solar designs"
     11 -> 8.5 ms of bitmap at 1,000,000 leads), and tests the whole term on each lead the
     index lets through. A term of one word, or of words too short for a trigram, is asked
-    as it is. The pages are the same (the plans' test runs these terms on every branch)."""
+    as it is. The ORM's filter, which the board's and the dashboard's figures read, does the
+    same. The pages are the same (the plans' test runs these terms on every branch)."""
     column = 'u."search_text"'
     exact = f"({column} || '') LIKE %s ESCAPE '\\'"
     assert list_sql.trigram_terms(" Ann  SMITH ", column) == (
@@ -561,8 +562,15 @@ def test_a_term_of_several_words_is_asked_of_the_trigram_index_word_by_word(user
         [f"{column} LIKE %s", exact],
         ["%100%", "%100\\%\\_x%"],
     )
+    # The ORM's filter (the board's and the dashboard's figures) writes it the same way.
+    orm_filter = filter_leads(Lead.objects.all(), LeadFilters(q="Ann Smith"))
+    orm_sql, orm_params = orm_filter.query.sql_with_params()
+    patterns = [param for param in orm_params if "%" in str(param)]
     if connection.vendor != "postgresql":
+        assert patterns == ["%ann smith%"]
         return
+    assert patterns == ["%ann%", "%smith%", "%ann smith%"]
+    assert "||" in orm_sql  # the whole term over the column concatenated: not the index's
     # Without the owner's term no btree serves the query: the bitmap (the only scan allowed)
     # must come from the trigram index.
     listing = 'SELECT u."id" FROM "leads_lead" u WHERE '
@@ -583,6 +591,8 @@ def test_a_term_of_several_words_is_asked_of_the_trigram_index_word_by_word(user
         Lead.objects.filter(search_text__contains="ann smith").values_list("id", flat=True)
     )
     assert len(found) == 2  # the user's Ann Smith and the other user's
+    orm = filter_leads(Lead.objects.all(), LeadFilters(q="Ann Smith")).values_list("id", flat=True)
+    assert sorted(orm) == found
 
 
 @pytest.mark.parametrize("branch", BRANCHES)
