@@ -511,7 +511,8 @@ def test_the_search_listing_reads_only_a_rare_status_from_the_trigram_index(
 ):
     """The status's key is read from the trigram index only when the status holds at most a
     fifth of the scope's leads (the tally says): a common status's list costs more than the
-    matches it leaves out. Here "new" holds 3 of 7 leads, "lost" 1."""
+    matches it leaves out. Here "new" holds 3 of 7 leads, "lost" 1. A term of several words
+    never reads it."""
     if connection.vendor != "postgresql":
         pytest.skip("the trigram index with the status is PostgreSQL's")
     # The probe reads one lead and the listing costs nothing: the listing runs.
@@ -536,6 +537,12 @@ def test_the_search_listing_reads_only_a_rare_status_from_the_trigram_index(
     assert not keyed_listing_ran("new")
     _assert_pages_match_filter_leads(user, {"q": "smith", "status": "lost"})
     _assert_pages_match_filter_leads(user, {"q": "smith", "status": "new"})
+    # A term of several words, asked word by word, lets few leads through: no status key.
+    plan = _postgresql_plan(user, LeadFilters(q="eve smith", status="lost"), analyze=True)
+    listed = plan[plan.index("  CTE listed") : plan.index("  CTE listed_count")]
+    assert not any("(status)::text || ''" in line for line in listed), listed
+    assert any("'%eve%'" in line for line in listed), listed
+    _assert_pages_match_filter_leads(user, {"q": "eve smith", "status": "lost"})
 
 
 def test_a_term_of_several_words_is_asked_of_the_trigram_index_word_by_word(user, data):
