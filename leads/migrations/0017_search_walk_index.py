@@ -18,7 +18,7 @@ does nothing: its search does not walk the ids this way (leads.list_sql).
 
 from django.db import migrations
 
-from leads.migrations._postgresql import on_vendor
+from leads.migrations._postgresql import sqlite_lead_index
 
 INDEX = "lead_search_walk"
 
@@ -27,14 +27,5 @@ class Migration(migrations.Migration):
     dependencies = [("leads", "0016_search_trigram_with_status")]
 
     operations = [
-        migrations.RunPython(
-            on_vendor(
-                "sqlite",
-                [
-                    f'CREATE INDEX IF NOT EXISTS "{INDEX}" ON "leads_lead" '
-                    '("id", "user_id", "status", "score", "company_id")'
-                ],
-            ),
-            on_vendor("sqlite", [f'DROP INDEX IF EXISTS "{INDEX}"']),
-        )
+        sqlite_lead_index(INDEX, '("id", "user_id", "status", "score", "company_id")')
     ]

@@ -23,7 +23,7 @@ nothing: its search reads the status from the trigram index (0016).
 
 from django.db import migrations
 
-from leads.migrations._postgresql import on_vendor
+from leads.migrations._postgresql import sqlite_lead_index
 
 INDEX = "lead_status_score"
 
@@ -32,14 +32,5 @@ class Migration(migrations.Migration):
     dependencies = [("leads", "0017_search_walk_index")]
 
     operations = [
-        migrations.RunPython(
-            on_vendor(
-                "sqlite",
-                [
-                    f'CREATE INDEX IF NOT EXISTS "{INDEX}" ON "leads_lead" '
-                    '(("user_id" + 0), "status", "score") WHERE "status" <> \'new\''
-                ],
-            ),
-            on_vendor("sqlite", [f'DROP INDEX IF EXISTS "{INDEX}"']),
-        )
+        sqlite_lead_index(INDEX, '(("user_id" + 0), "status", "score") WHERE "status" <> \'new\'')
     ]

@@ -34,3 +34,14 @@ def lead_index_replaced(old: str, old_using: str, new: str, new_using: str):
     return migrations.RunPython(
         on_postgresql(swap(new, new_using, old)), on_postgresql(swap(old, old_using, new))
     )
+
+
+def sqlite_lead_index(name: str, definition: str):
+    """A RunPython operation that, on SQLite, builds the index ``name`` of leads_lead
+    (``definition``: its columns and any WHERE); backwards, drops it."""
+    return migrations.RunPython(
+        on_vendor(
+            "sqlite", [f'CREATE INDEX IF NOT EXISTS "{name}" ON "leads_lead" {definition}']
+        ),
+        on_vendor("sqlite", [f'DROP INDEX IF EXISTS "{name}"']),
+    )
