@@ -569,6 +569,7 @@ def narrow_window(filters, scope: Scope) -> bool:
 # lead read and tested at 1,000,000 leads (2,971 leads 5.4 ms; 7,422 leads 14 ms), where the
 # walk costs about 0.9 us for each match of the term it passes.
 NARROW_SEARCH_SCORES = 4_000
+_STATUS_SCORE_FILTERS = ("user_id", "status", "min_score", "max_score")
 
 
 def narrow_scores(filters, scope: Scope) -> bool:
@@ -594,16 +595,17 @@ def narrow_scores(filters, scope: Scope) -> bool:
         or filters.company_id is not None
     ):
         return False
-    owner_term, params = scope.owner_sql('("user_id" + 0)')
-    terms = [owner_term, '"status" = %s', STATUS_SCORE_INDEX_HOLDS]
-    params.append(filters.status)
-    if filters.user_id is not None:  # a manager's choice of one rep
-        terms.append('("user_id" + 0) = %s')
-        params.append(filters.user_id)
-    for bound, test in ((filters.min_score, ">="), (filters.max_score, "<=")):
-        if bound is not None:
-            terms.append(f'"score" {test} %s')
-            params.append(bound)
+    owner = '("user_id" + 0)'
+    owner_term, params = scope.owner_sql(owner)
+    terms = [owner_term, STATUS_SCORE_INDEX_HOLDS]
+    # The filters the index holds (a manager's choice of one rep among them), each written
+    # as the page writes it.
+    for spec, value in active_filters(filters):
+        if spec.name in _STATUS_SCORE_FILTERS:
+            column = owner if spec.column == "user_id" else f'"{spec.column}"'
+            term, param = filter_term(spec, value, column)
+            terms.append(term)
+            params.append(param)
     with connection.cursor() as cursor:
         cap = NARROW_SEARCH_SCORES
         return _count_up_to(cursor, terms, params, cap, STATUS_SCORE_INDEX) < cap
