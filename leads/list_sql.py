@@ -64,6 +64,10 @@ def fts5_phrase(q: str) -> str:
     return '"' + search_term(q).replace('"', '""') + '"'
 
 
+# A search's test: LIKE with the pattern of _like_pattern, the backslash its escape.
+_LIKE = "LIKE %s ESCAPE '\\'"
+
+
 def _like_pattern(text: str) -> str:
     """``%text%`` for LIKE ... ESCAPE '\\', with the wildcards in ``text`` taken literally."""
     escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
@@ -100,7 +104,7 @@ def filter_term(spec: ListFilter, value: Any, column: str) -> tuple[str, Any]:
         # Repeating the partial unique index's condition lets SQLite use that index.
         return f"{column} = %s AND NOT ({column} = '')", value.lower()
     # contains
-    return f"{column} LIKE %s ESCAPE '\\'", _like_pattern(search_term(value))
+    return f"{column} {_LIKE}", _like_pattern(search_term(value))
 
 
 def lead_where(
@@ -237,8 +241,8 @@ def trigram_terms(q: str, column: str) -> tuple[list[str], list[Any]]:
     term = search_term(q)
     words = trigram_words(term)
     if not words:
-        return [f"{column} LIKE %s ESCAPE '\\'"], [_like_pattern(term)]
-    exact = f"({column} || '') LIKE %s ESCAPE '\\'"
+        return [f"{column} {_LIKE}"], [_like_pattern(term)]
+    exact = f"({column} || '') {_LIKE}"
     return (
         [f"{column} LIKE %s" for _ in words] + [exact],
         [*(f"%{word}%" for word in words), _like_pattern(term)],
@@ -319,7 +323,6 @@ def _postgresql_search_sql(
         probe = SEARCH_PROBE * SEARCH_PROBE_WINDOW
     pattern = _like_pattern(search_term(filters.q))
     candidates, candidate_params = _tally_candidates(filters, scope)
-    like = "LIKE %s ESCAPE '\\'"
     # The filters no index serves are tested on each lead read, as the search term is.
     passes = " AND ".join(checked) or "true"
     listed_terms, listed_params = trigram_terms(filters.q, 'u."search_text"')
@@ -327,7 +330,7 @@ def _postgresql_search_sql(
     # In the walk, the search text is concatenated, which keeps the trigram index out of
     # it, and the tested filters sit in a CASE, which keeps an index that merely holds
     # their columns (lead_counts, read whole and sorted) from being preferred to the ids.
-    walk_hit = f"(u.\"search_text\" || '') {like}"
+    walk_hit = f"(u.\"search_text\" || '') {_LIKE}"
     if checked:
         walk_hit = f"CASE WHEN {passes} THEN true ELSE false END AND {walk_hit}"
     listing, listing_params = _search_listing(
@@ -336,7 +339,7 @@ def _postgresql_search_sql(
     sql = (
         # The newest leads the indexed filters give (``probe`` at most), each tested.
         'WITH probe AS MATERIALIZED (SELECT u."id", '  # noqa: S608
-        f'{passes} AS "passes", u."search_text" {like} AS "term" '
+        f'{passes} AS "passes", u."search_text" {_LIKE} AS "term" '
         f'FROM "leads_lead" u WHERE {base} ORDER BY u."id" {direction} LIMIT %s), '
         # Settled by the probe: enough matches for the page, or no lead left untested.
         'found AS MATERIALIZED (SELECT n, n >= %s OR "read" < %s AS settled, '
