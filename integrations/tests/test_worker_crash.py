@@ -88,8 +88,31 @@ def _services(data_dir: Path) -> Iterator[tuple[Database, dict[str, str]]]:
         yield Database(env.get("DATABASE_URL"), data_dir), env
     finally:
         if created is not None:
-            with psycopg.connect(db_url, autocommit=True) as conn:
-                conn.execute(f"DROP DATABASE IF EXISTS {created} WITH (FORCE)")
+            _drop_database(db_url, created)
+
+
+def _drop_database(db_url: str, name: str) -> None:
+    """Drop the workers' database. Not WITH (FORCE): that must terminate every backend in it,
+    and an autovacuum worker analysing the fresh leads belongs to no role the test user may
+    signal, so the drop failed whenever autovacuum had started. A plain DROP DATABASE stops
+    autovacuum workers itself; the killed workers' own connections are ended first, and a
+    connection still closing is waited for."""
+    import psycopg
+
+    with psycopg.connect(db_url, autocommit=True) as conn:
+        for attempt in range(20):
+            conn.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                " WHERE datname = %s AND usename = current_user AND pid <> pg_backend_pid()",
+                (name,),
+            )
+            try:
+                conn.execute(f"DROP DATABASE IF EXISTS {name}")
+                return
+            except psycopg.errors.ObjectInUse:
+                if attempt == 19:
+                    raise
+                time.sleep(0.5)
 
 
 def _run_state(db: Database, run_id: int) -> tuple[str, int]:
