@@ -90,6 +90,34 @@ COMPANY_COLUMNS = (
     "updated_at",
 )  # fmt: skip
 
+# A new lead is made positionally, one value per concrete field in the model's order, as
+# Django's own Model.from_db does: Lead(**values) spends 12 µs a lead matching keywords to
+# fields, a tenth of a CSV import's time. Constant defaults are read once; a callable default
+# (custom_attributes' dict) is called for each lead, as the keyword path does.
+_LEAD_FIELDS = Lead._meta.concrete_fields
+_LEAD_SLOT = {field.attname: slot for slot, field in enumerate(_LEAD_FIELDS)}
+_LEAD_BLANK = [
+    None if field.has_default() and callable(field.default) else field.get_default()
+    for field in _LEAD_FIELDS
+]
+_LEAD_MADE_DEFAULTS = [
+    (slot, field.get_default)
+    for slot, field in enumerate(_LEAD_FIELDS)
+    if field.has_default() and callable(field.default)
+]
+
+
+def new_lead(values: dict[str, Any]) -> Lead:
+    """``Lead(**values)`` (attnames such as ``user_id``), made the faster way."""
+    row = _LEAD_BLANK.copy()
+    for slot, make in _LEAD_MADE_DEFAULTS:
+        row[slot] = make()
+    slots = _LEAD_SLOT
+    for name, value in values.items():
+        row[slots[name]] = value
+    return Lead(*row)
+
+
 # How far each status is along the pipeline; closed statuses are never left by a fill.
 _RANK: dict[str, int] = {
     Status.NEW: 0,
@@ -474,26 +502,28 @@ class _Batch:
         owner = self.user_id
         if self.assignment is not None:
             owner = self.assignment.next_owner(is_open=status not in CLOSED_STATUSES)
-        lead = Lead(
-            user_id=owner,
-            email=row.email,
-            status=status,
-            score=row.score if row.score is not None else 0,
-            score_is_manual=self.score_is_manual and row.score is not None,
-            custom_attributes=dict(row.custom_attributes),
-            deal_value=row.deal_value,
-            expected_close_date=row.expected_close_date,
-            # In its first status since it was created, as its first history entry says.
-            status_changed_at=created,
-            created_at=created,
-            updated_at=now,
-            first_name=row.first_name,
-            last_name=row.last_name,
-            position=row.position,
-            phone=row.phone,
-            linkedin_url=row.linkedin_url,
-            notes=row.notes,
-            source=row.source,
+        lead = new_lead(
+            {
+                "user_id": owner,
+                "email": row.email,
+                "status": status,
+                "score": row.score if row.score is not None else 0,
+                "score_is_manual": self.score_is_manual and row.score is not None,
+                "custom_attributes": dict(row.custom_attributes),
+                "deal_value": row.deal_value,
+                "expected_close_date": row.expected_close_date,
+                # In its first status since it was created, as its first history entry says.
+                "status_changed_at": created,
+                "created_at": created,
+                "updated_at": now,
+                "first_name": row.first_name,
+                "last_name": row.last_name,
+                "position": row.position,
+                "phone": row.phone,
+                "linkedin_url": row.linkedin_url,
+                "notes": row.notes,
+                "source": row.source,
+            }
         )
         _apply_do_not_contact(lead, row)
         self.verify(lead, row)

@@ -321,3 +321,42 @@ def test_an_import_that_grows_the_tables_gives_sqlite_planner_statistics():
     with connection.cursor() as cursor:
         cursor.execute("SELECT count(*) FROM sqlite_stat1 WHERE tbl = 'leads_lead'")
         assert cursor.fetchone()[0] > 0
+
+
+def test_new_lead_makes_the_lead_the_keywords_make_with_fresh_defaults():
+    now = timezone.now()
+    values = {
+        "user_id": 7,
+        "email": "ann@acme.com",
+        "status": "qualified",
+        "score": 40,
+        "custom_attributes": {"region": "EU"},
+        "created_at": now,
+        "updated_at": now,
+        "first_name": "Ann",
+    }
+    fast, slow = bulk.new_lead(values), Lead(**values)
+    fields = [field.attname for field in Lead._meta.concrete_fields]
+    assert [getattr(fast, name) for name in fields] == [getattr(slow, name) for name in fields]
+    assert fast._state.adding and fast.pk is None
+    # A default made by a callable is made again for every lead, never shared.
+    one, two = bulk.new_lead({"user_id": 7}), bulk.new_lead({"user_id": 7})
+    assert one.custom_attributes == {} and one.custom_attributes is not two.custom_attributes
+    with pytest.raises(KeyError):
+        bulk.new_lead({"no_such_field": 1})
+
+
+@pytest.mark.django_db
+def test_the_bulk_insert_writes_json_values_as_the_orm_does():
+    from crm.bulk import insert_rows
+
+    lead = make_lead(user=UserFactory())
+    now = timezone.now()
+    values = [{"email": ["a", "b"]}, ["x", 1], {}, "text", 3]
+    insert_rows(
+        LeadEvent,
+        ("lead_id", "user_id", "kind", "to_status", "source", "changes", "at"),
+        [(lead.pk, lead.user_id, "update", "new", "csv", value, now) for value in values],
+    )
+    stored = LeadEvent.objects.filter(lead=lead, kind="update").order_by("id")
+    assert [event.changes for event in stored] == values
