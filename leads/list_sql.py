@@ -171,17 +171,22 @@ def lead_source_sql(
         where, params = lead_where(filters, scope=scope, alias="l", owner_key=True)
         return f'"leads_lead" l INDEXED BY "lead_counts" WHERE {" AND ".join(where)}', params
     tables = '"leads_lead" l'
-    where, params = lead_where(filters, scope=scope, alias="l")
     if connection.vendor == "sqlite":
+        index = None
         if filters.company_id is not None:
-            return f'{tables} INDEXED BY "lead_company_id" WHERE {" AND ".join(where)}', params
-        if narrow if narrow is not None else narrow_window(filters, scope):
-            where_sql = " AND ".join(where)
-            return f'{tables} INDEXED BY "lead_user_created" WHERE {where_sql}', params
-        if trigram and narrow_scores(filters, scope):
+            index = "lead_company_id"
+        elif narrow if narrow is not None else narrow_window(filters, scope):
+            index = "lead_user_created"
+        elif trigram and narrow_scores(filters, scope):
+            # That index holds the owner as its expression, and only the leads its
+            # condition names: both written as the index has them, so SQLite may read it.
             where, params = lead_where(filters, scope=scope, alias="l", owner_key=True)
             where_sql = " AND ".join([*where, f"l.{STATUS_SCORE_INDEX_HOLDS}"])
             return f'{tables} INDEXED BY "{STATUS_SCORE_INDEX}" WHERE {where_sql}', params
+        if index is not None:
+            where, params = lead_where(filters, scope=scope, alias="l")
+            return f'{tables} INDEXED BY "{index}" WHERE {" AND ".join(where)}', params
+    where, params = lead_where(filters, scope=scope, alias="l")
     if trigram:
         search = f'"{SEARCH_INDEX_TABLE}"'
         where += [f'{search}."rowid" = l."id"', f'{search}."search_text" MATCH %s']
