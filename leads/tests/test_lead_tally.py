@@ -38,6 +38,7 @@ from leads.services import (
     leads_delete,
     refresh_planner_statistics,
 )
+from leads.tally import lead_tally_compact
 from leads.tests.factories import CompanyFactory, UserFactory, make_lead
 
 pytestmark = pytest.mark.django_db
@@ -251,3 +252,37 @@ def test_a_window_that_leaves_out_no_lead_is_no_filter_for_the_figures(team, cli
         assert windowed[key] == plain[key], key
     assert windowed["stage_times"].stages == plain["stage_times"].stages
     assert windowed["state"].filters.created_after == every["created_after"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_compaction_outside_a_transaction_vacuums_the_rows_it_replaced():
+    """On PostgreSQL the fold leaves each replaced row as a dead tuple that every read of the
+    tally visits until a VACUUM; run outside a transaction (beat, seeding, the end of an
+    import), the compaction vacuums the table itself. Inside one it cannot, and does not try."""
+    if connection.vendor != "postgresql":
+        pytest.skip("SQLite's tally is updated in place")
+    rob = UserFactory()
+    company = CompanyFactory(user=rob)
+    for _ in range(3):
+        make_lead(user=rob, company=company)
+
+    def vacuums() -> int:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_stat_clear_snapshot()")
+            cursor.execute(
+                "SELECT vacuum_count FROM pg_stat_user_tables WHERE relname = 'leads_leadtally'"
+            )
+            return cursor.fetchone()[0]
+
+    before = vacuums()
+    with transaction.atomic():
+        lead_tally_compact()  # folded, but no VACUUM inside a transaction
+    assert vacuums() == before
+    make_lead(user=rob, company=company)
+    with CaptureQueriesContext(connection) as ctx:
+        lead_tally_compact()
+    assert [q["sql"] for q in ctx.captured_queries if "VACUUM" in q["sql"]] == [
+        "VACUUM leads_leadtally"
+    ]
+    assert vacuums() == before + 1
+    assert LeadTally.objects.filter(user_id=rob.pk).count() == 1
