@@ -505,6 +505,7 @@ def csv_import_run(
                 "error; the rows before it are saved."
             ),
         )
+    statistics.finish()
     return _finish(csv_import, owner)
 
 

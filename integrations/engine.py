@@ -282,6 +282,7 @@ def _execute_import(
         finally:
             if pending is not None:
                 pending.cancel()
+    statistics.finish()
     return stopped_short
 
 

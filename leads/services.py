@@ -141,8 +141,12 @@ def refresh_planner_statistics(models: Iterable[type[Model]] = ()) -> None:
         else:
             cursor.execute(f"ANALYZE {', '.join(quote(table) for table in tables)}")
             if Lead._meta.db_table in tables:
-                merge = "SELECT gin_clean_pending_list(%s::regclass)"
-                cursor.execute(merge, [SEARCH_TRIGRAM_INDEX])
+                _merge_trigram_pending_list(cursor)
+
+
+def _merge_trigram_pending_list(cursor: Any) -> None:
+    """PostgreSQL: move the trigram index's pending entries into the index proper."""
+    cursor.execute("SELECT gin_clean_pending_list(%s::regclass)", [SEARCH_TRIGRAM_INDEX])
 
 
 def _column(model: type[Model], name: str) -> str:
@@ -180,6 +184,7 @@ class PlannerStatistics:
             for model, names in columns.items()
         )
         self.written = 0
+        self.first = first
         self.next = first
         self.factor = factor
         self.runs = 0
@@ -201,6 +206,19 @@ class PlannerStatistics:
             refresh_planner_statistics()
         self.runs += 1
         self.next = self.written * self.factor
+
+    def finish(self) -> None:
+        """After the import's last write, when it wrote at least ``first`` rows: on PostgreSQL,
+        merge the trigram index's pending list and fold the tally. New rows' trigram entries
+        wait in GIN's pending list (up to 4 MB), which every search reads whole until
+        autovacuum merges it (4 MB cost each search 2.6 ms at 1,000,000 leads); the ANALYZEs
+        above do not merge it. Outside the run's transactions, the fold also vacuums the
+        tally (lead_tally_compact). SQLite has neither."""
+        if connection.vendor != "postgresql" or self.written < self.first:
+            return
+        lead_tally_compact()
+        with connection.cursor() as cursor:
+            _merge_trigram_pending_list(cursor)
 
 
 EMAIL_TAKEN = "A lead with this email already exists."

@@ -416,3 +416,16 @@ def test_create_only_rejects_a_known_person_without_email_and_says_why(user):
         "A lead named Bob Baker without an email already exists there."
     )
     assert Lead.objects.filter(user=user).count() == 1
+
+
+def test_a_finished_import_ends_with_the_planner_statistics_finish(user, monkeypatch):
+    """The run's end merges what its ANALYZEs leave behind on PostgreSQL
+    (PlannerStatistics.finish): called once, after the last batch; not for a cancelled run."""
+    from leads.services import PlannerStatistics
+
+    calls: list[int] = []
+    monkeypatch.setattr(PlannerStatistics, "finish", lambda self: calls.append(self.written))
+    monkeypatch.setattr(services, "BATCH_SIZE", 2)
+    csv_import = make_import(user, "email\n" + "".join(f"l{i}@x.io\n" for i in range(5)))
+    assert services.csv_import_run(import_id=csv_import.pk) == "succeeded"
+    assert calls == [5]

@@ -456,3 +456,15 @@ def test_a_changed_vendor_record_is_applied_an_unchanged_one_is_not_reapplied(
     assert (same.updated, same.unchanged) == (0, 1)
     lead.refresh_from_db()
     assert lead.status == "new"
+
+
+def test_a_finished_import_ends_with_the_planner_statistics_finish(hunter_integration, monkeypatch):
+    """The run's end merges what its ANALYZEs leave behind on PostgreSQL
+    (PlannerStatistics.finish): called once, after the last page, with every created lead."""
+    from leads.services import PlannerStatistics
+
+    calls: list[int] = []
+    monkeypatch.setattr(PlannerStatistics, "finish", lambda self: calls.append(self.written))
+    pages = [[rec(str(i), f"p{i}@corp.com") for i in range(3)], [rec("9", "q@corp.com")]]
+    run_import(hunter_integration, ScriptedClient(pages))
+    assert calls == [4]

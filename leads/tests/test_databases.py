@@ -252,3 +252,39 @@ def test_an_import_looks_a_pages_emails_up_in_the_email_index(user):
         assert plan.startswith("LockRows")
         tail = 'ORDER BY "leads_lead"."id" ASC FOR UPDATE OF "leads_lead"'
         assert str(leads.query).endswith(tail)
+
+
+def test_the_end_of_a_large_import_merges_the_trigram_pending_list_and_folds_the_tally(user):
+    """On PostgreSQL an import's ANALYZEs leave new rows' trigram entries in GIN's pending
+    list, which every search reads whole until autovacuum merges it, and the tally with a
+    row per statement: the import's end merges and folds them, once it wrote ``first``
+    rows; a smaller one leaves them to autovacuum and the hourly fold."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from leads.models import SEARCH_TRIGRAM_INDEX, LeadTally
+    from leads.services import PlannerStatistics
+    from leads.tests.factories import make_lead
+
+    if connection.vendor != "postgresql":
+        pytest.skip("GIN's pending list and the statement-level tally are PostgreSQL's")
+    company = CompanyFactory(user=user)
+    for i in range(3):
+        make_lead(user=user, company=company, first_name=f"Pending{i}")
+    small = PlannerStatistics({Lead: ["user", "email"]}, first=10)
+    small.wrote(3)
+    with CaptureQueriesContext(connection) as ctx:
+        small.finish()
+    assert ctx.captured_queries == []
+    assert LeadTally.objects.filter(user_id=user.pk).count() == 3
+    large = PlannerStatistics({Lead: ["user", "email"]}, first=3)
+    large.wrote(3)  # its first ANALYZE, which folds the tally as it stands
+    for i in range(2):  # the import's last pages, short of the next ANALYZE
+        make_lead(user=user, company=company, first_name=f"Last{i}")
+    large.wrote(2)
+    assert large.runs == 1 and LeadTally.objects.filter(user_id=user.pk).count() == 3
+    large.finish()
+    assert LeadTally.objects.filter(user_id=user.pk).count() == 1
+    with connection.cursor() as cursor:  # merged: nothing is left to merge
+        cursor.execute("SELECT gin_clean_pending_list(%s::regclass)", [SEARCH_TRIGRAM_INDEX])
+        assert cursor.fetchone()[0] == 0
