@@ -254,6 +254,28 @@ def trigram_terms(q: str, column: str) -> tuple[list[str], list[Any]]:
     )
 
 
+# A score range of at most this many scores is asked of the trigram index as well, as the
+# list of its scores (migration 0019 keys each lead as ARRAY[score], and GIN answers ``&&``
+# as one OR over those keys): score 95-100 + "rober" let 432 leads through instead of the
+# term's 7,438 (statement 18.7 -> 5.8 ms). A wider range is tested on each lead only: eight
+# keys of a tenth of the leads each cost the bitmap more (15 ms) than the rows they spare.
+SEARCH_SCORE_KEYS = 11
+# Every score there is (the lead_score_0_100 constraint).
+_SCORE_LOW, _SCORE_HIGH = 0, 100
+
+
+def search_score_keys(filters) -> list[int] | None:
+    """The scores a narrow score range holds, for the trigram index; None for a wide range
+    or none."""
+    if filters.min_score is None and filters.max_score is None:
+        return None
+    low = _SCORE_LOW if filters.min_score is None else max(filters.min_score, _SCORE_LOW)
+    high = _SCORE_HIGH if filters.max_score is None else min(filters.max_score, _SCORE_HIGH)
+    if high - low + 1 > SEARCH_SCORE_KEYS:
+        return None
+    return list(range(low, high + 1))
+
+
 def _postgresql_search_sql(
     filters,
     *,
@@ -294,7 +316,8 @@ def _postgresql_search_sql(
       at the probe's share would pass the cap.
 
     The trigram index holds the owner and the status with the text (migration 0016), so a
-    listing under a status reads only that status's matches.
+    listing under a status reads only that status's matches; and the score (0019), so a
+    listing under a narrow score range (``search_score_keys``) reads only its matches.
 
     Every branch returns exactly the first page of matches; only its cost differs. The
     branches not taken are never run: each sits behind a one-time filter on the probe's
@@ -331,6 +354,10 @@ def _postgresql_search_sql(
     # The filters no index serves are tested on each lead read, as the search term is.
     passes = " AND ".join(checked) or "true"
     listed_terms, listed_params = trigram_terms(filters.q, 'u."search_text"')
+    scores = search_score_keys(filters)
+    if scores is not None:  # the range stays among the tested filters as the exact test
+        listed_terms.append('ARRAY[u."score"] && %s::smallint[]')
+        listed_params.append(scores)
     hit = " AND ".join([*checked, *listed_terms])
     # In the walk, the search text is concatenated, which keeps the trigram index out of
     # it, and the tested filters sit in a CASE, which keeps an index that merely holds

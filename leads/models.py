@@ -21,9 +21,9 @@ SEARCH_WALK_INDEX = "lead_search_walk"
 # the leads that are no longer new (its WHERE, which a statement must write as it is).
 STATUS_SCORE_INDEX = "lead_status_score"
 STATUS_SCORE_INDEX_HOLDS = "\"status\" <> 'new'"
-# On PostgreSQL, the pg_trgm GIN index of search_text keyed by owner and status (migration
-# 0016; a migration keeps its own copy of the name).
-SEARCH_TRIGRAM_INDEX = "lead_user_status_search_trgm"
+# On PostgreSQL, the pg_trgm GIN index of search_text keyed by owner, status (migration
+# 0016) and score (0019; a migration keeps its own copy of the name).
+SEARCH_TRIGRAM_INDEX = "lead_search_trgm_score"
 
 
 class Status(models.TextChoices):

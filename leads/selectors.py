@@ -19,7 +19,10 @@ from django.db import connection
 from django.db.models import (
     Count,
     F,
+    Field,
+    Func,
     IntegerField,
+    Lookup,
     OuterRef,
     Q,
     QuerySet,
@@ -134,9 +137,40 @@ def _contains(qs: QuerySet[Lead], column: str, term: str) -> QuerySet[Lead]:
     return qs.alias(**{exact: whole}).filter(**{f"{exact}__contains": term})
 
 
+class _ScoreArray(Field):
+    """A lead's score as the trigram index keys it (migration 0019): ARRAY[score]."""
+
+    def db_type(self, connection: Any) -> str:
+        return "smallint[]"
+
+
+@_ScoreArray.register_lookup
+class _Overlaps(Lookup):
+    """``ARRAY[score] && <the scores>``, which GIN answers as one OR over their keys."""
+
+    lookup_name = "overlaps"
+
+    def as_sql(self, compiler: Any, connection: Any) -> tuple[str, list[Any]]:
+        lhs, lhs_params = self.process_lhs(compiler, connection)
+        rhs, rhs_params = self.process_rhs(compiler, connection)
+        return f"{lhs} && {rhs}::smallint[]", [*lhs_params, *rhs_params]
+
+
+class _ScoreKeys(Func):
+    template = "ARRAY[%(expressions)s]"
+    output_field = _ScoreArray()
+
+
 def filter_leads(qs: QuerySet[Lead], filters: LeadFilters) -> QuerySet[Lead]:
     for spec, value in list_sql.active_filters(filters):
         qs = _ORM_TESTS[spec.test](qs, spec.column, value)
+    # On PostgreSQL a search under a narrow score range asks the trigram index for the
+    # range's scores too, as the list's listing does (list_sql.search_score_keys): the board's
+    # and the dashboard's figures then read the leads of the range with the term, not every
+    # lead with the term. The range itself stays the exact test.
+    scores = list_sql.search_score_keys(filters)
+    if connection.vendor == "postgresql" and filters.q and scores is not None:
+        qs = qs.alias(score_keys=_ScoreKeys("score")).filter(score_keys__overlaps=scores)
     return qs
 
 

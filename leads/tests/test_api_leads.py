@@ -7,7 +7,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from leads.models import Lead, LeadEvent
+from leads.models import SEARCH_TRIGRAM_INDEX, Lead, LeadEvent
 from leads.tests.factories import CompanyFactory, make_lead
 
 pytestmark = pytest.mark.django_db
@@ -649,7 +649,7 @@ def _trigram_index_serves(term: str) -> bool:
             plan = " ".join(row[0] for row in cursor.fetchall())
         finally:
             cursor.execute("RESET enable_seqscan")
-    return "lead_user_status_search_trgm" in plan
+    return SEARCH_TRIGRAM_INDEX in plan
 
 
 def test_stats_with_q_counts_through_the_trigram_index(api, company):

@@ -19,6 +19,7 @@ from django.utils import timezone
 from leads import list_sql, page_selectors, selectors
 from leads.models import (
     SEARCH_INDEX_TABLE,
+    SEARCH_TRIGRAM_INDEX,
     SEARCH_WALK_INDEX,
     STATUS_ORDER,
     STATUS_SCORE_INDEX,
@@ -502,7 +503,7 @@ def test_the_search_listing_reads_the_status_from_the_trigram_index(user, data):
             plan = " ".join(row[0] for row in cursor.fetchall())
         finally:
             cursor.execute("RESET enable_seqscan; RESET enable_indexscan")
-    index_scan = plan.split("Bitmap Index Scan on lead_user_status_search_trgm")[1]
+    index_scan = plan.split(f"Bitmap Index Scan on {SEARCH_TRIGRAM_INDEX}")[1]
     assert "|| ''::text) = 'new'" in index_scan, plan
 
 
@@ -617,3 +618,79 @@ def test_every_postgresql_search_plan_finds_the_same_pages(user, data, branch, m
         _assert_pages_match_filter_leads(user, combination)
         tried += 1
     assert tried >= 12
+
+
+def test_a_narrow_score_range_is_asked_of_the_trigram_index(user, data, monkeypatch):
+    """Migration 0019 keys the score in the trigram index as ARRAY[score]: PostgreSQL's listing
+    asks it for the scores of a range of at most SEARCH_SCORE_KEYS of them (score 95-100 +
+    "rober": 432 leads let through instead of 7,438 at 1,000,000 leads), and tests a wider
+    range on each lead only. The range stays the exact test; the pages are the ORM's."""
+    assert list_sql.search_score_keys(LeadFilters(min_score=95, max_score=100)) == [
+        95, 96, 97, 98, 99, 100,
+    ]  # fmt: skip
+    assert list_sql.search_score_keys(LeadFilters(min_score=95)) == [95, 96, 97, 98, 99, 100]
+    assert list_sql.search_score_keys(LeadFilters(max_score=2)) == [0, 1, 2]
+    assert list_sql.search_score_keys(LeadFilters(min_score=60, max_score=50)) == []
+    assert list_sql.search_score_keys(LeadFilters(min_score=10, max_score=90)) is None
+    assert list_sql.search_score_keys(LeadFilters(min_score=50)) is None
+    assert list_sql.search_score_keys(LeadFilters(q="smith")) is None
+    if connection.vendor != "postgresql":
+        return
+    # The probe reads one lead and the listing costs nothing: the listing runs.
+    monkeypatch.setattr(list_sql, "SEARCH_PROBE", 1)
+    monkeypatch.setattr(list_sql, "SEARCH_LIST_START", 0)
+    monkeypatch.setattr(list_sql, "SEARCH_LIST_COST", 0)
+
+    def listing_asks_the_scores(filters: LeadFilters) -> bool:
+        assert _branch_run(user, filters) == "listed", filters
+        sql, _ = list_sql.lead_page_sql(
+            filters, scope=Scope.of(user), cursor=None, limit=2, oldest_first=False, trigram=False
+        )
+        listed = sql[sql.index("listed AS") : sql.index("listed_count AS")]
+        return 'ARRAY[u."score"] && %s::smallint[]' in listed
+
+    assert listing_asks_the_scores(LeadFilters(q="smith", min_score=95, max_score=100))
+    assert not listing_asks_the_scores(LeadFilters(q="smith", min_score=10, max_score=90))
+    # The index serves that condition: without the owner's term no btree serves the query,
+    # so the bitmap (the only scan allowed) must come from the trigram index.
+    listing = (
+        'SELECT u."id" FROM "leads_lead" u '
+        """WHERE u."search_text" LIKE %s AND ARRAY[u."score"] && %s::smallint[]"""
+    )
+    with connection.cursor() as cursor:
+        cursor.execute("SET enable_seqscan = off; SET enable_indexscan = off")
+        try:
+            cursor.execute("EXPLAIN " + listing, ["%smith%", [5, 10, 15]])
+            plan = [row[0] for row in cursor.fetchall()]
+            cursor.execute(listing, ["%smith%", [5, 10, 15]])
+            found = sorted(row[0] for row in cursor.fetchall())
+        finally:
+            cursor.execute("RESET enable_seqscan; RESET enable_indexscan")
+    index_cond = next(line for line in plan if "Index Cond" in line)
+    assert SEARCH_TRIGRAM_INDEX in " ".join(plan) and "ARRAY[score] &&" in index_cond, plan
+    assert found == sorted(
+        Lead.objects.filter(search_text__contains="smith", score__in=[5, 10, 15]).values_list(
+            "id", flat=True
+        )
+    )
+    assert len(found) == 1  # the user's Ann Smith (10)
+    # The ORM's filter (the board's and the dashboard's figures) asks for them the same way.
+    orm = filter_leads(lead_queryset(user=user), LeadFilters(q="smith", min_score=95))
+    assert "ARRAY[" in str(orm.query) and "&&" in str(orm.query)
+    assert list(orm.values_list("first_name", flat=True)) == ["Eve"]  # Smith, 99
+    wide = filter_leads(lead_queryset(user=user), LeadFilters(q="smith", min_score=50))
+    assert "ARRAY[" not in str(wide.query)
+    assert sorted(wide.values_list("first_name", flat=True)) == ["Bob", "Eve"]
+    for combination in (
+        {"q": "smith", "min_score": 95, "max_score": 100},
+        {"q": "smith", "min_score": 5, "max_score": 15},
+        {"q": "smith", "max_score": 0},
+        {"q": "smith", "min_score": 55, "max_score": 55},
+        {"q": "ann smith", "min_score": 50, "max_score": 60},
+        {"q": "smith", "status": "lost", "min_score": 90},
+        {"q": "smith", "min_score": 60, "max_score": 50},
+    ):
+        _assert_pages_match_filter_leads(user, combination)
+    # Both owners' Ann Smith, told apart by the score alone (10 and 55).
+    assert _walk(user, LeadFilters(q="ann smith", min_score=50, max_score=60),
+                 oldest_first=True) == []  # fmt: skip
