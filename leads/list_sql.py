@@ -171,22 +171,22 @@ def lead_source_sql(
         where, params = lead_where(filters, scope=scope, alias="l", owner_key=True)
         return f'"leads_lead" l INDEXED BY "lead_counts" WHERE {" AND ".join(where)}', params
     tables = '"leads_lead" l'
+    index = None
     if connection.vendor == "sqlite":
-        index = None
         if filters.company_id is not None:
             index = "lead_company_id"
         elif narrow if narrow is not None else narrow_window(filters, scope):
             index = "lead_user_created"
         elif trigram and narrow_scores(filters, scope):
-            # That index holds the owner as its expression, and only the leads its
-            # condition names: both written as the index has them, so SQLite may read it.
-            where, params = lead_where(filters, scope=scope, alias="l", owner_key=True)
-            where_sql = " AND ".join([*where, f"l.{STATUS_SCORE_INDEX_HOLDS}"])
-            return f'{tables} INDEXED BY "{STATUS_SCORE_INDEX}" WHERE {where_sql}', params
-        if index is not None:
-            where, params = lead_where(filters, scope=scope, alias="l")
-            return f'{tables} INDEXED BY "{index}" WHERE {" AND ".join(where)}', params
-    where, params = lead_where(filters, scope=scope, alias="l")
+            index = STATUS_SCORE_INDEX
+    # STATUS_SCORE_INDEX holds the owner as its expression, and only the leads its condition
+    # names: both written as the index has them, so SQLite may read it.
+    scored = index == STATUS_SCORE_INDEX
+    where, params = lead_where(filters, scope=scope, alias="l", owner_key=scored)
+    if scored:
+        where.append(f"l.{STATUS_SCORE_INDEX_HOLDS}")
+    if index is not None:
+        return f'{tables} INDEXED BY "{index}" WHERE {" AND ".join(where)}', params
     if trigram:
         search = f'"{SEARCH_INDEX_TABLE}"'
         where += [f'{search}."rowid" = l."id"', f'{search}."search_text" MATCH %s']

@@ -28,9 +28,10 @@ def lead_tally_compact() -> None:
     if postgresql and not connection.in_atomic_block:
         # Every row the fold replaced stays behind as a dead tuple until a VACUUM, and every
         # read of the tally visits them through its index: a load that wrote a million leads
-        # one statement each left a million, and each searched list read them twice (16-20 ms
-        # a request at 1,000,000 leads) until autovacuum came by. The table holds a row per
-        # owner and status, so this takes milliseconds (0.17 s for that million). VACUUM
-        # cannot run inside a transaction: a caller's is left to autovacuum.
+        # one statement each left a million, and each searched list read them (once, or twice
+        # with a status: 16-20 ms a request at 1,000,000 leads) until autovacuum came by.
+        # The table holds a row per owner and status, so this takes milliseconds (0.17 s for
+        # that million). VACUUM cannot run inside a transaction: a caller's is left to
+        # autovacuum.
         with connection.cursor() as cursor:
             cursor.execute("VACUUM leads_leadtally")
