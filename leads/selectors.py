@@ -238,10 +238,10 @@ def narrow_by_search_index(qs: QuerySet, filters: LeadFilters, field: str = "id"
     if not _use_trigram_index(filters):
         return qs
     assert filters.q is not None  # _use_trigram_index says so
-    phrase = list_sql.fts5_phrase(filters.q)
+    query = list_sql.fts5_trigrams(filters.q)
     # Only constants are spliced into the SQL; the search term is a parameter.
     sql = f'SELECT "rowid" FROM "{SEARCH_INDEX_TABLE}" WHERE "search_text" MATCH %s'  # noqa: S608
-    matches = RawSQL(sql, (phrase,))  # noqa: S611
+    matches = RawSQL(sql, (query,))  # noqa: S611
     return qs.filter(**{f"{field}__in": matches})
 
 

@@ -383,6 +383,48 @@ def test_counts_values_and_match_counts_equal_filter_leads_on_every_combination(
     assert tried >= 45
 
 
+def test_sqlite_asks_the_trigram_index_for_trigrams_that_cover_the_term():
+    """On SQLite the trigram index is asked for the term's trigrams at every third character
+    and its last, each on its own, not as one phrase (whose position lists cost the 421
+    matches of "solar designs" 10.7 -> 6.3 ms at 1,000,000 leads)."""
+    assert list_sql.fts5_trigrams(" Solar  DESIGNS ") == (
+        '"sol" AND "ar " AND "des" AND "ign" AND "gns"'
+    )
+    assert list_sql.fts5_trigrams("ann") == '"ann"'
+    assert list_sql.fts5_trigrams("anna") == '"ann" AND "nna"'
+    assert list_sql.fts5_trigrams("smith") == '"smi" AND "ith"'
+    assert list_sql.fts5_trigrams('a"b"c') == '"a""b" AND "b""c"'
+    # The list page's count of a search alone reads no row, so it keeps the exact phrase.
+    assert list_sql.fts5_phrase(" Solar  DESIGNS ") == '"solar designs"'
+
+
+def test_a_lead_with_every_trigram_asked_but_not_the_term_is_not_found(user, data):
+    """Trigrams on their own also let through a lead that has each of them apart; the LIKE
+    stays the exact test on every path that reads the trigram index: the list's pages, the
+    figures per status, the list page's count, the CSV export's and the dashboard's ORM
+    filter."""
+    designs = CompanyFactory(user=user, name="Designs", domain="")
+    apart = make_lead(user=user, first_name="Ar", last_name="Solo", company=designs)
+    found = make_lead(user=user, first_name="Jo", last_name="Solar Designs")
+    if connection.vendor == "sqlite":
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f'SELECT "rowid" FROM "{SEARCH_INDEX_TABLE}" WHERE "search_text" MATCH %s',  # noqa: S608
+                [list_sql.fts5_trigrams("solar designs")],
+            )
+            asked = {row[0] for row in cursor.fetchall()}
+        assert asked == {apart.pk, found.pk}  # both pass the index; only one has the term
+    combination = {"q": "solar designs"}
+    _assert_pages_match_filter_leads(user, combination)
+    _figures_match_filter_leads(user, combination)
+    assert _walk(user, LeadFilters(**combination), oldest_first=False) == [found.pk]
+    narrowed = selectors.narrow_by_search_index(
+        filter_leads(lead_queryset(user=user), LeadFilters(**combination)),
+        LeadFilters(**combination),
+    )
+    assert list(narrowed.values_list("id", flat=True)) == [found.pk]
+
+
 def _source_plan(user, filters: dict) -> list[str]:
     """SQLite's plan for the per-status figures of ``filters``, one line a step."""
     chosen = LeadFilters(**filters)
