@@ -208,15 +208,22 @@ class PlannerStatistics:
         self.next = self.written * self.factor
 
     def finish(self) -> None:
-        """After the import's last write, when it wrote at least ``first`` rows: on PostgreSQL,
-        merge the trigram index's pending list and fold the tally. New rows' trigram entries
-        wait in GIN's pending list (up to 4 MB), which every search reads whole until
-        autovacuum merges it (4 MB cost each search 2.6 ms at 1,000,000 leads); the ANALYZEs
-        above do not merge it. Outside the run's transactions, the fold also vacuums the
-        tally (lead_tally_compact). SQLite has neither."""
-        if connection.vendor != "postgresql" or self.written < self.first:
-            return
-        lead_tally_compact()
+        """After the import's last write, when it wrote at least ``first`` rows:
+        ``bulk_write_finished``. The ANALYZEs above do not merge the trigram index's
+        pending list."""
+        if self.written >= self.first:
+            bulk_write_finished()
+
+
+def bulk_write_finished() -> None:
+    """After a bulk write of leads (an import's end, a seeding): fold the tally
+    (lead_tally_compact; on PostgreSQL each statement appended rows, and outside a
+    transaction the fold also vacuums it) and, on PostgreSQL, merge the trigram index's
+    pending list. New rows' trigram entries wait in GIN's pending list (up to 4 MB), which
+    every search reads whole until autovacuum merges it (4 MB cost each search 2.6 ms at
+    1,000,000 leads). SQLite has no pending list."""
+    lead_tally_compact()
+    if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             _merge_trigram_pending_list(cursor)
 

@@ -32,7 +32,7 @@ from django.db import connection, transaction
 
 from leads import bulk, normalize
 from leads.models import Company, EmailStatus, Lead, LeadEvent, Source
-from leads.tally import lead_tally_compact
+from leads.services import bulk_write_finished
 
 USERNAME_PREFIX = "bench"
 
@@ -401,8 +401,10 @@ class Command(BaseCommand):
             return cursor.fetchone()[0] or 0
 
     def _finish(self, *, analyze: bool) -> None:
-        # The load's statements each appended a row per owner and status on PostgreSQL.
-        lead_tally_compact()
+        # The load ends as an import's does (PlannerStatistics.finish), its statistics apart:
+        # on PostgreSQL the tally's rows (one per statement, owner and status) folded, and
+        # the trigram index's pending list merged, which every search would read whole.
+        bulk_write_finished()
         t0 = time.perf_counter()
         with connection.cursor() as cursor:
             # Explicit ids leave PostgreSQL's sequences behind; SQLite's AUTOINCREMENT follows
