@@ -43,8 +43,10 @@ SECRET_FILE = "secret_key"  # noqa: S105  (a file name)
 
 PG_HINT = (
     'pg_dump --format=custom --file=crm.dump --dbname="$DATABASE_URL" to back up, and '
-    'pg_restore --clean --if-exists --no-owner --dbname="$DATABASE_URL" crm.dump to restore; '
-    "keep FIELD_ENCRYPTION_KEYS with the dump, the credentials cannot be read without it"
+    'pg_restore --clean --if-exists --no-owner --dbname="$DATABASE_URL" crm.dump to restore, '
+    'then vacuumdb --analyze-only --dbname="$DATABASE_URL" (a dump holds no planner '
+    "statistics); keep FIELD_ENCRYPTION_KEYS with the dump, the credentials cannot be read "
+    "without it"
 )
 
 

@@ -251,6 +251,9 @@ def test_postgresql_is_pointed_at_pg_dump(monkeypatch, tmp_path):
         call_command("backup", str(tmp_path / "b"))
     with pytest.raises(CommandError, match="pg_restore"):
         call_command("restore", str(tmp_path / "b"))
+    # A dump holds no planner statistics: the restore is followed by an ANALYZE.
+    with pytest.raises(CommandError, match="then vacuumdb --analyze-only"):
+        call_command("restore", str(tmp_path / "b"))
 
 
 @sqlite_only
