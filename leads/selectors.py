@@ -295,6 +295,13 @@ def lead_rows_sql(*, user, filters: LeadFilters, index: str) -> tuple[str, list[
     ``narrow_by_index`` lists fewer leads, which the caller then narrows to."""
     if _narrowing_source(user=user, filters=filters) is not None:
         return None
+    return lead_index_rows_sql(user=user, filters=filters, index=index)
+
+
+def lead_index_rows_sql(*, user, filters: LeadFilters, index: str) -> tuple[str, list[Any]]:
+    """SQLite: ``<tables> WHERE <terms>`` of the user's leads that match ``filters`` (the lead
+    table called ``l``) read through ``index`` whatever the filters: each lead the index
+    gives is tested for every filter (a search by its LIKE)."""
     where, params = list_sql.lead_where(filters, scope=Scope.of(user), alias="l")
     return f'"leads_lead" l INDEXED BY "{index}" WHERE {" AND ".join(where)}', params
 
