@@ -498,7 +498,6 @@ def test_won_and_closes_are_the_same_from_their_index_or_a_narrowing(user, compa
     lead_closes unless the filters list fewer leads (a search, a company, a narrow window):
     the same figures as the ORM's either way."""
     from leads import dashboard
-    from leads.dashboard import lead_won_this_month
 
     other = CompanyFactory(user=user, name="Other")
     leads = _leads(user, company, 6, score=70, deal_value="10.25") + _leads(user, other, 3)
@@ -520,13 +519,7 @@ def test_won_and_closes_are_the_same_from_their_index_or_a_narrowing(user, compa
         LeadFilters(created_after=today, q="pe"),
     ]
     for filters in cases:
-        expected = filter_leads(lead_queryset(user=user), filters).filter(
-            status=Status.CONVERTED, status_changed_at__gte=start
-        )
-        values = [lead.deal_value or 0 for lead in expected]
-        with CaptureQueriesContext(connection) as ctx:
-            won = lead_won_this_month(user=user, filters=filters, today=today)
-        assert (won["count"], won["value"]) == (len(values), sum(values)), filters
+        won, from_index = _won_as_the_orm_finds(user, filters, start=start, today=today)
         if filters == LeadFilters():
             assert won["count"] == 4 and won["value"] == Decimal("20.50")
         closes = dashboard.lead_expected_closes(user=user, filters=filters, today=today)
@@ -540,18 +533,26 @@ def test_won_and_closes_are_the_same_from_their_index_or_a_narrowing(user, compa
         if connection.vendor == "sqlite":
             # This month's conversions are fewer than WON_FROM_INDEX: read from lead_won and
             # tested, even where a search or a company would list fewer leads.
-            assert any('l INDEXED BY "lead_won"' in q["sql"] for q in ctx.captured_queries)
+            assert from_index, filters
     # With more conversions this month than that, a search, a company and a narrow window
     # list their leads first instead, and find the same.
     monkeypatch.setattr(dashboard, "WON_FROM_INDEX", 0)
     for filters in cases:
-        expected = filter_leads(lead_queryset(user=user), filters).filter(
-            status=Status.CONVERTED, status_changed_at__gte=start
-        )
-        values = [lead.deal_value or 0 for lead in expected]
-        with CaptureQueriesContext(connection) as ctx:
-            won = lead_won_this_month(user=user, filters=filters, today=today)
-        assert (won["count"], won["value"]) == (len(values), sum(values)), filters
-        from_index = any('l INDEXED BY "lead_won"' in q["sql"] for q in ctx.captured_queries)
+        _, from_index = _won_as_the_orm_finds(user, filters, start=start, today=today)
         if connection.vendor == "sqlite":
             assert from_index == (filters in cases[:2]), filters
+
+
+def _won_as_the_orm_finds(user, filters, *, start, today) -> tuple[dict, bool]:
+    """lead_won_this_month for ``filters``, checked against the ORM's count and sum, and
+    whether it read lead_won."""
+    from leads.dashboard import lead_won_this_month
+
+    expected = filter_leads(lead_queryset(user=user), filters).filter(
+        status=Status.CONVERTED, status_changed_at__gte=start
+    )
+    values = [lead.deal_value or 0 for lead in expected]
+    with CaptureQueriesContext(connection) as ctx:
+        won = lead_won_this_month(user=user, filters=filters, today=today)
+    assert (won["count"], won["value"]) == (len(values), sum(values)), filters
+    return won, any('l INDEXED BY "lead_won"' in q["sql"] for q in ctx.captured_queries)
