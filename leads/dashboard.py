@@ -18,6 +18,7 @@ from django.db import connection
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
+from leads import list_sql
 from leads.models import CLOSED_STATUSES, STATUS_ORDER, LeadEvent, Source, Status
 from leads.scope import Scope
 from leads.selectors import (
@@ -246,15 +247,11 @@ def lead_won_this_month(*, user, filters: LeadFilters, today: dt.date | None = N
 def _won_since_fewer_than(*, user, start: dt.datetime, cap: int) -> bool:
     """SQLite: whether fewer than ``cap`` of the scope's leads were converted since ``start``,
     counted from lead_won alone (its partial condition written as the literal it is)."""
-    owner_term, params = Scope.of(user).owner_sql('"user_id"')
-    sql = (
-        f'SELECT COUNT(*) FROM (SELECT 1 FROM "leads_lead" INDEXED BY "lead_won" '  # noqa: S608
-        f"WHERE {owner_term} AND \"status\" = '{Status.CONVERTED.value}' "
-        f'AND "status_changed_at" >= %s LIMIT {int(cap)})'
-    )
+    owner_term, owners = Scope.of(user).owner_sql('"user_id"')
+    terms = [owner_term, f"\"status\" = '{Status.CONVERTED.value}'", '"status_changed_at" >= %s']
+    params = [*owners, connection.ops.adapt_datetimefield_value(start)]
     with connection.cursor() as cursor:
-        cursor.execute(sql, [*params, connection.ops.adapt_datetimefield_value(start)])
-        return cursor.fetchone()[0] < cap
+        return list_sql.count_up_to(cursor, terms, params, cap, "lead_won") < cap
 
 
 def lead_expected_closes(

@@ -589,7 +589,7 @@ def _wide_sqlite_window(filters, scope: Scope) -> bool:
     window, params, end, others = _window_terms(filters, scope)
     wide = WIDE_WINDOW if others else WIDE_BARE_WINDOW
     with connection.cursor() as cursor:
-        if _count_up_to(cursor, window, params, wide) < wide:
+        if count_up_to(cursor, window, params, wide) < wide:
             return False
         if end is None:
             return True
@@ -597,7 +597,7 @@ def _wide_sqlite_window(filters, scope: Scope) -> bool:
         # it only while those are few (a window that ends now or lately).
         owner_term, owner_params = scope.owner_sql('"user_id"')
         newer = [owner_term, '"created_at" >= %s']
-        return _count_up_to(cursor, newer, [*owner_params, end], wide) < wide
+        return count_up_to(cursor, newer, [*owner_params, end], wide) < wide
 
 
 def narrow_window(filters, scope: Scope) -> bool:
@@ -617,7 +617,7 @@ def narrow_window(filters, scope: Scope) -> bool:
     window, params, _, _ = _window_terms(filters, scope)
     with connection.cursor() as cursor:
         cap = NARROW_SEARCH_WINDOW
-        return _count_up_to(cursor, window, params, cap) < cap
+        return count_up_to(cursor, window, params, cap) < cap
 
 
 # A status and a score range with fewer of the scope's leads than this are read whole for a
@@ -664,10 +664,10 @@ def narrow_scores(filters, scope: Scope) -> bool:
             params.append(param)
     with connection.cursor() as cursor:
         cap = NARROW_SEARCH_SCORES
-        return _count_up_to(cursor, terms, params, cap, STATUS_SCORE_INDEX) < cap
+        return count_up_to(cursor, terms, params, cap, STATUS_SCORE_INDEX) < cap
 
 
-def _count_up_to(
+def count_up_to(
     cursor, terms: list[str], params: list[Any], cap: int, index: str = "lead_user_created"
 ) -> int:
     """How many of the leads match ``terms``, counted from ``index`` (the date index unless

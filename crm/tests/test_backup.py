@@ -249,10 +249,8 @@ def test_postgresql_is_pointed_at_pg_dump(monkeypatch, tmp_path):
     monkeypatch.setattr(connection, "vendor", "postgresql")
     with pytest.raises(CommandError, match="pg_dump --format=custom"):
         call_command("backup", str(tmp_path / "b"))
-    with pytest.raises(CommandError, match="pg_restore"):
-        call_command("restore", str(tmp_path / "b"))
     # A dump holds no planner statistics: the restore is followed by an ANALYZE.
-    with pytest.raises(CommandError, match="then vacuumdb --analyze-only"):
+    with pytest.raises(CommandError, match=r"pg_restore .* then vacuumdb --analyze-only"):
         call_command("restore", str(tmp_path / "b"))
 
 
