@@ -200,6 +200,9 @@ def _sql_columns() -> tuple[list[str], dict[str, int]]:
             # converters are Python, and with three per row they were the largest single
             # cost of a page on PostgreSQL.
             columns.append(f'CAST(l."{field.lookup}" AS TEXT)')
+        elif field.kind == "day":
+            # As text too ("2026-03-31" on both databases): SQLite's date converter is Python.
+            columns.append(f'CAST(l."{field.lookup}" AS TEXT)')
         else:
             columns.append(f'l."{field.lookup}"')
     return columns, position
@@ -235,8 +238,14 @@ def _moment_utc(value: Any) -> dt.datetime | None:
     PostgreSQL writes the offset of the session's time zone (UTC under Django)."""
     if value is None:
         return None
-    if not isinstance(value, dt.datetime):
-        value = dt.datetime.fromisoformat(value)
+    if isinstance(value, str):
+        # Naive text (SQLite) is read with its offset appended: one parse, where parsing and
+        # then ``replace(tzinfo=…)`` cost five times as much (0.2 ms a page of 50 leads).
+        clock = value[10:]
+        if "+" in clock or "-" in clock or "Z" in clock:
+            value = dt.datetime.fromisoformat(value)
+        else:
+            value = dt.datetime.fromisoformat(value + "+00:00")
     if value.tzinfo is None:
         return value.replace(tzinfo=_UTC)
     return value if value.tzinfo is _UTC else value.astimezone(_UTC)

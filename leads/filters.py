@@ -110,6 +110,13 @@ class ListFilter:
     # from (user, created_at, id). Every other filter is tested on each lead read (the
     # PostgreSQL search's probe reads a fixed number of leads, list_sql).
     indexed: bool = False
+    # The values an equality may take, when they are a fixed set. The hand-written
+    # statements write such a value as a literal, not a bound parameter: SQLite re-prepares,
+    # on every execution, a statement whose bound value it compared with a partial index's
+    # condition (lead_won: status = 'converted'), which cost the status listing 0.1 ms
+    # (0.05 of 0.16 ms for the statement alone) at 10,000 leads. A handful of texts, each
+    # prepared once, instead.
+    choices: tuple[str, ...] = ()
 
     @property
     def window(self) -> bool:
@@ -176,6 +183,7 @@ LEAD_FILTERS: tuple[ListFilter, ...] = (
         query=lambda: django_filters.ChoiceFilter(choices=Status.choices),
         body=lambda: serializers.ChoiceField(choices=Status.choices, required=False),
         parameter=_choice_parameter(Status.values),
+        choices=tuple(Status.values),
         counted=True,
         indexed=True,  # lead_user_status_id
     ),
@@ -269,6 +277,7 @@ LEAD_FILTERS: tuple[ListFilter, ...] = (
         query=lambda: django_filters.ChoiceFilter(choices=EmailStatus.choices),
         body=lambda: serializers.ChoiceField(choices=EmailStatus.choices, required=False),
         parameter=_choice_parameter(EmailStatus.values),
+        choices=tuple(EmailStatus.values),
     ),
     OWNER_FILTER,
 )

@@ -106,9 +106,20 @@ def active_filters(filters) -> list[tuple[ListFilter, Any]]:
     return [(spec, value) for spec, value in pairs if _is_set(spec, value)]
 
 
-def filter_term(spec: ListFilter, value: Any, column: str) -> tuple[str, Any]:
-    """One filter as an SQL term over ``column`` and its parameter: the same test as
-    ``selectors.filter_leads`` applies through the ORM."""
+def filter_term(spec: ListFilter, value: Any, column: str) -> tuple[str, list[Any]]:
+    """One filter as an SQL term over ``column`` and its parameters: the same test as
+    ``selectors.filter_leads`` applies through the ORM. A value from a declared fixed set
+    (``ListFilter.choices``) is written into the term and has no parameter."""
+    test = spec.test
+    if test == "equal" and spec.choices:
+        if value not in spec.choices:
+            raise ValueError(f"{spec.name}: {value!r} is not one of {spec.choices}")
+        return f"{column} = '{value}'", []
+    term, param = _filter_term(spec, value, column)
+    return term, [param]
+
+
+def _filter_term(spec: ListFilter, value: Any, column: str) -> tuple[str, Any]:
     test = spec.test
     if test == "equal":
         return f"{column} = %s", value
@@ -144,9 +155,9 @@ def lead_where(
         column = owner if spec.column == "user_id" else f'{alias}."{spec.column}"'
         if not created_index and spec.window:
             column = "+" + column
-        term, param = filter_term(spec, value, column)
+        term, term_params = filter_term(spec, value, column)
         where.append(term)
-        params.append(param)
+        params += term_params
     return where, params
 
 
@@ -351,13 +362,13 @@ def _postgresql_search_sql(
     for spec, value in active_filters(filters):
         if spec.name == "q":
             continue
-        term, param = filter_term(spec, value, f'u."{spec.column}"')
+        term, term_params = filter_term(spec, value, f'u."{spec.column}"')
         if spec.indexed:
             indexed.append(term)
-            indexed_params.append(param)
+            indexed_params += term_params
         else:
             checked.append(term)
-            checked_params.append(param)
+            checked_params += term_params
     if cursor is not None:
         indexed.append(f'u."id" {after} %s')
         indexed_params.append(cursor)
@@ -531,11 +542,11 @@ def _window_terms(filters, scope: Scope) -> tuple[list[str], list[Any], Any, boo
         if not spec.window:
             others = True
             continue
-        term, param = filter_term(spec, value, f'"{spec.column}"')
+        term, term_params = filter_term(spec, value, f'"{spec.column}"')
         window.append(term)
-        params.append(param)
+        params += term_params
         if spec.test == "through_day":
-            end = param
+            end = term_params[0]
     return window, params, end, others
 
 
@@ -555,7 +566,7 @@ def window_holds_every_lead(filters, scope: Scope) -> bool:
         if not spec.window:
             continue
         # Where filter_term cuts the window, the leads on the other side of the cut.
-        _, cut = filter_term(spec, value, '"created_at"')
+        _, (cut,) = filter_term(spec, value, '"created_at"')
         bound = "<" if spec.test == "from_day" else ">="
         outside.append(
             f'EXISTS (SELECT 1 FROM "leads_lead"{hint} '  # noqa: S608
@@ -659,9 +670,9 @@ def narrow_scores(filters, scope: Scope) -> bool:
     for spec, value in active_filters(filters):
         if spec.name in _STATUS_SCORE_FILTERS:
             column = owner if spec.column == "user_id" else f'"{spec.column}"'
-            term, param = filter_term(spec, value, column)
+            term, term_params = filter_term(spec, value, column)
             terms.append(term)
-            params.append(param)
+            params += term_params
     with connection.cursor() as cursor:
         cap = NARROW_SEARCH_SCORES
         return count_up_to(cursor, terms, params, cap, STATUS_SCORE_INDEX) < cap

@@ -5,6 +5,8 @@ another edit, and the two row readers return the same lead."""
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
+from decimal import Decimal
 
 import pytest
 
@@ -34,7 +36,7 @@ def test_every_declared_filter_has_an_orm_and_an_sql_test():
 
     for spec in LEAD_FILTERS:
         assert spec.test in _ORM_TESTS, spec.name
-        value = {"from_day": None, "through_day": None}.get(spec.test, "x")
+        value = {"from_day": None, "through_day": None}.get(spec.test, (*spec.choices, "x")[0])
         if value is not None:
             term, _ = list_sql.filter_term(spec, value, f'"{spec.column}"')
             assert spec.column in term
@@ -60,3 +62,62 @@ def test_the_representation_is_the_declared_fields_in_order(user):
     assert list(LeadSerializer().fields) == names
     assert page_row["custom_attributes"] == {"a": "b"}
     assert page_row["company"]["id"] == lead.company_id
+
+
+@pytest.mark.parametrize("microsecond", [0, 120000])
+def test_a_page_row_reads_moments_days_and_amounts_as_the_orm_does(user, microsecond):
+    # The page statement reads moments and days as text (fields._sql_columns).
+    lead = make_lead(
+        user=user, deal_value=Decimal("1250.50"), expected_close_date=dt.date(2027, 3, 31)
+    )
+    moment = dt.datetime(2026, 5, 6, 7, 8, 9, microsecond, tzinfo=dt.UTC)
+    Lead.objects.filter(pk=lead.pk).update(created_at=moment, status_changed_at=moment)
+    page_row = list_sql.lead_page_rows(
+        LeadFilters(),
+        scope=Scope.of(user),
+        cursor=None,
+        limit=1,
+        oldest_first=False,
+        trigram=False,
+    )[0]
+    values_row = lead_row_to_dict(
+        Lead.objects.select_related("company").values(*LEAD_VALUE_FIELDS).get(pk=lead.pk)
+    )
+    assert page_row == values_row
+    assert page_row["created_at"] == moment
+    assert page_row["created_at"].tzinfo is dt.UTC
+    assert page_row["expected_close_date"] == "2027-03-31"
+    assert page_row["deal_value"] == "1250.50"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # SQLite: naive UTC, with and without a fraction.
+        ("2026-05-06 07:08:09", dt.datetime(2026, 5, 6, 7, 8, 9, tzinfo=dt.UTC)),
+        ("2026-05-06 07:08:09.120000", dt.datetime(2026, 5, 6, 7, 8, 9, 120000, tzinfo=dt.UTC)),
+        # PostgreSQL: the session's offset, UTC under Django, or another one.
+        ("2026-05-06 07:08:09.12+00", dt.datetime(2026, 5, 6, 7, 8, 9, 120000, tzinfo=dt.UTC)),
+        ("2026-05-06 07:08:09-05", dt.datetime(2026, 5, 6, 12, 8, 9, tzinfo=dt.UTC)),
+        ("2026-05-06T07:08:09Z", dt.datetime(2026, 5, 6, 7, 8, 9, tzinfo=dt.UTC)),
+        (None, None),
+    ],
+)
+def test_a_moment_read_as_text_is_that_moment_in_utc(text, expected):
+    moment = fields._moment_utc(text)
+    assert moment == expected
+    if expected is not None:
+        assert moment.tzinfo is dt.UTC
+
+
+def test_a_value_from_a_fixed_set_is_written_as_a_literal():
+    # SQLite re-prepares a statement on every run when a bound status meets the partial
+    # index lead_won's condition; a literal is prepared once per status.
+    for name, value in (("status", "qualified"), ("email_status", "valid")):
+        spec = next(f for f in LEAD_FILTERS if f.name == name)
+        assert list_sql.filter_term(spec, value, f'"{name}"') == (f"\"{name}\" = '{value}'", [])
+    status = next(f for f in LEAD_FILTERS if f.name == "status")
+    with pytest.raises(ValueError, match="status"):
+        list_sql.filter_term(status, "new' OR '1' = '1", '"status"')
+    score = next(f for f in LEAD_FILTERS if f.name == "min_score")
+    assert list_sql.filter_term(score, 40, '"score"') == ('"score" >= %s', [40])
