@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from django.db.models import Q, Value
+from django.db import connection
+from django.db.models import Value
 from django.db.models.functions import Concat, Trim
 from django.utils import timezone
 
@@ -40,20 +41,33 @@ def tombstones_for_deleted_leads(*, lead_ids: list[int], actor=None, **kwargs) -
 def tombstoned(
     *, integration_id: int, vendor_ids: list[str], emails: list[str]
 ) -> tuple[set[str], set[str]]:
-    """(vendor ids, emails) of these records that a person deleted: one query a page, two
+    """(vendor ids, emails) of these records that a person deleted: one statement a page, two
     index look-ups (the integration repeated in each branch, so SQLite's planner ORs the two
-    indexes instead of reading every tombstone of the integration)."""
-    wanted = Q(integration_id=integration_id, vendor_id__in=vendor_ids)
+    indexes instead of reading every tombstone of the integration).
+
+    Written out: every import page asks it, and the ORM's building of two lists of 100
+    values cost 5 % of a first import's time."""
     emails = [email for email in emails if email]
-    if emails:
-        wanted |= Q(integration_id=integration_id, email__in=emails)
+    if not vendor_ids and not emails:
+        return set(), set()
+    table = ImportTombstone._meta.db_table
+    branches: list[str] = []
+    params: list[int | str] = []
+    for column, values in (("vendor_id", vendor_ids), ("email", emails)):
+        if values:
+            marks = ", ".join(["%s"] * len(values))
+            branches.append(
+                f'SELECT "vendor_id", "email" FROM "{table}" '  # noqa: S608
+                f'WHERE "integration_id" = %s AND "{column}" IN ({marks})'
+            )
+            params += [integration_id, *values]
     ids, mails = set(), set()
-    for vendor_id, email in ImportTombstone.objects.filter(wanted).values_list(
-        "vendor_id", "email"
-    ):
-        ids.add(vendor_id)
-        if email:
-            mails.add(email)
+    with connection.cursor() as cursor:
+        cursor.execute(" UNION ".join(branches), params)
+        for vendor_id, email in cursor.fetchall():
+            ids.add(vendor_id)
+            if email:
+                mails.add(email)
     return ids, mails
 
 

@@ -7,6 +7,7 @@ import pytest
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from integrations import engine
 from integrations.models import ExternalLink, ImportTombstone, SyncRun
@@ -158,3 +159,35 @@ def test_an_import_page_reads_the_tombstones_in_one_query_and_a_reimport_in_none
     records = [rec(f"h{i}", f"p{i}@acme.com") for i in range(20)]
     assert tombstone_queries(records) == 1
     assert tombstone_queries(records) == 0  # all linked: they still have their leads
+
+
+def test_tombstoned_finds_deleted_records_by_vendor_id_or_email_and_only_the_integrations(
+    hunter_integration, snovio_integration, django_assert_num_queries
+):
+    from integrations.tombstones import tombstoned
+
+    other = snovio_integration
+    for integration, vendor_id, email in (
+        (hunter_integration, "h1", "ann@acme.com"),
+        (hunter_integration, "h2", ""),
+        (other, "h3", "bob@acme.com"),
+    ):
+        ImportTombstone.objects.create(
+            integration=integration, vendor_id=vendor_id, email=email, deleted_at=timezone.now()
+        )
+    with django_assert_num_queries(1):
+        found = tombstoned(
+            integration_id=hunter_integration.pk,
+            vendor_ids=["h2", "h3", "h9"],
+            emails=["ann@acme.com", "bob@acme.com", ""],
+        )
+    assert found == ({"h1", "h2"}, {"ann@acme.com"})
+    with django_assert_num_queries(1):  # emails alone (records without ids are refused before)
+        assert tombstoned(
+            integration_id=hunter_integration.pk, vendor_ids=[], emails=["ann@acme.com"]
+        ) == ({"h1"}, {"ann@acme.com"})
+    with django_assert_num_queries(0):
+        assert tombstoned(integration_id=hunter_integration.pk, vendor_ids=[], emails=[""]) == (
+            set(),
+            set(),
+        )
