@@ -287,3 +287,23 @@ def test_a_manager_filters_the_list_board_and_dashboard_by_owner(org):
     assert 'data-testid="filter-owner"' not in mine
     assert "Ria" not in rob.get("/leads/", {"user_id": org["ria"]["user"].pk}).content.decode()
     assert rob.get("/dashboard/", {"user_id": org["ria"]["user"].pk}).context["total"] == 0
+
+
+def test_a_person_loaded_by_id_has_the_scope_of_the_signed_in_person(
+    org, django_assert_num_queries
+):
+    from django.contrib.auth import get_user_model
+
+    from leads.scope import Scope
+
+    users = get_user_model().objects.select_related("crm_membership")
+    for name, queries in (("mia", 2), ("rob", 1), ("lou", 1)):  # a manager's members: one more
+        user_id = org[name]["user"].pk
+        with django_assert_num_queries(queries):
+            by_id = Scope.of_person(user_id)
+        assert by_id == Scope.of(users.get(pk=user_id)), name
+    assert Scope.of_person(org["mia"]["user"].pk).owner_ids == tuple(
+        sorted(org[n]["user"].pk for n in ("mia", "rob", "ria", "dan"))
+    )
+    with pytest.raises(get_user_model().DoesNotExist):
+        Scope.of_person(max(u.pk for u in get_user_model().objects.all()) + 1)
