@@ -474,8 +474,13 @@ BRANCHES = {
     # The newest lead is no match: nothing says the walk would be near.
     "listed": ({"SEARCH_PROBE": 1}, "listed"),
     # One match in the newest three: the walk to a page of three costs 9 leads read, less
-    # than the listing's start.
-    "walk, cheaper than starting the listing": ({"SEARCH_PROBE": 3}, "walk"),
+    # than the listing's start (the whole of it: the start is that of a scope of seven).
+    "walk, cheaper than starting the listing": (
+        {"SEARCH_PROBE": 3, "SEARCH_LIST_START_LEADS": 7},
+        "walk",
+    ),
+    # The same, the start scaled to the seven leads the tally counts (of 500,000): listed.
+    "listed, its start scaled to the scope": ({"SEARCH_PROBE": 3}, "listed"),
     # The same with the listing's start free, and each of the 7 / 3 matches the tally's
     # seven leads hold at that share costing ten leads read.
     "walk, cheaper than listing the matches": (
