@@ -240,10 +240,12 @@ SEARCH_PROBE = 1000
 SEARCH_PROBE_WINDOW = 4
 SEARCH_SHORT_WINDOW_DAYS = 31
 SEARCH_LIST_START = 5000
-# The start is that of a scope of this many leads (bench1's at 1,000,000), and scales with
-# the leads the tally counts: the trigram index keys each owner's leads apart, so the bitmap
-# is built from that owner's share. At 10,000 leads a fixed start sent a term in 0.9 % of
-# them ("bake") to a walk of 4,700 leads (5.4 ms) where the listing read 94 (3.8 ms).
+# The start is that of owners of this many leads (bench1's at 1,000,000), and scales with the
+# owners' leads the tally counts: the trigram index keys each owner's leads apart, so the
+# bitmap is built from their lists, whatever the other filters. At 10,000 leads a fixed start
+# sent a term in 0.9 % of them ("bake") to a walk of 4,700 leads (5.4 ms) where the listing
+# read 94 (3.8 ms). Scaled by the status's leads instead, a common status under a score range
+# and a middling term listed at 1,000,000 leads where the walk was cheaper (20 ms, over 15).
 SEARCH_LIST_START_LEADS = 500_000
 SEARCH_LIST_COST = 1
 SEARCH_LIST_CAP = 4000
@@ -343,12 +345,12 @@ def _postgresql_search_sql(
     * has the page already when enough of them match, or when they were all the leads
       there are to read (a selective status, company or window);
     * otherwise weighs the walk, ``page * probe / n`` leads read, against the
-      listing: SEARCH_LIST_START (for a scope of SEARCH_LIST_START_LEADS leads, scaled by
-      the leads the tally counts), and SEARCH_LIST_COST for each lead with the term that the
-      trigram index lets through (t at the probe's share of all the leads there are to
-      read, as the tally counts them: the owner and the status, a window counted as all of
-      them; with a company or an email the number is not known and only the start is
-      weighed). The cheaper one runs;
+      listing: SEARCH_LIST_START (for owners of SEARCH_LIST_START_LEADS leads, scaled by
+      the owners' leads the tally counts), and SEARCH_LIST_COST for each lead with the
+      term that the trigram index lets through (t at the probe's share of all the leads
+      there are to read, as the tally counts them: the owner and the status, a window
+      counted as all of them; with a company or an email the number is not known and only
+      the start is weighed). The cheaper one runs;
     * the listing keeps at most SEARCH_LIST_CAP matches; past the cap (a term far more
       common than the probe said) it walks after all, and so does a search whose matches
       at the probe's share would pass the cap.
@@ -389,10 +391,10 @@ def _postgresql_search_sql(
         probe = SEARCH_PROBE * SEARCH_PROBE_WINDOW
     pattern = _like_pattern(search_term(filters.q))
     candidates, candidate_params = _tally_candidates(filters, scope)
-    # The listing's start, in leads walked (times the probe, as the walk's cost is written):
-    # scaled by the leads there are to read when the tally counts them, else the whole start.
-    counted = candidates != "0"
-    start = "%s * c" if counted else "%s"
+    # The listing's start, in leads walked (times the probe, as the walk's cost is written),
+    # for the owners' leads, whose lists the trigram index keys: whatever the status (the
+    # status's own key is read only for a rare one, and adds to the owner's lists).
+    owned, owned_params = _tally_sum(filters, scope, by_status=False)
     start_per_lead = SEARCH_LIST_START * probe / SEARCH_LIST_START_LEADS
     # The filters no index serves are tested on each lead read, as the search term is.
     passes = " AND ".join(checked) or "true"
@@ -422,10 +424,10 @@ def _postgresql_search_sql(
         # or listing costs more than walking to the page (page * probe / n leads read): the
         # listing reads every lead with the term that the index's filters let through (t at
         # the probe's share), whether the tested filters keep it or not.
-        f"n * c > %s OR n * (%s * t * c + {start}) > %s AS crowded "
+        "n * c > %s OR n * (%s * t * c + %s * o) > %s AS crowded "
         'FROM (SELECT count(*) FILTER (WHERE "passes" AND "term") AS n, '
         'count(*) FILTER (WHERE "term") AS t, count(*) AS "read", '
-        f"({candidates}) AS c FROM probe) counted), "
+        f"({candidates}) AS c, ({owned}) AS o FROM probe) counted), "
         # Every match, from the trigram index (unordered), at most SEARCH_LIST_CAP + 1.
         f"{listing} "
         "listed_count AS MATERIALIZED (SELECT count(*) AS n FROM listed), "
@@ -448,8 +450,7 @@ def _postgresql_search_sql(
     return sql, [
         *checked_params, pattern, *indexed_params, probe,
         page, probe, SEARCH_LIST_CAP * probe, SEARCH_LIST_COST,
-        start_per_lead if counted else SEARCH_LIST_START * probe, page * probe * probe,
-        *candidate_params,
+        start_per_lead, page * probe * probe, *candidate_params, *owned_params,
         *listing_params,
         *indexed_params, *checked_params, pattern, page,
         page,
@@ -519,11 +520,17 @@ def _tally_candidates(filters, scope: Scope) -> tuple[str, list[Any]]:
     for spec, _ in active_filters(filters):
         if spec.indexed and not spec.window and spec.name not in tallied:
             return "0", []
+    return _tally_sum(filters, scope, by_status=True)
+
+
+def _tally_sum(filters, scope: Scope, *, by_status: bool) -> tuple[str, list[Any]]:
+    """The tally's count of the owners' leads (the scope, or the one owner asked for), of the
+    status asked for with ``by_status``, as a scalar subquery and its parameters."""
     owner_term, params = scope.owner_sql('"user_id"')
     if filters.user_id is not None:
         owner_term = f'{owner_term} AND "user_id" = %s'
         params.append(filters.user_id)
-    if filters.status is not None:
+    if by_status and filters.status is not None:
         owner_term = f'{owner_term} AND "status" = %s'
         params.append(filters.status)
     return f'SELECT COALESCE(SUM("n"), 0) FROM "leads_leadtally" WHERE {owner_term}', params  # noqa: S608
