@@ -315,42 +315,35 @@ def search_score_keys(filters) -> list[int] | None:
     return list(range(low, high + 1))
 
 
-def _postgresql_search_sql(
-    filters,
-    *,
-    scope: Scope,
-    cursor: int | None,
-    page: int,
-    direction: str,
-    after: str,
-    columns: str = _COLUMNS,
-) -> tuple[str, list[Any]]:
-    """One page of a PostgreSQL search, choosing its plan by how common the term is.
+class PostgresSearch:
+    """The statements of one page of a PostgreSQL search, which chooses its plan by how
+    common the term is: ``postgresql_search_page`` runs them.
 
     The two plans PostgreSQL has for ``LIKE '%term%'`` with a keyset order are each slow
     where the other is fast: walking the leads newest first and testing each reads
     ``page / share-of-matches`` leads (22 ms for a term in 0.75 % of 100,000 leads);
     listing every match from the trigram index and keeping the newest costs each match
     (26 ms for one in 10 %). The planner's estimate of a term's share is often far off, so
-    it picks the wrong one for some terms. Here the statement measures instead.
+    it picks the wrong one for some terms. Here the search measures instead.
 
     The indexed filters (``ListFilter.indexed``: the owner, the status, the company, the
     email, the creation window) choose the leads read; every other filter (a score range,
     do-not-contact, the email status) is tested on each lead read, with the term. The probe
-    reads the newest SEARCH_PROBE leads so chosen (SEARCH_PROBE_WINDOW times as many in a
-    creation window of a month at most, with tested filters), whatever the tested filters
-    reject (a score range that passed one lead in 17 made it read 17,000), and counts how
-    many match everything (n) and how many have the term (t). Then the statement
+    (``probe``) reads the newest SEARCH_PROBE leads so chosen (SEARCH_PROBE_WINDOW times as
+    many in a creation window of a month at most, with tested filters), whatever the tested
+    filters reject (a score range that passed one lead in 17 made it read 17,000), and counts
+    how many match everything (n) and how many have the term (t). Then the search
 
-    * has the page already when enough of them match, or when they were all the leads
-      there are to read (a selective status, company or window);
-    * otherwise weighs the walk, ``page * probe / n`` leads read, against the
-      listing: SEARCH_LIST_START (for owners of SEARCH_LIST_START_LEADS leads, scaled by
-      the owners' leads the tally counts), and SEARCH_LIST_COST for each lead with the
-      term that the trigram index lets through (t at the probe's share of all the leads
-      there are to read, as the tally counts them: the owner and the status, a window
-      counted as all of them; with a company or an email the number is not known and only
-      the start is weighed). The cheaper one runs;
+    * has the page already, in the probe's own statement, when enough of them match, or
+      when they were all the leads there are to read (a selective status, company or
+      window);
+    * otherwise weighs the walk (``walk``), ``page * probe / n`` leads read, against the
+      listing (``listing``): SEARCH_LIST_START (for owners of SEARCH_LIST_START_LEADS
+      leads, scaled by the owners' leads the tally counts), and SEARCH_LIST_COST for each
+      lead with the term that the trigram index lets through (t at the probe's share of all
+      the leads there are to read, as the tally counts them: the owner and the status, a
+      window counted as all of them; with a company or an email the number is not known and
+      only the start is weighed). The cheaper one runs;
     * the listing keeps at most SEARCH_LIST_CAP matches; past the cap (a term far more
       common than the probe said) it walks after all, and so does a search whose matches
       at the probe's share would pass the cap.
@@ -359,104 +352,356 @@ def _postgresql_search_sql(
     listing under a status reads only that status's matches; and the score (0019), so a
     listing under a narrow score range (``search_score_keys``) reads only its matches.
 
-    Every branch returns exactly the first page of matches; only its cost differs. The
-    branches not taken are never run: each sits behind a one-time filter on the probe's
-    count, and a MATERIALIZED CTE is only computed when read.
+    Every plan returns exactly the first page of matches; only its cost differs. Without a
+    company or an email filter, one statement holds them all (``plans_in_the_probe``), each
+    behind a one-time filter on the probe's figures, so only the one chosen runs. With one,
+    the probe's statement holds the probe alone; a search it does not settle weighs its plans
+    in a statement of its own (``weigh``), then lists or walks in another.
     """
-    owner_term, indexed_params = scope.owner_sql('u."user_id"')
-    indexed: list[str] = [owner_term]
-    checked: list[str] = []
-    checked_params: list[Any] = []
-    for spec, value in active_filters(filters):
-        if spec.name == "q":
-            continue
-        term, term_params = filter_term(spec, value, f'u."{spec.column}"')
-        if spec.indexed:
-            indexed.append(term)
-            indexed_params += term_params
-        else:
-            checked.append(term)
-            checked_params += term_params
-    if cursor is not None:
-        indexed.append(f'u."id" {after} %s')
-        indexed_params.append(cursor)
-    base = " AND ".join(indexed)
-    # A short creation window may hold few enough leads to be read whole, while tested
-    # filters reject nearly all of them: a week of 3,600 leads, a score range passing one in
-    # 17 and a rare term matched none of the first 1,000, and the listing ran (20 ms) where
-    # reading the rest of the week settled it (3 ms). In a long window the larger probe only
-    # costs (2 ms for 4,000 leads).
-    probe = SEARCH_PROBE
-    if checked and _window_days(filters) <= SEARCH_SHORT_WINDOW_DAYS:
-        probe = SEARCH_PROBE * SEARCH_PROBE_WINDOW
-    pattern = _like_pattern(search_term(filters.q))
-    candidates, candidate_params = _tally_candidates(filters, scope)
-    # The listing's start, in leads walked (times the probe, as the walk's cost is written),
-    # for the owners' leads, whose lists the trigram index keys: whatever the status (the
-    # status's own key is read only for a rare one, and adds to the owner's lists).
-    owned, owned_params = _tally_sum(filters, scope, by_status=False)
-    start_per_lead = SEARCH_LIST_START * probe / SEARCH_LIST_START_LEADS
-    # The filters no index serves are tested on each lead read, as the search term is.
-    passes = " AND ".join(checked) or "true"
-    listed_terms, listed_params = trigram_terms(filters.q, 'u."search_text"')
-    scores = search_score_keys(filters)
-    if scores is not None:  # the range stays among the tested filters as the exact test
-        listed_terms.append('ARRAY[u."score"] && %s::smallint[]')
-        listed_params.append(scores)
-    hit = " AND ".join([*checked, *listed_terms])
-    # In the walk, the search text is concatenated, which keeps the trigram index out of
-    # it, and the tested filters sit in a CASE, which keeps an index that merely holds
-    # their columns (lead_counts, read whole and sorted) from being preferred to the ids.
-    walk_hit = f"(u.\"search_text\" || '') {_LIKE}"
-    if checked:
-        walk_hit = f"CASE WHEN {passes} THEN true ELSE false END AND {walk_hit}"
-    listing, listing_params = _search_listing(
-        filters, scope, base, [*indexed_params, *checked_params, *listed_params], hit
+
+    def __init__(
+        self, filters, *, scope: Scope, cursor: int | None, page: int, oldest_first: bool
+    ) -> None:
+        self.filters = filters
+        self.scope = scope
+        self.page = page
+        self.direction = "ASC" if oldest_first else "DESC"
+        owner_term, indexed_params = scope.owner_sql('u."user_id"')
+        indexed: list[str] = [owner_term]
+        checked: list[str] = []
+        checked_params: list[Any] = []
+        for spec, value in active_filters(filters):
+            if spec.name == "q":
+                continue
+            term, term_params = filter_term(spec, value, f'u."{spec.column}"')
+            if spec.indexed:
+                indexed.append(term)
+                indexed_params += term_params
+            else:
+                checked.append(term)
+                checked_params += term_params
+        if cursor is not None:
+            indexed.append(f'u."id" {">" if oldest_first else "<"} %s')
+            indexed_params.append(cursor)
+        self.base = " AND ".join(indexed)
+        self.base_params = indexed_params
+        # A short creation window may hold few enough leads to be read whole, while tested
+        # filters reject nearly all of them: a week of 3,600 leads, a score range passing one
+        # in 17 and a rare term matched none of the first 1,000, and the listing ran (20 ms)
+        # where reading the rest of the week settled it (3 ms). In a long window the larger
+        # probe only costs (2 ms for 4,000 leads).
+        self.probe_size = SEARCH_PROBE
+        if checked and _window_days(filters) <= SEARCH_SHORT_WINDOW_DAYS:
+            self.probe_size = SEARCH_PROBE * SEARCH_PROBE_WINDOW
+        self.pattern = _like_pattern(search_term(filters.q))
+        # The filters no index serves are tested on each lead read, as the search term is.
+        self.checked = checked
+        self.checked_params = checked_params
+        self.passes = " AND ".join(checked) or "true"
+
+    def _page_of(self, ids: str, *, ordered: bool = True) -> str:
+        """The page's rows: the leads whose ids the subquery ``ids`` gives, in page order
+        when ``ordered`` (a statement that joins them to its figures orders them itself)."""
+        sql = f'SELECT {_COLUMNS} {_from(_COLUMNS)} WHERE l."id" IN ({ids})'
+        return f'{sql} ORDER BY l."id" {self.direction}' if ordered else sql
+
+    @property
+    def plans_in_the_probe(self) -> bool:
+        """Whether the probe's statement holds every plan: the weighing, the listings and the
+        walk. It does without a company or an email filter.
+
+        PostgreSQL plans all of a statement, the parts that never run included. Under a
+        company (or an email) it weighs every index of each filter and their combinations
+        for each scan of the lead table, and the statement of every plan spent most of its
+        time in planning: all filters at 10,000 leads, 0.77 ms of planning for 0.19 ms of
+        work, against 0.39 ms for the probe's statement alone. The probe reads the company's
+        leads (or the one lead with the email) and nearly always settles such a search, so
+        the probe runs alone, and a search it does not settle pays a statement to weigh and
+        one to list or walk.
+
+        Without them a search the probe does not settle is common (a term in few of the
+        newest leads), the planning of the other scans costs little, and a second
+        statement's round trip and its page's join planned again cost more: "thom" at 10,000
+        leads, 1.8 ms in one statement against 2.4 ms in three."""
+        return self.filters.company_id is None and self.filters.email is None
+
+    def probe(self) -> tuple[str, list[Any]]:
+        """The search's first statement: the probe, and every plan when
+        ``plans_in_the_probe``.
+
+        Its rows: the probe's figures (n, t, read), whether it settled the search, whether
+        the walk runs without the listing (crowded), whether the listing asks for the status's
+        key (keyed), and how many matches the listing kept; then each column of a row of the
+        page, all NULL in the one row there is when the page is not in it. With the probe
+        alone, crowded and keyed are false and the count 0: ``postgresql_search_page`` then
+        weighs the plans (``weigh``) of a search the probe did not settle.
+
+        The tally is read only when the probe does not settle the search."""
+        probe = self.probe_size
+        ids = (
+            'SELECT "id" FROM probe WHERE "passes" AND "term" AND (SELECT settled FROM found) '  # noqa: S608
+            f'ORDER BY "id" {self.direction} LIMIT %s'
+        )
+        ids_params: list[Any] = [self.page]
+        found = 'SELECT n, t, "read", settled, false AS crowded, false AS keyed FROM counted'
+        found_params: list[Any] = []
+        listing, listed = "", "0"
+        listing_params: list[Any] = []
+        if self.plans_in_the_probe:
+            crowded, keyed, tallied, found_params = self._weighed()
+            found = (
+                f'SELECT n, t, "read", settled, CASE WHEN settled THEN false ELSE {crowded} END '  # noqa: S608
+                f"AS crowded, CASE WHEN settled THEN false ELSE {keyed} END AS keyed "
+                f'FROM (SELECT n, t, "read", settled, {tallied} FROM counted) tallied'
+            )
+            # Every match, from the trigram index (unordered), at most SEARCH_LIST_CAP + 1:
+            # with the status's key when keyed, each behind a one-time filter.
+            branches = []
+            for status_key in (True, False) if keyed != "false" else (False,):
+                hit, hit_params = self._listing_terms(status_key=status_key)
+                branches.append(
+                    f'(SELECT u."id" FROM "leads_lead" u WHERE {self.base} AND {hit} '  # noqa: S608
+                    "AND (SELECT NOT settled AND NOT crowded AND "
+                    f"{'' if status_key else 'NOT '}keyed FROM found) LIMIT %s)"
+                )
+                listing_params += [*self.base_params, *hit_params, SEARCH_LIST_CAP + 1]
+            walk, walk_params = self._walk_ids()
+            listing = (
+                f", listed AS MATERIALIZED ({' UNION ALL '.join(branches)}), "  # noqa: S608
+                "listed_count AS MATERIALIZED (SELECT count(*) AS n FROM listed), "
+                # The walk along the ids, testing each lead as the probe did.
+                f"walk AS MATERIALIZED ({walk})"
+            )
+            listing_params += walk_params
+            listed = "(SELECT n FROM listed_count)"
+            ids = (
+                f"({ids}) UNION ALL (SELECT "  # noqa: S608
+                '"id" FROM listed WHERE (SELECT n <= %s FROM listed_count) '
+                f'ORDER BY "id" {self.direction} LIMIT %s) '
+                'UNION ALL SELECT "id" FROM walk WHERE (SELECT NOT settled FROM found) '
+                "AND ((SELECT crowded FROM found) OR (SELECT n > %s FROM listed_count))"
+            )
+            ids_params += [SEARCH_LIST_CAP, self.page, SEARCH_LIST_CAP]
+        sql = (
+            # The newest leads the indexed filters give (``probe`` at most), each tested.
+            'WITH probe AS MATERIALIZED (SELECT u."id", '  # noqa: S608
+            f'{self.passes} AS "passes", u."search_text" {_LIKE} AS "term" '
+            f'FROM "leads_lead" u WHERE {self.base} ORDER BY u."id" {self.direction} LIMIT %s), '
+            # Settled by the probe: enough matches for the page, or no lead left untested.
+            'counted AS MATERIALIZED (SELECT n, t, "read", n >= %s OR "read" < %s AS settled '
+            'FROM (SELECT count(*) FILTER (WHERE "passes" AND "term") AS n, '
+            'count(*) FILTER (WHERE "term") AS t, count(*) AS "read" FROM probe) probed), '
+            f"found AS MATERIALIZED ({found}){listing} "
+            f'SELECT f.n, f.t, f."read", f.settled, f.crowded, f.keyed, {listed}, p.* '
+            f"FROM found f LEFT JOIN ({self._page_of(ids, ordered=False)}) p ON true "
+            f'ORDER BY p."id" {self.direction}'
+        )
+        params = [
+            *self.checked_params, self.pattern, *self.base_params, probe,
+            self.page, probe,
+            *found_params,
+            *listing_params,
+            *ids_params,
+        ]  # fmt: skip
+        return sql, params
+
+    def _weighed(self) -> tuple[str, str, str, list[Any]]:
+        """The weighing of the plans of a search the probe did not settle, over its figures
+        ``n`` and ``t``: the SQL of whether the walk runs without the listing (crowded), of
+        whether the listing asks for the status's key (keyed, ``_keyed``), of the tally's
+        figures they read (``c``, ``o``, as a select list), and the parameters of the three
+        in that order.
+
+        Crowded: the matches, at the probe's share of all there are to read, pass the cap;
+        or listing costs more than walking to the page (page * probe / n leads read): the
+        listing reads every lead with the term that the index's filters let through (t at
+        the probe's share), whether the tested filters keep it or not."""
+        probe = self.probe_size
+        # The listing's start, in leads walked (times the probe, as the walk's cost is
+        # written), for the owners' leads, whose lists the trigram index keys: whatever the
+        # status (the status's own key is read only for a rare one, and adds to the owner's
+        # lists).
+        start_per_lead = SEARCH_LIST_START * probe / SEARCH_LIST_START_LEADS
+        crowded = "(n * c > %s OR n * (%s * t * c + %s * o) > %s)"
+        keyed, keyed_params = self._keyed()
+        candidates, candidate_params = self._tally_candidates()
+        owned, owned_params = self._tally_sum(by_status=False)
+        params = [
+            SEARCH_LIST_CAP * probe, SEARCH_LIST_COST, start_per_lead, self.page * probe * probe,
+            *keyed_params, *candidate_params, *owned_params,
+        ]  # fmt: skip
+        return crowded, keyed, f"({candidates}) AS c, ({owned}) AS o", params
+
+    def weigh(self, n: int, t: int) -> tuple[str, list[Any]]:
+        """The weighing (``_weighed``) as a statement of its own, for the probe's figures:
+        one row, crowded and keyed. The same SQL as the probe's statement holds with the
+        listing, so the two cannot weigh differently."""
+        crowded, keyed, tallied, params = self._weighed()
+        sql = (
+            f"SELECT {crowded}, {keyed} "  # noqa: S608
+            f"FROM (SELECT %s::bigint AS n, %s::bigint AS t, {tallied}) tallied"
+        )
+        # The figures come after the two expressions' parameters, before the tally's.
+        split = len(params) - len(self._tally_params())
+        return sql, [*params[:split], n, t, *params[split:]]
+
+    def _tally_params(self) -> list[Any]:
+        return [*self._tally_candidates()[1], *self._tally_sum(by_status=False)[1]]
+
+    def _listing_terms(self, *, status_key: bool) -> tuple[str, list[Any]]:
+        """What the listing asks of the trigram index and tests on each lead it lets through."""
+        terms, terms_params = trigram_terms(self.filters.q, 'u."search_text"')
+        hit = [*self.checked, *terms]
+        hit_params = [*self.checked_params, *terms_params]
+        scores = search_score_keys(self.filters)
+        if scores is not None:  # the range stays among the tested filters as the exact test
+            hit.append('ARRAY[u."score"] && %s::smallint[]')
+            hit_params.append(scores)
+        if status_key:
+            hit.append(f"{SEARCH_INDEX_STATUS} = %s")
+            hit_params.append(self.filters.status)
+        return " AND ".join(hit), hit_params
+
+    def listing(self, *, status_key: bool) -> tuple[str, list[Any]]:
+        """The listing as a statement of its own, when the probe's statement holds no plan
+        (``plans_in_the_probe``), with the status's key when keyed: every match from the trigram index (unordered), at most
+        SEARCH_LIST_CAP + 1. Its rows: how many there were, then each column of a row of the
+        page, all NULL in the one row there is when they pass the cap."""
+        hit, hit_params = self._listing_terms(status_key=status_key)
+        page = self._page_of(
+            f'SELECT "id" FROM listed ORDER BY "id" {self.direction} LIMIT %s',  # noqa: S608
+            ordered=False,
+        )
+        sql = (
+            'WITH listed AS MATERIALIZED (SELECT u."id" FROM "leads_lead" u '  # noqa: S608
+            f"WHERE {self.base} AND {hit} LIMIT %s), "
+            "counted AS MATERIALIZED (SELECT count(*) AS n FROM listed) "
+            f"SELECT k.n, p.* FROM counted k LEFT JOIN ({page}) p "
+            f'ON (SELECT n <= %s FROM counted) ORDER BY p."id" {self.direction}'
+        )
+        params = [*self.base_params, *hit_params, SEARCH_LIST_CAP + 1, self.page, SEARCH_LIST_CAP]
+        return sql, params
+
+    def _walk_ids(self) -> tuple[str, list[Any]]:
+        """The walk along the ids, testing each lead as the probe does: the page's ids."""
+        # The search text is concatenated, which keeps the trigram index out of it, and the
+        # tested filters sit in a CASE, which keeps an index that merely holds their columns
+        # (lead_counts, read whole and sorted) from being preferred to the ids.
+        hit = f"(u.\"search_text\" || '') {_LIKE}"
+        if self.checked:
+            hit = f"CASE WHEN {self.passes} THEN true ELSE false END AND {hit}"
+        sql = (
+            f'SELECT u."id" FROM "leads_lead" u WHERE {self.base} AND {hit} '  # noqa: S608
+            f'ORDER BY u."id" {self.direction} LIMIT %s'
+        )
+        return sql, [*self.base_params, *self.checked_params, self.pattern, self.page]
+
+    def walk(self) -> tuple[str, list[Any]]:
+        """The walk (``_walk_ids``) as a statement of its own: the page's rows."""
+        ids, params = self._walk_ids()
+        return self._page_of(ids), params
+
+    def _keyed(self) -> tuple[str, list[Any]]:
+        """Whether the listing asks the trigram index for the status too (migration 0016;
+        written ``status || ''``, as no other query writes it, so that none reads that index
+        for a status alone), as an SQL expression over the tally. It is worth reading when
+        the status leaves out most of the term's matches: "rober" under "converted" (10 % of
+        the leads) read 766 leads instead of 7,438, 15 -> 8 ms. Under "new" (40 %) the key's
+        own list costs more than the leads it leaves out for a rare term (a company's name:
+        16.4 ms with it, 13.9 ms without). So the key is read for a status with at most
+        SEARCH_RARE_STATUS_PERCENT % of the scope's leads. A term of several words is asked
+        of the index word by word (``trigram_terms``), and its words together let few leads
+        through: the status's key only adds its list to the bitmap ("solar designs" under
+        "converted": 1-2 ms), so it is not read for such a term."""
+        status = self.filters.status
+        if status is None or trigram_words(search_term(self.filters.q)):
+            return "false", []
+        owner_term, owner_params = self.scope.owner_sql('"user_id"')
+        sql = (
+            '(SELECT COALESCE(SUM("n") FILTER (WHERE "status" = %s), 0) * 100 '  # noqa: S608
+            f'<= COALESCE(SUM("n"), 0) * %s FROM "leads_leadtally" WHERE {owner_term})'
+        )
+        return sql, [status, SEARCH_RARE_STATUS_PERCENT, *owner_params]
+
+    def _tally_candidates(self) -> tuple[str, list[Any]]:
+        """How many leads the probe and the walk read at most, as a scalar subquery over the
+        tally (a few rows, however many leads), when the tally knows: the indexed filters are
+        the owner, the status and the creation window at most (the window's leads are counted
+        as all the owner's: an upper bound, which favours the walk, and the walk reads no more
+        than the window). The other filters are tested on each lead read and do not change
+        how many are read. With a company or an email filter: ``0``, not known, never
+        crowded."""
+        for spec, _ in active_filters(self.filters):
+            if spec.indexed and not spec.window and spec.name not in ("user_id", "status"):
+                return "0", []
+        return self._tally_sum(by_status=True)
+
+    def _tally_sum(self, *, by_status: bool) -> tuple[str, list[Any]]:
+        """The tally's count of the owners' leads (the scope, or the one owner asked for), of
+        the status asked for with ``by_status``, as a scalar subquery and its parameters."""
+        owner_term, params = self.scope.owner_sql('"user_id"')
+        if self.filters.user_id is not None:
+            owner_term = f'{owner_term} AND "user_id" = %s'
+            params.append(self.filters.user_id)
+        if by_status and self.filters.status is not None:
+            owner_term = f'{owner_term} AND "status" = %s'
+            params.append(self.filters.status)
+        return f'SELECT COALESCE(SUM("n"), 0) FROM "leads_leadtally" WHERE {owner_term}', params  # noqa: S608
+
+
+def postgresql_searches(filters) -> bool:
+    """Whether a page of ``filters`` is a PostgreSQL search (``postgresql_search_page``): a
+    term of three letters or more (shorter ones have no trigram to look up), in a creation
+    window that does not end in the past (one that does is listed from the date index)."""
+    return (
+        connection.vendor == "postgresql"
+        and bool(filters.q)
+        and len(search_term(filters.q)) >= 3
+        and not _ends_in_the_past(filters.created_before)
     )
-    sql = (
-        # The newest leads the indexed filters give (``probe`` at most), each tested.
-        'WITH probe AS MATERIALIZED (SELECT u."id", '  # noqa: S608
-        f'{passes} AS "passes", u."search_text" {_LIKE} AS "term" '
-        f'FROM "leads_lead" u WHERE {base} ORDER BY u."id" {direction} LIMIT %s), '
-        # Settled by the probe: enough matches for the page, or no lead left untested.
-        'found AS MATERIALIZED (SELECT n, n >= %s OR "read" < %s AS settled, '
-        # Crowded: the matches, at the probe's share of all there are to read, pass the cap;
-        # or listing costs more than walking to the page (page * probe / n leads read): the
-        # listing reads every lead with the term that the index's filters let through (t at
-        # the probe's share), whether the tested filters keep it or not.
-        "n * c > %s OR n * (%s * t * c + %s * o) > %s AS crowded "
-        'FROM (SELECT count(*) FILTER (WHERE "passes" AND "term") AS n, '
-        'count(*) FILTER (WHERE "term") AS t, count(*) AS "read", '
-        f"({candidates}) AS c, ({owned}) AS o FROM probe) counted), "
-        # Every match, from the trigram index (unordered), at most SEARCH_LIST_CAP + 1.
-        f"{listing} "
-        "listed_count AS MATERIALIZED (SELECT count(*) AS n FROM listed), "
-        # The walk along the ids, testing each lead as the probe did.
-        f'walk AS MATERIALIZED (SELECT u."id" FROM "leads_lead" u '
-        f"WHERE {base} AND {walk_hit} "
-        f'ORDER BY u."id" {direction} LIMIT %s), '
-        '"ids" AS ((SELECT "id" FROM probe WHERE "passes" AND "term" '
-        "AND (SELECT settled FROM found) "
-        f'ORDER BY "id" {direction} LIMIT %s) '
-        'UNION ALL (SELECT "id" FROM listed '
-        "WHERE (SELECT NOT settled AND NOT crowded FROM found) "
-        "AND (SELECT n <= %s FROM listed_count) "
-        f'ORDER BY "id" {direction} LIMIT %s) '
-        'UNION ALL SELECT "id" FROM walk WHERE (SELECT NOT settled FROM found) '
-        "AND ((SELECT crowded FROM found) OR (SELECT n > %s FROM listed_count))) "
-        f'SELECT {columns} {_from(columns)} WHERE l."id" IN (SELECT "id" FROM "ids") '
-        f'ORDER BY l."id" {direction}'
+
+
+def postgresql_search_page(
+    filters, *, scope: Scope, cursor: int | None, limit: int, oldest_first: bool
+) -> tuple[list[tuple[Any, ...]], str]:
+    """One page of a PostgreSQL search (``limit`` rows plus one, to see if more), as rows of
+    the page's columns, and which plan found it: "probe", "listed", "walk", or "listed and
+    walk" (the listing passed its cap). See ``PostgresSearch``."""
+    search = PostgresSearch(
+        filters, scope=scope, cursor=cursor, page=limit + 1, oldest_first=oldest_first
     )
-    return sql, [
-        *checked_params, pattern, *indexed_params, probe,
-        page, probe, SEARCH_LIST_CAP * probe, SEARCH_LIST_COST,
-        start_per_lead, page * probe * probe, *candidate_params, *owned_params,
-        *listing_params,
-        *indexed_params, *checked_params, pattern, page,
-        page,
-        SEARCH_LIST_CAP, page,
-        SEARCH_LIST_CAP,
-    ]  # fmt: skip
+    with connection.cursor() as cur:
+        cur.execute(*search.probe())
+        rows = cur.fetchall()
+        n, t, _, settled, crowded, keyed, listed = rows[0][:7]
+        if search.plans_in_the_probe:
+            return _joined_rows(rows, 7), _plan_run(settled, crowded, listed)
+        if settled:
+            return _joined_rows(rows, 7), "probe"
+        cur.execute(*search.weigh(n, t))
+        crowded, keyed = cur.fetchone()
+        if not crowded:
+            cur.execute(*search.listing(status_key=keyed))
+            rows = cur.fetchall()
+            if rows[0][0] <= SEARCH_LIST_CAP:
+                return _joined_rows(rows, 1), "listed"
+        cur.execute(*search.walk())
+        return cur.fetchall(), "walk" if crowded else "listed and walk"
+
+
+def _plan_run(settled: bool, crowded: bool, listed: int) -> str:
+    """Which plan found the page, from the probe's statement's figures."""
+    if settled:
+        return "probe"
+    if crowded:
+        return "walk"
+    return "listed" if listed <= SEARCH_LIST_CAP else "listed and walk"
+
+
+def _joined_rows(rows: list[tuple[Any, ...]], skip: int) -> list[tuple[Any, ...]]:
+    """The page's rows of a statement whose every row starts with ``skip`` figures, and
+    whose one row has no page columns (all NULL) when the page is not in it."""
+    return [row[skip:] for row in rows if row[skip] is not None]
 
 
 def _window_days(filters) -> int:
@@ -466,74 +711,6 @@ def _window_days(filters) -> int:
         return 1 << 30
     end = filters.created_before or timezone.localdate()
     return (end - filters.created_after).days + 1
-
-
-def _search_listing(
-    filters, scope: Scope, base: str, params: list[Any], hit: str
-) -> tuple[str, list[Any]]:
-    """The search's listing CTE (``listed``): the leads of ``base`` with ``hit``, at most
-    SEARCH_LIST_CAP + 1, from the trigram index, and its parameters.
-
-    Under a status it has two branches behind one-time filters on the tally. The status's
-    key in the trigram index (migration 0016; written ``status || ''``, as no other query
-    writes it, so that none reads that index for a status alone) is worth reading when the
-    status leaves out most of the term's matches: "rober" under "converted" (10 % of the
-    leads) read 766 leads instead of 7,438, 15 -> 8 ms. Under "new" (40 %) the key's own
-    list costs more than the leads it leaves out for a rare term (a company's name: 16.4 ms
-    with it, 13.9 ms without). So the key is read for a status with at most
-    SEARCH_RARE_STATUS_PERCENT % of the scope's leads, and the tally is read only when the
-    listing runs. A term of several words is asked of the index word by word
-    (``trigram_terms``), and its words together let few leads through: the status's key
-    only adds its list to the bitmap ("solar designs" under "converted": 1-2 ms), so it is
-    not read for such a term.
-    """
-    select = f'SELECT u."id" FROM "leads_lead" u WHERE {base} AND {hit}'  # noqa: S608
-    cap = SEARCH_LIST_CAP + 1
-    if filters.status is None or trigram_words(search_term(filters.q)):
-        return f"listed AS MATERIALIZED ({select} LIMIT %s),", [*params, cap]
-    owner_term, owner_params = scope.owner_sql('"user_id"')
-    share = (
-        'share AS MATERIALIZED (SELECT COALESCE(SUM("n") FILTER (WHERE "status" = %s), 0) '  # noqa: S608
-        f'* 100 <= COALESCE(SUM("n"), 0) * %s AS rare FROM "leads_leadtally" WHERE {owner_term}), '
-    )
-    listing = (
-        f"{share}listed AS MATERIALIZED ("  # noqa: S608
-        f"({select} AND {SEARCH_INDEX_STATUS} = %s AND (SELECT rare FROM share) LIMIT %s) "
-        f"UNION ALL ({select} AND NOT (SELECT rare FROM share) LIMIT %s)),"
-    )
-    status = filters.status
-    return listing, [
-        status, SEARCH_RARE_STATUS_PERCENT, *owner_params,
-        *params, status, cap,
-        *params, cap,
-    ]  # fmt: skip
-
-
-def _tally_candidates(filters, scope: Scope) -> tuple[str, list[Any]]:
-    """How many leads the search's probe and walk read at most, as a scalar subquery over the
-    tally (a few rows, however many leads), when the tally knows: the indexed filters are the
-    owner, the status and the creation window at most (the window's leads are counted as all
-    the owner's: an upper bound, which favours the walk, and the walk reads no more than the
-    window). The other filters are tested on each lead read and do not change how many are
-    read. With a company or an email filter: ``0``, not known, never crowded."""
-    tallied = ("user_id", "status")
-    for spec, _ in active_filters(filters):
-        if spec.indexed and not spec.window and spec.name not in tallied:
-            return "0", []
-    return _tally_sum(filters, scope, by_status=True)
-
-
-def _tally_sum(filters, scope: Scope, *, by_status: bool) -> tuple[str, list[Any]]:
-    """The tally's count of the owners' leads (the scope, or the one owner asked for), of the
-    status asked for with ``by_status``, as a scalar subquery and its parameters."""
-    owner_term, params = scope.owner_sql('"user_id"')
-    if filters.user_id is not None:
-        owner_term = f'{owner_term} AND "user_id" = %s'
-        params.append(filters.user_id)
-    if by_status and filters.status is not None:
-        owner_term = f'{owner_term} AND "status" = %s'
-        params.append(filters.status)
-    return f'SELECT COALESCE(SUM("n"), 0) FROM "leads_leadtally" WHERE {owner_term}', params  # noqa: S608
 
 
 # A creation window with at least this many of the scope's leads is "wide" on SQLite. Read
@@ -781,21 +958,8 @@ def lead_page_sql(
             f"WHERE {' AND '.join(where)} "
             f'ORDER BY "{SEARCH_INDEX_TABLE}"."rowid" {direction} LIMIT %s'
         )
-    elif (
-        connection.vendor == "postgresql"
-        and filters.q
-        and len(search_term(filters.q)) >= 3  # shorter terms have no trigram to look up
-        and not _ends_in_the_past(filters.created_before)
-    ):
-        return _postgresql_search_sql(
-            filters,
-            scope=scope,
-            cursor=cursor,
-            page=limit + 1,
-            direction=direction,
-            after=after,
-            columns=columns,
-        )
+    elif postgresql_searches(filters):
+        raise ValueError("a PostgreSQL search is several statements: postgresql_search_page")
     elif connection.vendor == "postgresql" and _ends_in_the_past(filters.created_before):
         # A range that ends in the past: PostgreSQL takes the matches to be spread evenly
         # along the id order and walks the primary key down from the newest lead, reading
@@ -829,6 +993,11 @@ def lead_page_sql(
 def lead_page_rows(
     filters, *, scope: Scope, cursor: int | None, limit: int, oldest_first: bool, trigram: bool
 ) -> list[dict[str, Any]]:
+    if postgresql_searches(filters):
+        rows, _ = postgresql_search_page(
+            filters, scope=scope, cursor=cursor, limit=limit, oldest_first=oldest_first
+        )
+        return [from_sql_row(r) for r in rows]
     sql, params = lead_page_sql(
         filters,
         scope=scope,

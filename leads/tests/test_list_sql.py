@@ -14,6 +14,7 @@ from decimal import Decimal
 
 import pytest
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from leads import list_sql, page_selectors, selectors
@@ -465,7 +466,7 @@ def test_rows_are_serialised_like_the_detail_view(user, data):
         assert row["created_at"].tzinfo is not None
 
 
-# PostgreSQL chooses a search plan inside the statement (list_sql._postgresql_search_sql).
+# PostgreSQL chooses a search plan by measuring (list_sql.PostgresSearch).
 # With the data here the probe settles every search; shrinking the probe and the thresholds
 # sends the same searches down each of the other branches, which must find the same pages.
 # branch: (settings, the plans that run: past the cap, the listing is cut short for the walk)
@@ -497,25 +498,47 @@ BRANCHES = {
 }
 
 
-def _postgresql_plan(user, filters: LeadFilters, *, analyze: bool) -> list[str]:
-    """The plan of a first page of ``filters`` on PostgreSQL, one line a node or detail."""
-    sql, params = list_sql.lead_page_sql(
-        filters, scope=Scope.of(user), cursor=None, limit=2, oldest_first=False, trigram=False
+def _search(user, filters: LeadFilters) -> list_sql.PostgresSearch:
+    """The statements of a first page of two leads of ``filters`` on PostgreSQL."""
+    return list_sql.PostgresSearch(
+        filters, scope=Scope.of(user), cursor=None, page=3, oldest_first=False
     )
+
+
+def _explain(statement: tuple[str, list]) -> list[str]:
+    """The plan of ``statement`` on PostgreSQL, one line a node or detail."""
+    sql, params = statement
     with connection.cursor() as cursor:
-        cursor.execute(f"EXPLAIN ({'ANALYZE, ' if analyze else ''}COSTS OFF) " + sql, params)
+        cursor.execute("EXPLAIN (COSTS OFF) " + sql, params)
         return [row[0] for row in cursor.fetchall()]
 
 
 def _branch_run(user, filters: LeadFilters) -> str:
-    """Which of the search's plans the statement ran, from EXPLAIN ANALYZE."""
-    plan = _postgresql_plan(user, filters, analyze=True)
-    ran = set()
-    for name in ("listed", "walk"):
-        head = next(i for i, line in enumerate(plan) if line.strip() == f"CTE {name}")
-        if "never executed" not in plan[head + 1]:
-            ran.add(name)
-    return " and ".join(sorted(ran)) or "probe"
+    """Which of the search's plans found a first page of two leads of ``filters``."""
+    _, ran = list_sql.postgresql_search_page(
+        filters, scope=Scope.of(user), cursor=None, limit=2, oldest_first=False
+    )
+    return ran
+
+
+def _listing_run(user, filters: LeadFilters) -> str:
+    """The statement whose listing a first page of ``filters`` ran (it must run), as sent:
+    the last that holds a listing (the probe's holds the one without the status's key)."""
+    return _listing_statements(user, filters)[-1]
+
+
+def _listing_statements(user, filters: LeadFilters) -> list[str]:
+    """Every statement a first page of ``filters`` ran, the last one holding the listing,
+    which must run."""
+    scope = Scope.of(user)
+    with CaptureQueriesContext(connection) as queries:
+        _, ran = list_sql.postgresql_search_page(
+            filters, scope=scope, cursor=None, limit=2, oldest_first=False
+        )
+    assert ran == "listed", filters
+    statements = [q["sql"] for q in queries]
+    assert "listed AS MATERIALIZED" in statements[-1], statements
+    return statements
 
 
 def test_the_search_probe_reads_a_fixed_number_of_leads_whatever_the_score(user, data):
@@ -525,7 +548,7 @@ def test_the_search_probe_reads_a_fixed_number_of_leads_whatever_the_score(user,
     if connection.vendor != "postgresql":
         pytest.skip("the search probe is PostgreSQL's; SQLite searches its FTS5 index")
     filters = LeadFilters(q="smith", min_score=90, status="lost", created_after=TODAY)
-    plan = _postgresql_plan(user, filters, analyze=False)
+    plan = _explain(_search(user, filters).probe())
     probe = plan[plan.index("  CTE probe") : plan.index("  CTE found")]
     scan = " ".join(probe)
     assert "score" not in scan, probe  # tested in the SELECT list, not filtering the scan
@@ -569,7 +592,13 @@ def test_the_search_listing_reads_only_a_rare_status_from_the_trigram_index(
     monkeypatch.setattr(list_sql, "SEARCH_LIST_COST", 0)
 
     def keyed_listing_ran(status: str) -> bool:
-        plan = _postgresql_plan(user, LeadFilters(q="smith", status=status), analyze=True)
+        filters = LeadFilters(q="smith", status=status)
+        assert len(_listing_statements(user, filters)) == 1  # the probe's statement
+        # One statement holds both listings, each behind a one-time filter: which one ran.
+        sql, params = _search(user, filters).probe()
+        with connection.cursor() as cursor:
+            cursor.execute("EXPLAIN (ANALYZE, COSTS OFF) " + sql, params)
+            plan = [row[0] for row in cursor.fetchall()]
         listed = plan[plan.index("  CTE listed") : plan.index("  CTE listed_count")]
         # Whatever scan the planner picks (sequential, index, bitmap) for each branch.
         scans = [i for i, line in enumerate(listed) if re.search(r"Scan .*\bon leads_lead ", line)]
@@ -586,10 +615,9 @@ def test_the_search_listing_reads_only_a_rare_status_from_the_trigram_index(
     _assert_pages_match_filter_leads(user, {"q": "smith", "status": "lost"})
     _assert_pages_match_filter_leads(user, {"q": "smith", "status": "new"})
     # A term of several words, asked word by word, lets few leads through: no status key.
-    plan = _postgresql_plan(user, LeadFilters(q="eve smith", status="lost"), analyze=True)
-    listed = plan[plan.index("  CTE listed") : plan.index("  CTE listed_count")]
-    assert not any("(status)::text || ''" in line for line in listed), listed
-    assert any("'%eve%'" in line for line in listed), listed
+    listing = _listing_run(user, LeadFilters(q="eve smith", status="lost"))
+    assert list_sql.SEARCH_INDEX_STATUS not in listing, listing
+    assert "'%eve%'" in listing, listing
     _assert_pages_match_filter_leads(user, {"q": "eve smith", "status": "lost"})
 
 
@@ -657,7 +685,55 @@ def test_every_postgresql_search_plan_finds_the_same_pages(user, data, branch, m
     settings, plans = BRANCHES[branch]
     for name, value in settings.items():
         monkeypatch.setattr(list_sql, name, value)
-    assert _branch_run(user, LeadFilters(q="smith")) == plans
+    scope = Scope.of(user)
+    with CaptureQueriesContext(connection) as queries:
+        _, ran = list_sql.postgresql_search_page(
+            LeadFilters(q="smith"), scope=scope, cursor=None, limit=2, oldest_first=False
+        )
+    assert ran == plans
+    # Without a company or an email, one statement probes, weighs, and lists or walks.
+    assert len(queries) == 1
+
+
+# With a company: (settings, the plan that runs, the statements run).
+COMPANY_BRANCHES = {
+    "probe": ({}, "probe", 1),
+    # The newest of Acme's leads is no match: weighed, then listed.
+    "listed": ({"SEARCH_PROBE": 1}, "listed", 3),
+    # One match in Acme's two newest: the walk to a page of three costs 18 leads read, less
+    # than the listing's start for the scope's seven leads (the start of 500,000 at 7).
+    "walk": ({"SEARCH_PROBE": 2, "SEARCH_LIST_START_LEADS": 7}, "walk", 3),
+    "listed and walk": ({"SEARCH_PROBE": 1, "SEARCH_LIST_CAP": 0}, "listed and walk", 4),
+}
+
+
+@pytest.mark.parametrize("branch", COMPANY_BRANCHES)
+def test_a_search_in_a_company_weighs_its_plans_only_when_the_probe_does_not_settle_it(
+    user, data, branch, monkeypatch
+):
+    """With a company (or an email) the probe nearly always reads every candidate, so its
+    statement holds neither the weighing nor the listing, whose planning under those
+    filters cost a third of it: a search it does not settle weighs in a statement of its
+    own, then lists or walks. The pages are the ORM's on every plan."""
+    if connection.vendor != "postgresql":
+        pytest.skip("the search plans are PostgreSQL's; SQLite searches its FTS5 index")
+    settings, plans, statements = COMPANY_BRANCHES[branch]
+    for name, value in settings.items():
+        monkeypatch.setattr(list_sql, name, value)
+    scope = Scope.of(user)
+    filters = LeadFilters(q="smith", company_id=data["acme"])
+    with CaptureQueriesContext(connection) as queries:
+        _, ran = list_sql.postgresql_search_page(
+            filters, scope=scope, cursor=None, limit=2, oldest_first=False
+        )
+    assert (ran, len(queries)) == (plans, statements)
+    for combination in (
+        {"q": "smith", "company_id": data["acme"]},
+        {"q": "smith", "company_id": data["acme"], "status": "lost"},
+        {"q": "smith", "email": "eve@acme.com"},
+        {"q": "ann smith", "company_id": data["acme"], "min_score": 5},
+    ):
+        _assert_pages_match_filter_leads(user, combination)
     tried = 0
     for combination in _combinations(data):
         if len(combination.get("q") or "") < 3:
@@ -689,12 +765,7 @@ def test_a_narrow_score_range_is_asked_of_the_trigram_index(user, data, monkeypa
     monkeypatch.setattr(list_sql, "SEARCH_LIST_COST", 0)
 
     def listing_asks_the_scores(filters: LeadFilters) -> bool:
-        assert _branch_run(user, filters) == "listed", filters
-        sql, _ = list_sql.lead_page_sql(
-            filters, scope=Scope.of(user), cursor=None, limit=2, oldest_first=False, trigram=False
-        )
-        listed = sql[sql.index("listed AS") : sql.index("listed_count AS")]
-        return 'ARRAY[u."score"] && %s::smallint[]' in listed
+        return 'ARRAY[u."score"] && ' in _listing_run(user, filters)
 
     assert listing_asks_the_scores(LeadFilters(q="smith", min_score=95, max_score=100))
     assert not listing_asks_the_scores(LeadFilters(q="smith", min_score=10, max_score=90))
