@@ -918,13 +918,23 @@ def lead_page_sql(
     # A search under a status and a score range of few leads reads those (its hint below).
     scored = trigram and not narrow_search and narrow_scores(filters, scope)
     trigram = trigram and not narrow_search and not scored
+    # A search in a narrow window reads it from the date index (its hint below), so the
+    # window stays servable by that index, and is not counted a second time. A company's page
+    # reads the company's index whatever the window (its hint below), so how the window is
+    # written changes nothing there, and it is not counted either (0.02 ms of statement and
+    # 0.06 ms around it, of a 0.9 ms request at 10,000 leads).
+    created_index = (
+        narrow_search
+        or scored
+        or trigram
+        or filters.company_id is not None
+        or not _wide_sqlite_window(filters, scope)
+    )
     where, params = lead_where(
         filters,
         scope=scope,
         alias="l" if trigram else "u",
-        # A search in a narrow window reads it from the date index (its hint below), so the
-        # window stays servable by that index, and is not counted a second time.
-        created_index=narrow_search or scored or trigram or not _wide_sqlite_window(filters, scope),
+        created_index=created_index,
         owner_key=scored,
     )
     if scored:  # the condition of the partial index, written as it is, so SQLite may read it

@@ -358,6 +358,30 @@ def test_a_company_is_read_from_its_own_index_without_statistics(user, data):
     _assert_pages_match_filter_leads(user, {"status": "lost", "company_id": data["acme"]})
 
 
+def test_a_companys_page_does_not_count_its_window(user, data):
+    """A company's page reads the company's index whatever the creation window, so the
+    window's leads are not counted first to choose between the date index and the ids (as
+    they are without a company, on SQLite): the page is one statement."""
+    window = {"created_after": TODAY - dt.timedelta(days=3650), "created_before": TODAY}
+    scope = Scope.of(user)
+    for filters in ({**window, "company_id": data["acme"]}, window):
+        with CaptureQueriesContext(connection) as queries:
+            list_sql.lead_page_rows(
+                LeadFilters(**filters),
+                scope=scope,
+                cursor=None,
+                limit=2,
+                oldest_first=False,
+                trigram=False,
+            )
+        counted = [q["sql"] for q in queries if "COUNT(*)" in q["sql"]]
+        if "company_id" in filters or connection.vendor != "sqlite":
+            assert len(queries) == 1 and not counted, queries
+        else:
+            assert counted, queries  # without a company SQLite counts the window
+    _assert_pages_match_filter_leads(user, {**window, "company_id": data["acme"]})
+
+
 def test_counts_values_and_match_counts_equal_filter_leads_on_every_combination(user, data):
     """The board's and the dashboard's figures per status (lead_stats) and the list page's
     count (lead_match_count) read the matches from the index list_sql.lead_source_sql
