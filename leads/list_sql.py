@@ -249,6 +249,15 @@ SEARCH_LIST_START = 5000
 SEARCH_LIST_START_LEADS = 500_000
 SEARCH_LIST_COST = 1
 SEARCH_LIST_CAP = 4000
+# The owners' key of the trigram index costs its list, one entry per lead of theirs: at
+# 1,000,000 leads "solar designs" (421 matches) for an owner of 500,000 took 10.6 ms listed
+# with it and 5.8 ms without, reading the matches of every owner and testing the owner on
+# each. So the listing leaves the key out when the term's matches in the other owners' leads
+# (t at the probe's share of them) cost less than that list: one match read for every
+# SEARCH_OWNER_KEY_LEADS of the owners' leads. An install of one rep is the extreme: the
+# owner's list is every lead. "bake" (0.9 % of the leads) for an owner of 100,000 of
+# 1,000,000 keeps the key: without it, 6.3 -> 16.8-20.1 ms.
+SEARCH_OWNER_KEY_LEADS = 200
 # The status as the trigram index holds it, next to the owner (migration 0016), and the
 # largest share of the leads a status may hold for the listing to read it there.
 SEARCH_INDEX_STATUS = """(u."status" || '')"""
@@ -350,7 +359,11 @@ class PostgresSearch:
 
     The trigram index holds the owner and the status with the text (migration 0016), so a
     listing under a status reads only that status's matches; and the score (0019), so a
-    listing under a narrow score range (``search_score_keys``) reads only its matches.
+    listing under a narrow score range (``search_score_keys``) reads only its matches. The
+    owners' key costs its list, as long as their leads: the listing leaves it out, reads
+    every owner's matches and tests the owner on each, when the other owners' matches (t at
+    the probe's share of their leads) cost less (``_listed``): always for an install of one
+    rep, whose list is every lead.
 
     Every plan returns exactly the first page of matches; only its cost differs. Without a
     company or an email filter, one statement holds them all (``plans_in_the_probe``), each
@@ -366,15 +379,22 @@ class PostgresSearch:
         self.scope = scope
         self.page = page
         self.direction = "ASC" if oldest_first else "DESC"
-        owner_term, indexed_params = scope.owner_sql('u."user_id"')
-        indexed: list[str] = [owner_term]
+        # The owners (the scope, and the one owner asked for) apart from the other indexed
+        # filters: the listing may leave the owners' key of the trigram index out (``_listed``).
+        owner_term, owner_params = scope.owner_sql('u."user_id"')
+        owners: list[str] = [owner_term]
+        indexed: list[str] = []
+        indexed_params: list[Any] = []
         checked: list[str] = []
         checked_params: list[Any] = []
         for spec, value in active_filters(filters):
             if spec.name == "q":
                 continue
             term, term_params = filter_term(spec, value, f'u."{spec.column}"')
-            if spec.indexed:
+            if spec.name == "user_id":
+                owners.append(term)
+                owner_params += term_params
+            elif spec.indexed:
                 indexed.append(term)
                 indexed_params += term_params
             else:
@@ -383,8 +403,12 @@ class PostgresSearch:
         if cursor is not None:
             indexed.append(f'u."id" {">" if oldest_first else "<"} %s')
             indexed_params.append(cursor)
-        self.base = " AND ".join(indexed)
-        self.base_params = indexed_params
+        self.owners = " AND ".join(owners)
+        self.owner_params = owner_params
+        self.unowned_base = " AND ".join(indexed) or "true"
+        self.unowned_params = indexed_params
+        self.base = " AND ".join(owners + indexed)
+        self.base_params = [*owner_params, *indexed_params]
         # A short creation window may hold few enough leads to be read whole, while tested
         # filters reject nearly all of them: a week of 3,600 leads, a score range passing one
         # in 17 and a rare term matched none of the first 1,000, and the listing ran (20 ms)
@@ -446,24 +470,28 @@ class PostgresSearch:
         listing = ""
         listing_params: list[Any] = []
         if self.plans_in_the_probe:
-            crowded, keyed, tallied, weighed_params, tally_params = self._weighed()
+            crowded, keyed, unowned, tallied, weighed_params, tally_params = self._weighed()
             found_params = [*weighed_params, *tally_params]
             found = (
                 f'SELECT n, t, "read", settled, CASE WHEN settled THEN false ELSE {crowded} END '  # noqa: S608
-                f"AS crowded, CASE WHEN settled THEN false ELSE {keyed} END AS keyed "
+                f"AS crowded, CASE WHEN settled THEN false ELSE {keyed} END AS keyed, "
+                f"CASE WHEN settled THEN false ELSE {unowned} END AS unowned "
                 f'FROM (SELECT n, t, "read", settled, {tallied} FROM counted) tallied'
             )
             # Every match, from the trigram index (unordered), at most SEARCH_LIST_CAP + 1:
-            # with the status's key when keyed, each behind a one-time filter.
+            # with the status's key when keyed, without the owners' when unowned, each behind
+            # a one-time filter.
             branches = []
-            for status_key in (True, False) if self._may_key_status else (False,):
-                hit, hit_params = self._listing_terms(status_key=status_key)
-                branches.append(
-                    f'(SELECT u."id" FROM "leads_lead" u WHERE {self.base} AND {hit} '  # noqa: S608
-                    "AND (SELECT NOT settled AND NOT crowded AND "
-                    f"{'' if status_key else 'NOT '}keyed FROM found) LIMIT %s)"
+            for status_key, owned in self._listings:
+                branch, branch_params = self._listed(
+                    status_key=status_key,
+                    owned=owned,
+                    chosen="(SELECT NOT settled AND NOT crowded AND "  # noqa: S608
+                    + ("keyed" if status_key else f"NOT keyed AND {'NOT ' if owned else ''}unowned")
+                    + " FROM found)",
                 )
-                listing_params += [*self.base_params, *hit_params, SEARCH_LIST_CAP + 1]
+                branches.append(f"({branch})")
+                listing_params += branch_params
             walk, walk_params = self._walk_ids()
             listing = (
                 f", listed AS MATERIALIZED ({' UNION ALL '.join(branches)}), "  # noqa: S608
@@ -474,7 +502,7 @@ class PostgresSearch:
             listing_params += walk_params
             ids = (
                 f"({ids}) UNION ALL (SELECT "  # noqa: S608
-                '"id" FROM listed WHERE (SELECT NOT settled AND NOT crowded FROM found) '
+                '"id" FROM listed WHERE "mine" AND (SELECT NOT settled AND NOT crowded FROM found) '
                 "AND (SELECT n <= %s FROM listed_count) "
                 f'ORDER BY "id" {self.direction} LIMIT %s) '
                 'UNION ALL SELECT "id" FROM walk WHERE (SELECT NOT settled FROM found) '
@@ -497,7 +525,7 @@ class PostgresSearch:
         else:
             # The probe's figures, joined to the page's rows (none when it did not settle).
             sql += (
-                "SELECT f.n, f.t, f.settled, p.* FROM found f LEFT JOIN ("  # noqa: S608
+                'SELECT f.n, f.t, f."read", f.settled, p.* FROM found f LEFT JOIN ('  # noqa: S608
                 f'{self._page_of(ids, ordered=False)}) p ON true ORDER BY p."id" {self.direction}'
             )
         params = [
@@ -509,17 +537,23 @@ class PostgresSearch:
         ]  # fmt: skip
         return sql, params
 
-    def _weighed(self) -> tuple[str, str, str, list[Any], list[Any]]:
+    def _weighed(self) -> tuple[str, str, str, str, list[Any], list[Any]]:
         """The weighing of the plans of a search the probe did not settle, over its figures
-        ``n`` and ``t``: the SQL of whether the walk runs without the listing (crowded), of
-        whether the listing asks for the status's key (keyed, ``_keyed``), of the tally's
-        figures they read (``c``, ``o``, as a select list), the parameters of the first two,
-        and those of the third.
+        ``n``, ``t`` and ``read``: the SQL of whether the walk runs without the listing
+        (crowded), of whether the listing asks for the status's key (keyed, ``_keyed``), of
+        whether it leaves the owners' key out (unowned), of the tally's figures they read
+        (``c``, ``o``, ``a``, as a select list), the parameters of the first three, and those
+        of the fourth.
 
         Crowded: the matches, at the probe's share of all there are to read, pass the cap;
         or listing costs more than walking to the page (page * probe / n leads read): the
         listing reads every lead with the term that the index's filters let through (t at
-        the probe's share), whether the tested filters keep it or not."""
+        the probe's share), whether the tested filters keep it or not.
+
+        Unowned: the term's matches in the other owners' leads (``a - o``, at the probe's
+        share t / read) cost less than the owners' list in the index, one match read for every
+        SEARCH_OWNER_KEY_LEADS of their leads (``_listed``). A listing with the status's key
+        keeps the owners' (``_listings``)."""
         probe = self.probe_size
         # The listing's start, in leads walked (times the probe, as the walk's cost is
         # written), for the owners' leads, whose lists the trigram index keys: whatever the
@@ -528,25 +562,32 @@ class PostgresSearch:
         start_per_lead = SEARCH_LIST_START * probe / SEARCH_LIST_START_LEADS
         crowded = "(n * c > %s OR n * (%s * t * c + %s * o) > %s)"
         keyed, keyed_params = self._keyed()
+        unowned = '(t * (a - o) * %s <= o * "read")'
         candidates, candidate_params = self._tally_candidates()
         owned, owned_params = self._tally_sum(by_status=False)
         params = [
             SEARCH_LIST_CAP * probe, SEARCH_LIST_COST, start_per_lead, self.page * probe * probe,
-            *keyed_params,
+            *keyed_params, SEARCH_OWNER_KEY_LEADS,
         ]  # fmt: skip
-        tallied = f"({candidates}) AS c, ({owned}) AS o"
-        return crowded, keyed, tallied, params, [*candidate_params, *owned_params]
+        # Every lead there is, every owner's: what the listing reads without the owners' key.
+        # Read through the owners' index (user_id is never NULL): a bulk load leaves the
+        # tally's table long with dead rows (65 MB for its 10 rows after 1,000,000 leads, a
+        # scan of 3.7 ms), and the index reads only the live ones' pages (0.2 ms).
+        every = 'SELECT COALESCE(SUM("n"), 0) FROM "leads_leadtally" WHERE "user_id" IS NOT NULL'
+        tallied = f"({candidates}) AS c, ({owned}) AS o, ({every}) AS a"
+        return crowded, keyed, unowned, tallied, params, [*candidate_params, *owned_params]
 
-    def weigh(self, n: int, t: int) -> tuple[str, list[Any]]:
+    def weigh(self, n: int, t: int, read: int) -> tuple[str, list[Any]]:
         """The weighing (``_weighed``) as a statement of its own, for the probe's figures:
-        one row, crowded and keyed. The same SQL as the probe's statement holds with the
-        listing, so the two cannot weigh differently."""
-        crowded, keyed, tallied, params, tally_params = self._weighed()
+        one row, crowded, keyed and unowned. The same SQL as the probe's statement holds
+        with the listing, so the two cannot weigh differently."""
+        crowded, keyed, unowned, tallied, params, tally_params = self._weighed()
         sql = (
-            f"SELECT {crowded}, {keyed} "  # noqa: S608
-            f"FROM (SELECT %s::bigint AS n, %s::bigint AS t, {tallied}) tallied"
+            f"SELECT {crowded}, {keyed}, {unowned} "  # noqa: S608
+            f'FROM (SELECT %s::bigint AS n, %s::bigint AS t, %s::bigint AS "read", '
+            f"{tallied}) tallied"
         )
-        return sql, [*params, n, t, *tally_params]
+        return sql, [*params, n, t, read, *tally_params]
 
     def _listing_terms(self, *, status_key: bool) -> tuple[str, list[Any]]:
         """What the listing asks of the trigram index and tests on each lead it lets through."""
@@ -562,26 +603,51 @@ class PostgresSearch:
             hit_params.append(self.filters.status)
         return " AND ".join(hit), hit_params
 
-    def listing(self, *, status_key: bool) -> tuple[str, list[Any]]:
-        """The listing as a statement of its own, when the probe's statement holds no plan
-        (``plans_in_the_probe``), with the status's key when keyed: every match from the
-        trigram index (unordered), at most SEARCH_LIST_CAP + 1. Its rows: how many there
-        were, then each column of a row of the page, all NULL in the one row there is when
-        they pass the cap."""
+    @property
+    def _listings(self) -> list[tuple[bool, bool]]:
+        """The listings the weighing may choose, as (with the status's key, with the owners'
+        key): the status's key only with the owners'."""
+        if self._may_key_status:
+            return [(True, True), (False, True), (False, False)]
+        return [(False, True), (False, False)]
+
+    def _listed(self, *, status_key: bool, owned: bool, chosen: str) -> tuple[str, list[Any]]:
+        """One listing: the matches the trigram index lets through (unordered), at most
+        SEARCH_LIST_CAP + 1 of them, each with whether it is the owners' ("mine"), when the
+        SQL ``chosen`` holds. With the owners' key they all are. Without it the index is
+        asked for every owner's matches and the owner is tested on each: the cap counts them
+        all, so a term common in other owners' leads reads no more than the cap before the
+        walk takes over."""
         hit, hit_params = self._listing_terms(status_key=status_key)
+        if owned:
+            return (
+                'SELECT u."id", true AS "mine" FROM "leads_lead" u '  # noqa: S608
+                f"WHERE {self.base} AND {hit} AND {chosen} LIMIT %s",
+                [*self.base_params, *hit_params, SEARCH_LIST_CAP + 1],
+            )
+        return (
+            f'SELECT u."id", ({self.owners}) AS "mine" FROM "leads_lead" u '  # noqa: S608
+            f"WHERE {self.unowned_base} AND {hit} AND {chosen} LIMIT %s",
+            [*self.owner_params, *self.unowned_params, *hit_params, SEARCH_LIST_CAP + 1],
+        )
+
+    def listing(self, *, status_key: bool, owned: bool = True) -> tuple[str, list[Any]]:
+        """The listing (``_listed``) as a statement of its own, when the probe's statement
+        holds no plan (``plans_in_the_probe``), with the status's key when keyed, without
+        the owners' when unowned. Its rows: how many matches it read, then each column of a
+        row of the page, all NULL in the one row there is when they pass the cap."""
+        listed, listed_params = self._listed(status_key=status_key, owned=owned, chosen="true")
         page = self._page_of(
-            f'SELECT "id" FROM listed ORDER BY "id" {self.direction} LIMIT %s',  # noqa: S608
+            f'SELECT "id" FROM listed WHERE "mine" ORDER BY "id" {self.direction} LIMIT %s',  # noqa: S608
             ordered=False,
         )
         sql = (
-            'WITH listed AS MATERIALIZED (SELECT u."id" FROM "leads_lead" u '  # noqa: S608
-            f"WHERE {self.base} AND {hit} LIMIT %s), "
+            f"WITH listed AS MATERIALIZED ({listed}), "  # noqa: S608
             "counted AS MATERIALIZED (SELECT count(*) AS n FROM listed) "
             f"SELECT k.n, p.* FROM counted k LEFT JOIN ({page}) p "
             f'ON (SELECT n <= %s FROM counted) ORDER BY p."id" {self.direction}'
         )
-        params = [*self.base_params, *hit_params, SEARCH_LIST_CAP + 1, self.page, SEARCH_LIST_CAP]
-        return sql, params
+        return sql, [*listed_params, self.page, SEARCH_LIST_CAP]
 
     def _walk_ids(self) -> tuple[str, list[Any]]:
         """The walk along the ids, testing each lead as the probe does: the page's ids."""
@@ -680,13 +746,13 @@ def postgresql_search_page(
         rows = cur.fetchall()
         if search.plans_in_the_probe:
             return rows
-        n, t, settled = rows[0][:3]
+        n, t, read, settled = rows[0][:4]
         if settled:
-            return _joined_rows(rows, 3)
-        cur.execute(*search.weigh(n, t))
-        crowded, keyed = cur.fetchone()
+            return _joined_rows(rows, 4)
+        cur.execute(*search.weigh(n, t, read))
+        crowded, keyed, unowned = cur.fetchone()
         if not crowded:
-            cur.execute(*search.listing(status_key=keyed))
+            cur.execute(*search.listing(status_key=keyed, owned=keyed or not unowned))
             rows = cur.fetchall()
             if rows[0][0] <= SEARCH_LIST_CAP:
                 return _joined_rows(rows, 1)

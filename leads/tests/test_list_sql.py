@@ -138,9 +138,9 @@ def test_pages_hold_exactly_what_filter_leads_finds(user, data):
     assert tried >= 45
 
 
-def test_a_managers_pages_hold_exactly_what_filter_leads_finds(user, other_user, data):
-    """A manager's scope is several owners (``user_id IN (...)``), narrowed by user_id to
-    one of them, to another (a member's leads, the "theirs" company), or to nobody."""
+def _manager(user, other_user):
+    """A manager of a team of ``user`` and ``other_user``, with a lead of their own, and an
+    outsider with a lead; and the owners a filter by user_id may name."""
     team = Team.objects.create(name="Sales")
     manager = UserFactory(username="manager")
     TeamMembership.objects.create(user=manager, team=team, role=Role.MANAGER)
@@ -151,7 +151,13 @@ def test_a_managers_pages_hold_exactly_what_filter_leads_finds(user, other_user,
     make_lead(user=manager, first_name="Mia", last_name="Smith", status="lost", score=80)
     manager = type(manager).objects.select_related("crm_membership").get(pk=manager.pk)
     assert len(Scope.of(manager).owner_ids) == 3
-    owners = [other_user.pk, manager.pk, outsider.pk]
+    return manager, outsider, [other_user.pk, manager.pk, outsider.pk]
+
+
+def test_a_managers_pages_hold_exactly_what_filter_leads_finds(user, other_user, data):
+    """A manager's scope is several owners (``user_id IN (...)``), narrowed by user_id to
+    one of them, to another (a member's leads, the "theirs" company), or to nobody."""
+    manager, outsider, owners = _manager(user, other_user)
     tried = 0
     for combination in _combinations({**data, "owners": owners}):
         _assert_pages_match_filter_leads(manager, combination)
@@ -577,6 +583,20 @@ def _plan_of(statements: list[str]) -> str:
     return " and ".join(sorted(ran))
 
 
+def _listings_in(plan: list[str]) -> list[tuple[bool, bool, bool]]:
+    """The listings of EXPLAIN ANALYZE of a search's one statement, each as (with the
+    status's key, with the owners' key, whether it ran). The listing without the owners'
+    key tests the owner in its select list, which the plan does not show."""
+    listed = plan[plan.index("  CTE listed") : plan.index("  CTE listed_count")]
+    # Whatever scan the planner picks (sequential, index, bitmap) for each branch.
+    scans = [i for i, line in enumerate(listed) if re.search(r"Scan .*\bon leads_lead ", line)]
+    found = []
+    for start, end in zip(scans, [*scans[1:], len(listed)], strict=True):
+        lines = " ".join(listed[start:end])
+        found.append(("|| ''" in lines, "user_id" in lines, "never executed" not in listed[start]))
+    return found
+
+
 def _listing_run(user, filters: LeadFilters) -> str:
     """The statement that holds the listing a first page of ``filters`` ran (it must run)."""
     assert _branch_run(user, filters) == "listed", filters
@@ -641,16 +661,9 @@ def test_the_search_listing_reads_only_a_rare_status_from_the_trigram_index(
         with connection.cursor() as cursor:
             cursor.execute("EXPLAIN (ANALYZE, COSTS OFF) " + sql, params)
             plan = [row[0] for row in cursor.fetchall()]
-        listed = plan[plan.index("  CTE listed") : plan.index("  CTE listed_count")]
-        # Whatever scan the planner picks (sequential, index, bitmap) for each branch.
-        scans = [i for i, line in enumerate(listed) if re.search(r"Scan .*\bon leads_lead ", line)]
-        assert len(scans) == 2, listed
-        ran = {
-            any("|| ''" in line for line in listed[i : i + 4]): "never executed" not in listed[i]
-            for i in scans
-        }
-        assert ran[True] != ran[False], listed  # one branch ran, the other did not
-        return ran[True]
+        ran = [keyed for keyed, _, executed in _listings_in(plan) if executed]
+        assert len(ran) == 1, plan  # one branch ran, the others did not
+        return ran[0]
 
     assert keyed_listing_ran("lost")
     assert not keyed_listing_ran("new")
@@ -739,6 +752,89 @@ def test_every_postgresql_search_plan_finds_the_same_pages(user, data, branch, m
     assert tried >= 12
 
 
+def test_the_listing_leaves_the_owners_key_out_when_other_owners_hold_few_matches(
+    user, other_user, data, monkeypatch
+):
+    """The listing asks the trigram index for the owners' key only when the term's matches
+    in the other owners' leads, at the probe's share, cost more to read than the owners'
+    list (one match for every SEARCH_OWNER_KEY_LEADS of their leads): "solar designs" for an
+    owner of 500,000 of 1,000,000 leads, 10.6 -> 5.8 ms. Without it the cap counts every
+    owner's matches; the pages are the ORM's either way, a manager's too."""
+    if connection.vendor != "postgresql":
+        pytest.skip("the search plans are PostgreSQL's; SQLite searches its FTS5 index")
+    search = _search(user, LeadFilters(q="smith"))
+
+    def unowned(n: int, t: int, read: int) -> bool:
+        with connection.cursor() as cursor:
+            cursor.execute(*search.weigh(n, t, read))
+            return cursor.fetchone()[2]
+
+    # The scope holds 7 of the 8 leads. No match in the probe: nothing to read elsewhere.
+    assert unowned(0, 0, 1)
+    # One in three: the other lead at that share costs 200 / 3 leads of the owners' 7.
+    assert not unowned(1, 1, 3)
+    monkeypatch.setattr(list_sql, "SEARCH_OWNER_KEY_LEADS", 21)
+    assert unowned(1, 1, 3)  # 21 / 3 = 7
+    monkeypatch.setattr(list_sql, "SEARCH_OWNER_KEY_LEADS", 200)
+
+    # The owner is a term of one listing's WHERE, which an index keyed by the owner serves,
+    # and tested in the other's select list: its bitmap comes from the trigram index alone.
+    def listed(owned: bool) -> str:
+        sql = search.listing(status_key=False, owned=owned)[0]
+        return sql[: sql.index(" LIMIT ")]
+
+    assert 'WHERE u."user_id" = %s' in listed(owned=True)
+    assert 'u."user_id" = %s) AS "mine"' in listed(owned=False)
+    assert '"user_id"' not in listed(owned=False).split(" WHERE ")[1]
+    with connection.cursor() as cursor:
+        cursor.execute("SET enable_seqscan = off; SET enable_indexscan = off")
+        try:
+            plan = _explain(search.listing(status_key=False, owned=False))
+        finally:
+            cursor.execute("RESET enable_seqscan; RESET enable_indexscan")
+    scan = next(i for i, line in enumerate(plan) if "Bitmap Index Scan" in line)
+    assert SEARCH_TRIGRAM_INDEX in plan[scan] and "user_id" not in plan[scan + 1], plan
+
+    # In the one statement: the probe's newest lead is no match (t = 0), so the listing
+    # without the owners' key runs; with one match in three, the other.
+    def listings_run(probe: int) -> list[tuple[bool, bool]]:
+        monkeypatch.setattr(list_sql, "SEARCH_PROBE", probe)
+        sql, params = _search(user, LeadFilters(q="smith")).probe()
+        with connection.cursor() as cursor:
+            cursor.execute("EXPLAIN (ANALYZE, COSTS OFF) " + sql, params)
+            plan = [row[0] for row in cursor.fetchall()]
+        assert _branch_run(user, LeadFilters(q="smith")) == "listed"
+        return [(owned, ran) for _, owned, ran in _listings_in(plan)]
+
+    assert listings_run(1) == [(True, False), (False, True)]
+    assert listings_run(3) == [(True, True), (False, False)]
+    monkeypatch.setattr(list_sql, "SEARCH_PROBE", 1)
+
+    # "smith" is in three of the user's leads and one of other_user's: without the owners'
+    # key a cap of three is passed (four read) and the walk finds the page.
+    monkeypatch.setattr(list_sql, "SEARCH_LIST_CAP", 3)
+    assert _branch_run(user, LeadFilters(q="smith")) == "listed and walk"
+    with connection.cursor() as cursor:
+        for owned, read in ((True, 3), (False, 4)):
+            cursor.execute(*search.listing(status_key=False, owned=owned))
+            rows = cursor.fetchall()
+            assert rows[0][0] == read
+            assert [row[1] for row in rows if row[1] is not None] == (
+                [] if read > 3 else list(
+                    Lead.objects.filter(user=user, search_text__contains="smith")
+                    .order_by("-id").values_list("id", flat=True)
+                )
+            )  # fmt: skip
+    monkeypatch.setattr(list_sql, "SEARCH_LIST_CAP", 4000)
+    for combination in _combinations(data):
+        if len(combination.get("q") or "") >= 3:
+            _assert_pages_match_filter_leads(user, combination)
+    manager, _, owners = _manager(user, other_user)
+    for combination in _combinations({**data, "owners": owners}):
+        if len(combination.get("q") or "") >= 3:
+            _assert_pages_match_filter_leads(manager, combination)
+
+
 # With a company: (settings, the plan that runs, the statements run).
 COMPANY_BRANCHES = {
     "probe": ({}, "probe", 1),
@@ -748,6 +844,9 @@ COMPANY_BRANCHES = {
     # than the listing's start for the scope's seven leads (the start of 500,000 at 7).
     "walk": ({"SEARCH_PROBE": 2, "SEARCH_LIST_START_LEADS": 7}, "walk", 3),
     "listed and walk": ({"SEARCH_PROBE": 1, "SEARCH_LIST_CAP": 0}, "listed and walk", 4),
+    # One match in Acme's three newest: the other owner's lead at that share costs more than
+    # the owner's list, so the listing keeps the owners' key.
+    "listed with the owners' key": ({"SEARCH_PROBE": 3}, "listed", 3),
 }
 
 
@@ -766,6 +865,8 @@ def test_a_search_in_a_company_weighs_its_plans_only_when_the_probe_does_not_set
         monkeypatch.setattr(list_sql, name, value)
     statements = _statements_run(user, LeadFilters(q="smith", company_id=data["acme"]))
     assert (_plan_of(statements), len(statements)) == (plans, count)
+    if plans == "listed":  # the owners' key is in the listing's WHERE, or tested on each
+        assert ('true AS "mine"' in statements[2]) == (branch == "listed with the owners' key")
     for combination in (
         {"q": "smith", "company_id": data["acme"]},
         {"q": "smith", "company_id": data["acme"], "status": "lost"},
