@@ -514,8 +514,10 @@ class PostgresSearch:
             'WITH probe AS MATERIALIZED (SELECT u."id", '  # noqa: S608
             f'{self.passes} AS "passes", u."search_text" {_LIKE} AS "term" '
             f'FROM "leads_lead" u WHERE {self.base} ORDER BY u."id" {self.direction} LIMIT %s), '
-            # Settled by the probe: enough matches for the page, or no lead left untested.
-            'counted AS MATERIALIZED (SELECT n, t, "read", n >= %s OR "read" < %s AS settled '
+            # Settled by the probe: enough matches for the page, or no lead left untested. It
+            # reads one lead more than its size to know: a scope of exactly that many leads,
+            # read whole, would otherwise weigh and list or walk them again.
+            'counted AS MATERIALIZED (SELECT n, t, "read", n >= %s OR "read" <= %s AS settled '
             'FROM (SELECT count(*) FILTER (WHERE "passes" AND "term") AS n, '
             'count(*) FILTER (WHERE "term") AS t, count(*) AS "read" FROM probe) probed), '
             f"found AS MATERIALIZED ({found}){listing} "
@@ -529,7 +531,7 @@ class PostgresSearch:
                 f'{self._page_of(ids, ordered=False)}) p ON true ORDER BY p."id" {self.direction}'
             )
         params = [
-            *self.checked_params, self.pattern, *self.base_params, probe,
+            *self.checked_params, self.pattern, *self.base_params, probe + 1,
             self.page, probe,
             *found_params,
             *listing_params,

@@ -499,13 +499,15 @@ def test_rows_are_serialised_like_the_detail_view(user, data):
 # PostgreSQL chooses a search plan by measuring (list_sql.PostgresSearch).
 # With the data here the probe settles every search; shrinking the probe and the thresholds
 # sends the same searches down each of the other branches, which must find the same pages.
+# A probe of k reads the k newest leads and the one past them (to know whether any is left).
 # branch: (settings, the plans that run: past the cap, the listing is cut short for the walk)
 BRANCHES = {
     "probe": ({}, "probe"),
-    # The newest lead is no match: nothing says the walk would be near.
+    # The two newest leads are no match: nothing says the walk would be near.
     "listed": ({"SEARCH_PROBE": 1}, "listed"),
-    # One match in the newest three: the walk to a page of three costs 9 leads read, less
-    # than the listing's start (the whole of it: the start is that of a scope of seven).
+    # One match in the newest four: the walk to a page of three costs 3 * 3 / 1 = 9 leads
+    # read, less than the listing's start (the whole of it: the start is that of a scope
+    # of seven).
     "walk, cheaper than starting the listing": (
         {"SEARCH_PROBE": 3, "SEARCH_LIST_START_LEADS": 7},
         "walk",
@@ -513,14 +515,14 @@ BRANCHES = {
     # The same, the start scaled to the seven leads the tally counts (of 500,000): listed.
     "listed, its start scaled to the scope": ({"SEARCH_PROBE": 3}, "listed"),
     # The same with the listing's start free, and each of the 7 / 3 matches the tally's
-    # seven leads hold at that share costing ten leads read.
+    # seven leads hold at the probe's share costing ten leads read.
     "walk, cheaper than listing the matches": (
         {"SEARCH_PROBE": 3, "SEARCH_LIST_START": 0, "SEARCH_LIST_COST": 10},
         "walk",
     ),
     "walk, too many listed": ({"SEARCH_PROBE": 1, "SEARCH_LIST_CAP": 0}, "listed and walk"),
-    # The probe's five newest leads hold one match: the tally's seven candidates at that
-    # share make 1.4 matches, past a cap of one, so the walk runs without the listing.
+    # The six newest leads hold two matches: the tally's seven candidates at the probe's
+    # share (of five) make 2.8, past a cap of one, so the walk runs without the listing.
     "walk, crowded": (
         {"SEARCH_PROBE": 5, "SEARCH_LIST_CAP": 1, "SEARCH_LIST_START": 0},
         "walk",
@@ -644,10 +646,14 @@ def test_the_search_listing_reads_only_a_rare_status_from_the_trigram_index(
 ):
     """The status's key is read from the trigram index only when the status holds at most a
     fifth of the scope's leads (the tally says): a common status's list costs more than the
-    matches it leaves out. Here "new" holds 3 of 7 leads, "lost" 1. A term of several words
+    matches it leaves out. Here "new" holds 3 of 10 leads, "lost" 2. A term of several words
     never reads it."""
     if connection.vendor != "postgresql":
         pytest.skip("the trigram index with the status is PostgreSQL's")
+    # The newest lost lead is no match, so a probe of one leaves the other lost lead unread.
+    for first, last, status in (("Ola", "Berg", "qualified"), ("Pia", "Holm", "qualified"),
+                                ("Lou", "Lane", "lost")):  # fmt: skip
+        make_lead(user=user, first_name=first, last_name=last, status=status)
     # The probe reads one lead and the listing costs nothing: the listing runs.
     monkeypatch.setattr(list_sql, "SEARCH_PROBE", 1)
     monkeypatch.setattr(list_sql, "SEARCH_LIST_START", 0)
@@ -752,6 +758,32 @@ def test_every_postgresql_search_plan_finds_the_same_pages(user, data, branch, m
     assert tried >= 12
 
 
+def test_a_probe_that_read_every_candidate_settles_the_search(user, data, monkeypatch):
+    """A probe that reads as many leads as it may has read them all when none is left past
+    the last: the search is settled there, without weighing, listing or walking. (Each of
+    `make bench`'s users at 10,000 leads holds exactly SEARCH_PROBE leads, and its common
+    term listed them again: 2.8 -> 3.4 ms.)"""
+    if connection.vendor != "postgresql":
+        pytest.skip("the search plans are PostgreSQL's; SQLite searches its FTS5 index")
+    monkeypatch.setattr(list_sql, "SEARCH_PROBE", 7)  # the user's seven leads
+    assert _branch_run(user, LeadFilters(q="eve smith")) == "probe"
+    statements = _statements_run(user, LeadFilters(q="eve smith", company_id=data["acme"]))
+    assert len(statements) == 1, statements
+    monkeypatch.setattr(list_sql, "SEARCH_PROBE", 6)  # one lead left: weighed, then listed
+    assert _branch_run(user, LeadFilters(q="eve smith")) == "listed"
+    monkeypatch.setattr(list_sql, "SEARCH_PROBE", 4)  # Acme's four
+    assert len(_statements_run(user, LeadFilters(q="eve smith", company_id=data["acme"]))) == 1
+    for probe in (6, 7):
+        monkeypatch.setattr(list_sql, "SEARCH_PROBE", probe)
+        for combination in (
+            {"q": "eve smith"},
+            {"q": "smith", "status": "lost"},
+            {"q": "smith", "company_id": data["acme"]},
+            {"q": "zzz", "min_score": 5},
+        ):
+            _assert_pages_match_filter_leads(user, combination)
+
+
 def test_the_listing_leaves_the_owners_key_out_when_other_owners_hold_few_matches(
     user, other_user, data, monkeypatch
 ):
@@ -838,15 +870,17 @@ def test_the_listing_leaves_the_owners_key_out_when_other_owners_hold_few_matche
 # With a company: (settings, the plan that runs, the statements run).
 COMPANY_BRANCHES = {
     "probe": ({}, "probe", 1),
-    # The newest of Acme's leads is no match: weighed, then listed.
-    "listed": ({"SEARCH_PROBE": 1}, "listed", 3),
-    # One match in Acme's two newest: the walk to a page of three costs 18 leads read, less
-    # than the listing's start for the scope's seven leads (the start of 500,000 at 7).
+    # One match in Acme's two newest: weighed, then listed; the other owner's lead at that
+    # share costs less than the owners' list when each of their leads costs a match read.
+    "listed": ({"SEARCH_PROBE": 1, "SEARCH_OWNER_KEY_LEADS": 1}, "listed", 3),
+    # Two matches in Acme's three newest: the walk to a page of three costs 3 * 2 / 2 = 3
+    # leads read, less than the listing's start for the scope's seven leads (that of
+    # 500,000 at 7).
     "walk": ({"SEARCH_PROBE": 2, "SEARCH_LIST_START_LEADS": 7}, "walk", 3),
     "listed and walk": ({"SEARCH_PROBE": 1, "SEARCH_LIST_CAP": 0}, "listed and walk", 4),
-    # One match in Acme's three newest: the other owner's lead at that share costs more than
-    # the owner's list, so the listing keeps the owners' key.
-    "listed with the owners' key": ({"SEARCH_PROBE": 3}, "listed", 3),
+    # Two matches in Acme's three newest: the other owner's lead at that share costs more
+    # than the owners' list, so the listing keeps the owners' key.
+    "listed with the owners' key": ({"SEARCH_PROBE": 2}, "listed", 3),
 }
 
 
