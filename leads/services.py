@@ -336,11 +336,21 @@ def lead_create(
         lead.score_is_manual = source != Source.IMPORT
     lead.created_at = lead.updated_at = lead.status_changed_at = now
     _refresh_search_text(lead, company)
-    with transaction.atomic():
-        _save_unless_email_taken(lead, exclude_id=None, force_insert=True)
-        event = _status_event(lead=lead, from_status=None, source=source, provider=provider, at=now)
-        event.actor_id = _other_actor(lead, actor)
-        event.save()
+    # The email index refusing the insert is caught outside the transaction, once it has
+    # rolled back, as _save_unless_email_taken does inside a savepoint: the request's own
+    # transaction needs none, and the savepoint's two statements were a tenth of a request's
+    # 5 ms on PostgreSQL (in an outer transaction, the atomic block is one).
+    try:
+        with transaction.atomic():
+            lead.save(force_insert=True)
+            event = _status_event(
+                lead=lead, from_status=None, source=source, provider=provider, at=now
+            )
+            event.actor_id = _other_actor(lead, actor)
+            event.save()
+    except IntegrityError:
+        lead_email_check(user_id=user.pk, email=lead.email)
+        raise
     return lead
 
 
