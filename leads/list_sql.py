@@ -405,8 +405,14 @@ class PostgresSearch:
             indexed_params.append(cursor)
         self.owners = " AND ".join(owners)
         self.owner_params = owner_params
-        self.unowned_base = " AND ".join(indexed) or "true"
-        self.unowned_params = indexed_params
+        # The listing reads the trigram index and nothing else: its other indexed filters sit
+        # in a CASE, which no index serves. Written plainly, a fresh ANALYZE's sample now and
+        # then had the planner AND the index's bitmap with another index's: "converted" +
+        # "solar designs" read lead_won (every converted lead) too, 17-35 ms against 6-11.
+        self.listed_rest = (
+            f"CASE WHEN {' AND '.join(indexed)} THEN true ELSE false END" if indexed else "true"
+        )
+        self.listed_rest_params = indexed_params
         self.base = " AND ".join(owners + indexed)
         self.base_params = [*owner_params, *indexed_params]
         # A short creation window may hold few enough leads to be read whole, while tested
@@ -621,16 +627,17 @@ class PostgresSearch:
         all, so a term common in other owners' leads reads no more than the cap before the
         walk takes over."""
         hit, hit_params = self._listing_terms(status_key=status_key)
+        rest, rest_params = self.listed_rest, self.listed_rest_params
         if owned:
             return (
                 'SELECT u."id", true AS "mine" FROM "leads_lead" u '  # noqa: S608
-                f"WHERE {self.base} AND {hit} AND {chosen} LIMIT %s",
-                [*self.base_params, *hit_params, SEARCH_LIST_CAP + 1],
+                f"WHERE {self.owners} AND {rest} AND {hit} AND {chosen} LIMIT %s",
+                [*self.owner_params, *rest_params, *hit_params, SEARCH_LIST_CAP + 1],
             )
         return (
             f'SELECT u."id", ({self.owners}) AS "mine" FROM "leads_lead" u '  # noqa: S608
-            f"WHERE {self.unowned_base} AND {hit} AND {chosen} LIMIT %s",
-            [*self.owner_params, *self.unowned_params, *hit_params, SEARCH_LIST_CAP + 1],
+            f"WHERE {rest} AND {hit} AND {chosen} LIMIT %s",
+            [*self.owner_params, *rest_params, *hit_params, SEARCH_LIST_CAP + 1],
         )
 
     def listing(self, *, status_key: bool, owned: bool = True) -> tuple[str, list[Any]]:
