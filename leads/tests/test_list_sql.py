@@ -801,13 +801,19 @@ def test_the_listing_leaves_the_owners_key_out_when_other_owners_hold_few_matche
             cursor.execute(*search.weigh(n, t, read))
             return cursor.fetchone()[2]
 
-    # The scope holds 7 of the 8 leads. No match in the probe: nothing to read elsewhere.
+    # The scope holds 7 of the 8 leads; a probe's t is taken as t + 1. With a match read
+    # for every 7 of the owners' leads, the other lead at a probe's share of 1 in 1 costs
+    # 7 / 7: as much as the owners' list.
+    monkeypatch.setattr(list_sql, "SEARCH_OWNER_KEY_LEADS", 7)
     assert unowned(0, 0, 1)
-    # One in three: the other lead at that share costs 200 / 3 leads of the owners' 7.
-    assert not unowned(1, 1, 3)
-    monkeypatch.setattr(list_sql, "SEARCH_OWNER_KEY_LEADS", 21)
-    assert unowned(1, 1, 3)  # 21 / 3 = 7
+    assert not unowned(1, 1, 1)  # 2 in 1: twice the list
+    assert unowned(1, 1, 2)
     monkeypatch.setattr(list_sql, "SEARCH_OWNER_KEY_LEADS", 200)
+    assert not unowned(0, 0, 5)  # 200 / 5 = 40 against 7
+    # With no other owner's lead there is nothing else to read: an install of one rep.
+    Lead.objects.filter(user=other_user).delete()
+    assert unowned(5, 5, 5)
+    make_lead(user=other_user, first_name="Ann", last_name="Smith", score=55)
 
     # The owner is a term of one listing's WHERE, which an index keyed by the owner serves,
     # and tested in the other's select list: its bitmap comes from the trigram index alone.
@@ -835,10 +841,11 @@ def test_the_listing_leaves_the_owners_key_out_when_other_owners_hold_few_matche
     scan = next(i for i, line in enumerate(plan) if "Bitmap Index Scan" in line)
     assert SEARCH_TRIGRAM_INDEX in plan[scan] and "user_id" not in plan[scan + 1], plan
 
-    # In the one statement: the probe's newest lead is no match (t = 0), so the listing
-    # without the owners' key runs; with one match in three, the other.
-    def listings_run(probe: int) -> list[tuple[bool, bool]]:
-        monkeypatch.setattr(list_sql, "SEARCH_PROBE", probe)
+    # In the one statement the weighing chooses one listing, which alone runs.
+    monkeypatch.setattr(list_sql, "SEARCH_PROBE", 1)
+
+    def listings_run(owner_key_leads: int) -> list[tuple[bool, bool]]:
+        monkeypatch.setattr(list_sql, "SEARCH_OWNER_KEY_LEADS", owner_key_leads)
         sql, params = _search(user, LeadFilters(q="smith")).probe()
         with connection.cursor() as cursor:
             cursor.execute("EXPLAIN (ANALYZE, COSTS OFF) " + sql, params)
@@ -847,8 +854,8 @@ def test_the_listing_leaves_the_owners_key_out_when_other_owners_hold_few_matche
         return [(owned, ran) for _, owned, ran in _listings_in(plan)]
 
     assert listings_run(1) == [(True, False), (False, True)]
-    assert listings_run(3) == [(True, True), (False, False)]
-    monkeypatch.setattr(list_sql, "SEARCH_PROBE", 1)
+    assert listings_run(10**6) == [(True, True), (False, False)]
+    monkeypatch.setattr(list_sql, "SEARCH_OWNER_KEY_LEADS", 1)  # the pages below: unowned
 
     # "smith" is in three of the user's leads and one of other_user's: without the owners'
     # key a cap of three is passed (four read) and the walk finds the page.
