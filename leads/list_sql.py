@@ -253,10 +253,10 @@ SEARCH_LIST_CAP = 4000
 # 1,000,000 leads "solar designs" (421 matches) for an owner of 500,000 took 10.6 ms listed
 # with it and 5.8 ms without, reading the matches of every owner and testing the owner on
 # each. So the listing leaves the key out when the term's matches in the other owners' leads
-# (t at the probe's share of them) cost less than that list: one match read for every
-# SEARCH_OWNER_KEY_LEADS of the owners' leads. An install of one rep is the extreme: the
-# owner's list is every lead. "bake" (0.9 % of the leads) for an owner of 100,000 of
-# 1,000,000 keeps the key: without it, 6.3 -> 16.8-20.1 ms.
+# (at the probe's share of them, ``PostgresSearch._weighed``) cost less than that list: one
+# match read for every SEARCH_OWNER_KEY_LEADS of the owners' leads. An install of one rep
+# is the extreme: the owner's list is every lead. "bake" (0.9 % of the leads) for an owner
+# of 100,000 of 1,000,000 keeps the key: without it, 6.3 -> 16.8-20.1 ms.
 SEARCH_OWNER_KEY_LEADS = 200
 # The status as the trigram index holds it, next to the owner (migration 0016), and the
 # largest share of the leads a status may hold for the listing to read it there.
@@ -559,7 +559,7 @@ class PostgresSearch:
         the probe's share), whether the tested filters keep it or not.
 
         Unowned: the term's matches in the other owners' leads (``a - o``, at the probe's
-        share t / read) cost less than the owners' list in the index, one match read for every
+        share (t + 1) / read) cost less than the owners' list in the index, one match read for every
         SEARCH_OWNER_KEY_LEADS of their leads (``_listed``). A listing with the status's key
         keeps the owners' (``_listings``)."""
         probe = self.probe_size
@@ -574,7 +574,8 @@ class PostgresSearch:
         # so a term the other owners hold often, and the owner's probe never met, keeps the
         # key: for an owner of a tenth of the leads the listing without it read the other
         # owners' matches of a company's name (9 others had one of that name), 7.9 -> 8.5-9.2
-        # ms; the key is left out from a share of a sixth (1,000 / 200 + 1) on.
+        # ms. For a term the probe of 1,000 did not meet, the key is left out once the owners
+        # hold a sixth of the leads (a - o <= o * 1,000 / 200).
         unowned = '((t + 1) * (a - o) * %s <= o * "read")'
         candidates, candidate_params = self._tally_candidates()
         owned, owned_params = self._tally_sum(by_status=False)
