@@ -361,8 +361,8 @@ class PostgresSearch:
     listing under a status reads only that status's matches; and the score (0019), so a
     listing under a narrow score range (``search_score_keys``) reads only its matches. The
     owners' key costs its list, as long as their leads: the listing leaves it out, reads
-    every owner's matches and tests the owner on each, when the other owners' matches (t at
-    the probe's share of their leads) cost less (``_listed``): always for an install of one
+    every owner's matches and tests the owner on each, when the other owners' matches (t + 1
+    at the probe's share of their leads) cost less (``_listed``): always for an install of one
     rep, whose list is every lead.
 
     Every plan returns exactly the first page of matches; only its cost differs. Without a
@@ -633,17 +633,13 @@ class PostgresSearch:
         all, so a term common in other owners' leads reads no more than the cap before the
         walk takes over."""
         hit, hit_params = self._listing_terms(status_key=status_key)
-        rest, rest_params = self.listed_rest, self.listed_rest_params
-        if owned:
-            return (
-                'SELECT u."id", true AS "mine" FROM "leads_lead" u '  # noqa: S608
-                f"WHERE {self.owners} AND {rest} AND {hit} AND {chosen} LIMIT %s",
-                [*self.owner_params, *rest_params, *hit_params, SEARCH_LIST_CAP + 1],
-            )
+        # The owners' test, with its parameters first either way: in the WHERE, where the
+        # index's key serves it, or in the select list, where nothing does.
+        mine, where = ("true", f"{self.owners} AND ") if owned else (f"({self.owners})", "")
         return (
-            f'SELECT u."id", ({self.owners}) AS "mine" FROM "leads_lead" u '  # noqa: S608
-            f"WHERE {rest} AND {hit} AND {chosen} LIMIT %s",
-            [*self.owner_params, *rest_params, *hit_params, SEARCH_LIST_CAP + 1],
+            f'SELECT u."id", {mine} AS "mine" FROM "leads_lead" u '  # noqa: S608
+            f"WHERE {where}{self.listed_rest} AND {hit} AND {chosen} LIMIT %s",
+            [*self.owner_params, *self.listed_rest_params, *hit_params, SEARCH_LIST_CAP + 1],
         )
 
     def listing(self, *, status_key: bool, owned: bool = True) -> tuple[str, list[Any]]:
