@@ -159,6 +159,9 @@ class Command(BaseCommand):
             raise CommandError("--companies must be at least --users: every lead needs one.")
 
         self.rng = random.Random(options["seed"])
+        # Deal values draw from their own sequence, so the rest of the data is what the seed
+        # gave before leads had them: a bench before and after compares the same leads.
+        self.deal_rng = random.Random(options["seed"] + 1)
         self.to_db_datetime = _datetime_adapter()
         started = time.perf_counter()
 
@@ -299,6 +302,7 @@ class Command(BaseCommand):
         to_db_money = connection.ops.adapt_decimalfield_value
         to_db_day = connection.ops.adapt_datefield_value
         random_ = rng.random
+        deal_random = self.deal_rng.random
         n_users = len(user_ids)
         step = (now - period_start).total_seconds() / max(count, 1)
         no_attributes = connection.ops.adapt_json_value({}, None)
@@ -338,12 +342,11 @@ class Command(BaseCommand):
             # A deal value on most leads past "new" (hundreds to a hundred thousand), and an
             # expected close date on the open ones that have one.
             deal_value = close_date = None
-            if status != "new" and random_() < 0.6:
-                deal_value = to_db_money(Decimal(int(5 + random_() * 1000) * 100))
+            if status != "new" and deal_random() < 0.6:
+                deal_value = to_db_money(Decimal(int(5 + deal_random() * 1000) * 100))
                 if status in ("contacted", "qualified"):
-                    close_date = to_db_day(
-                        (status_changed + dt.timedelta(days=14 + int(random_() * 120))).date()
-                    )
+                    days = 14 + int(deal_random() * 120)
+                    close_date = to_db_day((status_changed + dt.timedelta(days=days)).date())
             yield (
                 (
                     lead_id, uid, company.id, status, int(random_() * 101), False, "", email,
