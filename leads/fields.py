@@ -5,11 +5,12 @@ what kind of value it is. From it come:
 
 - ``VALUE_LOOKUPS``: the ``QuerySet.values()`` names (``selectors.lead_queryset`` pages, the
   detail view, ``lead_to_dict``), and ``from_values`` that turns such a row into the lead;
-- ``SQL_COLUMNS`` and ``from_sql_row``: the hand-written page statement's column list and its
-  row reader (``list_sql``), which reads timestamps as text and parses them itself;
+- ``SQL_COLUMNS`` and ``FROM_SQL_ROW``: the hand-written page statement's column list and its
+  row reader (``list_sql``), one of each per database, which read timestamps as text and
+  parse them themselves;
 - ``schema_fields``: the documentation fields of ``serializers.LeadSerializer``.
 
-The two row readers are plain functions written from the declaration when this module is
+The row readers are plain functions written from the declaration when this module is
 imported (as ``dataclasses`` writes ``__init__``): a page of 50 rows is read per request, and
 a generic loop over the declaration costs 15 % more per row than a dict literal does.
 """
@@ -187,7 +188,7 @@ def _values_expression(field: LeadField) -> str:
 # --- The hand-written statement's rows ------------------------------------------------------
 
 
-def _sql_columns() -> tuple[list[str], dict[str, int]]:
+def _sql_columns(vendor: str) -> tuple[list[str], dict[str, int]]:
     """The select list (lead table ``l``, company ``c``) and each field's first position."""
     columns: list[str] = []
     position: dict[str, int] = {}
@@ -195,37 +196,49 @@ def _sql_columns() -> tuple[list[str], dict[str, int]]:
         position[field.name] = len(columns)
         if field.kind == "company":
             columns += ['c."name"', 'c."domain"']
-        elif field.kind in ("moment", "day"):
+        elif field.kind in ("moment", "day") or (field.kind == "money" and vendor == "postgresql"):
             # Read as text: the drivers' own converters are Python, and with three moments a
             # row they were the largest single cost of a page on PostgreSQL. A moment is
             # parsed by datetime.fromisoformat (C); a day stays as read ("2026-03-31" on both
-            # databases).
+            # databases), and so does an amount on PostgreSQL, whose numeric(14, 2) writes
+            # two decimals ("1250.00").
             columns.append(f'CAST(l."{field.lookup}" AS TEXT)')
         else:
             columns.append(f'l."{field.lookup}"')
     return columns, position
 
 
-_COLUMN_LIST, _POSITION = _sql_columns()
-SQL_COLUMNS = ", ".join(_COLUMN_LIST)
+_VENDORS = ("sqlite", "postgresql")
+_COLUMNS_AND_POSITIONS = {vendor: _sql_columns(vendor) for vendor in _VENDORS}
+# The positions are the same on both databases: only the casts differ.
+_POSITION = _COLUMNS_AND_POSITIONS["sqlite"][1]
+SQL_COLUMNS: dict[str, str] = {
+    vendor: ", ".join(columns) for vendor, (columns, _) in _COLUMNS_AND_POSITIONS.items()
+}
 
 
-def _sql_expression(field: LeadField) -> str:
-    at = _POSITION[field.name]
-    if field.kind == "company":
-        company_id = _POSITION["company_id"]
-        return f'{{"id": r[{company_id}], "name": r[{at}], "domain": r[{at + 1}]}}'
-    if field.kind == "flag":
-        return f"bool(r[{at}])"
-    if field.kind == "attributes":
-        return f"_attributes(r[{at}])"
-    if field.kind == "moment":
-        return f"_moment_utc(r[{at}])"
-    if field.kind == "money":
-        return f"_money(r[{at}])"
-    if field.kind == "day":
-        return f"_day(r[{at}])"
-    return f"r[{at}]"
+def _sql_expression(vendor: str) -> Callable[[LeadField], str]:
+    def expression(field: LeadField) -> str:
+        at = _POSITION[field.name]
+        value = f"r[{at}]"
+        if field.kind == "company":
+            company_id = _POSITION["company_id"]
+            return f'{{"id": r[{company_id}], "name": {value}, "domain": r[{at + 1}]}}'
+        if field.kind == "flag":
+            return f"bool({value})"
+        if field.kind == "moment":
+            if vendor == "postgresql":
+                # The session writes UTC as "+00", which fromisoformat reads as dt.UTC itself.
+                return f"(None if {value} is None else _parse_moment({value}))"
+            return f"_moment_utc({value})"
+        if field.kind == "attributes":  # text on both: Django has the driver leave JSON alone
+            return f"_attributes({value})"
+        if field.kind == "money" and vendor == "sqlite":
+            return f"(None if {value} is None else _money({value}))"
+        # A day (and an amount on PostgreSQL) is read as text; any other value as stored.
+        return value
+
+    return expression
 
 
 _UTC = dt.UTC
@@ -280,6 +293,7 @@ def _reader(name: str, argument: str, expression: Callable[[LeadField], str]) ->
         "_moment_utc": _moment_utc,
         "_money": _money,
         "_day": _day,
+        "_parse_moment": dt.datetime.fromisoformat,
     }
     # The source is built from the constant declaration above, never from data.
     exec(compile(source, f"<leads.fields.{name}>", "exec"), namespace)  # noqa: S102
@@ -289,4 +303,7 @@ def _reader(name: str, argument: str, expression: Callable[[LeadField], str]) ->
 from_values: Callable[[dict[str, Any]], dict[str, Any]] = _reader(
     "from_values", "row", _values_expression
 )
-from_sql_row: Callable[[tuple], dict[str, Any]] = _reader("from_sql_row", "r", _sql_expression)
+# One reader per database: each reads its own driver's values with as few calls as it can.
+FROM_SQL_ROW: dict[str, Callable[[tuple], dict[str, Any]]] = {
+    vendor: _reader(f"from_{vendor}_row", "r", _sql_expression(vendor)) for vendor in _VENDORS
+}
