@@ -18,7 +18,7 @@ from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 
-from leads.fields import SQL_COLUMNS, from_sql_row
+from leads.fields import FROM_SQL_ROW, SQL_COLUMNS
 from leads.filters import LEAD_FILTERS, ListFilter
 from leads.models import (
     SEARCH_INDEX_TABLE,
@@ -30,7 +30,6 @@ from leads.models import (
 from leads.normalize import search_term
 from leads.scope import Scope
 
-_COLUMNS = SQL_COLUMNS
 _COMPANY_JOIN = ' INNER JOIN "leads_company" c ON c."id" = l."company_id"'
 
 
@@ -258,6 +257,16 @@ SEARCH_LIST_CAP = 4000
 # is the extreme: the owner's list is every lead. "bake" (0.9 % of the leads) for an owner
 # of 100,000 of 1,000,000 keeps the key: without it, 6.3 -> 16.8-20.1 ms.
 SEARCH_OWNER_KEY_LEADS = 200
+# Which searches' probes read every lead their indexed filters give (a rep's few leads, a
+# rare status, a short window), by owners, those filters and the probe's size: the next
+# search of the same leads runs the probe's statement alone (``postgresql_search_page``). Its
+# probe settles again, and planning the plans it never runs is what such a search cost most:
+# "clar" over a rep's 1,000 leads, 1.85 ms with every plan, 1.29 ms with the probe alone (1.48
+# before the plans weighed the tally). A scope that has grown since costs the weighing's and
+# the chosen plan's statements once, and is remembered as grown. Each process keeps its own,
+# at most SEARCH_READ_WHOLE_KEPT of them; what it holds only ever changes a search's cost.
+_READ_WHOLE: dict[str, bool] = {}
+SEARCH_READ_WHOLE_KEPT = 10_000
 # The status as the trigram index holds it, next to the owner (migration 0016), and the
 # largest share of the leads a status may hold for the listing to read it there.
 SEARCH_INDEX_STATUS = """(u."status" || '')"""
@@ -400,6 +409,8 @@ class PostgresSearch:
             else:
                 checked.append(term)
                 checked_params += term_params
+        # The leads the probe reads, whatever the page: for ``_READ_WHOLE``.
+        leads_read = (tuple(owners), tuple(owner_params), tuple(indexed), tuple(indexed_params))
         if cursor is not None:
             indexed.append(f'u."id" {">" if oldest_first else "<"} %s')
             indexed_params.append(cursor)
@@ -423,16 +434,22 @@ class PostgresSearch:
         self.probe_size = SEARCH_PROBE
         if checked and _window_days(filters) <= SEARCH_SHORT_WINDOW_DAYS:
             self.probe_size = SEARCH_PROBE * SEARCH_PROBE_WINDOW
+        self.leads_read = repr((*leads_read, self.direction, self.probe_size))
         self.pattern = _like_pattern(search_term(filters.q))
         # The filters no index serves are tested on each lead read, as the search term is.
         self.checked = checked
         self.checked_params = checked_params
         self.passes = " AND ".join(checked) or "true"
 
-    def _page_of(self, ids: str, *, ordered: bool = True) -> str:
+    def _page_of(self, ids: str, *, ordered: bool = True, read_whole: bool = False) -> str:
         """The page's rows: the leads whose ids the subquery ``ids`` gives, in page order
-        when ``ordered`` (a statement that joins them to its figures orders them itself)."""
-        sql = f'SELECT {_COLUMNS} {_from(_COLUMNS)} WHERE l."id" IN ({ids})'
+        when ``ordered`` (a statement that joins them to its figures orders them itself);
+        with ``read_whole``, each ends with whether the probe read every lead there was to
+        read (the statement's ``found``, ``_READ_WHOLE``)."""
+        columns = SQL_COLUMNS["postgresql"]
+        if read_whole:
+            columns += f', (SELECT "read" <= {int(self.probe_size)} FROM found)'  # noqa: S608
+        sql = f'SELECT {columns} {_from(columns)} WHERE l."id" IN ({ids})'
         return f'{sql} ORDER BY l."id" {self.direction}' if ordered else sql
 
     @property
@@ -455,16 +472,19 @@ class PostgresSearch:
         leads, 1.8 ms in one statement against 2.4 ms in three."""
         return self.filters.company_id is None and self.filters.email is None
 
-    def probe(self) -> tuple[str, list[Any]]:
-        """The search's first statement: the probe, and every plan when
-        ``plans_in_the_probe``, each behind a one-time filter on the probe's figures; its
-        rows are then the page's. With the probe alone, its rows are the probe's figures (n,
-        t, whether it settled the search), then each column of a row of the page, all NULL
-        in the one row there is when it did not: ``postgresql_search_page`` then weighs the
-        plans (``weigh``) and runs the one chosen. (Returning the figures with every plan
-        cost 0.1 ms of a 1.8 ms statement, for a join to the page.)
+    def probe(self, *, every_plan: bool | None = None) -> tuple[str, list[Any]]:
+        """The search's first statement: the probe, and every plan when ``every_plan`` (by
+        default ``plans_in_the_probe``), each behind a one-time filter on the probe's
+        figures; its rows are then the page's, each ending with whether the probe read every
+        lead there was to read. With the probe alone, its rows are the probe's figures (n, t,
+        how many leads it read, whether it settled the search), then each column of a row of
+        the page, all NULL in the one row there is when it did not: ``postgresql_search_page``
+        then weighs the plans (``weigh``) and runs the one chosen. (Returning the figures
+        with every plan cost 0.1 ms of a 1.8 ms statement, for a join to the page.)
 
         The tally is read only when the probe does not settle the search."""
+        if every_plan is None:
+            every_plan = self.plans_in_the_probe
         probe = self.probe_size
         ids = (
             'SELECT "id" FROM probe WHERE "passes" AND "term" AND (SELECT settled FROM found) '  # noqa: S608
@@ -475,7 +495,7 @@ class PostgresSearch:
         found_params: list[Any] = []
         listing = ""
         listing_params: list[Any] = []
-        if self.plans_in_the_probe:
+        if every_plan:
             crowded, keyed, unowned, tallied, weighed_params, tally_params = self._weighed()
             found_params = [*weighed_params, *tally_params]
             found = (
@@ -528,8 +548,8 @@ class PostgresSearch:
             'count(*) FILTER (WHERE "term") AS t, count(*) AS "read" FROM probe) probed), '
             f"found AS MATERIALIZED ({found}){listing} "
         )
-        if self.plans_in_the_probe:
-            sql += self._page_of(ids)
+        if every_plan:
+            sql += self._page_of(ids, read_whole=True)
         else:
             # The probe's figures, joined to the page's rows (none when it did not settle).
             sql += (
@@ -752,12 +772,19 @@ def postgresql_search_page(
     search = PostgresSearch(
         filters, scope=scope, cursor=cursor, page=limit + 1, oldest_first=oldest_first
     )
+    # A later page (a cursor) reads what is left of the leads: only a first page says
+    # whether the probe reads them all, though a later one may use what a first page said.
+    every_plan = search.plans_in_the_probe and not _READ_WHOLE.get(search.leads_read, False)
     with connection.cursor() as cur:
-        cur.execute(*search.probe())
+        cur.execute(*search.probe(every_plan=every_plan))
         rows = cur.fetchall()
-        if search.plans_in_the_probe:
+        if every_plan:
+            if rows and cursor is None:
+                _remember_read_whole(search.leads_read, rows[0][-1])
             return rows
         n, t, read, settled = rows[0][:4]
+        if cursor is None:
+            _remember_read_whole(search.leads_read, read <= search.probe_size)
         if settled:
             return _joined_rows(rows, 4)
         cur.execute(*search.weigh(n, t, read))
@@ -769,6 +796,12 @@ def postgresql_search_page(
                 return _joined_rows(rows, 1)
         cur.execute(*search.walk())
         return cur.fetchall()
+
+
+def _remember_read_whole(leads_read: str, read_whole: bool) -> None:
+    if len(_READ_WHOLE) >= SEARCH_READ_WHOLE_KEPT and leads_read not in _READ_WHOLE:
+        _READ_WHOLE.clear()  # rather than tracking which is oldest: a few searches refill it
+    _READ_WHOLE[leads_read] = read_whole
 
 
 def _joined_rows(rows: list[tuple[Any, ...]], skip: int) -> list[tuple[Any, ...]]:
@@ -989,10 +1022,13 @@ def lead_page_sql(
     limit: int,
     oldest_first: bool,
     trigram: bool,
-    columns: str = _COLUMNS,
+    columns: str | None = None,
 ) -> tuple[str, list[Any]]:
     """The statement and parameters of one page (``limit`` rows plus one, to see if more),
-    selecting ``columns`` of the lead ``l`` and its company ``c``."""
+    selecting ``columns`` of the lead ``l`` and its company ``c`` (by default the lead's
+    fields, ``fields.SQL_COLUMNS``)."""
+    if columns is None:
+        columns = SQL_COLUMNS[connection.vendor]
     if postgresql_searches(filters):
         raise ValueError("a PostgreSQL search is several statements: postgresql_search_page")
     narrow_search = trigram and narrow_window(filters, scope)
@@ -1074,7 +1110,8 @@ def lead_page_rows(
         rows = postgresql_search_page(
             filters, scope=scope, cursor=cursor, limit=limit, oldest_first=oldest_first
         )
-        return [from_sql_row(r) for r in rows]
+        read = FROM_SQL_ROW["postgresql"]
+        return [read(r) for r in rows]
     sql, params = lead_page_sql(
         filters,
         scope=scope,
@@ -1085,4 +1122,5 @@ def lead_page_rows(
     )
     with connection.cursor() as cur:
         cur.execute(sql, params)
-        return [from_sql_row(r) for r in cur.fetchall()]
+        read = FROM_SQL_ROW[connection.vendor]
+        return [read(r) for r in cur.fetchall()]
