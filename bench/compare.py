@@ -1,0 +1,169 @@
+"""`make bench` of two checkouts, its parts run in turn, with the ratio of every figure.
+
+    .venv/bin/python bench/compare.py /path/to/other/checkout [--label-other before]
+
+The other checkout is another commit of this project, set up to run (a `git worktree` with
+this one's `.venv` linked in does). For each database and size, both checkouts run their own
+`bench/matrix.py` for that part alone, one after the other, the first of the two changing from
+part to part; the imports and exports run once per database, in its 10,000-lead part. So each
+side runs `make bench` once, and both see the machine as it is during each part: on this
+shared machine the same request took 2.0 ms at one moment and 2.9-3.6 ms ten minutes later,
+more than the 10 % a change may cost, so two whole runs one after the other could compare two
+machines.
+
+It prints one table: each figure of the other checkout, then this one's, and their ratio
+(theirs over ours for times, ours over theirs for rates: under 1.00 is this checkout worse);
+and writes both sides' merged results and the table to bench/results/.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import re
+import subprocess
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "bench" / "results"
+SYNC_SIZE = 10_000  # the part that also runs the imports and exports
+
+
+def run_part(checkout: Path, backend: str, size: int, args: argparse.Namespace) -> dict:
+    """One database and size of ``checkout``'s own matrix.py: its result for that part."""
+    results = checkout / "bench" / "results"
+    before = set(results.glob("*.json")) if results.exists() else set()
+    sync = args.sync_leads if size == SYNC_SIZE else 0
+    command = [
+        str(checkout / ".venv" / "bin" / "python"),
+        "bench/matrix.py",
+        f"--backends={backend}",
+        f"--sizes={size}",
+        f"--requests={args.requests}",
+        f"--max-seconds={args.max_seconds}",
+        f"--load-seconds={args.load_seconds}",
+        f"--sync-leads={sync}",
+    ]
+    print(f"\n### {checkout}: {backend}, {size:,} leads", flush=True)
+    # The other checkout's settings must not come from this process's environment.
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "DATABASE_"))}
+    subprocess.run(command, cwd=checkout, env=env, check=True)
+    written = sorted(set(results.glob("*.json")) - before)
+    if not written:
+        raise SystemExit(f"{checkout}: matrix.py wrote no result for {backend} {size}")
+    return json.loads(written[-1].read_text())[0]
+
+
+def merge(parts: list[dict]) -> list[dict]:
+    """The parts of one side as matrix.py's result: one entry per database."""
+    merged: dict[str, dict] = {}
+    for part in parts:
+        entry = merged.setdefault(part["backend"], {"backend": part["backend"], "sizes": {}})
+        entry["sizes"].update({int(k): v for k, v in part["sizes"].items()})
+        if "sync" in part:
+            entry["sync"] = part["sync"]
+    return list(merged.values())
+
+
+def _case(name: str) -> str:
+    name = re.sub(r"q=\S+", "q, a common term", name)
+    return re.sub(r"page [\d,]+ by cursor", "deep page by cursor", name)
+
+
+def figures(results: list[dict]) -> dict[tuple[str, str, str], tuple[float, bool]]:
+    """(database, column, case) -> (figure, whether more is better)."""
+    out: dict[tuple[str, str, str], tuple[float, bool]] = {}
+    for entry in results:
+        backend = entry["backend"]
+        for size, part in entry["sizes"].items():
+            column = f"{int(size) // 1000:,}k"
+            for row in part["latency"]["rows"]:
+                out[(backend, column, _case(row["case"]))] = (row["p50"], False)
+            if "rps" in part["load"]:
+                out[(backend, column, "GET /v1/leads, 32 clients, req/s")] = (
+                    part["load"]["rps"],
+                    True,
+                )
+        for row in entry.get("sync", {}).get("rows", []):
+            out[(backend, "sync", f"{row['step']}, leads/s")] = (row["rate"], True)
+    return out
+
+
+def table(other: list[dict], ours: list[dict], label: str) -> str:
+    theirs, mine = figures(other), figures(ours)
+    columns = list(dict.fromkeys((b, c) for b, c, _ in mine if c != "sync"))
+    cases = list(dict.fromkeys(case for _, c, case in mine if c != "sync"))
+    lines = [
+        f"p50 in ms ({label} -> this checkout, and the ratio: under 1.00 is this checkout worse)",
+        "",
+        "| case | " + " | ".join(f"{b} {c}" for b, c in columns) + " |",
+        "|---|" + "---|" * len(columns),
+    ]
+    worse: list[str] = []
+
+    def cell(key: tuple[str, str, str]) -> str:
+        if key not in theirs or key not in mine:
+            return "—"
+        (a, more_is_better), (b, _) = theirs[key], mine[key]
+        ratio = (b / a if more_is_better else a / b) if a and b else float("nan")
+        if ratio < 0.9:
+            worse.append(f"{key[2]} ({key[0]} {key[1]}): {ratio:.2f}")
+        shown = "{:,.0f}" if more_is_better else "{:.2f}"
+        return f"{shown.format(a)} -> {shown.format(b)} ({ratio:.2f})"
+
+    for case in cases:
+        lines.append(f"| {case} | " + " | ".join(cell((b, c, case)) for b, c in columns) + " |")
+    syncs = list(dict.fromkeys(case for _, c, case in mine if c == "sync"))
+    if syncs:
+        backends = list(dict.fromkeys(b for b, _ in columns))
+        lines += ["", "| imports and exports | " + " | ".join(backends) + " |"]
+        lines.append("|---|" + "---|" * len(backends))
+        for case in syncs:
+            lines.append(
+                f"| {case} | " + " | ".join(cell((b, "sync", case)) for b in backends) + " |"
+            )
+    lines += ["", "More than 10 % worse: " + ("; ".join(worse) if worse else "none")]
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("other", type=Path, help="the other checkout (set up to run)")
+    parser.add_argument("--label-other", default="other", help="its name in the table")
+    parser.add_argument("--backends", default="sqlite,postgresql")
+    parser.add_argument("--sizes", default="10000,100000,1000000")
+    parser.add_argument("--requests", type=int, default=300)
+    parser.add_argument("--max-seconds", type=float, default=15.0)
+    parser.add_argument("--load-seconds", type=int, default=10)
+    parser.add_argument("--sync-leads", type=int, default=100_000)
+    parser.add_argument("--table-from", type=Path, help="only print the table of a saved run")
+    args = parser.parse_args()
+    if args.table_from:
+        saved = json.loads(args.table_from.read_text())
+        print(table(saved["other"], saved["ours"], saved["label"]))
+        return
+    other = args.other.resolve()
+    if not (other / "bench" / "matrix.py").exists() or not (other / ".venv").exists():
+        raise SystemExit(f"{other}: not a checkout of this project with a .venv")
+    sides: dict[str, list[dict]] = {"other": [], "ours": []}
+    turn = 0
+    for backend in args.backends.split(","):
+        for size in (int(s) for s in args.sizes.split(",")):
+            order = [("other", other), ("ours", ROOT)]
+            for side, checkout in order if turn % 2 == 0 else order[::-1]:
+                sides[side].append(run_part(checkout, backend, size, args))
+            turn += 1
+    other_results, our_results = merge(sides["other"]), merge(sides["ours"])
+    text = table(other_results, our_results, args.label_other)
+    print("\n" + text)
+    RESULTS.mkdir(exist_ok=True)
+    stamp = f"{dt.datetime.now(dt.UTC):%Y%m%d-%H%M%S}"
+    saved = {"label": args.label_other, "other": other_results, "ours": our_results}
+    (RESULTS / f"compare-{stamp}.json").write_text(json.dumps(saved, indent=1))
+    (RESULTS / f"compare-{stamp}.md").write_text(text + "\n")
+
+
+if __name__ == "__main__":
+    main()
