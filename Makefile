@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed-$(shell cksum requirements.txt | cut -d' ' -f1)
 DEV_STAMP := $(VENV)/.installed-dev-$(shell cat requirements.txt requirements-dev.txt | cksum | cut -d' ' -f1)
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: run run-scaled setup test test-sqlite test-pg lint bench clean browser
+.PHONY: run run-scaled setup test test-sqlite test-pg lint bench bench-compare clean browser
 
 $(STAMP): requirements.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -77,6 +77,16 @@ bench: $(DEV_STAMP)
 	$(BIN)/python bench/matrix.py $(BENCH_ARGS)
 	$(BIN)/python bench/bench_ratelimit.py
 	scripts/with-services.sh $(BIN)/python bench/bench_ratelimit.py
+
+## `make bench` of this checkout and another one, OTHER=path (say a git worktree of the commit
+## before a change, with this .venv linked in), their parts run in turn so that both see the
+## machine alike, and every figure's ratio (bench/compare.py). About twice `make bench`.
+OTHER ?=
+bench-compare: $(DEV_STAMP)
+	@test -n "$(OTHER)" || { echo "Say which checkout to compare with: make bench-compare OTHER=path"; exit 2; }
+	@command -v wrk >/dev/null 2>&1 || { echo "Installing Debian's wrk for the load figures"; \
+	  $(SUDO) apt-get update -qq && $(SUDO) DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; }
+	$(BIN)/python bench/compare.py $(OTHER) $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) staticfiles

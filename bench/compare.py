@@ -47,7 +47,7 @@ def run_part(checkout: Path, backend: str, size: int, args: argparse.Namespace) 
         f"--sync-leads={sync}",
     ]
     print(f"\n### {checkout}: {backend}, {size:,} leads", flush=True)
-    # The other checkout's settings must not come from this process's environment.
+    # Neither checkout's settings may come from this process's environment.
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "DATABASE_"))}
     subprocess.run(command, cwd=checkout, env=env, check=True)
     written = sorted(set(results.glob("*.json")) - before)
@@ -147,6 +147,11 @@ def main() -> None:
     other = args.other.resolve()
     if not (other / "bench" / "matrix.py").exists() or not (other / ".venv").exists():
         raise SystemExit(f"{other}: not a checkout of this project with a .venv")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "DATABASE_"))}
+    for checkout in (other, ROOT):  # as `make bench` does first: the pages need them
+        python = str(checkout / ".venv" / "bin" / "python")
+        collect = [python, "manage.py", "collectstatic", "--noinput", "--verbosity", "0"]
+        subprocess.run(collect, cwd=checkout, env=env, check=True)
     sides: dict[str, list[dict]] = {"other": [], "ours": []}
     turn = 0
     for backend in args.backends.split(","):
