@@ -38,6 +38,13 @@ pytestmark = pytest.mark.django_db
 TODAY = dt.date(2026, 6, 15)
 
 
+@pytest.fixture(autouse=True)
+def _no_sure_walk(monkeypatch):
+    # The tests' probes read a few leads, so every walk would read few enough to run without
+    # the weighing (SEARCH_WALK_SURE): the tests that weigh the walk set it themselves.
+    monkeypatch.setattr(list_sql, "SEARCH_WALK_SURE", 0)
+
+
 @pytest.fixture
 def data(user, other_user):
     acme = CompanyFactory(user=user, name="Acme", domain="acme.com")
@@ -514,6 +521,9 @@ BRANCHES = {
     ),
     # The same, the start scaled to the seven leads the tally counts (of 500,000): listed.
     "listed, its start scaled to the scope": ({"SEARCH_PROBE": 3}, "listed"),
+    # The same, but a walk of nine leads is sure to cost less than any listing: walked.
+    "walk, sure": ({"SEARCH_PROBE": 3, "SEARCH_WALK_SURE": 9}, "walk"),
+    "listed, the walk not sure": ({"SEARCH_PROBE": 3, "SEARCH_WALK_SURE": 8}, "listed"),
     # The same with the listing's start free, and each of the 7 / 3 matches the tally's
     # seven leads hold at the probe's share costing ten leads read.
     "walk, cheaper than listing the matches": (
