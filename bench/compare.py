@@ -94,7 +94,9 @@ def figures(results: list[dict]) -> dict[tuple[str, str, str], tuple[float, bool
 def table(other: list[dict], ours: list[dict], label: str) -> str:
     theirs, mine = figures(other), figures(ours)
     columns = list(dict.fromkeys((b, c) for b, c, _ in mine if c != "sync"))
+    # The cases both sides ran (a case new on one side has nothing to compare with).
     cases = list(dict.fromkeys(case for _, c, case in mine if c != "sync"))
+    cases = [case for case in cases if any((b, c, case) in theirs for b, c in columns)]
     lines = [
         f"p50 in ms ({label} -> this checkout, and the ratio: under 1.00 is this checkout worse)",
         "",
