@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed-$(shell cksum requirements.txt | cut -d' ' -f1)
 DEV_STAMP := $(VENV)/.installed-dev-$(shell cat requirements.txt requirements-dev.txt | cksum | cut -d' ' -f1)
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: run run-scaled setup test test-sqlite test-pg lint bench bench-compare clean browser
+.PHONY: run run-scaled setup test test-sqlite test-pg lint bench bench-compare clean browser wrk
 
 $(STAMP): requirements.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -40,6 +40,11 @@ SCALED_PORT ?= 8001
 run-scaled: $(STAMP)
 	SCALED_PORT=$(SCALED_PORT) scripts/with-services.sh scripts/run-scaled.sh
 
+## Debian's wrk for the load figures of make bench (requests/s with 32 clients).
+wrk:
+	@command -v wrk >/dev/null 2>&1 || { echo "Installing Debian's wrk for the load figures"; \
+	  $(SUDO) apt-get update -qq && $(SUDO) DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; }
+
 ## Debian's Chromium for the browser tests (Playwright cannot download browsers here).
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 browser:
@@ -70,9 +75,7 @@ test-pg: $(DEV_STAMP) browser
 ## with 32 clients, import and export throughput; one table (see bench/README.md). ~30 min.
 ## Then the shared vendor rate limit on the SQLite file and on Redis (about a minute each).
 BENCH_ARGS ?=
-bench: $(DEV_STAMP)
-	@command -v wrk >/dev/null 2>&1 || { echo "Installing Debian's wrk for the load figures"; \
-	  $(SUDO) apt-get update -qq && $(SUDO) DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; }
+bench: $(DEV_STAMP) wrk
 	$(BIN)/python manage.py collectstatic --noinput --verbosity 0
 	$(BIN)/python bench/matrix.py $(BENCH_ARGS)
 	$(BIN)/python bench/bench_ratelimit.py
@@ -82,10 +85,8 @@ bench: $(DEV_STAMP)
 ## before a change, with this .venv linked in), their parts run in turn so that both see the
 ## machine alike, and every figure's ratio (bench/compare.py). About twice `make bench`.
 OTHER ?=
-bench-compare: $(DEV_STAMP)
+bench-compare: $(DEV_STAMP) wrk
 	@test -n "$(OTHER)" || { echo "Say which checkout to compare with: make bench-compare OTHER=path"; exit 2; }
-	@command -v wrk >/dev/null 2>&1 || { echo "Installing Debian's wrk for the load figures"; \
-	  $(SUDO) apt-get update -qq && $(SUDO) DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; }
 	$(BIN)/python bench/compare.py $(OTHER) $(BENCH_ARGS)
 
 clean:

@@ -22,13 +22,22 @@ import argparse
 import datetime as dt
 import json
 import os
-import re
 import subprocess
+import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.matrix import case_name  # noqa: E402
+
 RESULTS = ROOT / "bench" / "results"
 SYNC_SIZE = 10_000  # the part that also runs the imports and exports
+
+
+def _checkout_env() -> dict[str, str]:
+    """This process's environment without what would choose either checkout's settings."""
+    return {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "DATABASE_"))}
 
 
 def run_part(checkout: Path, backend: str, size: int, args: argparse.Namespace) -> dict:
@@ -47,9 +56,7 @@ def run_part(checkout: Path, backend: str, size: int, args: argparse.Namespace) 
         f"--sync-leads={sync}",
     ]
     print(f"\n### {checkout}: {backend}, {size:,} leads", flush=True)
-    # Neither checkout's settings may come from this process's environment.
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "DATABASE_"))}
-    subprocess.run(command, cwd=checkout, env=env, check=True)
+    subprocess.run(command, cwd=checkout, env=_checkout_env(), check=True)
     written = sorted(set(results.glob("*.json")) - before)
     if not written:
         raise SystemExit(f"{checkout}: matrix.py wrote no result for {backend} {size}")
@@ -67,11 +74,6 @@ def merge(parts: list[dict]) -> list[dict]:
     return list(merged.values())
 
 
-def _case(name: str) -> str:
-    name = re.sub(r"q=\S+", "q, a common term", name)
-    return re.sub(r"page [\d,]+ by cursor", "deep page by cursor", name)
-
-
 def figures(results: list[dict]) -> dict[tuple[str, str, str], tuple[float, bool]]:
     """(database, column, case) -> (figure, whether more is better)."""
     out: dict[tuple[str, str, str], tuple[float, bool]] = {}
@@ -80,7 +82,7 @@ def figures(results: list[dict]) -> dict[tuple[str, str, str], tuple[float, bool
         for size, part in entry["sizes"].items():
             column = f"{int(size) // 1000:,}k"
             for row in part["latency"]["rows"]:
-                out[(backend, column, _case(row["case"]))] = (row["p50"], False)
+                out[(backend, column, case_name(row["case"]))] = (row["p50"], False)
             if "rps" in part["load"]:
                 out[(backend, column, "GET /v1/leads, 32 clients, req/s")] = (
                     part["load"]["rps"],
@@ -149,7 +151,7 @@ def main() -> None:
     other = args.other.resolve()
     if not (other / "bench" / "matrix.py").exists() or not (other / ".venv").exists():
         raise SystemExit(f"{other}: not a checkout of this project with a .venv")
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "DATABASE_"))}
+    env = _checkout_env()
     for checkout in (other, ROOT):  # as `make bench` does first: the pages need them
         python = str(checkout / ".venv" / "bin" / "python")
         collect = [python, "manage.py", "collectstatic", "--noinput", "--verbosity", "0"]

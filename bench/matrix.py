@@ -191,7 +191,7 @@ def bench_backend(backend: str, args: argparse.Namespace, base: Path) -> dict:
     return result
 
 
-def _case(name: str) -> str:
+def case_name(name: str) -> str:
     """Older result files name cases with the data set's own values (the term, the page)."""
     name = re.sub(r"q=\S+", "q, a common term", name)
     return re.sub(r"page [\d,]+ by cursor", "deep page by cursor", name)
@@ -201,7 +201,7 @@ def table(results: list[dict], args: argparse.Namespace) -> str:
     for r in results:
         for size in r["sizes"].values():
             for row in size["latency"]["rows"]:
-                row["case"] = _case(row["case"])
+                row["case"] = case_name(row["case"])
     lines = []
     sizes = args.sizes
     head = "| case | " + " | ".join(
