@@ -915,15 +915,16 @@ def _wide_sqlite_window(filters, scope: Scope) -> bool:
     window, params, end, others = _window_terms(filters, scope)
     wide = WIDE_WINDOW if others else WIDE_BARE_WINDOW
     with connection.cursor() as cursor:
-        if count_up_to(cursor, window, params, wide) < wide:
-            return False
-        if end is None:
-            return True
-        # The walk from the newest lead reads every lead newer than the window first: worth
-        # it only while those are few (a window that ends now or lately).
-        owner_term, owner_params = scope.owner_sql('"user_id"')
-        newer = [owner_term, '"created_at" >= %s']
-        return count_up_to(cursor, newer, [*owner_params, end], wide) < wide
+        if end is not None:
+            # The walk from the newest lead reads every lead newer than the window first:
+            # worth it only while those are few (a window that ends now or lately). Counted
+            # first, so a window that ends well in the past (the usual month or quarter) is
+            # answered by this count alone.
+            owner_term, owner_params = scope.owner_sql('"user_id"')
+            newer = [owner_term, '"created_at" >= %s']
+            if count_up_to(cursor, newer, [*owner_params, end], wide) >= wide:
+                return False
+        return count_up_to(cursor, window, params, wide) >= wide
 
 
 def narrow_window(filters, scope: Scope) -> bool:
