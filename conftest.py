@@ -31,15 +31,6 @@ def _isolated_rate_limit(settings, tmp_path):
         }
 
 
-@pytest.fixture(autouse=True)
-def _fresh_search_memory():
-    # Test databases reuse user ids: what one test's searches learnt of a scope's size
-    # (leads.list_sql._READ_WHOLE) would choose another test's statements.
-    from leads import list_sql
-
-    list_sql._READ_WHOLE.clear()
-
-
 @pytest.fixture(scope="session", autouse=True)
 def _celery_broker_for_tests():
     """Where tasks queued by this test process go, set before anything is sent.

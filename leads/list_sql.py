@@ -253,6 +253,7 @@ SEARCH_LIST_CAP = 4000
 # for a common term, whose trigrams' lists hold every owner's leads. The weighing's start
 # scales with the owners' leads only, so for an owner of 10,000 of 100,000 leads it listed
 # "ande" (399 matches: bitmap 0.55 ms, rows 0.4 ms) where the walk read 1,390 leads (0.5 ms).
+# Such a walk runs in the probe's own statement, which then holds no listing to plan.
 SEARCH_WALK_SURE = 2000
 # The owners' key of the trigram index costs its list, one entry per lead of theirs: at
 # 1,000,000 leads "solar designs" (421 matches) for an owner of 500,000 took 10.6 ms listed
@@ -263,16 +264,6 @@ SEARCH_WALK_SURE = 2000
 # is the extreme: the owner's list is every lead. "bake" (0.9 % of the leads) for an owner
 # of 100,000 of 1,000,000 keeps the key: without it, 6.3 -> 16.8-20.1 ms.
 SEARCH_OWNER_KEY_LEADS = 200
-# Which searches' probes read every lead their indexed filters give (a rep's few leads, a
-# rare status, a short window), by owners, those filters and the probe's size: the next
-# search of the same leads runs the probe's statement alone (``postgresql_search_page``). Its
-# probe settles again, and planning the plans it never runs is what such a search cost most:
-# "clar" over a rep's 1,000 leads, 1.85 ms with every plan, 1.29 ms with the probe alone (1.48
-# before the plans weighed the tally). A scope that has grown since costs the weighing's and
-# the chosen plan's statements once, and is remembered as grown. Each process keeps its own,
-# at most SEARCH_READ_WHOLE_KEPT of them; what it holds only ever changes a search's cost.
-_READ_WHOLE: dict[str, bool] = {}
-SEARCH_READ_WHOLE_KEPT = 10_000
 # The status as the trigram index holds it, next to the owner (migration 0016), and the
 # largest share of the leads a status may hold for the listing to read it there.
 SEARCH_INDEX_STATUS = """(u."status" || '')"""
@@ -380,10 +371,14 @@ class PostgresSearch:
     at the probe's share of their leads) cost less (``_listed``): always for an install of one
     rep, whose list is every lead.
 
-    Every plan returns exactly the first page of matches; only its cost differs. Without a
-    company or an email filter, one statement holds them all (``plans_in_the_probe``), each
-    behind a one-time filter on the probe's figures, so only the one chosen runs. With one,
-    the probe's statement holds the probe alone; a search it does not settle weighs its plans
+    Every plan returns exactly the first page of matches; only its cost differs. The probe's
+    statement also walks when the walk is sure (SEARCH_WALK_SURE), behind a one-time filter
+    on the probe's figures, so a search the probe settles or walks surely costs one
+    statement that plans nothing else: planning the listings and the tally they weigh was a
+    third of such a statement ("ande" at 100,000 leads: 0.74 against 0.42 ms of planning).
+    A search it does not settle weighs, lists or walks in one more statement (``plans``),
+    each plan behind a one-time filter on the weighing. Under a company or an email the
+    probe's statement holds the probe alone (``plans_together``), and such a search weighs
     in a statement of its own (``weigh``), then lists or walks in another.
     """
 
@@ -415,8 +410,6 @@ class PostgresSearch:
             else:
                 checked.append(term)
                 checked_params += term_params
-        # The leads the probe reads, whatever the page: for ``_READ_WHOLE``.
-        leads_read = (tuple(owners), tuple(owner_params), tuple(indexed), tuple(indexed_params))
         if cursor is not None:
             indexed.append(f'u."id" {">" if oldest_first else "<"} %s')
             indexed_params.append(cursor)
@@ -440,107 +433,62 @@ class PostgresSearch:
         self.probe_size = SEARCH_PROBE
         if checked and _window_days(filters) <= SEARCH_SHORT_WINDOW_DAYS:
             self.probe_size = SEARCH_PROBE * SEARCH_PROBE_WINDOW
-        self.leads_read = repr((*leads_read, self.direction, self.probe_size))
         self.pattern = _like_pattern(search_term(filters.q))
         # The filters no index serves are tested on each lead read, as the search term is.
         self.checked = checked
         self.checked_params = checked_params
         self.passes = " AND ".join(checked) or "true"
 
-    def _page_of(self, ids: str, *, ordered: bool = True, read_whole: bool = False) -> str:
+    def _page_of(self, ids: str, *, ordered: bool = True) -> str:
         """The page's rows: the leads whose ids the subquery ``ids`` gives, in page order
-        when ``ordered`` (a statement that joins them to its figures orders them itself);
-        with ``read_whole``, each ends with whether the probe read every lead there was to
-        read (the statement's ``found``, ``_READ_WHOLE``)."""
+        when ``ordered`` (a statement that joins them to its figures orders them itself)."""
         columns = SQL_COLUMNS["postgresql"]
-        if read_whole:
-            columns += f', (SELECT "read" <= {int(self.probe_size)} FROM found)'  # noqa: S608
         sql = f'SELECT {columns} {_from(columns)} WHERE l."id" IN ({ids})'
         return f'{sql} ORDER BY l."id" {self.direction}' if ordered else sql
 
     @property
-    def plans_in_the_probe(self) -> bool:
-        """Whether the probe's statement holds every plan: the weighing, the listings and the
-        walk. It does without a company or an email filter.
+    def plans_together(self) -> bool:
+        """Whether the probe's statement holds the sure walk, and the weighing shares a
+        statement with the listings and the walk (``plans``): without a company or an email
+        filter.
 
         PostgreSQL plans all of a statement, the parts that never run included. Under a
         company (or an email) it weighs every index of each filter and their combinations
-        for each scan of the lead table, and the statement of every plan spent most of its
+        for each scan of the lead table, and a statement of every plan spent most of its
         time in planning: all filters at 10,000 leads, 0.77 ms of planning for 0.19 ms of
         work, against 0.39 ms for the probe's statement alone. The probe reads the company's
         leads (or the one lead with the email) and nearly always settles such a search, so
         the probe runs alone, and a search it does not settle pays a statement to weigh and
-        one to list or walk.
+        one to list or walk (a sure walk, the walk's alone).
 
         Without them a search the probe does not settle is common (a term in few of the
-        newest leads), the planning of the other scans costs little, and a second
-        statement's round trip and its page's join planned again cost more: "thom" at 10,000
-        leads, 1.8 ms in one statement against 2.4 ms in three."""
+        newest leads), the planning of the other scans costs little, and each statement's
+        round trip and its page's join planned again cost more: "thom" at 10,000 leads, 1.8
+        ms in one statement against 2.4 ms in three."""
         return self.filters.company_id is None and self.filters.email is None
 
-    def probe(self, *, every_plan: bool | None = None) -> tuple[str, list[Any]]:
-        """The search's first statement: the probe, and every plan when ``every_plan`` (by
-        default ``plans_in_the_probe``), each behind a one-time filter on the probe's
-        figures; its rows are then the page's, each ending with whether the probe read every
-        lead there was to read. With the probe alone, its rows are the probe's figures (n, t,
-        how many leads it read, whether it settled the search), then each column of a row of
-        the page, all NULL in the one row there is when it did not: ``postgresql_search_page``
-        then weighs the plans (``weigh``) and runs the one chosen. (Returning the figures
-        with every plan cost 0.1 ms of a 1.8 ms statement, for a join to the page.)
-
-        The tally is read only when the probe does not settle the search."""
-        if every_plan is None:
-            every_plan = self.plans_in_the_probe
+    def probe(self) -> tuple[str, list[Any]]:
+        """The search's first statement: the probe, and the walk when it is sure and the
+        plans go together (``plans_together``). Its rows: the probe's figures (n, t, how many
+        leads it read, whether it settled the search, whether the walk is sure), then each
+        column of a row of the page, all NULL in the one row there is when the page is not
+        in it: ``postgresql_search_page`` then runs the plans (``plans``, or ``weigh`` and
+        ``listing`` or ``walk``). (Returning the figures beside the page cost 0.1 ms of a 1.8
+        ms statement, for a join to the page.)"""
         probe = self.probe_size
         ids = (
-            'SELECT "id" FROM probe WHERE "passes" AND "term" AND (SELECT settled FROM found) '  # noqa: S608
+            'SELECT "id" FROM probe WHERE "passes" AND "term" AND (SELECT settled FROM counted) '  # noqa: S608
             f'ORDER BY "id" {self.direction} LIMIT %s'
         )
-        ids_params: list[Any] = [self.page]
-        found = 'SELECT n, t, "read", settled FROM counted'
-        found_params: list[Any] = []
-        listing = ""
-        listing_params: list[Any] = []
-        if every_plan:
-            crowded, keyed, unowned, tallied, weighed_params, tally_params = self._weighed()
-            found_params = [*weighed_params, *tally_params]
-            found = (
-                f'SELECT n, t, "read", settled, CASE WHEN settled THEN false ELSE {crowded} END '  # noqa: S608
-                f"AS crowded, CASE WHEN settled THEN false ELSE {keyed} END AS keyed, "
-                f"CASE WHEN settled THEN false ELSE {unowned} END AS unowned "
-                f'FROM (SELECT n, t, "read", settled, {tallied} FROM counted) tallied'
-            )
-            # Every match, from the trigram index (unordered), at most SEARCH_LIST_CAP + 1:
-            # with the status's key when keyed, without the owners' when unowned, each behind
-            # a one-time filter.
-            branches = []
-            for status_key, owned in self._listings:
-                branch, branch_params = self._listed(
-                    status_key=status_key,
-                    owned=owned,
-                    chosen="(SELECT NOT settled AND NOT crowded AND "  # noqa: S608
-                    + ("keyed" if status_key else f"NOT keyed AND {'NOT ' if owned else ''}unowned")
-                    + " FROM found)",
-                )
-                branches.append(f"({branch})")
-                listing_params += branch_params
-            walk, walk_params = self._walk_ids()
-            listing = (
-                f", listed AS MATERIALIZED ({' UNION ALL '.join(branches)}), "  # noqa: S608
-                "listed_count AS MATERIALIZED (SELECT count(*) AS n FROM listed), "
-                # The walk along the ids, testing each lead as the probe did.
-                f"walk AS MATERIALIZED ({walk})"
-            )
-            listing_params += walk_params
+        walk = ""
+        walk_params: list[Any] = []
+        if self.plans_together:
+            walk_ids, walk_params = self._walk_ids()
+            walk = f", walk AS MATERIALIZED ({walk_ids})"
             ids = (
-                f"({ids}) UNION ALL (SELECT "  # noqa: S608
-                '"id" FROM listed WHERE "mine" AND (SELECT NOT settled AND NOT crowded FROM found) '
-                "AND (SELECT n <= %s FROM listed_count) "
-                f'ORDER BY "id" {self.direction} LIMIT %s) '
-                'UNION ALL SELECT "id" FROM walk WHERE (SELECT NOT settled FROM found) '
-                "AND ((SELECT crowded FROM found) OR (SELECT n > %s FROM listed_count))"
+                f'({ids}) UNION ALL SELECT "id" FROM walk '  # noqa: S608
+                "WHERE (SELECT NOT settled AND sure FROM counted)"
             )
-            ids_params += [SEARCH_LIST_CAP, self.page, SEARCH_LIST_CAP]
         sql = (
             # The newest leads the indexed filters give (``probe`` at most), each tested.
             'WITH probe AS MATERIALIZED (SELECT u."id", '  # noqa: S608
@@ -548,26 +496,63 @@ class PostgresSearch:
             f'FROM "leads_lead" u WHERE {self.base} ORDER BY u."id" {self.direction} LIMIT %s), '
             # Settled by the probe: enough matches for the page, or no lead left untested. It
             # reads one lead more than its size to know: a scope of exactly that many leads,
-            # read whole, would otherwise weigh and list or walk them again.
-            'counted AS MATERIALIZED (SELECT n, t, "read", n >= %s OR "read" <= %s AS settled '
+            # read whole, would otherwise weigh and list or walk them again. Sure: the walk
+            # reads at most SEARCH_WALK_SURE leads (page * probe / n).
+            'counted AS MATERIALIZED (SELECT n, t, "read", n >= %s OR "read" <= %s AS settled, '
+            "n * %s >= %s AS sure "
             'FROM (SELECT count(*) FILTER (WHERE "passes" AND "term") AS n, '
-            'count(*) FILTER (WHERE "term") AS t, count(*) AS "read" FROM probe) probed), '
-            f"found AS MATERIALIZED ({found}){listing} "
+            'count(*) FILTER (WHERE "term") AS t, count(*) AS "read" FROM probe) probed)'
+            f"{walk} "
+            # The probe's figures, joined to the page's rows (none when it is not here).
+            'SELECT f.n, f.t, f."read", f.settled, f.sure, p.* FROM counted f LEFT JOIN ('
+            f'{self._page_of(ids, ordered=False)}) p ON true ORDER BY p."id" {self.direction}'
         )
-        if every_plan:
-            sql += self._page_of(ids, read_whole=True)
-        else:
-            # The probe's figures, joined to the page's rows (none when it did not settle).
-            sql += (
-                'SELECT f.n, f.t, f."read", f.settled, p.* FROM found f LEFT JOIN ('  # noqa: S608
-                f'{self._page_of(ids, ordered=False)}) p ON true ORDER BY p."id" {self.direction}'
-            )
         params = [
             *self.checked_params, self.pattern, *self.base_params, probe + 1,
-            self.page, probe,
-            *found_params,
-            *listing_params,
-            *ids_params,
+            self.page, probe, SEARCH_WALK_SURE, self.page * probe,
+            *walk_params,
+            self.page,
+        ]  # fmt: skip
+        return sql, params
+
+    def plans(self, n: int, t: int, read: int) -> tuple[str, list[Any]]:
+        """The weighing (``weigh``), the listings and the walk in one statement, for a search
+        whose probe's statement (``plans_together``) neither settled it nor walked, over the
+        probe's figures: each plan behind a one-time filter on the weighing, so only the one
+        chosen runs. Its rows are the page's."""
+        found, found_params = self.weigh(n, t, read)
+        # Every match, from the trigram index (unordered), at most SEARCH_LIST_CAP + 1: with
+        # the status's key when keyed, without the owners' when unowned.
+        branches = []
+        listing_params: list[Any] = []
+        for status_key, owned in self._listings:
+            branch, branch_params = self._listed(
+                status_key=status_key,
+                owned=owned,
+                chosen="(SELECT NOT crowded AND "  # noqa: S608
+                + ("keyed" if status_key else f"NOT keyed AND {'NOT ' if owned else ''}unowned")
+                + " FROM found)",
+            )
+            branches.append(f"({branch})")
+            listing_params += branch_params
+        walk, walk_params = self._walk_ids()
+        ids = (
+            '(SELECT "id" FROM listed WHERE "mine" AND (SELECT NOT crowded FROM found) '  # noqa: S608
+            "AND (SELECT n <= %s FROM listed_count) "
+            f'ORDER BY "id" {self.direction} LIMIT %s) '
+            'UNION ALL SELECT "id" FROM walk '
+            "WHERE (SELECT crowded FROM found) OR (SELECT n > %s FROM listed_count)"
+        )
+        sql = (
+            f"WITH found AS MATERIALIZED ({found}), "  # noqa: S608
+            f"listed AS MATERIALIZED ({' UNION ALL '.join(branches)}), "
+            "listed_count AS MATERIALIZED (SELECT count(*) AS n FROM listed), "
+            # The walk along the ids, testing each lead as the probe did.
+            f"walk AS MATERIALIZED ({walk}) {self._page_of(ids)}"
+        )
+        params = [
+            *found_params, *listing_params, *walk_params,
+            SEARCH_LIST_CAP, self.page, SEARCH_LIST_CAP,
         ]  # fmt: skip
         return sql, params
 
@@ -579,8 +564,8 @@ class PostgresSearch:
         (``c``, ``o``, ``a``, as a select list), the parameters of the first three, and those
         of the fourth.
 
-        Crowded: the walk reads at most SEARCH_WALK_SURE leads (page * probe / n); or the
-        matches, at the probe's share of all there are to read, pass the cap; or listing
+        Crowded: the matches, at the probe's share of all there are to read, pass the cap;
+        or listing
         costs more than walking to the page (page * probe / n leads read): the
         listing reads every lead with the term that the index's filters let through (t at
         the probe's share), whether the tested filters keep it or not.
@@ -595,26 +580,21 @@ class PostgresSearch:
         # status (the status's own key is read only for a rare one, and adds to the owner's
         # lists).
         start_per_lead = SEARCH_LIST_START * probe / SEARCH_LIST_START_LEADS
-        # A sure walk reads nothing of the tally: each figure is a CASE that tests it first.
-        sure = "CASE WHEN n * %s >= %s THEN {} ELSE {} END"
-        sure_params = [SEARCH_WALK_SURE, self.page * probe]
-        crowded = sure.format("true", "(n * c > %s OR n * (%s * t * c + %s * o) > %s)")
+        crowded = "(n * c > %s OR n * (%s * t * c + %s * o) > %s)"
         keyed, keyed_params = self._keyed()
-        keyed = sure.format("false", keyed)
         # t + 1: a term the probe did not meet is taken to be in one lead of it, not none,
         # so a term the other owners hold often, and the owner's probe never met, keeps the
         # key: for an owner of a tenth of the leads the listing without it read the other
         # owners' matches of a company's name (9 others had one of that name), 7.9 -> 8.5-9.2
         # ms. For a term the probe of 1,000 did not meet, the key is left out once the owners
         # hold a sixth of the leads (a - o <= o * 1,000 / 200).
-        unowned = sure.format("false", '((t + 1) * (a - o) * %s <= o * "read")')
+        unowned = '((t + 1) * (a - o) * %s <= o * "read")'
         candidates, candidate_params = self._tally_candidates()
         owned, owned_params = self._tally_sum(by_status=False)
         params = [
-            *sure_params,
             SEARCH_LIST_CAP * probe, SEARCH_LIST_COST, start_per_lead, self.page * probe * probe,
-            *sure_params, *keyed_params,
-            *sure_params, SEARCH_OWNER_KEY_LEADS,
+            *keyed_params,
+            SEARCH_OWNER_KEY_LEADS,
         ]  # fmt: skip
         # Every lead there is, every owner's: what the listing reads without the owners' key.
         # Read through the owners' index (user_id is never NULL): a bulk load leaves the
@@ -630,7 +610,7 @@ class PostgresSearch:
         with the listing, so the two cannot weigh differently."""
         crowded, keyed, unowned, tallied, params, tally_params = self._weighed()
         sql = (
-            f"SELECT {crowded}, {keyed}, {unowned} "  # noqa: S608
+            f"SELECT {crowded} AS crowded, {keyed} AS keyed, {unowned} AS unowned "  # noqa: S608
             f'FROM (SELECT %s::bigint AS n, %s::bigint AS t, %s::bigint AS "read", '
             f"{tallied}) tallied"
         )
@@ -676,9 +656,9 @@ class PostgresSearch:
         )
 
     def listing(self, *, status_key: bool, owned: bool = True) -> tuple[str, list[Any]]:
-        """The listing (``_listed``) as a statement of its own, when the probe's statement
-        holds no plan (``plans_in_the_probe``), with the status's key when keyed, without
-        the owners' when unowned. Its rows: how many matches it read, then each column of a
+        """The listing (``_listed``) as a statement of its own, when the plans do not go
+        together (``plans_together``), with the status's key when keyed, without the owners'
+        when unowned. Its rows: how many matches it read, then each column of a
         row of the page, all NULL in the one row there is when they pass the cap."""
         listed, listed_params = self._listed(status_key=status_key, owned=owned, chosen="true")
         page = self._page_of(
@@ -785,21 +765,18 @@ def postgresql_search_page(
     search = PostgresSearch(
         filters, scope=scope, cursor=cursor, page=limit + 1, oldest_first=oldest_first
     )
-    # A later page (a cursor) reads what is left of the leads: only a first page says
-    # whether the probe reads them all, though a later one may use what a first page said.
-    every_plan = search.plans_in_the_probe and not _READ_WHOLE.get(search.leads_read, False)
     with connection.cursor() as cur:
-        cur.execute(*search.probe(every_plan=every_plan))
+        cur.execute(*search.probe())
         rows = cur.fetchall()
-        if every_plan:
-            if rows and cursor is None:
-                _remember_read_whole(search.leads_read, rows[0][-1])
-            return rows
-        n, t, read, settled = rows[0][:4]
-        if cursor is None:
-            _remember_read_whole(search.leads_read, read <= search.probe_size)
-        if settled:
-            return _joined_rows(rows, 4)
+        n, t, read, settled, sure = rows[0][:5]
+        if settled or (sure and search.plans_together):
+            return _joined_rows(rows, 5)
+        if sure:
+            cur.execute(*search.walk())
+            return cur.fetchall()
+        if search.plans_together:
+            cur.execute(*search.plans(n, t, read))
+            return cur.fetchall()
         cur.execute(*search.weigh(n, t, read))
         crowded, keyed, unowned = cur.fetchone()
         if not crowded:
@@ -809,12 +786,6 @@ def postgresql_search_page(
                 return _joined_rows(rows, 1)
         cur.execute(*search.walk())
         return cur.fetchall()
-
-
-def _remember_read_whole(leads_read: str, read_whole: bool) -> None:
-    if len(_READ_WHOLE) >= SEARCH_READ_WHOLE_KEPT and leads_read not in _READ_WHOLE:
-        _READ_WHOLE.clear()  # rather than tracking which is oldest: a few searches refill it
-    _READ_WHOLE[leads_read] = read_whole
 
 
 def _joined_rows(rows: list[tuple[Any, ...]], skip: int) -> list[tuple[Any, ...]]:

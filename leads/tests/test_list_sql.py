@@ -556,22 +556,22 @@ def _explain(statement: tuple[str, list]) -> list[str]:
 
 
 def _branch_run(user, filters: LeadFilters) -> str:
-    """Which of the search's plans found a first page of two leads of ``filters``: from
-    EXPLAIN ANALYZE of the one statement that holds them all, or (under a company or an
-    email) from the statements run."""
-    search = _search(user, filters)
-    if not search.plans_in_the_probe:
-        return _plan_of(_statements_run(user, filters))
-    sql, params = search.probe()
+    """Which of the search's plans found a first page of two leads of ``filters``."""
+    return _plan_of(_statements_run(user, filters))
+
+
+def _ran(sql: str) -> set[str]:
+    """Which of the plans a statement holds behind one-time filters ran (the listing, the
+    walk), from EXPLAIN ANALYZE of it as it was sent."""
     with connection.cursor() as cursor:
-        cursor.execute("EXPLAIN (ANALYZE, COSTS OFF) " + sql, params)
+        cursor.execute("EXPLAIN (ANALYZE, COSTS OFF) " + sql)
         plan = [row[0] for row in cursor.fetchall()]
     ran = set()
     for name in ("listed", "walk"):
-        head = next(i for i, line in enumerate(plan) if line.strip() == f"CTE {name}")
-        if "never executed" not in plan[head + 1]:
+        head = [i for i, line in enumerate(plan) if line.strip() == f"CTE {name}"]
+        if head and "never executed" not in plan[head[0] + 1]:
             ran.add(name)
-    return " and ".join(sorted(ran)) or "probe"
+    return ran
 
 
 def _statements_run(user, filters: LeadFilters) -> list[str]:
@@ -585,14 +585,22 @@ def _statements_run(user, filters: LeadFilters) -> list[str]:
 
 
 def _plan_of(statements: list[str]) -> str:
-    """Which plan the statements of a search under a company or an email ran: the probe's
-    alone; or it, the weighing, then the listing, the walk, or the listing and the walk."""
-    if len(statements) == 1:
-        return "probe"
-    ran = {"listed" for sql in statements[2:] if sql.startswith("WITH listed")}
-    ran |= {"walk" for sql in statements[2:] if sql.startswith('SELECT l."id"')}
-    assert len(statements) == 2 + len(ran), statements
-    return " and ".join(sorted(ran))
+    """Which plan the statements of a search ran: the probe's alone, or the listing, the
+    walk, or the listing and the walk; each statement is the probe's (which may walk, when
+    the walk is sure), the weighing's, or one that holds the plans (``plans``), lists or
+    walks."""
+    assert statements[0].startswith("WITH probe"), statements
+    ran = _ran(statements[0])
+    for sql in statements[1:]:
+        if sql.startswith("WITH found"):
+            ran |= _ran(sql)
+        elif sql.startswith("WITH listed"):
+            ran.add("listed")
+        elif sql.startswith('SELECT l."id"'):
+            ran.add("walk")
+        else:
+            assert "tallied" in sql, sql  # the weighing
+    return " and ".join(sorted(ran)) or "probe"
 
 
 def _listings_in(plan: list[str]) -> list[tuple[bool, bool, bool]]:
@@ -609,6 +617,18 @@ def _listings_in(plan: list[str]) -> list[tuple[bool, bool, bool]]:
     return found
 
 
+def _plans_run(user, filters: LeadFilters) -> str:
+    """The statement that holds the plans (``PostgresSearch.plans``) a first page of
+    ``filters`` ran, as sent."""
+    return next(sql for sql in _statements_run(user, filters) if sql.startswith("WITH found"))
+
+
+def _explain_analyze(sql: str) -> list[str]:
+    with connection.cursor() as cursor:
+        cursor.execute("EXPLAIN (ANALYZE, COSTS OFF) " + sql)
+        return [row[0] for row in cursor.fetchall()]
+
+
 def _listing_run(user, filters: LeadFilters) -> str:
     """The statement that holds the listing a first page of ``filters`` ran (it must run)."""
     assert _branch_run(user, filters) == "listed", filters
@@ -623,7 +643,7 @@ def test_the_search_probe_reads_a_fixed_number_of_leads_whatever_the_score(user,
         pytest.skip("the search probe is PostgreSQL's; SQLite searches its FTS5 index")
     filters = LeadFilters(q="smith", min_score=90, status="lost", created_after=TODAY)
     plan = _explain(_search(user, filters).probe())
-    probe = plan[plan.index("  CTE probe") : plan.index("  CTE found")]
+    probe = plan[plan.index("  CTE probe") : plan.index("  CTE counted")]
     scan = " ".join(probe)
     assert "score" not in scan, probe  # tested in the SELECT list, not filtering the scan
     assert "status" in scan and "created_at" in scan, probe  # indexed: they choose the leads
@@ -672,11 +692,8 @@ def test_the_search_listing_reads_only_a_rare_status_from_the_trigram_index(
     def keyed_listing_ran(status: str) -> bool:
         filters = LeadFilters(q="smith", status=status)
         assert _branch_run(user, filters) == "listed"
-        # One statement holds both listings, each behind a one-time filter: which one ran.
-        sql, params = _search(user, filters).probe()
-        with connection.cursor() as cursor:
-            cursor.execute("EXPLAIN (ANALYZE, COSTS OFF) " + sql, params)
-            plan = [row[0] for row in cursor.fetchall()]
+        # One statement holds the listings, each behind a one-time filter: which one ran.
+        plan = _explain_analyze(_plans_run(user, filters))
         ran = [keyed for keyed, _, executed in _listings_in(plan) if executed]
         assert len(ran) == 1, plan  # one branch ran, the others did not
         return ran[0]
@@ -757,8 +774,10 @@ def test_every_postgresql_search_plan_finds_the_same_pages(user, data, branch, m
     for name, value in settings.items():
         monkeypatch.setattr(list_sql, name, value)
     assert _branch_run(user, LeadFilters(q="smith")) == plans
-    # Without a company or an email, one statement probes, weighs, and lists or walks.
-    assert len(_statements_run(user, LeadFilters(q="smith"))) == 1
+    # Without a company or an email, one statement probes (and walks, when sure), and one
+    # more weighs, and lists or walks.
+    statements = _statements_run(user, LeadFilters(q="smith"))
+    assert len(statements) == (1 if branch in ("probe", "walk, sure") else 2), statements
     tried = 0
     for combination in _combinations(data):
         if len(combination.get("q") or "") < 3:
@@ -794,52 +813,42 @@ def test_a_probe_that_read_every_candidate_settles_the_search(user, data, monkey
             _assert_pages_match_filter_leads(user, combination)
 
 
-def test_a_search_whose_probe_read_every_lead_runs_the_probe_alone_the_next_time(
-    user, data, monkeypatch
-):
-    """Once a first page's probe has read every lead its indexed filters give, the next
-    search of those leads runs the probe's statement alone: it settles again, and planning
-    the plans it would never run was most of such a search's cost ("clar" over a rep's
-    1,000 leads: 1.85 ms with every plan, 1.29 ms with the probe alone). Leads past the
-    probe's size cost the weighing's and the plan's statements once; the next search has
-    every plan again. The pages are the ORM's in every state."""
+def test_a_search_the_probe_settles_or_walks_surely_plans_nothing_else(user, data, monkeypatch):
+    """A search whose probe settles it, or says the walk is sure (SEARCH_WALK_SURE), costs
+    the probe's statement alone, which holds no listing and reads nothing of the tally:
+    planning those was a third of such a statement ("ande" at 100,000 leads: 0.74 against
+    0.42 ms of planning). Only a search the probe leaves open has them planned, in a
+    statement of their own. The pages are the ORM's either way."""
     if connection.vendor != "postgresql":
         pytest.skip("the search plans are PostgreSQL's; SQLite searches its FTS5 index")
-    monkeypatch.setattr(list_sql, "SEARCH_PROBE", 7)  # the user's seven leads
 
-    def plans(filters: LeadFilters) -> list[str]:
-        """What each statement the search ran was: every plan, the probe alone, or another."""
-        return [
-            "every plan" if "listed AS" in sql and sql.startswith("WITH probe")
-            else "probe" if sql.startswith("WITH probe")
-            else "other"
-            for sql in _statements_run(user, filters)
-        ]  # fmt: skip
+    def statements(filters: LeadFilters) -> list[str]:
+        run = _statements_run(user, filters)
+        assert "listed" not in run[0] and "leads_leadtally" not in run[0], run[0]
+        return run
 
-    smith = LeadFilters(q="smith")
-    assert plans(smith) == ["every plan"]  # nothing known yet
-    assert plans(smith) == ["probe"]
-    assert plans(LeadFilters(q="nobody at all")) == ["probe"]  # the same leads, settled: none
-    # Other indexed filters are other leads; tested ones (a score range) are the same leads.
-    assert plans(LeadFilters(q="smith", status="new")) == ["every plan"]
-    assert plans(LeadFilters(q="smith", min_score=50)) == ["probe"]
+    monkeypatch.setattr(list_sql, "SEARCH_PROBE", 7)  # the user's seven leads: read whole
+    assert len(statements(LeadFilters(q="smith"))) == 1
+    assert _branch_run(user, LeadFilters(q="smith")) == "probe"
+    # The two newest leads hold one match: a walk of 3 * 2 / 1 = 6 leads, sure within 6.
+    monkeypatch.setattr(list_sql, "SEARCH_PROBE", 2)
+    monkeypatch.setattr(list_sql, "SEARCH_WALK_SURE", 6)
+    assert len(statements(LeadFilters(q="smith"))) == 1
+    assert _branch_run(user, LeadFilters(q="smith")) == "walk"
     _assert_pages_match_filter_leads(user, {"q": "smith"})
-
-    # A later page (after a cursor) reads what is left: it says nothing of the whole.
-    list_sql._READ_WHOLE.clear()
-    newest = Lead.objects.filter(user=user).order_by("-id").values_list("id", flat=True)[0]
-    lead_list(user=user, filters=smith, cursor=newest, limit=2, oldest_first=False)
-    assert list_sql._READ_WHOLE == {}
-
-    assert plans(smith) == ["every plan"]
-    make_lead(user=user, first_name="Hal", last_name="Quist")  # eight leads: past the probe
-    # The probe alone no longer settles a term that few leads have: weighed, then listed or
-    # walked; and remembered, so the next search holds every plan again.
-    ran = plans(LeadFilters(q="quist"))
-    assert ran[0] == "probe" and len(ran) >= 3 and set(ran[1:]) == {"other"}, ran
-    assert plans(LeadFilters(q="quist")) == ["every plan"]
-    _assert_pages_match_filter_leads(user, {"q": "quist"})
+    # Not sure within 5: the plans are weighed in a second statement.
+    monkeypatch.setattr(list_sql, "SEARCH_WALK_SURE", 5)
+    run = statements(LeadFilters(q="smith"))
+    assert len(run) == 2 and run[1].startswith("WITH found"), run
     _assert_pages_match_filter_leads(user, {"q": "smith"})
+    # Under a company the probe's statement holds no walk: a sure walk is the walk's own.
+    monkeypatch.setattr(list_sql, "SEARCH_PROBE", 1)
+    monkeypatch.setattr(list_sql, "SEARCH_WALK_SURE", 3)
+    acme = LeadFilters(q="smith", company_id=data["acme"])
+    run = statements(acme)
+    assert " walk AS " not in run[0], run[0]
+    assert _plan_of(run) == "walk" and len(run) == 2, run
+    _assert_pages_match_filter_leads(user, {"q": "smith", "company_id": data["acme"]})
 
 
 def test_the_listing_leaves_the_owners_key_out_when_other_owners_hold_few_matches(
@@ -899,15 +908,12 @@ def test_the_listing_leaves_the_owners_key_out_when_other_owners_hold_few_matche
     scan = next(i for i, line in enumerate(plan) if "Bitmap Index Scan" in line)
     assert SEARCH_TRIGRAM_INDEX in plan[scan] and "user_id" not in plan[scan + 1], plan
 
-    # In the one statement the weighing chooses one listing, which alone runs.
+    # In the plans' statement the weighing chooses one listing, which alone runs.
     monkeypatch.setattr(list_sql, "SEARCH_PROBE", 1)
 
     def listings_run(owner_key_leads: int) -> list[tuple[bool, bool]]:
         monkeypatch.setattr(list_sql, "SEARCH_OWNER_KEY_LEADS", owner_key_leads)
-        sql, params = _search(user, LeadFilters(q="smith")).probe()
-        with connection.cursor() as cursor:
-            cursor.execute("EXPLAIN (ANALYZE, COSTS OFF) " + sql, params)
-            plan = [row[0] for row in cursor.fetchall()]
+        plan = _explain_analyze(_plans_run(user, LeadFilters(q="smith")))
         assert _branch_run(user, LeadFilters(q="smith")) == "listed"
         return [(owned, ran) for _, owned, ran in _listings_in(plan)]
 
