@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed-$(shell cksum requirements.txt | cut -d' ' -f1)
 DEV_STAMP := $(VENV)/.installed-dev-$(shell cat requirements.txt requirements-dev.txt | cksum | cut -d' ' -f1)
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: run run-scaled setup test test-sqlite test-pg lint bench bench-compare clean browser wrk
+.PHONY: run run-scaled setup test test-sqlite test-pg lint bench bench-compare bench-paired clean browser wrk
 
 $(STAMP): requirements.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -88,6 +88,12 @@ OTHER ?=
 bench-compare: $(DEV_STAMP) wrk
 	@test -n "$(OTHER)" || { echo "Say which checkout to compare with: make bench-compare OTHER=path"; exit 2; }
 	$(BIN)/python bench/compare.py $(OTHER) $(BENCH_ARGS)
+
+## The same comparison with both checkouts set up side by side and taking turns every 30
+## requests, 2 s of wrk and import run (bench/paired.py): for differences of a few percent.
+bench-paired: $(DEV_STAMP) wrk
+	@test -n "$(OTHER)" || { echo "Say which checkout to compare with: make bench-paired OTHER=path"; exit 2; }
+	$(BIN)/python bench/paired.py $(OTHER) $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) staticfiles
