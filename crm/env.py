@@ -203,25 +203,32 @@ def secret_from_file(data_dir: Path, filename: str, make) -> str:
     """
     path = data_dir / filename
     try:
-        return path.read_text().strip()
+        existing: str | None = path.read_text().strip()
     except FileNotFoundError:
-        pass
-    data_dir.mkdir(parents=True, exist_ok=True)
-    value = make()
-    # O_EXCL: when two processes start at once, only one of them writes the secret.
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        # Another process won the race; give it a moment to finish writing.
-        for _ in range(50):
-            existing = path.read_text().strip()
-            if existing:
-                return existing
-            time.sleep(0.05)
-        raise ImproperlyConfigured(f"{path} exists but is empty: delete it or set the variable")
-    with os.fdopen(fd, "w") as handle:
-        handle.write(value + "\n")
-    return value
+        existing = None
+    if existing:
+        return existing
+    if existing is None:
+        data_dir.mkdir(parents=True, exist_ok=True)
+        value = make()
+        # O_EXCL: when two processes start at once, only one of them writes the secret.
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            pass
+        else:
+            with os.fdopen(fd, "w") as handle:
+                handle.write(value + "\n")
+            return value
+    # Another process won the race: it has created the file, and until it has written the
+    # secret the file is empty (two gunicorn workers starting at once: one of them read the
+    # empty file and ran with an empty SECRET_KEY). Give it a moment to finish writing.
+    for _ in range(50):
+        existing = path.read_text().strip()
+        if existing:
+            return existing
+        time.sleep(0.05)
+    raise ImproperlyConfigured(f"{path} exists but is empty: delete it or set the variable")
 
 
 def make_fernet_key() -> str:

@@ -3,6 +3,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import pytest
@@ -51,6 +52,22 @@ def test_secret_is_generated_once_with_private_mode(tmp_path):
     assert first == second
     assert len(first) > 40
     assert (tmp_path / "secret_key").stat().st_mode & 0o777 == 0o600
+
+
+def test_a_secret_file_another_process_has_created_but_not_written_yet_is_waited_for(tmp_path):
+    """Two processes starting at once (gunicorn's workers): the one that lost the race to
+    create the file must wait for the winner's write, not take the empty file for the secret."""
+    path = tmp_path / "secret_key"
+    path.touch(mode=0o600)  # created by the other process, which has not written it yet
+    writer = threading.Timer(0.2, lambda: path.write_text("the-winners-secret\n"))
+    writer.start()
+    try:
+        assert env.secret_from_file(tmp_path, "secret_key", env.make_secret_key) == (
+            "the-winners-secret"
+        )
+    finally:
+        writer.join()
+    assert path.read_text() == "the-winners-secret\n"  # not overwritten
 
 
 def test_start_up_stops_on_a_bad_value_naming_it(tmp_path):
