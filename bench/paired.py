@@ -16,7 +16,7 @@ take turns at the finest grain each figure allows, so that a drift falls on both
 - requests/s: both checkouts' gunicorn up at once, wrk with 32 connections in slices of
   --load-slice seconds, A B B A A B ..., until each had --load-seconds seconds;
 - imports and exports (bench/bench_sync.py), in the 10,000-lead part: --sync-runs runs per
-  side, A B B A ..., the median rate of each step.
+  side, A B B A A B ..., the median rate of each step.
 
 Each checkout runs its own code with its own .venv, working folder and data: its own SQLite
 files, or on PostgreSQL (re-run inside scripts/with-services.sh, durable) a database and Redis
@@ -247,6 +247,13 @@ def latency(sides: list[Side], args: argparse.Namespace, turns: Iterator[int]) -
         if not differ:
             print(f"  (both sides built the same URL for each of the {len(cases)} cases)")
         timings: dict[str, dict[str, list[float]]] = {s.name: {c: [] for c in cases} for s in sides}
+        # One untimed round of every case on both sides first: right after a seed of 1,000,000
+        # leads the other side's pages may have left the page cache, and the first timed
+        # rounds of each case would then measure reading them back (a worker warms each round
+        # with 3 requests only).
+        for case in cases:
+            for side in in_turn(sides, turns):
+                workers[side.name].time(case, args.round)
         for case in cases:
             while len(timings["ours"][case]) < args.requests:
                 count = min(args.round, args.requests - len(timings["ours"][case]))
@@ -584,7 +591,9 @@ def main() -> None:
     parser.add_argument("--load-seconds", type=int, default=10, help="wrk seconds per side")
     parser.add_argument("--load-slice", type=int, default=2, help="wrk seconds per turn")
     parser.add_argument("--sync-leads", type=int, default=100_000, help="0 skips import/export")
-    parser.add_argument("--sync-runs", type=int, default=2, help="bench_sync.py runs per side")
+    # Three: one run of the first import of 100,000 leads took 22 to 31 s on the same code
+    # within minutes here; the median of two is their mean.
+    parser.add_argument("--sync-runs", type=int, default=3, help="bench_sync.py runs per side")
     parser.add_argument("--data", help="working folder, kept (default: a new temporary one)")
     parser.add_argument("--inner", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
