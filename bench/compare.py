@@ -29,7 +29,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.matrix import case_name  # noqa: E402
+from bench.matrix import add_run_arguments, case_name  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results"
 SYNC_SIZE = 10_000  # the part that also runs the imports and exports
@@ -132,16 +132,17 @@ def table(other: list[dict], ours: list[dict], label: str) -> str:
     return "\n".join(lines)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+def add_other_arguments(parser: argparse.ArgumentParser) -> None:
+    """The other checkout and its name in the table (bench/paired.py takes them too)."""
     parser.add_argument("other", type=Path, help="the other checkout (set up to run)")
     parser.add_argument("--label-other", default="other", help="its name in the table")
-    parser.add_argument("--backends", default="sqlite,postgresql")
-    parser.add_argument("--sizes", default="10000,100000,1000000")
-    parser.add_argument("--requests", type=int, default=300)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    add_other_arguments(parser)
+    add_run_arguments(parser)
     parser.add_argument("--max-seconds", type=float, default=15.0)
-    parser.add_argument("--load-seconds", type=int, default=10)
-    parser.add_argument("--sync-leads", type=int, default=100_000)
     parser.add_argument("--table-from", type=Path, help="only print the table of a saved run")
     args = parser.parse_args()
     if args.table_from:

@@ -128,17 +128,27 @@ def load(env: dict[str, str], *, seconds: int, connections: int) -> dict:
     }
 
 
+# What every benchmark serves with (bench/paired.py's checkouts too): quiet logs, loopback,
+# no rate limit, plain HTTP.
+RUN_SETTINGS = {
+    "LOG_LEVEL": "WARNING",
+    "ALLOWED_HOSTS": "testserver,localhost,127.0.0.1",
+    "API_RATE_LIMIT": "100000000/min",
+    "SECURE_SSL_REDIRECT": "0",
+    "SECURE_COOKIES": "0",
+}
+
+
+def seed_arguments(size: int) -> list[str]:
+    """manage.py's command and options that load a data set of ``size`` leads: 10 users, a
+    company per 50 leads (bench/paired.py seeds both its checkouts with them too)."""
+    companies = str(max(size // 50, 100))
+    return ["seedleads", "--leads", str(size), "--users", "10", "--companies", companies, "--reset"]
+
+
 def bench_backend(backend: str, args: argparse.Namespace, base: Path) -> dict:
     env = dict(os.environ)
-    env.update(
-        DATA_DIR=str(base / backend),
-        LOG_LEVEL="WARNING",
-        ALLOWED_HOSTS="testserver,localhost,127.0.0.1",
-        API_RATE_LIMIT="100000000/min",
-        SECURE_SSL_REDIRECT="0",
-        SECURE_COOKIES="0",
-        PYTHONPATH=str(ROOT),
-    )
+    env.update(RUN_SETTINGS, DATA_DIR=str(base / backend), PYTHONPATH=str(ROOT))
     if backend == "sqlite":
         for name in ("DATABASE_URL", "CELERY_BROKER_URL", "CACHE_URL"):
             env.pop(name, None)
@@ -150,17 +160,7 @@ def bench_backend(backend: str, args: argparse.Namespace, base: Path) -> dict:
     for size in args.sizes:
         print(f"\n== {backend}, {size:,} leads", flush=True)
         started = time.perf_counter()
-        manage(
-            env,
-            "seedleads",
-            "--leads",
-            str(size),
-            "--users",
-            "10",
-            "--companies",
-            str(max(size // 50, 100)),
-            "--reset",
-        )
+        manage(env, *seed_arguments(size))
         seeded = time.perf_counter() - started
         out = base / f"{backend}-{size}.json"
         run(
@@ -252,15 +252,20 @@ def table(results: list[dict], args: argparse.Namespace) -> str:
     return "\n".join(lines)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+def add_run_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options of a whole run, which bench/compare.py and bench/paired.py take too."""
     parser.add_argument("--backends", default="sqlite,postgresql")
     parser.add_argument("--sizes", default="10000,100000,1000000")
     # 300: a p50 of 100 requests moved by up to 5 % between runs of the same code.
     parser.add_argument("--requests", type=int, default=300, help="timed requests per case")
-    parser.add_argument("--max-seconds", type=float, default=15.0, help="time budget per case")
-    parser.add_argument("--load-seconds", type=int, default=10, help="wrk duration per size")
+    parser.add_argument("--load-seconds", type=int, default=10, help="wrk seconds per size")
     parser.add_argument("--sync-leads", type=int, default=100_000, help="0 skips import/export")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    add_run_arguments(parser)
+    parser.add_argument("--max-seconds", type=float, default=15.0, help="time budget per case")
     parser.add_argument("--data", help="working folder (default: a new temporary one)")
     parser.add_argument("--inner", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--table-from", help="only print the table of an earlier run's JSON")

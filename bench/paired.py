@@ -56,8 +56,14 @@ from urllib.parse import urlsplit
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.compare import SYNC_SIZE, _checkout_env, table  # noqa: E402
-from bench.matrix import case_name, free_port  # noqa: E402
+from bench.compare import SYNC_SIZE, _checkout_env, add_other_arguments, table  # noqa: E402
+from bench.matrix import (  # noqa: E402
+    RUN_SETTINGS,
+    add_run_arguments,
+    case_name,
+    free_port,
+    seed_arguments,
+)
 
 PYTHON = sys.executable
 RESULTS = ROOT / "bench" / "results"
@@ -107,12 +113,8 @@ def side_env(checkout: Path, data_dir: Path, backend: str, database_url: str, na
     """As matrix.py's bench_backend, for ``checkout``: its own code, data and databases."""
     env = _checkout_env()
     env.update(
+        RUN_SETTINGS,
         DATA_DIR=str(data_dir),
-        LOG_LEVEL="WARNING",
-        ALLOWED_HOSTS="testserver,localhost,127.0.0.1",
-        API_RATE_LIMIT="100000000/min",
-        SECURE_SSL_REDIRECT="0",
-        SECURE_COOKIES="0",
         PYTHONPATH=str(checkout),
         DJANGO_SETTINGS_MODULE="crm.settings",
         # Its own gunicorn and its own Python for whatever a command starts by name.
@@ -509,17 +511,7 @@ def bench_backend(
         seeded: dict[str, float] = {}
         for side in in_turn(sides, turns):
             started = time.perf_counter()
-            side.run(
-                "manage.py",
-                "seedleads",
-                "--leads",
-                str(size),
-                "--users",
-                "10",
-                "--companies",
-                str(max(size // 50, 100)),
-                "--reset",
-            )
+            side.run("manage.py", *seed_arguments(size))
             seeded[side.name] = time.perf_counter() - started
         timed = latency(sides, args, turns)
         rps = load(sides, args, turns)
@@ -582,15 +574,10 @@ def method(args: argparse.Namespace) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("other", type=Path, help="the other checkout (set up to run)")
-    parser.add_argument("--label-other", default="other", help="its name in the table")
-    parser.add_argument("--backends", default="sqlite,postgresql")
-    parser.add_argument("--sizes", default="10000,100000,1000000")
-    parser.add_argument("--requests", type=int, default=300, help="timed requests per case, side")
+    add_other_arguments(parser)
+    add_run_arguments(parser)  # --requests and --load-seconds: per side
     parser.add_argument("--round", type=int, default=30, help="requests per side and turn")
-    parser.add_argument("--load-seconds", type=int, default=10, help="wrk seconds per side")
     parser.add_argument("--load-slice", type=int, default=2, help="wrk seconds per turn")
-    parser.add_argument("--sync-leads", type=int, default=100_000, help="0 skips import/export")
     # Three: one run of the first import of 100,000 leads took 22 to 31 s on the same code
     # within minutes here; the median of two is their mean.
     parser.add_argument("--sync-runs", type=int, default=3, help="bench_sync.py runs per side")
