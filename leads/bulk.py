@@ -107,6 +107,11 @@ _LEAD_MADE_DEFAULTS = [
 ]
 
 
+# ``Lead`` through a plain callable: django-stubs checks ``Lead(...)``'s arguments by field,
+# and with a warm cache took new_lead's starred row for the id alone.
+_make_lead: Callable[..., Lead] = Lead
+
+
 def new_lead(values: dict[str, Any]) -> Lead:
     """``Lead(**values)`` (attnames such as ``user_id``), made the faster way."""
     row = _LEAD_BLANK.copy()
@@ -115,10 +120,7 @@ def new_lead(values: dict[str, Any]) -> Lead:
     slots = _LEAD_SLOT
     for name, value in values.items():
         row[slots[name]] = value
-    # Through a plain callable: django-stubs checks ``Lead(...)``'s arguments by field, and
-    # with a warm cache took the starred row for the id alone.
-    make_lead: Callable[..., Lead] = Lead
-    return make_lead(*row)
+    return _make_lead(*row)
 
 
 # How far each status is along the pipeline; closed statuses are never left by a fill.

@@ -565,8 +565,7 @@ class PostgresSearch:
         of the fourth.
 
         Crowded: the matches, at the probe's share of all there are to read, pass the cap;
-        or listing
-        costs more than walking to the page (page * probe / n leads read): the
+        or listing costs more than walking to the page (page * probe / n leads read): the
         listing reads every lead with the term that the index's filters let through (t at
         the probe's share), whether the tested filters keep it or not.
 
@@ -593,8 +592,7 @@ class PostgresSearch:
         owned, owned_params = self._tally_sum(by_status=False)
         params = [
             SEARCH_LIST_CAP * probe, SEARCH_LIST_COST, start_per_lead, self.page * probe * probe,
-            *keyed_params,
-            SEARCH_OWNER_KEY_LEADS,
+            *keyed_params, SEARCH_OWNER_KEY_LEADS,
         ]  # fmt: skip
         # Every lead there is, every owner's: what the listing reads without the owners' key.
         # Read through the owners' index (user_id is never NULL): a bulk load leaves the
@@ -606,8 +604,8 @@ class PostgresSearch:
 
     def weigh(self, n: int, t: int, read: int) -> tuple[str, list[Any]]:
         """The weighing (``_weighed``) as a statement of its own, for the probe's figures:
-        one row, crowded, keyed and unowned. The same SQL as the probe's statement holds
-        with the listing, so the two cannot weigh differently."""
+        one row, crowded, keyed and unowned. ``plans`` holds this same statement as its
+        first part, so the two cannot weigh differently."""
         crowded, keyed, unowned, tallied, params, tally_params = self._weighed()
         sql = (
             f"SELECT {crowded} AS crowded, {keyed} AS keyed, {unowned} AS unowned "  # noqa: S608
@@ -658,8 +656,8 @@ class PostgresSearch:
     def listing(self, *, status_key: bool, owned: bool = True) -> tuple[str, list[Any]]:
         """The listing (``_listed``) as a statement of its own, when the plans do not go
         together (``plans_together``), with the status's key when keyed, without the owners'
-        when unowned. Its rows: how many matches it read, then each column of a
-        row of the page, all NULL in the one row there is when they pass the cap."""
+        when unowned. Its rows: how many matches it read, then each column of a row of the
+        page, all NULL in the one row there is when they pass the cap."""
         listed, listed_params = self._listed(status_key=status_key, owned=owned, chosen="true")
         page = self._page_of(
             f'SELECT "id" FROM listed WHERE "mine" ORDER BY "id" {self.direction} LIMIT %s',  # noqa: S608
