@@ -1,6 +1,7 @@
 """`make bench` of two checkouts, its parts run in turn, with the ratio of every figure.
 
     .venv/bin/python bench/compare.py /path/to/other/checkout [--label-other before]
+    .venv/bin/python bench/compare.py --median-of bench/results/paired-*.json
 
 The other checkout is another commit of this project, set up to run (a `git worktree` with
 this one's `.venv` linked in does). For each database and size, both checkouts run their own
@@ -13,7 +14,8 @@ machines.
 
 It prints one table: each figure of the other checkout, then this one's, and their ratio
 (theirs over ours for times, ours over theirs for rates: under 1.00 is this checkout worse);
-and writes both sides' merged results and the table to bench/results/.
+and writes both sides' merged results and the table to bench/results/. `--median-of` prints,
+for saved runs of compare.py or paired.py, each figure's ratio in every run and their median.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ import argparse
 import datetime as dt
 import json
 import os
+import statistics
 import subprocess
 import sys
 from pathlib import Path
@@ -132,6 +135,61 @@ def table(other: list[dict], ours: list[dict], label: str) -> str:
     return "\n".join(lines)
 
 
+def ratios(saved: dict) -> dict[tuple[str, str, str], float]:
+    """(database, column, case) -> the ratio of a saved run (under 1.00: this checkout worse)."""
+    theirs, mine = figures(saved["other"]), figures(saved["ours"])
+    out = {}
+    for key, (b, more_is_better) in mine.items():
+        if key in theirs and theirs[key][0] and b:
+            a = theirs[key][0]
+            out[key] = b / a if more_is_better else a / b
+    return out
+
+
+def median_table(runs: list[dict]) -> str:
+    """Each figure's ratio in every saved run and the median of them.
+
+    A single p50 here moves by up to 25 % between two runs of the same code, and a run has
+    some sixty figures: one of them under 0.90 says little, the same figure under 0.90 in
+    most runs says that it is slower. The ratio is taken within each run (both sides saw the
+    same machine there), and the median over the runs.
+    """
+    each = [ratios(run) for run in runs]
+    keys = list(dict.fromkeys(key for run in each for key in run))
+    columns = list(dict.fromkeys((b, c) for b, c, _ in keys if c != "sync"))
+    lines = [
+        f"Ratio in each of {len(runs)} runs, then their median (under 1.00: this checkout "
+        "worse; times are theirs over ours, rates ours over theirs)",
+        "",
+        "| case | " + " | ".join(f"{b} {c}" for b, c in columns) + " |",
+        "|---|" + "---|" * len(columns),
+    ]
+    worse: list[str] = []
+
+    def cell(key: tuple[str, str, str]) -> str:
+        found = [run[key] for run in each if key in run]
+        if not found:
+            return "—"
+        middle = statistics.median(found)
+        if middle < 0.9:
+            worse.append(f"{key[2]} ({key[0]} {key[1]}): {middle:.2f}")
+        return " ".join(f"{r:.2f}" for r in found) + f" → **{middle:.2f}**"
+
+    for case in dict.fromkeys(case for _, c, case in keys if c != "sync"):
+        lines.append(f"| {case} | " + " | ".join(cell((b, c, case)) for b, c in columns) + " |")
+    syncs = list(dict.fromkeys(case for _, c, case in keys if c == "sync"))
+    if syncs:
+        backends = list(dict.fromkeys(b for b, _ in columns))
+        lines += ["", "| imports and exports | " + " | ".join(backends) + " |"]
+        lines.append("|---|" + "---|" * len(backends))
+        for case in syncs:
+            lines.append(
+                f"| {case} | " + " | ".join(cell((b, "sync", case)) for b in backends) + " |"
+            )
+    lines += ["", "Median more than 10 % worse: " + ("; ".join(worse) if worse else "none")]
+    return "\n".join(lines)
+
+
 def add_other_arguments(parser: argparse.ArgumentParser) -> None:
     """The other checkout and its name in the table (bench/paired.py takes them too)."""
     parser.add_argument("other", type=Path, help="the other checkout (set up to run)")
@@ -144,6 +202,12 @@ def main() -> None:
     add_run_arguments(parser)
     parser.add_argument("--max-seconds", type=float, default=15.0)
     parser.add_argument("--table-from", type=Path, help="only print the table of a saved run")
+    if sys.argv[1:2] == ["--median-of"]:  # saved runs only, no checkout
+        saved_runs = argparse.ArgumentParser(description=median_table.__doc__.split("\n")[0])
+        saved_runs.add_argument("--median-of", type=Path, nargs="+", required=True)
+        paths = saved_runs.parse_args().median_of
+        print(median_table([json.loads(path.read_text()) for path in paths]))
+        return
     args = parser.parse_args()
     if args.table_from:
         saved = json.loads(args.table_from.read_text())
