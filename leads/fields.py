@@ -263,12 +263,13 @@ def _moment_utc(value: Any) -> dt.datetime | None:
 
 
 def _money(value: Any) -> str | None:
-    """A stored amount as "1250.00". SQLite keeps a decimal column as a float or an integer;
-    its shortest repr is the value written (at most 14 digits fit a float exactly)."""
+    """A stored amount as "1250.00". SQLite keeps a decimal column as a float or an integer,
+    PostgreSQL's driver gives a Decimal. A float is formatted as it is: 0.2 us, where going
+    through ``Decimal(str(value))`` cost 0.7 us, on every row and card. The column holds at
+    most 14 digits, two after the point: below 10**12 a float is within 0.0002 of the amount
+    written, far inside the half cent that rounding to two places could get wrong."""
     if value is None:
         return None
-    if not isinstance(value, Decimal):
-        value = Decimal(str(value))
     return f"{value:.2f}"
 
 

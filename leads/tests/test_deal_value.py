@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -26,6 +28,24 @@ def test_create_and_read_back_as_decimal_string_and_date(api, company):
     assert listed["deal_value"] == "12500.50"
     assert listed["expected_close_date"] == "2027-01-31"
     assert api.get(f"/v1/leads/{body['id']}").json() == body
+
+
+@pytest.mark.parametrize(
+    "amount",
+    ["0.01", "0.05", "0.10", "0.15", "0.29", "1.00", "2.67", "1234567.89", "999999999999.99"],
+)
+def test_the_list_writes_every_amount_to_the_cent_as_the_detail_does(api, company, amount):
+    """The list's rows read the column as SQLite stores it (a float, or an integer for a
+    whole amount) and format it without Decimal: to the cent as the detail's Decimal."""
+    body = api.post("/v1/leads", {"company_id": company.pk, "deal_value": amount}).json()
+    listed = api.get("/v1/leads").json()["data"][0]
+    assert listed["id"] == body["id"]
+    assert (
+        listed["deal_value"]
+        == body["deal_value"]
+        == api.get(f"/v1/leads/{body['id']}").json()["deal_value"]
+    )
+    assert body["deal_value"] == f"{Decimal(amount):.2f}"
 
 
 def test_defaults_are_null(api, company):
