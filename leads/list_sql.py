@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import time
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -813,6 +814,17 @@ WIDE_BARE_WINDOW = 2_000
 # SQLite (narrow_window).
 NARROW_SEARCH_WINDOW = 10_000
 
+# Windows whose end has at least a wide window's worth of the scope's leads created after
+# it, as counted lately in this process: (owners, end, bound) -> when. A window ending well in
+# the past (the usual month or quarter) is then judged without the count, which costs 0.09 ms
+# at 100,000 leads for the bare bound and 0.7 ms for the other one: the board asks once per
+# column, and a person paging through a month on every page. Inserts only add newer leads,
+# so the answer holds until leads are deleted or moved; it is a plan choice (both plans give
+# the same page), and it is counted again after a few minutes.
+_MANY_NEWER: dict[tuple[tuple[int, ...], Any, int], float] = {}
+MANY_NEWER_SECONDS = 300.0
+_MANY_NEWER_KEPT = 4_096
+
 
 def _window_terms(filters, scope: Scope) -> tuple[list[str], list[Any], Any, bool]:
     """The creation window within the scope as WHERE terms over the date index's columns,
@@ -883,15 +895,23 @@ def _wide_sqlite_window(filters, scope: Scope) -> bool:
         return False
     window, params, end, others = _window_terms(filters, scope)
     wide = WIDE_WINDOW if others else WIDE_BARE_WINDOW
+    key = (scope.owner_ids, end, wide)
+    if end is not None:
+        counted = _MANY_NEWER.get(key)
+        if counted is not None and time.monotonic() - counted < MANY_NEWER_SECONDS:
+            return False
     with connection.cursor() as cursor:
         if end is not None:
             # The walk from the newest lead reads every lead newer than the window first:
             # worth it only while those are few (a window that ends now or lately). Counted
             # first, so a window that ends well in the past (the usual month or quarter) is
-            # answered by this count alone.
+            # answered by this count alone, and then by _MANY_NEWER for a while.
             owner_term, owner_params = scope.owner_sql('"user_id"')
             newer = [owner_term, '"created_at" >= %s']
             if count_up_to(cursor, newer, [*owner_params, end], wide) >= wide:
+                if len(_MANY_NEWER) >= _MANY_NEWER_KEPT:
+                    _MANY_NEWER.clear()
+                _MANY_NEWER[key] = time.monotonic()
                 return False
         return count_up_to(cursor, window, params, wide) >= wide
 
