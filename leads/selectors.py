@@ -353,7 +353,7 @@ def newest_matching_ids(*, user, filters: LeadFilters, n: int) -> Any:
         limit=n - 1,  # the statement reads one more, to know whether there are more
         oldest_first=False,
         trigram=_use_trigram_index(filters),
-        columns='l."id"',
+        ids_only=True,
     )
     return RawSQL(sql, params)  # noqa: S611
 
