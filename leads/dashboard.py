@@ -370,10 +370,19 @@ def lead_stage_times(*, user, filters: LeadFilters, sample: int = STAGE_SAMPLE) 
     ended it is more recent, so it is in the window too. The median is picked in SQL with
     ROW_NUMBER and COUNT windows, which SQLite and PostgreSQL both have.
     """
-    recent_sql, recent_params, each = _newest_status_events(
+    recent_sql, recent_params, each, owners = _newest_status_events(
         user=user, filters=filters, sample=sample
     )
     seconds = _seconds_between("entered", "left_at")
+    # How many were read, and the most one owner gave (a full share means older history was
+    # left out). One owner's sample needs no grouping (a sort of up to 5,000 entries).
+    if owners == 1:
+        total = "SELECT COUNT(*) AS n, COUNT(*) AS fullest FROM recent"
+    else:
+        total = (
+            "SELECT SUM(per_owner) AS n, MAX(per_owner) AS fullest "
+            "FROM (SELECT COUNT(*) AS per_owner FROM recent GROUP BY user_id) AS owners"
+        )
     # Only constants and Django's own compiled SQL are spliced in; values are parameters.
     sql = f"""
         WITH recent (id, lead_id, to_status, at, user_id) AS ({recent_sql}),
@@ -392,10 +401,7 @@ def lead_stage_times(*, user, filters: LeadFilters, sample: int = STAGE_SAMPLE) 
             FROM durations
         )
         SELECT total.n, total.fullest, medians.stage, medians.median, medians.n
-        FROM (
-            SELECT SUM(per_owner) AS n, MAX(per_owner) AS fullest
-            FROM (SELECT COUNT(*) AS per_owner FROM recent GROUP BY user_id) AS owners
-        ) AS total
+        FROM ({total}) AS total
         LEFT JOIN (
             SELECT stage, AVG(secs) AS median, MAX(n) AS n FROM ranked
             WHERE rn = (n + 1) / 2 OR rn = (n + 2) / 2
@@ -424,9 +430,11 @@ def lead_stage_times(*, user, filters: LeadFilters, sample: int = STAGE_SAMPLE) 
     return StageTimes(stages=stages, transitions=read, sampled=fullest >= each)
 
 
-def _newest_status_events(*, user, filters: LeadFilters, sample: int) -> tuple[str, list[Any], int]:
+def _newest_status_events(
+    *, user, filters: LeadFilters, sample: int
+) -> tuple[str, list[Any], int, int]:
     """The SQL of the newest ``sample`` status changes (id, lead, status, time, owner), its
-    parameters, and how many each owner contributes at most.
+    parameters, how many each owner contributes at most, and how many owners it reads apart.
 
     A manager's sample is taken owner by owner, ``sample / owners`` of each, every part a walk
     of one owner's (user, at) index; a team's ``IN`` would read the whole team's history and
@@ -455,9 +463,10 @@ def _newest_status_events(*, user, filters: LeadFilters, sample: int) -> tuple[s
             table = f'FROM "{LeadEvent._meta.db_table}"'
             assert sql.count(table) == 1, sql
             sql = sql.replace(table, f'{table} INDEXED BY "leadevent_lead_kind_id"')
-        sqls.append(f"SELECT * FROM ({sql}) AS part{i}")  # noqa: S608
+        # Each part has its own order and limit: in a UNION, each is a sub-query.
+        sqls.append(sql if len(parts) == 1 else f"SELECT * FROM ({sql}) AS part{i}")  # noqa: S608
         params.extend(part_params)
-    return " UNION ALL ".join(sqls), params, each
+    return " UNION ALL ".join(sqls), params, each, len(parts)
 
 
 def _duration_text(seconds: float | None) -> str:

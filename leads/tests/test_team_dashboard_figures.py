@@ -107,7 +107,7 @@ def test_weeks_and_expected_closes_count_the_whole_team_and_only_it(team):
 @pytest.mark.skipif(connection.vendor != "sqlite", reason="SQLite's plan")
 def test_time_in_stage_walks_the_status_changes_index(team):
     mia = _mia()
-    sql, params, _ = dashboard._newest_status_events(
+    sql, params, _, _ = dashboard._newest_status_events(
         user=mia, filters=LeadFilters(), sample=dashboard.STAGE_SAMPLE
     )
     with connection.cursor() as cursor:
