@@ -608,10 +608,12 @@ class PostgresSearch:
         one row, crowded, keyed and unowned. ``plans`` holds this same statement as its
         first part, so the two cannot weigh differently."""
         crowded, keyed, unowned, tallied, params, tally_params = self._weighed()
+        # OFFSET 0 keeps the tally's sub-query whole: flattened, each of its figures was
+        # planned and read once for every use (six reads of the tally, not three).
         sql = (
             f"SELECT {crowded} AS crowded, {keyed} AS keyed, {unowned} AS unowned "  # noqa: S608
             f'FROM (SELECT %s::bigint AS n, %s::bigint AS t, %s::bigint AS "read", '
-            f"{tallied}) tallied"
+            f"{tallied} OFFSET 0) tallied"
         )
         return sql, [*params, n, t, read, *tally_params]
 
