@@ -37,7 +37,7 @@ def _plan_choices_forgotten():
     # the statements this one's assertions count.
     from leads import list_sql
 
-    list_sql._MANY_NEWER.clear()
+    list_sql._NOT_WIDE.clear()
 
 
 @pytest.fixture(scope="session", autouse=True)

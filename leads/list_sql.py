@@ -816,16 +816,17 @@ WIDE_BARE_WINDOW = 2_000
 # SQLite (narrow_window).
 NARROW_SEARCH_WINDOW = 10_000
 
-# Windows whose end has at least a wide window's worth of the scope's leads created after
-# it, as counted lately in this process: (owners, end, bound) -> when. A window ending well in
-# the past (the usual month or quarter) is then judged without the count, which costs 0.09 ms
-# at 100,000 leads for the bare bound and 0.7 ms for the other one: the board asks once per
-# column, and a person paging through a month on every page. Inserts only add newer leads,
-# so the answer holds until leads are deleted or moved; it is a plan choice (both plans give
-# the same page), and it is counted again after a few minutes.
-_MANY_NEWER: dict[tuple[tuple[int, ...], Any, int], float] = {}
-MANY_NEWER_SECONDS = 300.0
-_MANY_NEWER_KEPT = 4_096
+# Windows judged not wide lately in this process, for good until leads are deleted or moved:
+# (owners, end, bound) -> when. A window whose end has a wide window's worth of newer leads
+# keeps them, as inserts only add newer leads; a window that ended before today and held
+# fewer than the bound gets no new leads. Such a window (the usual month or quarter) is then
+# judged without a count, which costs 0.09 ms at 100,000 leads for the bare bound and 0.7 ms
+# for the other one: the board asks once per column, and a person paging through a month on
+# every page. It is a plan choice (both plans give the same page), counted again after a few
+# minutes.
+_NOT_WIDE: dict[tuple[tuple[int, ...], Any, int], float] = {}
+NOT_WIDE_SECONDS = 300.0
+_NOT_WIDE_KEPT = 4_096
 
 
 def _window_terms(filters, scope: Scope) -> tuple[list[str], list[Any], Any, bool]:
@@ -899,23 +900,30 @@ def _wide_sqlite_window(filters, scope: Scope) -> bool:
     wide = WIDE_WINDOW if others else WIDE_BARE_WINDOW
     key = (scope.owner_ids, end, wide)
     if end is not None:
-        counted = _MANY_NEWER.get(key)
-        if counted is not None and time.monotonic() - counted < MANY_NEWER_SECONDS:
+        judged = _NOT_WIDE.get(key)
+        if judged is not None and time.monotonic() - judged < NOT_WIDE_SECONDS:
             return False
     with connection.cursor() as cursor:
         if end is not None:
             # The walk from the newest lead reads every lead newer than the window first:
             # worth it only while those are few (a window that ends now or lately). Counted
             # first, so a window that ends well in the past (the usual month or quarter) is
-            # answered by this count alone, and then by _MANY_NEWER for a while.
+            # answered by this count alone, and then by _NOT_WIDE for a while.
             owner_term, owner_params = scope.owner_sql('"user_id"')
             newer = [owner_term, '"created_at" >= %s']
             if count_up_to(cursor, newer, [*owner_params, end], wide) >= wide:
-                if len(_MANY_NEWER) >= _MANY_NEWER_KEPT:
-                    _MANY_NEWER.clear()
-                _MANY_NEWER[key] = time.monotonic()
+                _not_wide(key)
                 return False
-        return count_up_to(cursor, window, params, wide) >= wide
+        wide_window = count_up_to(cursor, window, params, wide) >= wide
+    if not wide_window and end is not None and filters.created_before < timezone.localdate():
+        _not_wide(key)
+    return wide_window
+
+
+def _not_wide(key: tuple[tuple[int, ...], Any, int]) -> None:
+    if len(_NOT_WIDE) >= _NOT_WIDE_KEPT:
+        _NOT_WIDE.clear()
+    _NOT_WIDE[key] = time.monotonic()
 
 
 def narrow_window(filters, scope: Scope) -> bool:

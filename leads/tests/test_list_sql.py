@@ -238,37 +238,44 @@ def test_a_wide_window_far_behind_many_newer_leads_keeps_the_date_index(user, da
 
 
 @pytest.mark.skipif(connection.vendor != "sqlite", reason="the count is SQLite's plan choice")
-def test_a_window_far_behind_many_newer_leads_is_counted_once_in_a_while(
+def test_a_window_judged_not_wide_is_not_counted_again_for_a_while(
     user, other_user, data, monkeypatch
 ):
-    """The count of the leads newer than the window is kept per scope, window end and bound
-    for MANY_NEWER_SECONDS: the board's columns and the next pages of the same month skip it.
-    Another scope counts its own; once the time is up the count runs again."""
+    """A window judged not wide is kept per scope, window end and bound for
+    NOT_WIDE_SECONDS, so the board's columns and the next pages of the same month skip the
+    counts: one whose end has enough newer leads (inserts only add more), and one that ended
+    before today (it gets no new leads). A window that ends today is counted every time;
+    another scope counts its own; once the time is up the counts run again."""
     monkeypatch.setattr(list_sql, "WIDE_WINDOW", 2)
     monkeypatch.setattr(list_sql, "WIDE_BARE_WINDOW", 2)
-    window = LeadFilters(
-        created_after=TODAY - dt.timedelta(days=3650), created_before=TODAY - dt.timedelta(days=40)
-    )
-    pages: dict[int, set[tuple[int, ...]]] = {user.pk: set(), other_user.pk: set()}
+    start = TODAY - dt.timedelta(days=3650)
+    behind = LeadFilters(created_after=start, created_before=TODAY - dt.timedelta(days=40))
+    today = LeadFilters(created_after=start, created_before=timezone.localdate())
+    pages: dict[tuple[int, LeadFilters], set[tuple[int, ...]]] = {}
 
-    def counts(person) -> int:
+    def counts(person, window: LeadFilters) -> int:
         with CaptureQueriesContext(connection) as queries:
             page = lead_list(user=person, filters=window, cursor=None, limit=2)
-        pages[person.pk].add(tuple(lead["id"] for lead in page.data))
+        pages.setdefault((person.pk, window), set()).add(tuple(lead["id"] for lead in page.data))
         return sum("SELECT COUNT(*)" in q["sql"] for q in queries.captured_queries)
 
-    assert counts(user) == 1  # 4 newer leads: the window is not counted
-    assert counts(user) == 0
-    # The other user's one lead is newer than the window: too few, so it counts both, and
-    # keeps nothing, every time.
-    assert counts(other_user) == 2
-    assert counts(other_user) == 2
-    monkeypatch.setattr(list_sql, "MANY_NEWER_SECONDS", 0.0)
-    assert counts(user) == 1
+    # The user's 4 leads newer than the window: it keeps the date index, counted once.
+    assert counts(user, behind) == 1
+    assert counts(user, behind) == 0
+    # The other user's one lead is newer: too few, so the window is counted too, and holds
+    # none of their leads (not wide); it ended before today, so that is kept.
+    assert counts(other_user, behind) == 2
+    assert counts(other_user, behind) == 0
+    # Ending today, the window may still fill: counted every time.
+    assert counts(other_user, today) == 2
+    assert counts(other_user, today) == 2
+    monkeypatch.setattr(list_sql, "NOT_WIDE_SECONDS", 0.0)
+    assert counts(user, behind) == 1
     # The same page each time, and the ORM's.
-    assert pages[other_user.pk] == {()}
-    expected = filter_leads(lead_queryset(user=user), window).order_by("-id")[:2]
-    assert pages[user.pk] == {tuple(lead.pk for lead in expected)}
+    for (owner, window), seen in pages.items():
+        person = user if owner == user.pk else other_user
+        expected = filter_leads(lead_queryset(user=person), window).order_by("-id")[:2]
+        assert seen == {tuple(lead.pk for lead in expected)}
 
 
 def _search_plan(user, filters: dict) -> list[str]:
