@@ -27,6 +27,7 @@ import os
 import statistics
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -96,6 +97,28 @@ def figures(results: list[dict]) -> dict[tuple[str, str, str], tuple[float, bool
     return out
 
 
+def _rows(
+    cases: list[str],
+    syncs: list[str],
+    columns: list[tuple[str, str]],
+    cell: Callable[[tuple[str, str, str]], str],
+) -> list[str]:
+    """A table's rows: each case over the (database, size) columns, then the imports and
+    exports per database, every cell written by ``cell((database, column, case))``."""
+    lines = [
+        f"| {case} | " + " | ".join(cell((b, c, case)) for b, c in columns) + " |" for case in cases
+    ]
+    if syncs:
+        backends = list(dict.fromkeys(b for b, _ in columns))
+        lines += ["", "| imports and exports | " + " | ".join(backends) + " |"]
+        lines.append("|---|" + "---|" * len(backends))
+        for case in syncs:
+            lines.append(
+                f"| {case} | " + " | ".join(cell((b, "sync", case)) for b in backends) + " |"
+            )
+    return lines
+
+
 def table(other: list[dict], ours: list[dict], label: str) -> str:
     theirs, mine = figures(other), figures(ours)
     columns = list(dict.fromkeys((b, c) for b, c, _ in mine if c != "sync"))
@@ -120,17 +143,8 @@ def table(other: list[dict], ours: list[dict], label: str) -> str:
         shown = "{:,.0f}" if more_is_better else "{:.2f}"
         return f"{shown.format(a)} -> {shown.format(b)} ({ratio:.2f})"
 
-    for case in cases:
-        lines.append(f"| {case} | " + " | ".join(cell((b, c, case)) for b, c in columns) + " |")
     syncs = list(dict.fromkeys(case for _, c, case in mine if c == "sync"))
-    if syncs:
-        backends = list(dict.fromkeys(b for b, _ in columns))
-        lines += ["", "| imports and exports | " + " | ".join(backends) + " |"]
-        lines.append("|---|" + "---|" * len(backends))
-        for case in syncs:
-            lines.append(
-                f"| {case} | " + " | ".join(cell((b, "sync", case)) for b in backends) + " |"
-            )
+    lines += _rows(cases, syncs, columns, cell)
     lines += ["", "More than 10 % worse: " + ("; ".join(worse) if worse else "none")]
     return "\n".join(lines)
 
@@ -175,17 +189,9 @@ def median_table(runs: list[dict]) -> str:
             worse.append(f"{key[2]} ({key[0]} {key[1]}): {middle:.2f}")
         return " ".join(f"{r:.2f}" for r in found) + f" → **{middle:.2f}**"
 
-    for case in dict.fromkeys(case for _, c, case in keys if c != "sync"):
-        lines.append(f"| {case} | " + " | ".join(cell((b, c, case)) for b, c in columns) + " |")
+    cases = list(dict.fromkeys(case for _, c, case in keys if c != "sync"))
     syncs = list(dict.fromkeys(case for _, c, case in keys if c == "sync"))
-    if syncs:
-        backends = list(dict.fromkeys(b for b, _ in columns))
-        lines += ["", "| imports and exports | " + " | ".join(backends) + " |"]
-        lines.append("|---|" + "---|" * len(backends))
-        for case in syncs:
-            lines.append(
-                f"| {case} | " + " | ".join(cell((b, "sync", case)) for b in backends) + " |"
-            )
+    lines += _rows(cases, syncs, columns, cell)
     lines += ["", "Median more than 10 % worse: " + ("; ".join(worse) if worse else "none")]
     return "\n".join(lines)
 
