@@ -97,6 +97,12 @@ def figures(results: list[dict]) -> dict[tuple[str, str, str], tuple[float, bool
     return out
 
 
+def _ratio(a: float, b: float, more_is_better: bool) -> float:
+    """This checkout's figure ``b`` against the other's ``a``: theirs over ours for times,
+    ours over theirs for rates, so under 1.00 is this checkout worse; NaN without both."""
+    return (b / a if more_is_better else a / b) if a and b else float("nan")
+
+
 def _rows(
     cases: list[str],
     syncs: list[str],
@@ -137,7 +143,7 @@ def table(other: list[dict], ours: list[dict], label: str) -> str:
         if key not in theirs or key not in mine:
             return "—"
         (a, more_is_better), (b, _) = theirs[key], mine[key]
-        ratio = (b / a if more_is_better else a / b) if a and b else float("nan")
+        ratio = _ratio(a, b, more_is_better)
         if ratio < 0.9:
             worse.append(f"{key[2]} ({key[0]} {key[1]}): {ratio:.2f}")
         shown = "{:,.0f}" if more_is_better else "{:.2f}"
@@ -155,8 +161,7 @@ def ratios(saved: dict) -> dict[tuple[str, str, str], float]:
     out = {}
     for key, (b, more_is_better) in mine.items():
         if key in theirs and theirs[key][0] and b:
-            a = theirs[key][0]
-            out[key] = b / a if more_is_better else a / b
+            out[key] = _ratio(theirs[key][0], b, more_is_better)
     return out
 
 
