@@ -216,8 +216,18 @@ def main() -> None:
     if sys.argv[1:2] == ["--median-of"]:  # saved runs only, no checkout
         saved_runs = argparse.ArgumentParser(description=median_table.__doc__.split("\n")[0])
         saved_runs.add_argument("--median-of", type=Path, nargs="+", required=True)
-        paths = saved_runs.parse_args().median_of
-        print(median_table([json.loads(path.read_text()) for path in paths]))
+        runs = []
+        for path in saved_runs.parse_args().median_of:
+            try:
+                run = json.loads(path.read_text())
+                ratios(run)  # both sides' figures, as saved
+            except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
+                raise SystemExit(
+                    f"{path}: not a saved run of compare.py or paired.py "
+                    f"({type(exc).__name__}: {exc})"
+                ) from None
+            runs.append(run)
+        print(median_table(runs))
         return
     args = parser.parse_args()
     if args.table_from:
