@@ -31,6 +31,27 @@ def _isolated_rate_limit(settings, tmp_path):
         }
 
 
+@pytest.fixture
+def clock(monkeypatch):
+    """The rate counters' clock, held still and moved by hand (``clock.now += 900``).
+
+    The counters count in fixed windows: a test that sends N requests and expects the last
+    one refused would see it allowed whenever a new minute began between them. The clock
+    starts on the first second of a window of any period up to an hour (1.8e9 is a
+    whole number of hours).
+    """
+    import time
+    from types import SimpleNamespace
+
+    from crm import throttling
+
+    fake = SimpleNamespace(now=1_800_000_000.0)
+    monkeypatch.setattr(
+        throttling, "time", SimpleNamespace(time=lambda: fake.now, sleep=time.sleep)
+    )
+    return fake
+
+
 @pytest.fixture(autouse=True)
 def _plan_choices_forgotten():
     # Test databases reuse user ids: a window's count kept by an earlier test would change

@@ -2,27 +2,15 @@
 
 from __future__ import annotations
 
-from types import SimpleNamespace
-
 import pytest
 from django.contrib.auth import get_user_model
 from django.test import Client
-
-from crm import throttling
 
 pytestmark = pytest.mark.django_db
 
 PASSWORD = "the-right-password-42"
 LOGIN = "/accounts/login/"
 ADMIN_LOGIN = "/admin/login/"
-
-
-@pytest.fixture
-def clock(monkeypatch):
-    """The counters' clock, moved by hand: ``clock.now += 900``."""
-    fake = SimpleNamespace(now=1_800_000_000.0)
-    monkeypatch.setattr(throttling, "time", SimpleNamespace(time=lambda: fake.now))
-    return fake
 
 
 def _user(username: str, **extra):

@@ -4,25 +4,15 @@ item 5): change for signed-in people; reset by email only while mail is configur
 from __future__ import annotations
 
 import re
-from types import SimpleNamespace
 
 import pytest
 from django.contrib.auth import get_user_model
 from django.test import Client
 
-from crm import throttling
-
 pytestmark = pytest.mark.django_db
 
 PASSWORD = "the-right-password-42"
 MAIL = {"EMAIL_BACKEND": "django.core.mail.backends.locmem.EmailBackend"}
-
-
-@pytest.fixture
-def clock(monkeypatch):
-    fake = SimpleNamespace(now=1_800_000_000.0)
-    monkeypatch.setattr(throttling, "time", SimpleNamespace(time=lambda: fake.now))
-    return fake
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.mark.parametrize("counter", ["sqlite", "cache"])
-def test_rate_limit_answers_429_with_retry_after(settings, tmp_path, counter):
+def test_rate_limit_answers_429_with_retry_after(settings, tmp_path, counter, clock):
     settings.API_RATE_LIMIT = "3/min"
     if counter == "sqlite":
         settings.RATE_LIMIT_DB = str(tmp_path / "counters.sqlite3")
@@ -33,7 +33,7 @@ def test_rate_limit_answers_429_with_retry_after(settings, tmp_path, counter):
     assert "detail" in response.json()
 
 
-def test_rate_limit_is_per_user(settings):
+def test_rate_limit_is_per_user(settings, clock):
     settings.API_RATE_LIMIT = "2/min"
     clients = []
     for name in ["u1", "u2"]:
@@ -44,7 +44,7 @@ def test_rate_limit_is_per_user(settings):
     assert clients[0].get("/v1/leads").status_code == 429
 
 
-def test_anonymous_requests_are_counted_by_address_not_a_forged_header(settings):
+def test_anonymous_requests_are_counted_by_address_not_a_forged_header(settings, clock):
     # /v1/schema is open to anyone; a client cannot dodge the limit by inventing a new
     # X-Forwarded-For on each request (DRF's own get_ident would trust it).
     settings.API_RATE_LIMIT = "2/min"
