@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import time
+from collections.abc import Sequence
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -260,7 +261,7 @@ SEARCH_WALK_SURE = 2000
 # 1,000,000 leads "solar designs" (421 matches) for an owner of 500,000 took 10.6 ms listed
 # with it and 5.8 ms without, reading the matches of every owner and testing the owner on
 # each. So the listing leaves the key out when the term's matches in the other owners' leads
-# (at the probe's share of them, ``PostgresSearch._weighed``) cost less than that list: one
+# (at the probe's share of them, ``PostgresSearch.choose``) cost less than that list: one
 # match read for every SEARCH_OWNER_KEY_LEADS of the owners' leads. An install of one rep
 # is the extreme: the owner's list is every lead. "bake" (0.9 % of the leads) for an owner
 # of 100,000 of 1,000,000 keeps the key: without it, 6.3 -> 16.8-20.1 ms.
@@ -375,12 +376,14 @@ class PostgresSearch:
     Every plan returns exactly the first page of matches; only its cost differs. The probe's
     statement also walks when the walk is sure (SEARCH_WALK_SURE), behind a one-time filter
     on the probe's figures, so a search the probe settles or walks surely costs one
-    statement that plans nothing else: planning the listings and the tally they weigh was a
-    third of such a statement ("ande" at 100,000 leads: 0.74 against 0.42 ms of planning).
-    A search it does not settle weighs, lists or walks in one more statement (``plans``),
-    each plan behind a one-time filter on the weighing. Under a company or an email the
-    probe's statement holds the probe alone (``plans_together``), and such a search weighs
-    in a statement of its own (``weigh``), then lists or walks in another.
+    statement that plans nothing else: planning the listings was a third of such a
+    statement ("ande" at 100,000 leads: 0.74 against 0.42 ms of planning). The same
+    statement reads the tally's figures (``tally``), behind a one-time filter, when the
+    probe neither settles the search nor walks. Python weighs the plans (``choose``) and
+    sends the one chosen: the walk, or the listing with the walk behind a one-time filter
+    for matches past the cap (``listed_or_walked``). Under a company or an email the
+    probe's statement holds no walk (``plans_together``): the listing is sent alone
+    (``listing``), and the walk in a statement of its own.
     """
 
     def __init__(
@@ -449,9 +452,8 @@ class PostgresSearch:
 
     @property
     def plans_together(self) -> bool:
-        """Whether the probe's statement holds the sure walk, and the weighing shares a
-        statement with the listings and the walk (``plans``): without a company or an email
-        filter.
+        """Whether the probe's statement holds the sure walk, and the listing's statement
+        the walk past the cap (``listed_or_walked``): without a company or an email filter.
 
         PostgreSQL plans all of a statement, the parts that never run included. Under a
         company (or an email) it weighs every index of each filter and their combinations
@@ -459,8 +461,8 @@ class PostgresSearch:
         time in planning: all filters at 10,000 leads, 0.77 ms of planning for 0.19 ms of
         work, against 0.39 ms for the probe's statement alone. The probe reads the company's
         leads (or the one lead with the email) and nearly always settles such a search, so
-        the probe runs alone, and a search it does not settle pays a statement to weigh and
-        one to list or walk (a sure walk, the walk's alone).
+        the probe runs alone, and a search it does not settle pays a statement to list or
+        walk, and one more to walk when the listing passes the cap.
 
         Without them a search the probe does not settle is common (a term in few of the
         newest leads), the planning of the other scans costs little, and each statement's
@@ -473,10 +475,12 @@ class PostgresSearch:
         plans go together (``plans_together``). Its rows: the probe's figures (n, t, how many
         leads it read, whether it settled the search, whether the walk is sure), then each
         column of a row of the page, all NULL in the one row there is when the page is not
-        in it: ``postgresql_search_page`` then runs the plans (``plans``, or ``weigh`` and
-        ``listing`` or ``walk``). (Returning the figures beside the page cost 0.1 ms of a 1.8
-        ms statement, for a join to the page.)"""
+        in it. The figures are followed by the tally's (``tally``; zeros unless the probe
+        neither settled the search nor found the walk sure), which ``choose`` weighs:
+        ``postgresql_search_page`` then runs the plan chosen. (Returning the figures beside
+        the page cost 0.1 ms of a 1.8 ms statement, for a join to the page.)"""
         probe = self.probe_size
+        tally, tally_params = self.tally()
         ids = (
             'SELECT "id" FROM probe WHERE "passes" AND "term" AND (SELECT settled FROM counted) '  # noqa: S608
             f'ORDER BY "id" {self.direction} LIMIT %s'
@@ -502,120 +506,120 @@ class PostgresSearch:
             'counted AS MATERIALIZED (SELECT n, t, "read", n >= %s OR "read" <= %s AS settled, '
             "n * %s >= %s AS sure "
             'FROM (SELECT count(*) FILTER (WHERE "passes" AND "term") AS n, '
-            'count(*) FILTER (WHERE "term") AS t, count(*) AS "read" FROM probe) probed)'
+            'count(*) FILTER (WHERE "term") AS t, count(*) AS "read" FROM probe) probed), '
+            # The tally's figures, read only when the plans are to be weighed.
+            f"tally AS MATERIALIZED ({tally} AND (SELECT NOT settled AND NOT sure FROM counted))"
             f"{walk} "
             # The probe's figures, joined to the page's rows (none when it is not here).
-            'SELECT f.n, f.t, f."read", f.settled, f.sure, p.* FROM counted f LEFT JOIN ('
-            f'{self._page_of(ids, ordered=False)}) p ON true ORDER BY p."id" {self.direction}'
+            'SELECT f.n, f.t, f."read", f.settled, f.sure, w.*, p.* FROM counted f '
+            f"LEFT JOIN tally w ON true LEFT JOIN ({self._page_of(ids, ordered=False)}) p "
+            f'ON true ORDER BY p."id" {self.direction}'
         )
         params = [
             *self.checked_params, self.pattern, *self.base_params, probe + 1,
             self.page, probe, SEARCH_WALK_SURE, self.page * probe,
+            *tally_params,
             *walk_params,
             self.page,
         ]  # fmt: skip
         return sql, params
 
-    def plans(self, n: int, t: int, read: int) -> tuple[str, list[Any]]:
-        """The weighing (``weigh``), the listings and the walk in one statement, for a search
-        whose probe's statement (``plans_together``) neither settled it nor walked, over the
-        probe's figures: each plan behind a one-time filter on the weighing, so only the one
-        chosen runs. Its rows are the page's."""
-        found, found_params = self.weigh(n, t, read)
-        # Every match, from the trigram index (unordered), at most SEARCH_LIST_CAP + 1: with
-        # the status's key when keyed, without the owners' when unowned.
-        branches = []
-        listing_params: list[Any] = []
-        for status_key, owned in self._listings:
-            branch, branch_params = self._listed(
-                status_key=status_key,
-                owned=owned,
-                chosen="(SELECT NOT crowded AND "  # noqa: S608
-                + ("keyed" if status_key else f"NOT keyed AND {'NOT ' if owned else ''}unowned")
-                + " FROM found)",
-            )
-            branches.append(f"({branch})")
-            listing_params += branch_params
+    def listed_or_walked(self, *, status_key: bool, owned: bool) -> tuple[str, list[Any]]:
+        """The listing (``_listed``) and, behind a one-time filter on how many matches it
+        read, the walk when they pass the cap, in one statement: for a search whose plans
+        go together (``plans_together``) and whose weighing (``choose``) chose the listing.
+        Its rows are the page's."""
+        listed, listed_params = self._listed(status_key=status_key, owned=owned)
         walk, walk_params = self._walk_ids()
         ids = (
-            '(SELECT "id" FROM listed WHERE "mine" AND (SELECT NOT crowded FROM found) '  # noqa: S608
-            "AND (SELECT n <= %s FROM listed_count) "
+            '(SELECT "id" FROM listed WHERE "mine" AND (SELECT n <= %s FROM listed_count) '  # noqa: S608
             f'ORDER BY "id" {self.direction} LIMIT %s) '
-            'UNION ALL SELECT "id" FROM walk '
-            "WHERE (SELECT crowded FROM found) OR (SELECT n > %s FROM listed_count)"
+            'UNION ALL SELECT "id" FROM walk WHERE (SELECT n > %s FROM listed_count)'
         )
         sql = (
-            f"WITH found AS MATERIALIZED ({found}), "  # noqa: S608
-            f"listed AS MATERIALIZED ({' UNION ALL '.join(branches)}), "
+            f"WITH listed AS MATERIALIZED ({listed}), "  # noqa: S608
             "listed_count AS MATERIALIZED (SELECT count(*) AS n FROM listed), "
             # The walk along the ids, testing each lead as the probe did.
             f"walk AS MATERIALIZED ({walk}) {self._page_of(ids)}"
         )
         params = [
-            *found_params, *listing_params, *walk_params,
-            SEARCH_LIST_CAP, self.page, SEARCH_LIST_CAP,
+            *listed_params, *walk_params, SEARCH_LIST_CAP, self.page, SEARCH_LIST_CAP,
         ]  # fmt: skip
         return sql, params
 
-    def _weighed(self) -> tuple[str, str, str, str, list[Any], list[Any]]:
+    def tally(self) -> tuple[str, list[Any]]:
+        """The tally's figures that the weighing (``choose``) reads, as one statement over
+        the tally (a few rows, however many leads), its WHERE last (the probe adds a one-time
+        filter to it). Its row:
+
+        * ``c``: the leads the probe and the walk read at most, the owners' of the status
+          asked for (when the tally knows, ``_tally_knows``);
+        * ``o``: the owners' leads (the scope, and the one owner asked for);
+        * ``a``: every lead there is, every owner's: what the listing reads without the
+          owners' key;
+        * ``s`` and ``sa``: the scope's leads of the status asked for, and all the scope's
+          (whether the status is rare, ``_keyed``).
+
+        Read through the owners' index (user_id is never NULL): a bulk load leaves the
+        tally's table long with dead rows (65 MB for its 10 rows after 1,000,000 leads, a
+        scan of 3.7 ms), and the index reads only the live ones' pages (0.2 ms)."""
+        owners, params = self.scope.owner_sql('"user_id"')
+        scope, scope_params = owners, list(params)
+        if self.filters.user_id is not None:
+            owners = f'{owners} AND "user_id" = %s'
+            params.append(self.filters.user_id)
+        status = self.filters.status
+        of_status = ' AND "status" = %s' if status is not None else ""
+        sql = (
+            f'SELECT COALESCE(SUM("n") FILTER (WHERE {owners}{of_status}), 0)::bigint AS c, '  # noqa: S608
+            f'COALESCE(SUM("n") FILTER (WHERE {owners}), 0)::bigint AS o, '
+            'COALESCE(SUM("n"), 0)::bigint AS a, '
+            f'COALESCE(SUM("n") FILTER (WHERE {scope}{of_status}), 0)::bigint AS s, '
+            f'COALESCE(SUM("n") FILTER (WHERE {scope}), 0)::bigint AS sa '
+            'FROM "leads_leadtally" WHERE "user_id" IS NOT NULL'
+        )
+        statuses = [status] if status is not None else []
+        return sql, [*params, *statuses, *params, *scope_params, *statuses, *scope_params]
+
+    def choose(self, n: int, t: int, read: int, tally: Sequence[int]) -> tuple[bool, bool, bool]:
         """The weighing of the plans of a search the probe did not settle, over its figures
-        ``n``, ``t`` and ``read``: the SQL of whether the walk runs without the listing
-        (crowded), of whether the listing asks for the status's key (keyed, ``_keyed``), of
-        whether it leaves the owners' key out (unowned), of the tally's figures they read
-        (``c``, ``o``, ``a``, as a select list), the parameters of the first three, and those
-        of the fourth.
+        ``n``, ``t`` and ``read`` and the tally's (``tally``: c, o, a, s, sa): whether the
+        walk runs without the listing (crowded), whether the listing asks for the status's
+        key (keyed, ``_keyed``), and whether it keeps the owners' key (owned). Weighed here,
+        so that the statement after the probe holds the chosen plan alone: one that weighed
+        in SQL and held every listing behind one-time filters planned them all, and took
+        longer than the listing it ran ("alva" at 1,000,000 leads).
 
         Crowded: the matches, at the probe's share of all there are to read, pass the cap;
         or listing costs more than walking to the page (page * probe / n leads read): the
         listing reads every lead with the term that the index's filters let through (t at
         the probe's share), whether the tested filters keep it or not.
 
-        Unowned: the term's matches in the other owners' leads (``a - o``, at the probe's
-        share (t + 1) / read) cost less than the owners' list in the index, one match read for every
-        SEARCH_OWNER_KEY_LEADS of their leads (``_listed``). A listing with the status's key
-        keeps the owners' (``_listings``)."""
+        Owned: unless the term's matches in the other owners' leads (``a - o``, at the
+        probe's share (t + 1) / read) cost less than the owners' list in the index, one
+        match read for every SEARCH_OWNER_KEY_LEADS of their leads (``_listed``). A listing
+        with the status's key keeps the owners' key."""
+        c, o, a, s, sa = tally
+        if not self._tally_knows:
+            c = 0
         probe = self.probe_size
         # The listing's start, in leads walked (times the probe, as the walk's cost is
         # written), for the owners' leads, whose lists the trigram index keys: whatever the
         # status (the status's own key is read only for a rare one, and adds to the owner's
         # lists).
         start_per_lead = SEARCH_LIST_START * probe / SEARCH_LIST_START_LEADS
-        crowded = "(n * c > %s OR n * (%s * t * c + %s * o) > %s)"
-        keyed, keyed_params = self._keyed()
+        crowded = n * c > SEARCH_LIST_CAP * probe or (
+            n * (SEARCH_LIST_COST * t * c + start_per_lead * o) > self.page * probe * probe
+        )
+        keyed = self._keyed(s, sa)
         # t + 1: a term the probe did not meet is taken to be in one lead of it, not none,
         # so a term the other owners hold often, and the owner's probe never met, keeps the
         # key: for an owner of a tenth of the leads the listing without it read the other
         # owners' matches of a company's name (9 others had one of that name), 7.9 -> 8.5-9.2
         # ms. For a term the probe of 1,000 did not meet, the key is left out once the owners
         # hold a sixth of the leads (a - o <= o * 1,000 / 200).
-        unowned = '((t + 1) * (a - o) * %s <= o * "read")'
-        candidates, candidate_params = self._tally_candidates()
-        owned, owned_params = self._tally_sum(by_status=False)
-        params = [
-            SEARCH_LIST_CAP * probe, SEARCH_LIST_COST, start_per_lead, self.page * probe * probe,
-            *keyed_params, SEARCH_OWNER_KEY_LEADS,
-        ]  # fmt: skip
-        # Every lead there is, every owner's: what the listing reads without the owners' key.
-        # Read through the owners' index (user_id is never NULL): a bulk load leaves the
-        # tally's table long with dead rows (65 MB for its 10 rows after 1,000,000 leads, a
-        # scan of 3.7 ms), and the index reads only the live ones' pages (0.2 ms).
-        every = 'SELECT COALESCE(SUM("n"), 0) FROM "leads_leadtally" WHERE "user_id" IS NOT NULL'
-        tallied = f"({candidates}) AS c, ({owned}) AS o, ({every}) AS a"
-        return crowded, keyed, unowned, tallied, params, [*candidate_params, *owned_params]
-
-    def weigh(self, n: int, t: int, read: int) -> tuple[str, list[Any]]:
-        """The weighing (``_weighed``) as a statement of its own, for the probe's figures:
-        one row, crowded, keyed and unowned. ``plans`` holds this same statement as its
-        first part, so the two cannot weigh differently."""
-        crowded, keyed, unowned, tallied, params, tally_params = self._weighed()
-        # OFFSET 0 keeps the tally's sub-query whole: flattened, each of its figures was
-        # planned and read once for every use (six reads of the tally, not three).
-        sql = (
-            f"SELECT {crowded} AS crowded, {keyed} AS keyed, {unowned} AS unowned "  # noqa: S608
-            f'FROM (SELECT %s::bigint AS n, %s::bigint AS t, %s::bigint AS "read", '
-            f"{tallied} OFFSET 0) tallied"
-        )
-        return sql, [*params, n, t, read, *tally_params]
+        unowned = (t + 1) * (a - o) * SEARCH_OWNER_KEY_LEADS <= o * read
+        return crowded, keyed, keyed or not unowned
 
     def _listing_terms(self, *, status_key: bool) -> tuple[str, list[Any]]:
         """What the listing asks of the trigram index and tests on each lead it lets through."""
@@ -631,18 +635,10 @@ class PostgresSearch:
             hit_params.append(self.filters.status)
         return " AND ".join(hit), hit_params
 
-    @property
-    def _listings(self) -> list[tuple[bool, bool]]:
-        """The listings the weighing may choose, as (with the status's key, with the owners'
-        key): the status's key only with the owners'."""
-        if self._may_key_status:
-            return [(True, True), (False, True), (False, False)]
-        return [(False, True), (False, False)]
-
-    def _listed(self, *, status_key: bool, owned: bool, chosen: str) -> tuple[str, list[Any]]:
+    def _listed(self, *, status_key: bool, owned: bool) -> tuple[str, list[Any]]:
         """One listing: the matches the trigram index lets through (unordered), at most
-        SEARCH_LIST_CAP + 1 of them, each with whether it is the owners' ("mine"), when the
-        SQL ``chosen`` holds. With the owners' key they all are. Without it the index is
+        SEARCH_LIST_CAP + 1 of them, each with whether it is the owners' ("mine"). With the
+        owners' key they all are. Without it the index is
         asked for every owner's matches and the owner is tested on each: the cap counts them
         all, so a term common in other owners' leads reads no more than the cap before the
         walk takes over."""
@@ -652,7 +648,7 @@ class PostgresSearch:
         mine, where = ("true", f"{self.owners} AND ") if owned else (f"({self.owners})", "")
         return (
             f'SELECT u."id", {mine} AS "mine" FROM "leads_lead" u '  # noqa: S608
-            f"WHERE {where}{self.listed_rest} AND {hit} AND {chosen} LIMIT %s",
+            f"WHERE {where}{self.listed_rest} AND {hit} LIMIT %s",
             [*self.owner_params, *self.listed_rest_params, *hit_params, SEARCH_LIST_CAP + 1],
         )
 
@@ -661,7 +657,7 @@ class PostgresSearch:
         together (``plans_together``), with the status's key when keyed, without the owners'
         when unowned. Its rows: how many matches it read, then each column of a row of the
         page, all NULL in the one row there is when they pass the cap."""
-        listed, listed_params = self._listed(status_key=status_key, owned=owned, chosen="true")
+        listed, listed_params = self._listed(status_key=status_key, owned=owned)
         page = self._page_of(
             f'SELECT "id" FROM listed WHERE "mine" ORDER BY "id" {self.direction} LIMIT %s',  # noqa: S608
             ordered=False,
@@ -693,7 +689,7 @@ class PostgresSearch:
         ids, params = self._walk_ids()
         return self._page_of(ids), params
 
-    def _keyed(self) -> tuple[str, list[Any]]:
+    def _keyed(self, status_leads: int, scope_leads: int) -> bool:
         """Whether the listing asks the trigram index for the status too (migration 0016;
         written ``status || ''``, as no other query writes it, so that none reads that index
         for a status alone), as an SQL expression over the tally. It is worth reading when
@@ -705,14 +701,9 @@ class PostgresSearch:
         of the index word by word (``trigram_terms``), and its words together let few leads
         through: the status's key only adds its list to the bitmap ("solar designs" under
         "converted": 1-2 ms), so it is not read for such a term."""
-        if not self._may_key_status:
-            return "false", []
-        owner_term, owner_params = self.scope.owner_sql('"user_id"')
-        sql = (
-            '(SELECT COALESCE(SUM("n") FILTER (WHERE "status" = %s), 0) * 100 '  # noqa: S608
-            f'<= COALESCE(SUM("n"), 0) * %s FROM "leads_leadtally" WHERE {owner_term})'
+        return self._may_key_status and (
+            status_leads * 100 <= scope_leads * SEARCH_RARE_STATUS_PERCENT
         )
-        return sql, [self.filters.status, SEARCH_RARE_STATUS_PERCENT, *owner_params]
 
     @property
     def _may_key_status(self) -> bool:
@@ -720,30 +711,18 @@ class PostgresSearch:
         for, with a term of one word."""
         return self.filters.status is not None and not trigram_words(search_term(self.filters.q))
 
-    def _tally_candidates(self) -> tuple[str, list[Any]]:
-        """How many leads the probe and the walk read at most, as a scalar subquery over the
-        tally (a few rows, however many leads), when the tally knows: the indexed filters are
-        the owner, the status and the creation window at most (the window's leads are counted
-        as all the owner's: an upper bound, which favours the walk, and the walk reads no more
-        than the window). The other filters are tested on each lead read and do not change
-        how many are read. With a company or an email filter: ``0``, not known, never
-        crowded."""
-        for spec, _ in active_filters(self.filters):
-            if spec.indexed and not spec.window and spec.name not in ("user_id", "status"):
-                return "0", []
-        return self._tally_sum(by_status=True)
-
-    def _tally_sum(self, *, by_status: bool) -> tuple[str, list[Any]]:
-        """The tally's count of the owners' leads (the scope, or the one owner asked for), of
-        the status asked for with ``by_status``, as a scalar subquery and its parameters."""
-        owner_term, params = self.scope.owner_sql('"user_id"')
-        if self.filters.user_id is not None:
-            owner_term = f'{owner_term} AND "user_id" = %s'
-            params.append(self.filters.user_id)
-        if by_status and self.filters.status is not None:
-            owner_term = f'{owner_term} AND "status" = %s'
-            params.append(self.filters.status)
-        return f'SELECT COALESCE(SUM("n"), 0) FROM "leads_leadtally" WHERE {owner_term}', params  # noqa: S608
+    @property
+    def _tally_knows(self) -> bool:
+        """Whether the tally knows how many leads the probe and the walk read at most (its
+        ``c``): the indexed filters are the owner, the status and the creation window at most
+        (the window's leads are counted as all the owner's: an upper bound, which favours the
+        walk, and the walk reads no more than the window). The other filters are tested on
+        each lead read and do not change how many are read. With a company or an email
+        filter it does not, and the search is never crowded."""
+        return not any(
+            spec.indexed and not spec.window and spec.name not in ("user_id", "status")
+            for spec, _ in active_filters(self.filters)
+        )
 
 
 def postgresql_searches(filters) -> bool:
@@ -771,20 +750,17 @@ def postgresql_search_page(
         rows = cur.fetchall()
         n, t, read, settled, sure = rows[0][:5]
         if settled or (sure and search.plans_together):
-            return _joined_rows(rows, 5)
-        if sure:
-            cur.execute(*search.walk())
-            return cur.fetchall()
-        if search.plans_together:
-            cur.execute(*search.plans(n, t, read))
-            return cur.fetchall()
-        cur.execute(*search.weigh(n, t, read))
-        crowded, keyed, unowned = cur.fetchone()
-        if not crowded:
-            cur.execute(*search.listing(status_key=keyed, owned=keyed or not unowned))
-            rows = cur.fetchall()
-            if rows[0][0] <= SEARCH_LIST_CAP:
-                return _joined_rows(rows, 1)
+            return _joined_rows(rows, 10)
+        if not sure:
+            crowded, keyed, owned = search.choose(n, t, read, rows[0][5:10])
+            if not crowded and search.plans_together:
+                cur.execute(*search.listed_or_walked(status_key=keyed, owned=owned))
+                return cur.fetchall()
+            if not crowded:
+                cur.execute(*search.listing(status_key=keyed, owned=owned))
+                rows = cur.fetchall()
+                if rows[0][0] <= SEARCH_LIST_CAP:
+                    return _joined_rows(rows, 1)
         cur.execute(*search.walk())
         return cur.fetchall()
 

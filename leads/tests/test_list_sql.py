@@ -628,40 +628,26 @@ def _statements_run(user, filters: LeadFilters) -> list[str]:
 def _plan_of(statements: list[str]) -> str:
     """Which plan the statements of a search ran: the probe's alone, or the listing, the
     walk, or the listing and the walk; each statement is the probe's (which may walk, when
-    the walk is sure), the weighing's, or one that holds the plans (``plans``), lists or
-    walks."""
+    the walk is sure), or one that lists (and walks past the cap, ``listed_or_walked``),
+    lists alone, or walks."""
     assert statements[0].startswith("WITH probe"), statements
     ran = _ran(statements[0])
     for sql in statements[1:]:
-        if sql.startswith("WITH found"):
+        if sql.startswith("WITH listed") and " walk AS " in sql:
             ran |= _ran(sql)
         elif sql.startswith("WITH listed"):
             ran.add("listed")
-        elif sql.startswith('SELECT l."id"'):
-            ran.add("walk")
         else:
-            assert "tallied" in sql, sql  # the weighing
+            assert sql.startswith('SELECT l."id"'), sql
+            ran.add("walk")
     return " and ".join(sorted(ran)) or "probe"
 
 
-def _listings_in(plan: list[str]) -> list[tuple[bool, bool, bool]]:
-    """The listings of EXPLAIN ANALYZE of a search's one statement, each as (with the
-    status's key, with the owners' key, whether it ran). The listing without the owners'
-    key tests the owner in its select list, which the plan does not show."""
-    listed = plan[plan.index("  CTE listed") : plan.index("  CTE listed_count")]
-    # Whatever scan the planner picks (sequential, index, bitmap) for each branch.
-    scans = [i for i, line in enumerate(listed) if re.search(r"Scan .*\bon leads_lead ", line)]
-    found = []
-    for start, end in zip(scans, [*scans[1:], len(listed)], strict=True):
-        lines = " ".join(listed[start:end])
-        found.append(("|| ''" in lines, "user_id" in lines, "never executed" not in listed[start]))
-    return found
-
-
-def _plans_run(user, filters: LeadFilters) -> str:
-    """The statement that holds the plans (``PostgresSearch.plans``) a first page of
-    ``filters`` ran, as sent."""
-    return next(sql for sql in _statements_run(user, filters) if sql.startswith("WITH found"))
+def _listing_keys(sql: str) -> tuple[bool, bool]:
+    """Which keys of the trigram index a statement's listing asks for: (the status's, the
+    owners'). Without the owners' key the listing tests the owner in its select list."""
+    listed = sql[: sql.index(" LIMIT ")]
+    return list_sql.SEARCH_INDEX_STATUS in listed, 'true AS "mine"' in listed
 
 
 def _explain_analyze(sql: str) -> list[str]:
@@ -732,12 +718,8 @@ def test_the_search_listing_reads_only_a_rare_status_from_the_trigram_index(
 
     def keyed_listing_ran(status: str) -> bool:
         filters = LeadFilters(q="smith", status=status)
-        assert _branch_run(user, filters) == "listed"
-        # One statement holds the listings, each behind a one-time filter: which one ran.
-        plan = _explain_analyze(_plans_run(user, filters))
-        ran = [keyed for keyed, _, executed in _listings_in(plan) if executed]
-        assert len(ran) == 1, plan  # one branch ran, the others did not
-        return ran[0]
+        # The statement after the probe holds the one listing the weighing chose.
+        return _listing_keys(_listing_run(user, filters))[0]
 
     assert keyed_listing_ran("lost")
     assert not keyed_listing_ran("new")
@@ -856,16 +838,23 @@ def test_a_probe_that_read_every_candidate_settles_the_search(user, data, monkey
 
 def test_a_search_the_probe_settles_or_walks_surely_plans_nothing_else(user, data, monkeypatch):
     """A search whose probe settles it, or says the walk is sure (SEARCH_WALK_SURE), costs
-    the probe's statement alone, which holds no listing and reads nothing of the tally:
-    planning those was a third of such a statement ("ande" at 100,000 leads: 0.74 against
-    0.42 ms of planning). Only a search the probe leaves open has them planned, in a
-    statement of their own. The pages are the ORM's either way."""
+    the probe's statement alone, which holds no listing and reads the tally only behind a
+    one-time filter: planning the listings was a third of such a statement ("ande" at
+    100,000 leads: 0.74 against 0.42 ms of planning). Only a search the probe leaves open
+    reads the tally's figures, and plans the one listing (or walk) they choose, in a
+    statement of its own. The pages are the ORM's either way."""
     if connection.vendor != "postgresql":
         pytest.skip("the search plans are PostgreSQL's; SQLite searches its FTS5 index")
 
+    def tally_read(sql: str) -> bool:
+        scan = next(line for line in _explain_analyze(sql) if " on leads_leadtally" in line)
+        return "never executed" not in scan
+
     def statements(filters: LeadFilters) -> list[str]:
         run = _statements_run(user, filters)
-        assert "listed" not in run[0] and "leads_leadtally" not in run[0], run[0]
+        assert "listed" not in run[0], run[0]
+        # Read when the plans are weighed, here always to list (no search here is crowded).
+        assert tally_read(run[0]) == (len(run) > 1 and run[1].startswith("WITH listed")), run
         return run
 
     monkeypatch.setattr(list_sql, "SEARCH_PROBE", 7)  # the user's seven leads: read whole
@@ -880,7 +869,7 @@ def test_a_search_the_probe_settles_or_walks_surely_plans_nothing_else(user, dat
     # Not sure within 5: the plans are weighed in a second statement.
     monkeypatch.setattr(list_sql, "SEARCH_WALK_SURE", 5)
     run = statements(LeadFilters(q="smith"))
-    assert len(run) == 2 and run[1].startswith("WITH found"), run
+    assert len(run) == 2 and run[1].startswith("WITH listed"), run
     _assert_pages_match_filter_leads(user, {"q": "smith"})
     # Under a company the probe's statement holds no walk: a sure walk is the walk's own.
     monkeypatch.setattr(list_sql, "SEARCH_PROBE", 1)
@@ -906,8 +895,9 @@ def test_the_listing_leaves_the_owners_key_out_when_other_owners_hold_few_matche
 
     def unowned(n: int, t: int, read: int) -> bool:
         with connection.cursor() as cursor:
-            cursor.execute(*search.weigh(n, t, read))
-            return cursor.fetchone()[2]
+            cursor.execute(*search.tally())
+            tally = cursor.fetchone()
+        return not search.choose(n, t, read, tally)[2]
 
     # The scope holds 7 of the 8 leads; a probe's t is taken as t + 1. With a match read
     # for every 7 of the owners' leads, the other lead at a probe's share of 1 in 1 costs
@@ -949,17 +939,15 @@ def test_the_listing_leaves_the_owners_key_out_when_other_owners_hold_few_matche
     scan = next(i for i, line in enumerate(plan) if "Bitmap Index Scan" in line)
     assert SEARCH_TRIGRAM_INDEX in plan[scan] and "user_id" not in plan[scan + 1], plan
 
-    # In the plans' statement the weighing chooses one listing, which alone runs.
+    # After the probe the weighing's one listing is sent, with the owners' key or not.
     monkeypatch.setattr(list_sql, "SEARCH_PROBE", 1)
 
-    def listings_run(owner_key_leads: int) -> list[tuple[bool, bool]]:
+    def listing_owned(owner_key_leads: int) -> bool:
         monkeypatch.setattr(list_sql, "SEARCH_OWNER_KEY_LEADS", owner_key_leads)
-        plan = _explain_analyze(_plans_run(user, LeadFilters(q="smith")))
-        assert _branch_run(user, LeadFilters(q="smith")) == "listed"
-        return [(owned, ran) for _, owned, ran in _listings_in(plan)]
+        return _listing_keys(_listing_run(user, LeadFilters(q="smith")))[1]
 
-    assert listings_run(1) == [(True, False), (False, True)]
-    assert listings_run(10**6) == [(True, True), (False, False)]
+    assert not listing_owned(1)
+    assert listing_owned(10**6)
     monkeypatch.setattr(list_sql, "SEARCH_OWNER_KEY_LEADS", 1)  # the pages below: unowned
 
     # "smith" is in three of the user's leads and one of other_user's: without the owners'
@@ -992,15 +980,15 @@ COMPANY_BRANCHES = {
     "probe": ({}, "probe", 1),
     # One match in Acme's two newest: weighed, then listed; the other owner's lead at that
     # share costs less than the owners' list when each of their leads costs a match read.
-    "listed": ({"SEARCH_PROBE": 1, "SEARCH_OWNER_KEY_LEADS": 1}, "listed", 3),
+    "listed": ({"SEARCH_PROBE": 1, "SEARCH_OWNER_KEY_LEADS": 1}, "listed", 2),
     # Two matches in Acme's three newest: the walk to a page of three costs 3 * 2 / 2 = 3
     # leads read, less than the listing's start for the scope's seven leads (that of
     # 500,000 at 7).
-    "walk": ({"SEARCH_PROBE": 2, "SEARCH_LIST_START_LEADS": 7}, "walk", 3),
-    "listed and walk": ({"SEARCH_PROBE": 1, "SEARCH_LIST_CAP": 0}, "listed and walk", 4),
+    "walk": ({"SEARCH_PROBE": 2, "SEARCH_LIST_START_LEADS": 7}, "walk", 2),
+    "listed and walk": ({"SEARCH_PROBE": 1, "SEARCH_LIST_CAP": 0}, "listed and walk", 3),
     # Two matches in Acme's three newest: the other owner's lead at that share costs more
     # than the owners' list, so the listing keeps the owners' key.
-    "listed with the owners' key": ({"SEARCH_PROBE": 2}, "listed", 3),
+    "listed with the owners' key": ({"SEARCH_PROBE": 2}, "listed", 2),
 }
 
 
@@ -1009,9 +997,10 @@ def test_a_search_in_a_company_weighs_its_plans_only_when_the_probe_does_not_set
     user, data, branch, monkeypatch
 ):
     """With a company (or an email) the probe nearly always reads every candidate, so its
-    statement holds neither the weighing nor the listing, whose planning under those
-    filters cost a third of it: a search it does not settle weighs in a statement of its
-    own, then lists or walks. The pages are the ORM's on every plan."""
+    statement holds no listing and no walk, whose planning under those filters cost a third
+    of it: a search it does not settle weighs its figures and the tally's, then lists, or
+    walks, in a statement of its own (past the cap, the walk in one more). The pages are the
+    ORM's on every plan."""
     if connection.vendor != "postgresql":
         pytest.skip("the search plans are PostgreSQL's; SQLite searches its FTS5 index")
     settings, plans, count = COMPANY_BRANCHES[branch]
@@ -1020,7 +1009,7 @@ def test_a_search_in_a_company_weighs_its_plans_only_when_the_probe_does_not_set
     statements = _statements_run(user, LeadFilters(q="smith", company_id=data["acme"]))
     assert (_plan_of(statements), len(statements)) == (plans, count)
     if plans == "listed":  # the owners' key is in the listing's WHERE, or tested on each
-        assert ('true AS "mine"' in statements[2]) == (branch == "listed with the owners' key")
+        assert ('true AS "mine"' in statements[1]) == (branch == "listed with the owners' key")
     for combination in (
         {"q": "smith", "company_id": data["acme"]},
         {"q": "smith", "company_id": data["acme"], "status": "lost"},
