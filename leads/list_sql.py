@@ -378,9 +378,9 @@ class PostgresSearch:
     on the probe's figures, so a search the probe settles or walks surely costs one
     statement that plans nothing else: planning the listings was a third of such a
     statement ("ande" at 100,000 leads: 0.74 against 0.42 ms of planning). The same
-    statement reads the tally's figures (``tally``), behind a one-time filter, when the
-    probe neither settles the search nor walks. Python weighs the plans (``choose``) and
-    sends the one chosen: the walk, or the listing with the walk behind a one-time filter
+    search it leaves open is weighed in Python (``choose``), over the probe's figures and
+    the tally's (``tally``, remembered for a while: ``tally_figures``), which sends the one
+    plan chosen: the walk, or the listing with the walk behind a one-time filter
     for matches past the cap (``listed_or_walked``). Under a company or an email the
     probe's statement holds no walk (``plans_together``): the listing is sent alone
     (``listing``), and the walk in a statement of its own.
@@ -475,12 +475,10 @@ class PostgresSearch:
         plans go together (``plans_together``). Its rows: the probe's figures (n, t, how many
         leads it read, whether it settled the search, whether the walk is sure), then each
         column of a row of the page, all NULL in the one row there is when the page is not
-        in it. The figures are followed by the tally's (``tally``; zeros unless the probe
-        neither settled the search nor found the walk sure), which ``choose`` weighs:
-        ``postgresql_search_page`` then runs the plan chosen. (Returning the figures beside
-        the page cost 0.1 ms of a 1.8 ms statement, for a join to the page.)"""
+        in it: ``postgresql_search_page`` then weighs the plans (``choose``) and runs the one
+        chosen. (Returning the figures beside the page cost 0.1 ms of a 1.8 ms statement,
+        for a join to the page.)"""
         probe = self.probe_size
-        tally, tally_params = self.tally()
         ids = (
             'SELECT "id" FROM probe WHERE "passes" AND "term" AND (SELECT settled FROM counted) '  # noqa: S608
             f'ORDER BY "id" {self.direction} LIMIT %s'
@@ -506,19 +504,15 @@ class PostgresSearch:
             'counted AS MATERIALIZED (SELECT n, t, "read", n >= %s OR "read" <= %s AS settled, '
             "n * %s >= %s AS sure "
             'FROM (SELECT count(*) FILTER (WHERE "passes" AND "term") AS n, '
-            'count(*) FILTER (WHERE "term") AS t, count(*) AS "read" FROM probe) probed), '
-            # The tally's figures, read only when the plans are to be weighed.
-            f"tally AS MATERIALIZED ({tally} AND (SELECT NOT settled AND NOT sure FROM counted))"
+            'count(*) FILTER (WHERE "term") AS t, count(*) AS "read" FROM probe) probed)'
             f"{walk} "
             # The probe's figures, joined to the page's rows (none when it is not here).
-            'SELECT f.n, f.t, f."read", f.settled, f.sure, w.*, p.* FROM counted f '
-            f"LEFT JOIN tally w ON true LEFT JOIN ({self._page_of(ids, ordered=False)}) p "
-            f'ON true ORDER BY p."id" {self.direction}'
+            'SELECT f.n, f.t, f."read", f.settled, f.sure, p.* FROM counted f LEFT JOIN ('
+            f'{self._page_of(ids, ordered=False)}) p ON true ORDER BY p."id" {self.direction}'
         )
         params = [
             *self.checked_params, self.pattern, *self.base_params, probe + 1,
             self.page, probe, SEARCH_WALK_SURE, self.page * probe,
-            *tally_params,
             *walk_params,
             self.page,
         ]  # fmt: skip
@@ -549,8 +543,7 @@ class PostgresSearch:
 
     def tally(self) -> tuple[str, list[Any]]:
         """The tally's figures that the weighing (``choose``) reads, as one statement over
-        the tally (a few rows, however many leads), its WHERE last (the probe adds a one-time
-        filter to it). Its row:
+        the tally (a few rows, however many leads). Its row:
 
         * ``c``: the leads the probe and the walk read at most, the owners' of the status
           asked for (when the tally knows, ``_tally_knows``);
@@ -725,6 +718,35 @@ class PostgresSearch:
         )
 
 
+# The tally's figures a search weighs are remembered this long per process, for its scope,
+# owner asked for and status: they choose between plans that find the same page, so figures
+# some seconds old choose as well, and the statement that reads them cost a search the probe
+# leaves open 0.2-0.3 ms (a round trip, and planning a scan of the tally). Read inside the
+# probe's statement instead, they cost every search as much, the ones the probe settles too
+# ("ande" at 100,000 leads, walked surely: 0.3 ms of 8, most of it parsing and planning).
+TALLY_SECONDS = 60.0
+_TALLY_KEPT = 4_096
+_TALLIES: dict[tuple[Any, ...], tuple[float, tuple[int, ...]]] = {}
+
+
+def tally_figures(search: PostgresSearch) -> tuple[int, ...]:
+    """The tally's figures ``search`` weighs (``PostgresSearch.tally``), remembered for
+    TALLY_SECONDS."""
+    filters = search.filters
+    key = (tuple(search.scope.owner_ids), filters.user_id, filters.status)
+    now = time.monotonic()
+    kept = _TALLIES.get(key)
+    if kept is not None and now - kept[0] < TALLY_SECONDS:
+        return kept[1]
+    with connection.cursor() as cur:
+        cur.execute(*search.tally())
+        figures = tuple(cur.fetchone())
+    if len(_TALLIES) >= _TALLY_KEPT:
+        _TALLIES.clear()
+    _TALLIES[key] = (now, figures)
+    return figures
+
+
 def postgresql_searches(filters) -> bool:
     """Whether a page of ``filters`` is a PostgreSQL search (``postgresql_search_page``): a
     term of three letters or more (shorter ones have no trigram to look up), in a creation
@@ -750,9 +772,9 @@ def postgresql_search_page(
         rows = cur.fetchall()
         n, t, read, settled, sure = rows[0][:5]
         if settled or (sure and search.plans_together):
-            return _joined_rows(rows, 10)
+            return _joined_rows(rows, 5)
         if not sure:
-            crowded, keyed, owned = search.choose(n, t, read, rows[0][5:10])
+            crowded, keyed, owned = search.choose(n, t, read, tally_figures(search))
             if not crowded and search.plans_together:
                 cur.execute(*search.listed_or_walked(status_key=keyed, owned=owned))
                 return cur.fetchall()

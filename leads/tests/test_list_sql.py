@@ -628,11 +628,13 @@ def _statements_run(user, filters: LeadFilters) -> list[str]:
 def _plan_of(statements: list[str]) -> str:
     """Which plan the statements of a search ran: the probe's alone, or the listing, the
     walk, or the listing and the walk; each statement is the probe's (which may walk, when
-    the walk is sure), or one that lists (and walks past the cap, ``listed_or_walked``),
-    lists alone, or walks."""
+    the walk is sure), the tally's (``tally_figures``), or one that lists (and walks past
+    the cap, ``listed_or_walked``), lists alone, or walks."""
     assert statements[0].startswith("WITH probe"), statements
     ran = _ran(statements[0])
     for sql in statements[1:]:
+        if _reads_the_tally(sql):
+            continue
         if sql.startswith("WITH listed") and " walk AS " in sql:
             ran |= _ran(sql)
         elif sql.startswith("WITH listed"):
@@ -641,6 +643,10 @@ def _plan_of(statements: list[str]) -> str:
             assert sql.startswith('SELECT l."id"'), sql
             ran.add("walk")
     return " and ".join(sorted(ran)) or "probe"
+
+
+def _reads_the_tally(sql: str) -> bool:
+    return sql.startswith('SELECT COALESCE(SUM("n")') and '"leads_leadtally"' in sql
 
 
 def _listing_keys(sql: str) -> tuple[bool, bool]:
@@ -838,23 +844,17 @@ def test_a_probe_that_read_every_candidate_settles_the_search(user, data, monkey
 
 def test_a_search_the_probe_settles_or_walks_surely_plans_nothing_else(user, data, monkeypatch):
     """A search whose probe settles it, or says the walk is sure (SEARCH_WALK_SURE), costs
-    the probe's statement alone, which holds no listing and reads the tally only behind a
-    one-time filter: planning the listings was a third of such a statement ("ande" at
-    100,000 leads: 0.74 against 0.42 ms of planning). Only a search the probe leaves open
-    reads the tally's figures, and plans the one listing (or walk) they choose, in a
-    statement of its own. The pages are the ORM's either way."""
+    the probe's statement alone, which holds no listing and reads nothing of the tally:
+    planning those was a third of such a statement ("ande" at 100,000 leads: 0.74 against
+    0.42 ms of planning). Only a search the probe leaves open reads the tally's figures (in
+    a statement of their own, then remembered for TALLY_SECONDS) and plans the one listing
+    or walk they choose. The pages are the ORM's either way."""
     if connection.vendor != "postgresql":
         pytest.skip("the search plans are PostgreSQL's; SQLite searches its FTS5 index")
 
-    def tally_read(sql: str) -> bool:
-        scan = next(line for line in _explain_analyze(sql) if " on leads_leadtally" in line)
-        return "never executed" not in scan
-
     def statements(filters: LeadFilters) -> list[str]:
         run = _statements_run(user, filters)
-        assert "listed" not in run[0], run[0]
-        # Read when the plans are weighed, here always to list (no search here is crowded).
-        assert tally_read(run[0]) == (len(run) > 1 and run[1].startswith("WITH listed")), run
+        assert "listed" not in run[0] and "leads_leadtally" not in run[0], run[0]
         return run
 
     monkeypatch.setattr(list_sql, "SEARCH_PROBE", 7)  # the user's seven leads: read whole
@@ -866,8 +866,11 @@ def test_a_search_the_probe_settles_or_walks_surely_plans_nothing_else(user, dat
     assert len(statements(LeadFilters(q="smith"))) == 1
     assert _branch_run(user, LeadFilters(q="smith")) == "walk"
     _assert_pages_match_filter_leads(user, {"q": "smith"})
-    # Not sure within 5: the plans are weighed in a second statement.
+    # Not sure within 5: the plans are weighed over the tally's figures, read once, and the
+    # one chosen runs in a second statement.
     monkeypatch.setattr(list_sql, "SEARCH_WALK_SURE", 5)
+    run = statements(LeadFilters(q="smith"))
+    assert len(run) == 3 and _reads_the_tally(run[1]) and run[2].startswith("WITH listed"), run
     run = statements(LeadFilters(q="smith"))
     assert len(run) == 2 and run[1].startswith("WITH listed"), run
     _assert_pages_match_filter_leads(user, {"q": "smith"})
@@ -975,20 +978,52 @@ def test_the_listing_leaves_the_owners_key_out_when_other_owners_hold_few_matche
             _assert_pages_match_filter_leads(manager, combination)
 
 
+def test_the_tally_figures_a_search_weighs_are_remembered_for_a_while(
+    user, other_user, data, monkeypatch
+):
+    """A search the probe leaves open weighs its plans over the tally's figures for its scope,
+    the owner asked for and the status, read in a statement of their own and remembered for
+    TALLY_SECONDS: they only choose between plans that find the same page. Another scope,
+    owner or status reads its own; once the time is out they are read again. The pages are
+    the ORM's throughout, a manager's too."""
+    if connection.vendor != "postgresql":
+        pytest.skip("the search plans are PostgreSQL's; SQLite searches its FTS5 index")
+    monkeypatch.setattr(list_sql, "SEARCH_PROBE", 1)  # nothing settled: every search weighs
+    manager = _manager(user, other_user)[0]
+
+    def tallies_read(who, **filters) -> int:
+        run = _statements_run(who, LeadFilters(q="smith", **filters))
+        assert _plan_of(run) != "probe", run
+        return sum(_reads_the_tally(sql) for sql in run)
+
+    assert tallies_read(user) == 1
+    assert tallies_read(user) == 0
+    assert tallies_read(user, min_score=5) == 0  # a tested filter: the same figures
+    assert tallies_read(user, status="new") == 1
+    assert tallies_read(user, status="new") == 0
+    assert tallies_read(manager) == 1
+    assert tallies_read(manager, user_id=user.pk) == 1
+    assert tallies_read(manager, user_id=user.pk) == 0
+    monkeypatch.setattr(list_sql, "TALLY_SECONDS", 0.0)
+    assert tallies_read(user) == 1
+    for who, combination in ((user, {"q": "smith"}), (manager, {"q": "smith", "status": "new"})):
+        _assert_pages_match_filter_leads(who, combination)
+
+
 # With a company: (settings, the plan that runs, the statements run).
 COMPANY_BRANCHES = {
     "probe": ({}, "probe", 1),
     # One match in Acme's two newest: weighed, then listed; the other owner's lead at that
     # share costs less than the owners' list when each of their leads costs a match read.
-    "listed": ({"SEARCH_PROBE": 1, "SEARCH_OWNER_KEY_LEADS": 1}, "listed", 2),
+    "listed": ({"SEARCH_PROBE": 1, "SEARCH_OWNER_KEY_LEADS": 1}, "listed", 3),
     # Two matches in Acme's three newest: the walk to a page of three costs 3 * 2 / 2 = 3
     # leads read, less than the listing's start for the scope's seven leads (that of
     # 500,000 at 7).
-    "walk": ({"SEARCH_PROBE": 2, "SEARCH_LIST_START_LEADS": 7}, "walk", 2),
-    "listed and walk": ({"SEARCH_PROBE": 1, "SEARCH_LIST_CAP": 0}, "listed and walk", 3),
+    "walk": ({"SEARCH_PROBE": 2, "SEARCH_LIST_START_LEADS": 7}, "walk", 3),
+    "listed and walk": ({"SEARCH_PROBE": 1, "SEARCH_LIST_CAP": 0}, "listed and walk", 4),
     # Two matches in Acme's three newest: the other owner's lead at that share costs more
     # than the owners' list, so the listing keeps the owners' key.
-    "listed with the owners' key": ({"SEARCH_PROBE": 2}, "listed", 2),
+    "listed with the owners' key": ({"SEARCH_PROBE": 2}, "listed", 3),
 }
 
 
@@ -998,9 +1033,9 @@ def test_a_search_in_a_company_weighs_its_plans_only_when_the_probe_does_not_set
 ):
     """With a company (or an email) the probe nearly always reads every candidate, so its
     statement holds no listing and no walk, whose planning under those filters cost a third
-    of it: a search it does not settle weighs its figures and the tally's, then lists, or
-    walks, in a statement of its own (past the cap, the walk in one more). The pages are the
-    ORM's on every plan."""
+    of it: a search it does not settle weighs its figures and the tally's (read once, then
+    remembered), then lists, or walks, in a statement of its own (past the cap, the walk in
+    one more). The pages are the ORM's on every plan."""
     if connection.vendor != "postgresql":
         pytest.skip("the search plans are PostgreSQL's; SQLite searches its FTS5 index")
     settings, plans, count = COMPANY_BRANCHES[branch]
@@ -1009,7 +1044,11 @@ def test_a_search_in_a_company_weighs_its_plans_only_when_the_probe_does_not_set
     statements = _statements_run(user, LeadFilters(q="smith", company_id=data["acme"]))
     assert (_plan_of(statements), len(statements)) == (plans, count)
     if plans == "listed":  # the owners' key is in the listing's WHERE, or tested on each
-        assert ('true AS "mine"' in statements[1]) == (branch == "listed with the owners' key")
+        assert ('true AS "mine"' in statements[2]) == (branch == "listed with the owners' key")
+    if count > 1:  # the tally's figures, read by the first search, are remembered
+        assert _reads_the_tally(statements[1]), statements
+        again = _statements_run(user, LeadFilters(q="smith", company_id=data["acme"]))
+        assert (_plan_of(again), len(again)) == (plans, count - 1)
     for combination in (
         {"q": "smith", "company_id": data["acme"]},
         {"q": "smith", "company_id": data["acme"], "status": "lost"},
