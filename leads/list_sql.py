@@ -377,11 +377,11 @@ class PostgresSearch:
     statement also walks when the walk is sure (SEARCH_WALK_SURE), behind a one-time filter
     on the probe's figures, so a search the probe settles or walks surely costs one
     statement that plans nothing else: planning the listings was a third of such a
-    statement ("ande" at 100,000 leads: 0.74 against 0.42 ms of planning). The same
-    search it leaves open is weighed in Python (``choose``), over the probe's figures and
-    the tally's (``tally``, remembered for a while: ``tally_figures``), which sends the one
-    plan chosen: the walk, or the listing with the walk behind a one-time filter
-    for matches past the cap (``listed_or_walked``). Under a company or an email the
+    statement ("ande" at 100,000 leads: 0.74 against 0.42 ms of planning). A search it
+    leaves open is weighed in Python (``choose``), over the probe's figures and the tally's
+    (``tally``, remembered for a while: ``tally_figures``), and the one plan chosen is sent:
+    the walk, or the listing with the walk behind a one-time filter for matches past the
+    cap (``listed_or_walked``). Under a company or an email the
     probe's statement holds no walk (``plans_together``): the listing is sent alone
     (``listing``), and the walk in a statement of its own.
     """
@@ -631,10 +631,9 @@ class PostgresSearch:
     def _listed(self, *, status_key: bool, owned: bool) -> tuple[str, list[Any]]:
         """One listing: the matches the trigram index lets through (unordered), at most
         SEARCH_LIST_CAP + 1 of them, each with whether it is the owners' ("mine"). With the
-        owners' key they all are. Without it the index is
-        asked for every owner's matches and the owner is tested on each: the cap counts them
-        all, so a term common in other owners' leads reads no more than the cap before the
-        walk takes over."""
+        owners' key they all are. Without it the index is asked for every owner's matches
+        and the owner is tested on each: the cap counts them all, so a term common in other
+        owners' leads reads no more than the cap before the walk takes over."""
         hit, hit_params = self._listing_terms(status_key=status_key)
         # The owners' test, with its parameters first either way: in the WHERE, where the
         # index's key serves it, or in the select list, where nothing does.
@@ -685,7 +684,8 @@ class PostgresSearch:
     def _keyed(self, status_leads: int, scope_leads: int) -> bool:
         """Whether the listing asks the trigram index for the status too (migration 0016;
         written ``status || ''``, as no other query writes it, so that none reads that index
-        for a status alone), as an SQL expression over the tally. It is worth reading when
+        for a status alone), from the tally's count of the scope's leads of the status
+        (``status_leads``) and of all of them (``scope_leads``). It is worth reading when
         the status leaves out most of the term's matches: "rober" under "converted" (10 % of
         the leads) read 766 leads instead of 7,438, 15 -> 8 ms. Under "new" (40 %) the key's
         own list costs more than the leads it leaves out for a rare term (a company's name:
@@ -725,25 +725,47 @@ class PostgresSearch:
 # probe's statement instead, they cost every search as much, the ones the probe settles too
 # ("ande" at 100,000 leads, walked surely: 0.3 ms of 8, most of it parsing and planning).
 TALLY_SECONDS = 60.0
-_TALLY_KEPT = 4_096
-_TALLIES: dict[tuple[Any, ...], tuple[float, tuple[int, ...]]] = {}
+
+
+class _Recent:
+    """What this process judged or read lately for a plan choice (which never changes a
+    page), per key: a value is good for the seconds each lookup allows (read then, so a test
+    may shorten them), and at most ``kept`` keys are held, all forgotten at once when full."""
+
+    def __init__(self, kept: int = 4_096) -> None:
+        self._kept = kept
+        self._items: dict[Any, tuple[float, Any]] = {}
+
+    def get(self, key: Any, seconds: float) -> Any:
+        """The value kept for ``key`` less than ``seconds`` ago, else None."""
+        item = self._items.get(key)
+        if item is not None and time.monotonic() - item[0] < seconds:
+            return item[1]
+        return None
+
+    def put(self, key: Any, value: Any) -> None:
+        if len(self._items) >= self._kept:
+            self._items.clear()
+        self._items[key] = (time.monotonic(), value)
+
+    def clear(self) -> None:
+        self._items.clear()
+
+
+_TALLIES = _Recent()
 
 
 def tally_figures(search: PostgresSearch) -> tuple[int, ...]:
     """The tally's figures ``search`` weighs (``PostgresSearch.tally``), remembered for
     TALLY_SECONDS."""
     filters = search.filters
-    key = (tuple(search.scope.owner_ids), filters.user_id, filters.status)
-    now = time.monotonic()
-    kept = _TALLIES.get(key)
-    if kept is not None and now - kept[0] < TALLY_SECONDS:
-        return kept[1]
-    with connection.cursor() as cur:
-        cur.execute(*search.tally())
-        figures = tuple(cur.fetchone())
-    if len(_TALLIES) >= _TALLY_KEPT:
-        _TALLIES.clear()
-    _TALLIES[key] = (now, figures)
+    key = (search.scope.owner_ids, filters.user_id, filters.status)
+    figures = _TALLIES.get(key, TALLY_SECONDS)
+    if figures is None:
+        with connection.cursor() as cur:
+            cur.execute(*search.tally())
+            figures = tuple(cur.fetchone())
+        _TALLIES.put(key, figures)
     return figures
 
 
@@ -822,9 +844,8 @@ NARROW_SEARCH_WINDOW = 10_000
 # for the other one: the board asks once per column, and a person paging through a month on
 # every page. It is a plan choice (both plans give the same page), counted again after a few
 # minutes.
-_NOT_WIDE: dict[tuple[tuple[int, ...], Any, int], float] = {}
+_NOT_WIDE = _Recent()
 NOT_WIDE_SECONDS = 300.0
-_NOT_WIDE_KEPT = 4_096
 
 
 def _window_terms(filters, scope: Scope) -> tuple[list[str], list[Any], Any, bool]:
@@ -897,10 +918,8 @@ def _wide_sqlite_window(filters, scope: Scope) -> bool:
     window, params, end, others = _window_terms(filters, scope)
     wide = WIDE_WINDOW if others else WIDE_BARE_WINDOW
     key = (scope.owner_ids, end, wide)
-    if end is not None:
-        judged = _NOT_WIDE.get(key)
-        if judged is not None and time.monotonic() - judged < NOT_WIDE_SECONDS:
-            return False
+    if end is not None and _NOT_WIDE.get(key, NOT_WIDE_SECONDS):
+        return False
     with connection.cursor() as cursor:
         if end is not None:
             # The walk from the newest lead reads every lead newer than the window first:
@@ -910,18 +929,12 @@ def _wide_sqlite_window(filters, scope: Scope) -> bool:
             owner_term, owner_params = scope.owner_sql('"user_id"')
             newer = [owner_term, '"created_at" >= %s']
             if count_up_to(cursor, newer, [*owner_params, end], wide) >= wide:
-                _not_wide(key)
+                _NOT_WIDE.put(key, True)
                 return False
         wide_window = count_up_to(cursor, window, params, wide) >= wide
     if not wide_window and end is not None and filters.created_before < timezone.localdate():
-        _not_wide(key)
+        _NOT_WIDE.put(key, True)
     return wide_window
-
-
-def _not_wide(key: tuple[tuple[int, ...], Any, int]) -> None:
-    if len(_NOT_WIDE) >= _NOT_WIDE_KEPT:
-        _NOT_WIDE.clear()
-    _NOT_WIDE[key] = time.monotonic()
 
 
 def narrow_window(filters, scope: Scope) -> bool:
