@@ -54,12 +54,13 @@ def clock(monkeypatch):
 
 @pytest.fixture(autouse=True)
 def _plan_choices_forgotten():
-    # Test databases reuse user ids: a window's count or a tally's figures kept by an
-    # earlier test would change the statements this one's assertions count.
+    # Test databases reuse user ids: a window's count, a tally's figures or a search's plan
+    # kept by an earlier test would change the statements this one's assertions count.
     from leads import list_sql
 
     list_sql._NOT_WIDE.clear()
     list_sql._TALLIES.clear()
+    list_sql._PLANS.clear()
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -769,6 +769,19 @@ def tally_figures(search: PostgresSearch) -> tuple[int, ...]:
     return figures
 
 
+# The plan chosen for a search the probe did not settle, remembered per process for
+# PLAN_SECONDS per scope, order and filters (``_plan_key``): (crowded, keyed, owned) as
+# ``PostgresSearch.choose`` gives it, _WALK for a walk the probe found sure. The same search
+# again (the next page, the list opened again, a script that polls) then sends the chosen
+# plan alone, without the probe's statement: each statement plans the page's join to the
+# companies and the owners again, and the probe reads its leads again. Every plan returns
+# exactly the page the probe would have led to, so a plan some seconds old can at most be
+# the slower one (a term grown common walks past the listing's cap in the same statement).
+PLAN_SECONDS = 60.0
+_PLANS = _Recent()
+_WALK = (True, False, False)
+
+
 def postgresql_searches(filters) -> bool:
     """Whether a page of ``filters`` is a PostgreSQL search (``postgresql_search_page``): a
     term of three letters or more (shorter ones have no trigram to look up), in a creation
@@ -789,24 +802,36 @@ def postgresql_search_page(
     search = PostgresSearch(
         filters, scope=scope, cursor=cursor, page=limit + 1, oldest_first=oldest_first
     )
+    key = _plan_key(search)
+    plan = _PLANS.get(key, PLAN_SECONDS)
     with connection.cursor() as cur:
-        cur.execute(*search.probe())
-        rows = cur.fetchall()
-        n, t, read, settled, sure = rows[0][:5]
-        if settled or (sure and search.plans_together):
-            return _joined_rows(rows, 5)
-        if not sure:
-            crowded, keyed, owned = search.choose(n, t, read, tally_figures(search))
-            if not crowded and search.plans_together:
+        if plan is None:
+            cur.execute(*search.probe())
+            rows = cur.fetchall()
+            n, t, read, settled, sure = rows[0][:5]
+            if settled or (sure and search.plans_together):
+                return _joined_rows(rows, 5)
+            plan = _WALK if sure else search.choose(n, t, read, tally_figures(search))
+            _PLANS.put(key, plan)
+        crowded, keyed, owned = plan
+        if not crowded:
+            if search.plans_together:
                 cur.execute(*search.listed_or_walked(status_key=keyed, owned=owned))
                 return cur.fetchall()
-            if not crowded:
-                cur.execute(*search.listing(status_key=keyed, owned=owned))
-                rows = cur.fetchall()
-                if rows[0][0] <= SEARCH_LIST_CAP:
-                    return _joined_rows(rows, 1)
+            cur.execute(*search.listing(status_key=keyed, owned=owned))
+            rows = cur.fetchall()
+            if rows[0][0] <= SEARCH_LIST_CAP:
+                return _joined_rows(rows, 1)
         cur.execute(*search.walk())
         return cur.fetchall()
+
+
+def _plan_key(search: PostgresSearch) -> tuple[Any, ...]:
+    """What a search's remembered plan is kept under (``_PLANS``): the scope's owners, the
+    order and every filter with its value, the term included; not the cursor, so the pages
+    after the first are read as the first one was."""
+    filters = tuple((spec.name, value) for spec, value in active_filters(search.filters))
+    return (search.scope.owner_ids, search.direction, filters)
 
 
 def _joined_rows(rows: list[tuple[Any, ...]], skip: int) -> list[tuple[Any, ...]]:

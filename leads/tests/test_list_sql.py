@@ -544,6 +544,14 @@ def test_rows_are_serialised_like_the_detail_view(user, data):
         assert row["created_at"].tzinfo is not None
 
 
+@pytest.fixture(autouse=True)
+def _plans_weighed_on_every_search(monkeypatch):
+    """The tests here follow each search's probe and weighing: a plan remembered from an
+    earlier search of the same filters (``list_sql._PLANS``) would skip them.
+    ``test_a_search_left_open_sends_its_remembered_plan_alone_for_a_while`` remembers."""
+    monkeypatch.setattr(list_sql, "PLAN_SECONDS", 0.0)
+
+
 # PostgreSQL chooses a search plan by measuring (list_sql.PostgresSearch).
 # With the data here the probe settles every search; shrinking the probe and the thresholds
 # sends the same searches down each of the other branches, which must find the same pages.
@@ -1008,6 +1016,59 @@ def test_the_tally_figures_a_search_weighs_are_remembered_for_a_while(
     assert tallies_read(user) == 1
     for who, combination in ((user, {"q": "smith"}), (manager, {"q": "smith", "status": "new"})):
         _assert_pages_match_filter_leads(who, combination)
+
+
+def test_a_search_left_open_sends_its_remembered_plan_alone_for_a_while(
+    user, other_user, data, monkeypatch
+):
+    """The plan a search the probe left open was weighed to is remembered for PLAN_SECONDS
+    per scope, order and filters: the same search again, its later pages too, sends that
+    plan alone, without the probe's statement or the tally's. Another term, filter, order
+    or scope probes and weighs its own; once the time is out the search probes again. Every
+    plan finds the same page, so the pages are the ORM's throughout, and a remembered
+    listing whose matches have since passed the cap walks in the same statement."""
+    if connection.vendor != "postgresql":
+        pytest.skip("the search plans are PostgreSQL's; SQLite searches its FTS5 index")
+    monkeypatch.setattr(list_sql, "PLAN_SECONDS", 60.0)
+    monkeypatch.setattr(list_sql, "SEARCH_PROBE", 1)  # nothing settled: every search weighs
+    manager = _manager(user, other_user)[0]
+    smith = LeadFilters(q="smith")
+
+    first = _statements_run(user, smith)
+    assert first[0].startswith("WITH probe") and _plan_of(first) == "listed", first
+    again = _statements_run(user, smith)
+    assert again == first[-1:]  # the listing alone, as the first search sent it
+    scope = Scope.of(user)
+    newest = list_sql.postgresql_search_page(
+        smith, scope=scope, cursor=None, limit=2, oldest_first=False
+    )
+    with CaptureQueriesContext(connection) as queries:
+        list_sql.postgresql_search_page(
+            smith, scope=scope, cursor=newest[1][0], limit=2, oldest_first=False
+        )
+    assert [q["sql"].startswith("WITH listed") for q in queries] == [True]
+
+    for who, filters in (
+        (user, LeadFilters(q="smit")),
+        (user, LeadFilters(q="smith", status="new")),
+        (user, LeadFilters(q="smith", min_score=5)),
+        (manager, smith),
+    ):
+        run = _statements_run(who, filters)
+        assert run[0].startswith("WITH probe"), (who, filters, run)
+    with CaptureQueriesContext(connection) as queries:
+        list_sql.postgresql_search_page(smith, scope=scope, cursor=None, limit=2, oldest_first=True)
+    assert queries[0]["sql"].startswith("WITH probe")
+
+    # The term grown common past the listing's cap: the remembered listing walks instead.
+    monkeypatch.setattr(list_sql, "SEARCH_LIST_CAP", 0)
+    (sent,) = _statements_run(user, smith)
+    assert _ran(sent) == {"listed", "walk"}
+    for who, combination in ((user, {"q": "smith"}), (manager, {"q": "smith", "status": "new"})):
+        _assert_pages_match_filter_leads(who, combination)
+
+    monkeypatch.setattr(list_sql, "PLAN_SECONDS", 0.0)
+    assert _statements_run(user, smith)[0].startswith("WITH probe")
 
 
 # With a company: (settings, the plan that runs, the statements run).
