@@ -623,12 +623,15 @@ def _ran(sql: str) -> set[str]:
     return ran
 
 
-def _statements_run(user, filters: LeadFilters) -> list[str]:
-    """The statements a first page of two leads of ``filters`` ran, as sent."""
+def _statements_run(
+    user, filters: LeadFilters, *, cursor: int | None = None, oldest_first: bool = False
+) -> list[str]:
+    """The statements a page of two leads of ``filters`` ran, as sent: by default the first
+    page, newest first."""
     scope = Scope.of(user)
     with CaptureQueriesContext(connection) as queries:
         list_sql.postgresql_search_page(
-            filters, scope=scope, cursor=None, limit=2, oldest_first=False
+            filters, scope=scope, cursor=cursor, limit=2, oldest_first=oldest_first
         )
     return [q["sql"] for q in queries]
 
@@ -1038,15 +1041,11 @@ def test_a_search_left_open_sends_its_remembered_plan_alone_for_a_while(
     assert first[0].startswith("WITH probe") and _plan_of(first) == "listed", first
     again = _statements_run(user, smith)
     assert again == first[-1:]  # the listing alone, as the first search sent it
-    scope = Scope.of(user)
     newest = list_sql.postgresql_search_page(
-        smith, scope=scope, cursor=None, limit=2, oldest_first=False
+        smith, scope=Scope.of(user), cursor=None, limit=2, oldest_first=False
     )
-    with CaptureQueriesContext(connection) as queries:
-        list_sql.postgresql_search_page(
-            smith, scope=scope, cursor=newest[1][0], limit=2, oldest_first=False
-        )
-    assert [q["sql"].startswith("WITH listed") for q in queries] == [True]
+    later = _statements_run(user, smith, cursor=newest[1][0])
+    assert [sql.startswith("WITH listed") for sql in later] == [True]
 
     for who, filters in (
         (user, LeadFilters(q="smit")),
@@ -1056,9 +1055,7 @@ def test_a_search_left_open_sends_its_remembered_plan_alone_for_a_while(
     ):
         run = _statements_run(who, filters)
         assert run[0].startswith("WITH probe"), (who, filters, run)
-    with CaptureQueriesContext(connection) as queries:
-        list_sql.postgresql_search_page(smith, scope=scope, cursor=None, limit=2, oldest_first=True)
-    assert queries[0]["sql"].startswith("WITH probe")
+    assert _statements_run(user, smith, oldest_first=True)[0].startswith("WITH probe")
 
     # The term grown common past the listing's cap: the remembered listing walks instead.
     monkeypatch.setattr(list_sql, "SEARCH_LIST_CAP", 0)
