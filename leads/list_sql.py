@@ -232,15 +232,18 @@ def _ends_in_the_past(day: dt.date | None) -> bool:
     return day is not None and day < timezone.localdate() - dt.timedelta(days=1)
 
 
-# PostgreSQL search (`q`), its costs counted in leads walked (about 0.75 us each at 1,000,000
+# PostgreSQL search (`q`), its costs counted in leads walked (about 0.5 us each at 1,000,000
 # leads): how many of the newest leads the probe reads; what listing from the trigram index
 # costs before the first lead (the index's bitmap for a term common enough that the walk is
-# worth weighing: 4-6 ms) and for each lead it reads; how many matches the listing may keep
-# before it is given up for the walk.
+# worth weighing: 4-7 ms for an owner of 500,000 leads) and for each lead it reads (2-3 us:
+# a table page apart from the last one's, and the term tested again); how many matches the
+# listing may keep before it is given up for the walk. At 1,000,000 leads "duboi" (3,850 of
+# the owner's leads, 4 of the newest 1,000) was listed at a price of one lead a match and a
+# start of 5,000, 11-17 ms, where the walk read 9,000-10,600 leads in 4.4-6.5 ms.
 SEARCH_PROBE = 1000
 SEARCH_PROBE_WINDOW = 4
 SEARCH_SHORT_WINDOW_DAYS = 31
-SEARCH_LIST_START = 5000
+SEARCH_LIST_START = 10_000
 # The start is that of owners of this many leads (bench1's at 1,000,000), and scales with the
 # owners' leads the tally counts: the trigram index keys each owner's leads apart, so the
 # bitmap is built from their lists, whatever the other filters. At 10,000 leads a fixed start
@@ -248,8 +251,12 @@ SEARCH_LIST_START = 5000
 # read 94 (3.8 ms). Scaled by the status's leads instead, a common status under a score range
 # and a middling term listed at 1,000,000 leads where the walk was cheaper (20 ms, over 15).
 SEARCH_LIST_START_LEADS = 500_000
-SEARCH_LIST_COST = 1
+SEARCH_LIST_COST = 5
 SEARCH_LIST_CAP = 4000
+# At 1,000,000 leads a walk read 0.5 us a lead with no status asked for, 1.0 us under one of
+# a tenth of the owner's leads and 0.67 us under one of two fifths: 0.11 of a lead's cost
+# is that of its table page, which the status's leads on it share (``_walk_cost_per_lead``).
+SEARCH_WALK_PAGE_SHARE = 0.11
 # A walk the probe says reads at most this many leads (page * probe / n) runs without the
 # listing being weighed: about 1.5 ms at 0.75 us a lead, less than the listing's bitmap alone
 # for a common term, whose trigrams' lists hold every owner's leads. The weighing's start
@@ -354,13 +361,14 @@ class PostgresSearch:
     * has the page already, in the probe's own statement, when enough of them match, or
       when they were all the leads there are to read (a selective status, company or
       window);
-    * otherwise weighs the walk (``walk``), ``page * probe / n`` leads read, against the
-      listing (``listing``): SEARCH_LIST_START (for owners of SEARCH_LIST_START_LEADS
-      leads, scaled by the owners' leads the tally counts), and SEARCH_LIST_COST for each
-      lead with the term that the trigram index lets through (t at the probe's share of all
-      the leads there are to read, as the tally counts them: the owner and the status, a
-      window counted as all of them; with a company or an email the number is not known and
-      only the start is weighed). The cheaper one runs;
+    * otherwise weighs the walk (``walk``), ``page * probe / n`` leads read (each dearer
+      under a status, the rarer it is: ``_walk_cost_per_lead``), against the listing
+      (``listing``): SEARCH_LIST_START (for owners of SEARCH_LIST_START_LEADS leads, scaled
+      by the owners' leads the tally counts), and SEARCH_LIST_COST for each lead with the
+      term that the trigram index lets through (t at the probe's share of the owners' leads
+      as the tally counts them, a window counted as all of them; only the status's when the
+      listing reads its key; with a company or an email the number is not known and only
+      the start is weighed). The cheaper one runs;
     * the listing keeps at most SEARCH_LIST_CAP matches; past the cap (a term far more
       common than the probe said) it walks after all, and so does a search whose matches
       at the probe's share would pass the cap.
@@ -602,10 +610,15 @@ class PostgresSearch:
         # status (the status's own key is read only for a rare one, and adds to the owner's
         # lists).
         start_per_lead = SEARCH_LIST_START * probe / SEARCH_LIST_START_LEADS
-        crowded = n * c > SEARCH_LIST_CAP * probe or (
-            n * (SEARCH_LIST_COST * t * c + start_per_lead * o) > self.page * probe * probe
-        )
         keyed = self._keyed(s, sa)
+        # The leads whose matches the listing reads: the status's under its key; else every
+        # status's (the probe's t is of the status's leads, and the status is tested on each
+        # match read): "duboi" under "new" read 3,850 matches of the owner, not 1,585.
+        listed = c if keyed or not self._tally_knows else o
+        walked = self.page * probe * probe * self._walk_cost_per_lead(c, o)
+        crowded = n * c > SEARCH_LIST_CAP * probe or (
+            n * (SEARCH_LIST_COST * t * listed + start_per_lead * o) > walked
+        )
         # t + 1: a term the probe did not meet is taken to be in one lead of it, not none,
         # so a term the other owners hold often, and the owner's probe never met, keeps the
         # key: for an owner of a tenth of the leads the listing without it read the other
@@ -614,6 +627,16 @@ class PostgresSearch:
         # hold a sixth of the leads (a - o <= o * 1,000 / 200).
         unowned = (t + 1) * (a - o) * SEARCH_OWNER_KEY_LEADS <= o * read
         return crowded, keyed, keyed or not unowned
+
+    def _walk_cost_per_lead(self, status_leads: int, owner_leads: int) -> float:
+        """What the walk costs a lead read under the status asked for, in leads walked
+        without one: a lead shares its table page with the leads created beside it, and a
+        status's leads share it with fewer the rarer the status is. SEARCH_WALK_PAGE_SHARE of
+        a lead's cost is its page's, split among the status's leads on it (the status's
+        share of the owners' leads, ``status_leads / owner_leads``, as the tally counts)."""
+        if self.filters.status is None or not 0 < status_leads < owner_leads:
+            return 1.0
+        return 1.0 + SEARCH_WALK_PAGE_SHARE * (owner_leads / status_leads - 1)
 
     def _listing_terms(self, *, status_key: bool) -> tuple[str, list[Any]]:
         """What the listing asks of the trigram index and tests on each lead it lets through."""

@@ -568,11 +568,18 @@ BRANCHES = {
         {"SEARCH_PROBE": 3, "SEARCH_LIST_START_LEADS": 7},
         "walk",
     ),
-    # The same, the start scaled to the seven leads the tally counts (of 500,000): listed.
-    "listed, its start scaled to the scope": ({"SEARCH_PROBE": 3}, "listed"),
+    # The same, the start scaled to the seven leads the tally counts (of 500,000), and each
+    # of the 7 / 3 matches at the probe's share costing one lead read: listed.
+    "listed, its start scaled to the scope": (
+        {"SEARCH_PROBE": 3, "SEARCH_LIST_COST": 1},
+        "listed",
+    ),
     # The same, but a walk of nine leads is sure to cost less than any listing: walked.
     "walk, sure": ({"SEARCH_PROBE": 3, "SEARCH_WALK_SURE": 9}, "walk"),
-    "listed, the walk not sure": ({"SEARCH_PROBE": 3, "SEARCH_WALK_SURE": 8}, "listed"),
+    "listed, the walk not sure": (
+        {"SEARCH_PROBE": 3, "SEARCH_WALK_SURE": 8, "SEARCH_LIST_COST": 1},
+        "listed",
+    ),
     # The same with the listing's start free, and each of the 7 / 3 matches the tally's
     # seven leads hold at the probe's share costing ten leads read.
     "walk, cheaper than listing the matches": (
@@ -878,8 +885,10 @@ def test_a_search_the_probe_settles_or_walks_surely_plans_nothing_else(user, dat
     assert _branch_run(user, LeadFilters(q="smith")) == "walk"
     _assert_pages_match_filter_leads(user, {"q": "smith"})
     # Not sure within 5: the plans are weighed over the tally's figures, read once, and the
-    # one chosen runs in a second statement.
+    # one chosen (the listing, each of its 7 / 2 matches costing one lead read) runs in a
+    # second statement.
     monkeypatch.setattr(list_sql, "SEARCH_WALK_SURE", 5)
+    monkeypatch.setattr(list_sql, "SEARCH_LIST_COST", 1)
     run = statements(LeadFilters(q="smith"))
     assert len(run) == 3 and _reads_the_tally(run[1]) and run[2].startswith("WITH listed"), run
     run = statements(LeadFilters(q="smith"))
@@ -893,6 +902,35 @@ def test_a_search_the_probe_settles_or_walks_surely_plans_nothing_else(user, dat
     assert " walk AS " not in run[0], run[0]
     assert _plan_of(run) == "walk" and len(run) == 2, run
     _assert_pages_match_filter_leads(user, {"q": "smith", "company_id": data["acme"]})
+
+
+def test_the_weighing_prices_the_walk_and_the_listing_by_what_each_reads(user):
+    """The weighing (``PostgresSearch.choose``) over a probe's figures and the tally's, for a
+    page of 50 of an owner of 500,000 of 1,000,000 leads (bench_filters' bench1): the walk
+    reads ``page * probe / n`` leads, each dearer under a status the rarer it is; the listing
+    costs its start and five leads walked for each match it reads: the status's under the
+    status's key, else every status's of the owner. At a price of one lead a match "duboi"
+    (4 in the newest 1,000) was listed in 11-17 ms where the walk took 4.4-6.5 ms."""
+
+    def walks(n: int, t: int, status: str | None, tally: tuple[int, ...]) -> bool:
+        search = list_sql.PostgresSearch(
+            LeadFilters(q="duboi", status=status),
+            scope=Scope.of(user), cursor=None, page=51, oldest_first=False,
+        )  # fmt: skip
+        return search.choose(n, t, 1001, tally)[0]
+
+    every = (500_000, 500_000, 1_000_000, 500_000, 500_000)
+    assert walks(4, 4, None, every)  # 12,750 leads walked; listed: 10,000 + 5 * 2,000
+    assert not walks(1, 4, None, every)  # 51,000 leads walked
+    # A common status ("new": two fifths) is tested on each match the listing reads, of
+    # every status: 10,000 + 5 * 2,500 = 22,500 against 17,000 * 1.165 walked.
+    common = (200_000, 500_000, 1_000_000, 200_000, 500_000)
+    assert walks(3, 5, "new", common)
+    # A rare one ("converted": a tenth) is read from its key: 10,000 + 5 * 400 listed, against
+    # 6,375 leads walked at 1.99 each (a status's tenth shares each table page of the walk).
+    rare = (50_000, 500_000, 1_000_000, 50_000, 500_000)
+    assert not walks(8, 8, "converted", rare)
+    assert walks(10, 8, "converted", rare)  # 5,100 leads at 1.99
 
 
 def test_the_listing_leaves_the_owners_key_out_when_other_owners_hold_few_matches(
